@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Latentflow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latentflow",
+        abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
+        subcommands: [BenchCommand.self])
+}

@@ -1,0 +1,138 @@
+import Foundation
+import LatentflowTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A memory-mapped safetensors file. Opening it reads and checks only the header; each tensor
+/// is converted to float32 when asked for, so a 2 GB float16 checkpoint never sits in memory
+/// as a whole beyond what the operating system pages in.
+public final class SafeTensorsFile: @unchecked Sendable {
+    public let path: String
+    public let metadata: [String: String]
+    /// Header entries in file order.
+    public let entries: [SafeTensorsEntry]
+    private let index: [String: SafeTensorsEntry]
+    private let mapping: UnsafeRawPointer?
+    private let mappedSize: Int
+    private let dataStart: Int
+
+    public init(path: String) throws {
+        self.path = path
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw SafeTensorsError.unreadable(file: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError.unreadable(file: path, reason: "not a regular file")
+        }
+        let size = Int(info.st_size)
+        guard size >= 8 else { throw SafeTensorsError.truncatedHeader(file: path, fileSize: size) }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw SafeTensorsError.unreadable(file: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        let base = UnsafeRawPointer(address)
+        do {
+            let declared = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+            guard declared <= UInt64(min(size - 8, SafeTensorsHeader.maximumLength)) else {
+                throw SafeTensorsError.headerLength(file: path, declared: declared, available: size - 8)
+            }
+            let headerLength = Int(declared)
+            let json = Data(bytes: base + 8, count: headerLength)
+            let header = try SafeTensorsHeader(json: json, dataSize: size - 8 - headerLength, file: path)
+            self.entries = header.entries
+            self.metadata = header.metadata
+            self.index = Dictionary(header.entries.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            self.dataStart = 8 + headerLength
+        } catch {
+            munmap(address, size)
+            throw error
+        }
+        self.mapping = base
+        self.mappedSize = size
+    }
+
+    deinit {
+        if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), mappedSize) }
+    }
+
+    public var keys: [String] { entries.map(\.key) }
+
+    public func entry(_ key: String) throws -> SafeTensorsEntry {
+        guard let entry = index[key] else { throw SafeTensorsError.missingTensor(file: path, key: key) }
+        return entry
+    }
+
+    /// The tensor's bytes as stored (little-endian), valid while this file object lives.
+    public func rawBytes(_ key: String) throws -> UnsafeRawBufferPointer {
+        let entry = try entry(key)
+        return UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
+    }
+
+    /// The tensor widened (or converted) to float32.
+    public func tensor(_ key: String) throws -> Tensor {
+        let entry = try entry(key)
+        let bytes = try rawBytes(key)
+        let count = entry.elementCount
+        return Tensor(shape: entry.shape) { out in
+            switch entry.dtype {
+            case .float32:
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
+            case .float16, .bfloat16:
+                let bits = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                    initialized = count
+                }
+                bits.withUnsafeBufferPointer { source in
+                    if entry.dtype == .float16 {
+                        HalfPrecision.widenFloat16(source, into: out)
+                    } else {
+                        HalfPrecision.widenBFloat16(source, into: out)
+                    }
+                }
+            case .float64: convert(bytes, Double.self, out)
+            case .int64: convert(bytes, Int64.self, out)
+            case .int32: convert(bytes, Int32.self, out)
+            case .int16: convert(bytes, Int16.self, out)
+            case .int8: convert(bytes, Int8.self, out)
+            case .uint64: convert(bytes, UInt64.self, out)
+            case .uint32: convert(bytes, UInt32.self, out)
+            case .uint16: convert(bytes, UInt16.self, out)
+            case .uint8, .bool: convert(bytes, UInt8.self, out)
+            }
+        }
+    }
+
+    /// Integer tensors as Int64 (for token ids, position ids and the like).
+    public func integers(_ key: String) throws -> [Int64] {
+        let entry = try entry(key)
+        let bytes = try rawBytes(key)
+        func read<T: BinaryInteger>(_ type: T.Type) -> [Int64] {
+            (0..<entry.elementCount).map { Int64(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
+        }
+        switch entry.dtype {
+        case .int64: return read(Int64.self)
+        case .int32: return read(Int32.self)
+        case .int16: return read(Int16.self)
+        case .int8: return read(Int8.self)
+        case .uint32: return read(UInt32.self)
+        case .uint16: return read(UInt16.self)
+        case .uint8, .bool: return read(UInt8.self)
+        default: throw SafeTensorsError.unsupportedConversion(file: path, key: key, dtype: entry.dtype.rawValue + " to integers")
+        }
+    }
+}
+
+private func convert<T>(_ bytes: UnsafeRawBufferPointer, _ type: T.Type, _ out: UnsafeMutableBufferPointer<Float>)
+where T: Numeric {
+    for i in 0..<out.count {
+        let value = bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
+        switch value {
+        case let v as Double: out[i] = Float(v)
+        case let v as any BinaryInteger: out[i] = Float(v)
+        default: out[i] = 0
+        }
+    }
+}

@@ -1,0 +1,127 @@
+/// 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
+///
+/// A 1x1 stride-1 convolution is one GEMM per image. Anything else is lowered band by band:
+/// a band of output rows gets its im2col matrix `[Cin·kH·kW, rows·Wout]` built in a
+/// cache-sized scratch buffer and multiplied by the weight on one core, while the other cores
+/// do the next bands. The full im2col matrix (47 MB for SD's 320-channel 64x64 layers) is
+/// never materialized.
+public struct Padding2D: Sendable, Equatable {
+    public var top: Int, bottom: Int, left: Int, right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
+
+    /// The same padding on every side, as PyTorch's `padding=p`.
+    public static func uniform(_ p: Int) -> Padding2D { Padding2D(top: p, bottom: p, left: p, right: p) }
+}
+
+extension Tensor {
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+        try conv2d(weight: weight, bias: bias, stride: stride, padding: .uniform(padding))
+    }
+
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) throws -> Tensor {
+        try requireShape(rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
+        let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (cout, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        try requireShape(weight.shape[1] == cin, "conv2d weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(shape) has \(cin)")
+        if let bias { try requireShape(bias.shape == [cout], "conv2d bias \(bias.shape) for \(cout) output channels") }
+        guard stride >= 1 else { throw TensorError.invalidArgument("conv2d stride must be >= 1, got \(stride)") }
+        let ho = (h + padding.top + padding.bottom - kh) / stride + 1
+        let wo = (w + padding.left + padding.right - kw) / stride + 1
+        try requireShape(ho > 0 && wo > 0, "conv2d kernel \(kh)x\(kw) does not fit input \(shape) with \(padding)")
+        let geometry = ConvGeometry(cin: cin, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding, ho: ho, wo: wo)
+
+        var result = Tensor(shape: [n, cout, ho, wo])
+        withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { wt in
+                result.withUnsafeMutableBufferPointer { out in
+                    let input = x.baseAddress!, output = out.baseAddress!
+                    if let bias { fillChannels(output, bias.scalars, images: n, spatial: ho * wo) }
+                    let beta: Float = bias == nil ? 0 : 1
+                    if kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0) {
+                        for image in 0..<n {
+                            sgemm(transA: false, transB: false, m: cout, n: h * w, k: cin,
+                                  a: wt.baseAddress!, lda: cin, b: input + image * cin * h * w, ldb: h * w,
+                                  beta: beta, c: output + image * cout * h * w, ldc: h * w)
+                        }
+                    } else {
+                        geometry.run(images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta)
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// Writes each channel's bias over its spatial extent, for GEMMs that then accumulate (beta 1).
+private func fillChannels(_ output: UnsafeMutablePointer<Float>, _ bias: [Float], images: Int, spatial: Int) {
+    let channels = bias.count
+    parallelFor(images * channels) { task in
+        (output + task * spatial).update(repeating: bias[task % channels], count: spatial)
+    }
+}
+
+private struct ConvGeometry {
+    let cin, h, w, kh, kw, stride: Int
+    let padding: Padding2D
+    let ho, wo: Int
+
+    var patchSize: Int { cin * kh * kw }
+
+    /// Output rows per band: about 1.5 MB of im2col scratch, at least one row.
+    var rowsPerBand: Int { max(1, min(ho, (1_572_864 / 4) / max(1, patchSize * wo))) }
+
+    func run(images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+             output: UnsafeMutablePointer<Float>, beta: Float) {
+        let rows = rowsPerBand
+        let bandsPerImage = (ho + rows - 1) / rows
+        parallelChunks(images * bandsPerImage) { tasks, _ in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * rows * wo)
+            defer { scratch.deallocate() }
+            for task in tasks {
+                let image = task / bandsPerImage
+                let row0 = (task % bandsPerImage) * rows, row1 = min(ho, row0 + rows)
+                let columns = (row1 - row0) * wo
+                im2col(input + image * cin * h * w, rows: row0..<row1, into: scratch)
+                sgemmSerial(transA: false, transB: false, m: cout, n: columns, k: patchSize,
+                            a: weight, lda: patchSize, b: scratch, ldb: columns,
+                            beta: beta, c: output + image * cout * ho * wo + row0 * wo, ldc: ho * wo)
+            }
+        }
+    }
+
+    /// Fills `[Cin·kH·kW, rows·Wout]` for the given output rows, zeros where the kernel overhangs.
+    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let columns = rows.count * wo
+        for c in 0..<cin {
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    var dst = col + ((c * kh + ky) * kw + kx) * columns
+                    // Output columns whose input column lies inside the image: [oxStart, oxEnd).
+                    let oxStart = min(wo, max(0, (padding.left - kx + stride - 1) / stride))
+                    let lastInside = w - 1 + padding.left - kx
+                    let oxEnd = lastInside < 0 ? oxStart : max(oxStart, min(wo, lastInside / stride + 1))
+                    for oy in rows {
+                        let iy = oy * stride - padding.top + ky
+                        if iy < 0 || iy >= h {
+                            dst.update(repeating: 0, count: wo)
+                        } else {
+                            let src = image + (c * h + iy) * w - padding.left + kx
+                            if oxStart > 0 { dst.update(repeating: 0, count: oxStart) }
+                            if stride == 1 {
+                                (dst + oxStart).update(from: src + oxStart, count: oxEnd - oxStart)
+                            } else {
+                                for ox in oxStart..<oxEnd { dst[ox] = src[ox * stride] }
+                            }
+                            if oxEnd < wo { (dst + oxEnd).update(repeating: 0, count: wo - oxEnd) }
+                        }
+                        dst += wo
+                    }
+                }
+            }
+        }
+    }
+}

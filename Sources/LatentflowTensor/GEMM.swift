@@ -1,0 +1,115 @@
+import COpenBLAS
+
+/// Matrix products on OpenBLAS's `cblas_sgemm`, the only BLAS entry point in Latentflow.
+///
+/// OpenBLAS runs single-threaded here; every product is split across `Threads.count` threads
+/// by this module instead, so the same kernels serve both one big GEMM and the many small
+/// per-tile GEMMs of convolution and attention without two thread pools fighting over cores.
+enum BLAS {
+    static let configured: Void = { openblas_set_num_threads(1) }()
+}
+
+/// Row-major `C = alpha * op(A) * op(B) + beta * C` on the calling thread.
+@inline(__always)
+func sgemmSerial(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    _ = BLAS.configured
+    cblas_sgemm(CblasRowMajor,
+                transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Row-major GEMM split over threads: by rows of C when it is tall, else by columns.
+func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let threads = Threads.count
+    let flops = 2 * m * n * k
+    if threads <= 1 || flops < 2_000_000 {
+        sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    if m >= n {
+        // Blocks of 16 rows keep each thread's panel aligned to the kernel's register tile.
+        let blocks = (m + 15) / 16
+        parallelChunks(blocks) { range, _ in
+            let row0 = range.lowerBound * 16, row1 = min(m, range.upperBound * 16)
+            guard row1 > row0 else { return }
+            let aOffset = transA ? row0 : row0 * lda
+            sgemmSerial(transA: transA, transB: transB, m: row1 - row0, n: n, k: k, alpha: alpha,
+                        a: a + aOffset, lda: lda, b: b, ldb: ldb, beta: beta, c: c + row0 * ldc, ldc: ldc)
+        }
+    } else {
+        let blocks = (n + 15) / 16
+        parallelChunks(blocks) { range, _ in
+            let col0 = range.lowerBound * 16, col1 = min(n, range.upperBound * 16)
+            guard col1 > col0 else { return }
+            let bOffset = transB ? col0 * ldb : col0
+            sgemmSerial(transA: transA, transB: transB, m: m, n: col1 - col0, k: k, alpha: alpha,
+                        a: a, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + col0, ldc: ldc)
+        }
+    }
+}
+
+extension Tensor {
+    /// Matrix product over the last two dimensions, `[..., M, K] x [..., K, N] -> [..., M, N]`.
+    /// Leading dimensions must be equal, or `other` may be a plain matrix shared by every batch.
+    public func matmul(_ other: Tensor, transposeOther: Bool = false) throws -> Tensor {
+        try requireShape(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
+        let m = dim(-2), k = dim(-1)
+        let otherK = transposeOther ? other.dim(-1) : other.dim(-2)
+        let n = transposeOther ? other.dim(-2) : other.dim(-1)
+        try requireShape(k == otherK, "matmul inner dimensions differ: \(shape) x \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        let batchShape = Array(shape.dropLast(2))
+        let otherBatch = Array(other.shape.dropLast(2))
+        let sharedOther = other.rank == 2
+        try requireShape(sharedOther || batchShape == otherBatch,
+                         "matmul batch dimensions differ: \(shape) x \(other.shape)")
+        let batches = batchShape.reduce(1, *)
+        var result = Tensor(shape: batchShape + [m, n])
+        withUnsafeBufferPointer { a in
+            other.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { c in
+                    for batch in 0..<batches {
+                        sgemm(transA: false, transB: transposeOther, m: m, n: n, k: k,
+                              a: a.baseAddress! + batch * m * k, lda: k,
+                              b: b.baseAddress! + (sharedOther ? 0 : batch * k * n), ldb: transposeOther ? k : n,
+                              c: c.baseAddress! + batch * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// A fully connected layer as PyTorch's `nn.Linear`: `x[..., in] -> x W^T + b`, weight `[out, in]`.
+    public func linear(weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        try requireShape(weight.rank == 2 && weight.dim(1) == dim(-1),
+                         "linear weight \(weight.shape) does not fit input \(shape)")
+        let outFeatures = weight.dim(0)
+        if let bias { try requireShape(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs") }
+        let rows = count / dim(-1), inFeatures = dim(-1)
+        var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
+        result.withUnsafeMutableBufferPointer { c in
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    for row in 0..<rows { (c.baseAddress! + row * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                }
+            }
+            withUnsafeBufferPointer { a in
+                weight.withUnsafeBufferPointer { w in
+                    sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+                          a: a.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                          beta: bias == nil ? 0 : 1, c: c.baseAddress!, ldc: outFeatures)
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the C libraries Latentflow links (Debian/Ubuntu; run as root or with sudo).
+set -euo pipefail
+packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
