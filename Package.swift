@@ -17,10 +17,14 @@ let package = Package(
     products: [
         .library(name: "LatentflowTensor", targets: ["LatentflowTensor"]),
         .library(name: "LatentflowIO", targets: ["LatentflowIO"]),
+        .library(name: "LatentflowGraph", targets: ["LatentflowGraph"]),
+        .library(name: "LatentflowNodes", targets: ["LatentflowNodes"]),
+        .library(name: "Latentflow", targets: ["Latentflow"]),
         .executable(name: "latentflow", targets: ["LatentflowCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
@@ -35,16 +39,37 @@ let package = Package(
         .target(name: "CImageCodecs", dependencies: ["CLibPNG", "CLibJPEG"]),
 
         .target(name: "LatentflowTensor", dependencies: ["COpenBLAS"], swiftSettings: vectorFlags),
-        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "CImageCodecs"]),
+        // The workflow engine: formats, typed nodes, validation, cached execution. No model code.
+        .target(name: "LatentflowGraph"),
+        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "LatentflowGraph", "CImageCodecs", "Yams"]),
+        // The built-in node pack under ComfyUI's class names.
+        .target(name: "LatentflowNodes", dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO"],
+                swiftSettings: vectorFlags),
+        // The facade for library users and the CLI: engine, models folder, workflow loading.
+        .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO"]),
+        // Stub nodes and builders for tests (ComfyUI's execution testing pack, re-created).
+        .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowTensor"]),
         .executableTarget(
             name: "LatentflowCLI",
             dependencies: [
-                "LatentflowTensor", "LatentflowIO",
+                "Latentflow", "LatentflowGraph", "LatentflowTensor", "LatentflowIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vectorFlags),
 
+        // Examples, built by CI so they cannot rot.
+        .target(name: "ExampleNodes", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowTensor"],
+                path: "examples/CustomNodePack/ExampleNodes"),
+        .executableTarget(name: "example-custom-nodes", dependencies: ["ExampleNodes", "Latentflow", "LatentflowIO"],
+                          path: "examples/CustomNodePack/Demo"),
+        .executableTarget(name: "example-custom-pipeline",
+                          dependencies: ["ExampleNodes", "Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowNodes"],
+                          path: "examples/CustomPipeline"),
+
         .testTarget(name: "LatentflowTensorTests", dependencies: ["LatentflowTensor", "LatentflowIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatentflowGraphTests",
+                    dependencies: ["LatentflowGraph", "LatentflowTestSupport", "LatentflowNodes", "Latentflow", "LatentflowIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],

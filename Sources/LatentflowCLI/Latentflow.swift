@@ -5,5 +5,6 @@ struct Latentflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latentflow",
         abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
-        subcommands: [BenchCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, BatchCommand.self, ConvertCommand.self,
+                      NodesCommand.self, BenchCommand.self])
 }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Latentflow
+import LatentflowGraph
+
+struct NodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes", abstract: "List and document the registered nodes.",
+        subcommands: [List.self, Show.self, Docs.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per node: class type, category, display name.")
+        @OptionGroup var folders: FolderOptions
+
+        func run() throws {
+            let registry = try folders.engine().registry
+            for classType in registry.classTypes.sorted() {
+                let schema = registry.schema(classType)!
+                print("\(classType.padding(toLength: 28, withPad: " ", startingAt: 0)) \(schema.category.padding(toLength: 24, withPad: " ", startingAt: 0)) \(schema.displayName)")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A node's inputs, outputs and description.")
+        @Argument var name: String
+        @OptionGroup var folders: FolderOptions
+
+        func run() throws {
+            let registry = try folders.engine().registry
+            guard let schema = registry.schema(name) else {
+                throw ValidationError("unknown node '\(name)'; `latentflow nodes list` shows the registered ones")
+            }
+            print(NodeDocumentation.page(for: schema, pack: registry.pack(of: name)))
+        }
+    }
+
+    struct Docs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write one Markdown page per node, and an index.")
+        @Option(help: "Folder to write (replaced).") var out = "nodes-docs"
+        @OptionGroup var folders: FolderOptions
+
+        func run() throws {
+            let registry = try folders.engine().registry
+            let folder = URL(fileURLWithPath: out)
+            try? FileManager.default.removeItem(at: folder)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            var entries: [(schema: NodeSchema, pack: String?)] = []
+            for classType in registry.classTypes {
+                let schema = registry.schema(classType)!
+                entries.append((schema, registry.pack(of: classType)))
+                try Data(NodeDocumentation.page(for: schema, pack: registry.pack(of: classType)).utf8)
+                    .write(to: folder.appendingPathComponent("\(classType).md"))
+            }
+            try Data(NodeDocumentation.index(entries).utf8).write(to: folder.appendingPathComponent("README.md"))
+            print("wrote \(entries.count) node pages to \(out)")
+        }
+    }
+}

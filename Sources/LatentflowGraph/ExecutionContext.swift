@@ -1,0 +1,107 @@
+import Foundation
+
+/// Files a workflow may name: ComfyUI's models folders and the input folder.
+public protocol FileCatalog: Sendable {
+    /// Names (relative paths, `/`-separated) of the files of a folder kind, sorted.
+    func files(in folder: String) -> [String]
+    /// The file a name refers to; refuses names that leave the folder.
+    func locate(_ name: String, in folder: String) throws -> URL
+    /// The directories searched for a folder kind, for error messages.
+    func searchPaths(for folder: String) -> [String]
+}
+
+/// A catalog with no files: for graphs that read none.
+public struct EmptyFileCatalog: FileCatalog {
+    public init() {}
+    public func files(in folder: String) -> [String] { [] }
+    public func locate(_ name: String, in folder: String) throws -> URL { throw NodeError("no '\(folder)' folder is configured") }
+    public func searchPaths(for folder: String) -> [String] { [] }
+}
+
+/// What the executor gives nodes besides their inputs: files, folders and shared services
+/// (the model cache). Lives across runs.
+public final class ExecutionEnvironment: @unchecked Sendable {
+    public let files: FileCatalog
+    public let outputDirectory: URL
+    public let tempDirectory: URL
+    private var services: [ObjectIdentifier: Any] = [:]
+    private let lock = NSLock()
+
+    public init(files: FileCatalog = EmptyFileCatalog(),
+                outputDirectory: URL = URL(fileURLWithPath: "output"),
+                tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp")) {
+        self.files = files
+        self.outputDirectory = outputDirectory
+        self.tempDirectory = tempDirectory
+    }
+
+    /// A shared service of the given type, created on first use.
+    public func service<T: AnyObject>(_ type: T.Type, create: () -> T) -> T {
+        lock.lock(); defer { lock.unlock() }
+        if let existing = services[ObjectIdentifier(type)] as? T { return existing }
+        let made = create()
+        services[ObjectIdentifier(type)] = made
+        return made
+    }
+}
+
+/// Set to stop a run: checked between nodes and, by long nodes, between steps.
+public final class CancellationFlag: @unchecked Sendable {
+    private var cancelled = false
+    private let lock = NSLock()
+
+    public init() {}
+
+    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+}
+
+public struct ExecutionCancelled: Error, CustomStringConvertible {
+    public let nodeId: String?
+    public var description: String { "execution cancelled" + (nodeId.map { " at node \($0)" } ?? "") }
+}
+
+/// Per node call: who is running, the workflow as submitted (SaveImage embeds it), progress and
+/// cancellation.
+public struct ExecutionContext: Sendable {
+    public let nodeId: String
+    public let classType: String
+    public let title: String?
+    public let environment: ExecutionEnvironment
+    /// The API-format prompt that is running (ComfyUI's hidden PROMPT input).
+    public let prompt: JSONValue
+    /// Extra PNG metadata, normally `{"workflow": <UI graph>}` (ComfyUI's EXTRA_PNGINFO).
+    public let extraPNGInfo: JSONValue?
+    let events: @Sendable (ExecutionEvent) -> Void
+    let cancellation: CancellationFlag
+
+    public init(nodeId: String, classType: String, title: String? = nil, environment: ExecutionEnvironment,
+                prompt: JSONValue = .object([]), extraPNGInfo: JSONValue? = nil,
+                events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in },
+                cancellation: CancellationFlag = CancellationFlag()) {
+        (self.nodeId, self.classType, self.title, self.environment) = (nodeId, classType, title, environment)
+        (self.prompt, self.extraPNGInfo, self.events, self.cancellation) = (prompt, extraPNGInfo, events, cancellation)
+    }
+
+    /// Reports step `step` of `total` within this node (sampler steps).
+    public func progress(_ step: Int, of total: Int) {
+        events(.progress(nodeId: nodeId, step: step, total: total))
+    }
+
+    /// Throws if the run was cancelled; long nodes call it between steps.
+    public func checkCancellation() throws {
+        if cancellation.isCancelled || Task.isCancelled { throw ExecutionCancelled(nodeId: nodeId) }
+    }
+}
+
+/// What happens during a run, in order; the CLI, batch mode and a server consume the same stream.
+public enum ExecutionEvent: Sendable {
+    case started(nodeCount: Int)
+    case cached(nodeIds: [String])
+    case nodeStarted(nodeId: String, classType: String)
+    case progress(nodeId: String, step: Int, total: Int)
+    case nodeFinished(nodeId: String, classType: String, ui: JSONValue?)
+    case failed(nodeId: String, classType: String, message: String)
+    case cancelled(nodeId: String?)
+    case finished
+}

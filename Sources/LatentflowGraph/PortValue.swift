@@ -1,0 +1,14 @@
+/// A Swift type that travels through ports of one ComfyUI type.
+public protocol PortValue: Sendable {
+    static var portType: PortType { get }
+}
+
+extension Int: PortValue { public static var portType: PortType { .int } }
+extension Double: PortValue { public static var portType: PortType { .float } }
+extension String: PortValue { public static var portType: PortType { .string } }
+extension Bool: PortValue { public static var portType: PortType { .boolean } }
+
+/// What a node's value reports about its size, so the output cache can keep to a budget.
+public protocol MemoryFootprint {
+    var byteCount: Int { get }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import LatentflowGraph
+import Yams
+
+/// ComfyUI's folder layout: `models/<kind>/` for model files, `input/` and `output/`, plus the
+/// folders an `extra_model_paths.yaml` adds, so an existing ComfyUI install's models are found.
+/// A file name from a workflow never resolves outside these folders.
+public final class ModelPaths: FileCatalog, @unchecked Sendable {
+    /// Extensions ComfyUI lists for model folders (`folder_paths.supported_pt_extensions`).
+    public static let modelExtensions: Set<String> = ["ckpt", "pt", "pt2", "bin", "pth", "safetensors", "pkl", "sft"]
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+    /// The model folder kinds ComfyUI knows, under their default directory names.
+    public static let modelKinds = ["checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
+                                    "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers"]
+    /// Older names ComfyUI still accepts in `extra_model_paths.yaml`.
+    static let aliases = ["unet": "diffusion_models", "clip": "text_encoders"]
+
+    public let baseDirectory: URL
+    public let outputDirectory: URL
+    public private(set) var roots: [String: [URL]] = [:]
+
+    /// - Parameters:
+    ///   - baseDirectory: holds `models/`, `input/`, `output/` (ComfyUI's base path).
+    ///   - modelsDirectory: overrides `<base>/models`.
+    ///   - outputDirectory: overrides `<base>/output`.
+    ///   - extraPaths: `extra_model_paths.yaml` files to read.
+    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = []) throws {
+        self.baseDirectory = baseDirectory.standardizedFileURL
+        self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
+        let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
+        for kind in Self.modelKinds { roots[kind] = [models.appendingPathComponent(kind)] }
+        roots["input"] = [baseDirectory.appendingPathComponent("input").standardizedFileURL]
+        roots["output"] = [self.outputDirectory]
+        for file in extraPaths { try addExtraPaths(file) }
+    }
+
+    /// Reads an `extra_model_paths.yaml`: each top-level entry has an optional `base_path`, an
+    /// optional `is_default`, and folder kinds mapped to one path or several (one per line).
+    public func addExtraPaths(_ file: URL) throws {
+        let text: String
+        do { text = try String(contentsOf: file, encoding: .utf8) } catch {
+            throw ModelPathError.unreadableConfig(file: file.path, reason: error.localizedDescription)
+        }
+        let document: Any?
+        do { document = try Yams.load(yaml: text) } catch {
+            throw ModelPathError.unreadableConfig(file: file.path, reason: "invalid YAML: \(error)")
+        }
+        guard let sections = document as? [String: Any] else {
+            if document == nil { return }
+            throw ModelPathError.unreadableConfig(file: file.path, reason: "expected a mapping of configurations")
+        }
+        let configDirectory = file.deletingLastPathComponent()
+        for (_, value) in sections.sorted(by: { $0.key < $1.key }) {
+            guard let section = value as? [String: Any] else { continue }
+            var base = configDirectory
+            if let path = section["base_path"] as? String {
+                let expanded = (path as NSString).expandingTildeInPath
+                base = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : configDirectory.appendingPathComponent(expanded)
+            }
+            let isDefault = section["is_default"] as? Bool ?? false
+            for (key, paths) in section where key != "base_path" && key != "is_default" {
+                guard let paths = paths as? String else { continue }
+                let kind = Self.aliases[key] ?? key
+                for line in paths.split(whereSeparator: \.isNewline) {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    guard !trimmed.isEmpty else { continue }
+                    let expanded = (trimmed as NSString).expandingTildeInPath
+                    let url = (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
+                    if isDefault { roots[kind, default: []].insert(url, at: 0) } else { roots[kind, default: []].append(url) }
+                }
+            }
+        }
+    }
+
+    public func searchPaths(for folder: String) -> [String] { (roots[folder] ?? []).map(\.path) }
+
+    public func files(in folder: String) -> [String] {
+        let extensions = folder == "input" ? Self.imageExtensions : Self.modelExtensions
+        var names = Set<String>()
+        for root in roots[folder] ?? [] {
+            guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                                                              options: [.skipsHiddenFiles]) else { continue }
+            let prefix = root.resolvingSymlinksInPath().path
+            for case let url as URL in walker {
+                guard extensions.contains(url.pathExtension.lowercased()),
+                      (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+                let path = url.resolvingSymlinksInPath().path
+                // Symlinked files are listed by their name under the root, not their target.
+                let name = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1))
+                    : String(path.dropFirst(prefix.count + 1))
+                names.insert(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    public func locate(_ name: String, in folder: String) throws -> URL {
+        try Self.checkRelativeName(name, folder: folder)
+        let searched = roots[folder] ?? []
+        for root in searched {
+            let candidate = root.appendingPathComponent(name).standardizedFileURL
+            guard FileManager.default.fileExists(atPath: candidate.path) else { continue }
+            // Symlinks may point anywhere inside the configured roots of this kind (ComfyUI installs
+            // often link models across folders), never outside them.
+            let resolved = candidate.resolvingSymlinksInPath().path
+            let allowed = searched.map { $0.resolvingSymlinksInPath().path }
+            guard allowed.contains(where: { resolved == $0 || resolved.hasPrefix($0 + "/") }) else {
+                throw ModelPathError.escapesFolder(name: name, folder: folder, target: resolved)
+            }
+            return candidate
+        }
+        throw ModelPathError.notFound(name: name, folder: folder, searched: searched.map(\.path))
+    }
+
+    /// Refuses absolute names and `..` components before touching the file system.
+    public static func checkRelativeName(_ name: String, folder: String) throws {
+        let components = name.split(separator: "/", omittingEmptySubsequences: false)
+        if name.isEmpty || name.hasPrefix("/") || name.hasPrefix("~") || components.contains("..") || name.contains("\0") || name.contains("\\") {
+            throw ModelPathError.escapesFolder(name: name, folder: folder, target: nil)
+        }
+    }
+
+    /// A path inside the output folder for a relative name (`subfolder/file.png`), refusing escapes.
+    public func outputPath(_ relative: String) throws -> URL {
+        try Self.checkRelativeName(relative, folder: "output")
+        return outputDirectory.appendingPathComponent(relative).standardizedFileURL
+    }
+}
+
+public enum ModelPathError: Error, CustomStringConvertible, Equatable {
+    case notFound(name: String, folder: String, searched: [String])
+    case escapesFolder(name: String, folder: String, target: String?)
+    case unreadableConfig(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(name, folder, searched):
+            return "'\(name)' was not found in the \(folder) folder; looked in: \(searched.isEmpty ? "(none configured)" : searched.joined(separator: ", "))"
+        case let .escapesFolder(name, folder, target):
+            return "'\(name)' is outside the \(folder) folder" + (target.map { " (it resolves to \($0))" } ?? "") + "; names must be relative paths inside the folder"
+        case let .unreadableConfig(file, reason):
+            return "\(file): \(reason)"
+        }
+    }
+}

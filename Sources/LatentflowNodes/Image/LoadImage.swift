@@ -1,0 +1,31 @@
+import Foundation
+import LatentflowGraph
+import LatentflowIO
+
+/// Loads an image from the input folder as IMAGE, with its alpha channel as MASK.
+public struct LoadImage: Node {
+    static let image = Input.files("image", folder: "input", imageUpload: true)
+
+    public static let schema = NodeSchema(
+        "LoadImage", displayName: "Load Image", category: "image",
+        description: "Loads an image from the input folder; the mask is 1 − alpha.",
+        inputs: [image], outputs: outputs(Output<ImageBatch>(), Output<Mask>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let url = try context.environment.files.locate(try inputs[Self.image], in: "input")
+        let (image, mask) = ImageQuantization.imageAndMask(try ImageCodec.read(path: url.path))
+        return NodeOutputs(image, mask)
+    }
+
+    /// ComfyUI re-runs LoadImage when the file's content changes (it hashes the file); size and
+    /// modification time stand in for the hash here.
+    public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
+        guard let name = constants[image], let url = try? environment.files.locate(name, in: "input"),
+              let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return .alwaysChanged }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return .value("\(url.path)|\(size)|\(modified)")
+    }
+}
