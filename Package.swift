@@ -42,6 +42,8 @@ let package = Package(
         // The workflow engine: formats, typed nodes, validation, cached execution. No model code.
         .target(name: "LatentflowGraph"),
         .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "LatentflowGraph", "CImageCodecs", "Yams"]),
+        // Model sampling, schedules, samplers and PyTorch-exact noise; sees models only as closures.
+        .target(name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags),
         // The built-in node pack under ComfyUI's class names.
         .target(name: "LatentflowNodes", dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO"],
                 swiftSettings: vectorFlags),
@@ -70,6 +72,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowGraphTests",
                     dependencies: ["LatentflowGraph", "LatentflowTestSupport", "LatentflowNodes", "Latentflow", "LatentflowIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
