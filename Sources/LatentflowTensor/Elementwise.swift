@@ -108,6 +108,15 @@ extension Tensor {
 
     public func sigmoid() -> Tensor { map { vsigmoid($0) } }
 
+    /// Applies a scalar function to every element (for the odd op without a vector kernel).
+    public func mapScalars(_ transform: (Float) -> Float) -> Tensor {
+        var result = self
+        result.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] = transform(buffer[i]) }
+        }
+        return result
+    }
+
     /// Applies a vector function to every element, in parallel for large tensors.
     @inline(__always)
     func map(_ op: (Vec8) -> Vec8) -> Tensor {

@@ -1,0 +1,116 @@
+import LatentflowTensor
+
+/// ComfyUI's sampler names (`KSampler.SAMPLERS`), in its order.
+public enum SamplerName: String, Sendable, CaseIterable {
+    case euler, eulerCFGPP = "euler_cfg_pp", eulerAncestral = "euler_ancestral", eulerAncestralCFGPP = "euler_ancestral_cfg_pp"
+    case heun, heunpp2, dpm2 = "dpm_2", dpm2Ancestral = "dpm_2_ancestral", lms, dpmFast = "dpm_fast", dpmAdaptive = "dpm_adaptive"
+    case dpmpp2sAncestral = "dpmpp_2s_ancestral", dpmpp2sAncestralCFGPP = "dpmpp_2s_ancestral_cfg_pp", dpmppSDE = "dpmpp_sde"
+    case dpmppSDEGPU = "dpmpp_sde_gpu", dpmpp2m = "dpmpp_2m", dpmpp2mCFGPP = "dpmpp_2m_cfg_pp", dpmpp2mSDE = "dpmpp_2m_sde"
+    case dpmpp2mSDEGPU = "dpmpp_2m_sde_gpu", dpmpp2mSDEHeun = "dpmpp_2m_sde_heun", dpmpp2mSDEHeunGPU = "dpmpp_2m_sde_heun_gpu"
+    case dpmpp3mSDE = "dpmpp_3m_sde", dpmpp3mSDEGPU = "dpmpp_3m_sde_gpu", ddpm, lcm, ipndm, ipndmV = "ipndm_v", deis
+    case resMultistep = "res_multistep", resMultistepCFGPP = "res_multistep_cfg_pp", resMultistepAncestral = "res_multistep_ancestral"
+    case resMultistepAncestralCFGPP = "res_multistep_ancestral_cfg_pp", gradientEstimation = "gradient_estimation"
+    case gradientEstimationCFGPP = "gradient_estimation_cfg_pp", erSDE = "er_sde", seeds2 = "seeds_2", seeds3 = "seeds_3"
+    case saSolver = "sa_solver", saSolverPECE = "sa_solver_pece", ddim, uniPC = "uni_pc", uniPCBH2 = "uni_pc_bh2"
+
+    /// Samplers ComfyUI offers that Latentflow implements.
+    public var isImplemented: Bool { [.euler, .eulerAncestral, .heun, .dpmpp2m, .ddim, .lcm].contains(self) }
+}
+
+/// A model seen only as a function: (noisy latent, sigma) → denoised latent.
+public typealias Denoiser = (_ x: Tensor, _ sigma: Float) throws -> Tensor
+
+/// The noise ancestral and LCM samplers add between steps: a fresh PyTorch CPU generator seeded
+/// with the sampling seed (+ an offset: 0 in ComfyUI up to late 2025, 1 after its PR #11528),
+/// one `randn(x.shape)` per call, as `default_noise_sampler`.
+public struct StepNoise {
+    private var generator: TorchCPUGenerator
+
+    public init(seed: UInt64, offset: UInt64 = 0) { generator = TorchCPUGenerator(seed: seed &+ offset) }
+
+    public mutating func next(like x: Tensor) throws -> Tensor { try generator.randn(x.shape) }
+}
+
+/// Samplers as pure functions over a denoiser, a starting latent and a sigma schedule.
+///
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
+/// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
+public enum Samplers {
+    /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
+    public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
+                              sampling: ModelSampling, noise: inout StepNoise,
+                              onStep: (Int, Int, Tensor) throws -> Void = { _, _, _ in }) throws -> Tensor {
+        var x = start
+        let total = sigmas.count - 1
+        guard total > 0 else { return x }
+        var previousDenoised: Tensor?
+        for i in 0..<total {
+            let sigma = sigmas[i], next = sigmas[i + 1]
+            let denoised = try denoiser(x, sigma)
+            switch name {
+            case .euler, .ddim:
+                x = try eulerStep(x, denoised, sigma: sigma, to: next)
+            case .eulerAncestral:
+                let (down, up) = ancestralStep(from: sigma, to: next)
+                if down == 0 {
+                    x = denoised
+                } else {
+                    x = try eulerStep(x, denoised, sigma: sigma, to: down).adding(noise.next(like: x).scaled(by: up))
+                }
+            case .heun:
+                let d = try derivative(x, denoised, sigma: sigma)
+                let dt = next - sigma
+                if next == 0 {
+                    x = try x.adding(d.scaled(by: dt))
+                } else {
+                    let x2 = try x.adding(d.scaled(by: dt))
+                    let d2 = try derivative(x2, denoiser(x2, next), sigma: next)
+                    x = try x.adding(d.adding(d2).scaled(by: 0.5).scaled(by: dt))
+                }
+            case .dpmpp2m:
+                x = try dpmpp2mStep(x, denoised, previous: previousDenoised, sigmas: sigmas, i: i)
+                previousDenoised = denoised
+            case .lcm:
+                x = denoised
+                if next > 0 { x = try sampling.noiseScaling(sigma: next, noise: noise.next(like: x), latent: x) }
+            default:
+                throw SamplingError("sampler '\(name.rawValue)' is not implemented in Latentflow yet")
+            }
+            try onStep(i + 1, total, denoised)
+        }
+        return x
+    }
+
+    /// `(x − denoised) / σ`, the Karras ODE derivative.
+    static func derivative(_ x: Tensor, _ denoised: Tensor, sigma: Float) throws -> Tensor {
+        try x.subtracting(denoised).dividing(Tensor(shape: [], repeating: sigma))
+    }
+
+    static func eulerStep(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float) throws -> Tensor {
+        try x.adding(derivative(x, denoised, sigma: sigma).scaled(by: next - sigma))
+    }
+
+    /// ComfyUI's `get_ancestral_step` with eta 1, in float32.
+    static func ancestralStep(from sigma: Float, to next: Float) -> (down: Float, up: Float) {
+        let up = min(next, (next * next * (sigma * sigma - next * next) / (sigma * sigma)).squareRoot())
+        return ((next * next - up * up).squareRoot(), up)
+    }
+
+    static func dpmpp2mStep(_ x: Tensor, _ denoised: Tensor, previous: Tensor?, sigmas: [Float], i: Int) throws -> Tensor {
+        func t(_ sigma: Float) -> Float { -logf(sigma) }
+        func sigmaOf(_ t: Float) -> Float { expf(-t) }
+        let tNow = t(sigmas[i]), tNext = t(sigmas[i + 1])
+        let h = tNext - tNow
+        let ratio = sigmaOf(tNext) / sigmaOf(tNow)
+        let factor = expm1f(-h)
+        guard let previous, sigmas[i + 1] != 0 else {
+            return try x.scaled(by: ratio).subtracting(denoised.scaled(by: factor))
+        }
+        let hLast = tNow - t(sigmas[i - 1])
+        let r = hLast / h
+        let corrected = try denoised.scaled(by: 1 + 1 / (2 * r)).subtracting(previous.scaled(by: 1 / (2 * r)))
+        return try x.scaled(by: ratio).subtracting(corrected.scaled(by: factor))
+    }
+}
+
+import Foundation

@@ -1,0 +1,69 @@
+import LatentflowTensor
+
+/// One KSampler / KSamplerAdvanced / SamplerCustom run in ComfyUI's terms: the sigma schedule
+/// (steps, denoise, start/end step), the initial noise and the latent scaling around the sampler.
+///
+/// Matches: ComfyUI `nodes.common_ksampler`, `comfy/sample.py` `sample`, `comfy/samplers.py`
+/// `KSampler.set_steps` / `KSampler.sample` / `CFGGuider.inner_sample` / `KSAMPLER.sample`.
+public struct SamplingPlan: Sendable {
+    public var sampler: SamplerName
+    public var sigmas: [Float]
+    public var seed: UInt64
+    public var addNoise = true
+    /// The SD1.x latent scale factor (`process_latent_in` multiplies by it).
+    public var latentScale: Float = 0.18215
+    /// 0: ComfyUI up to late 2025 on CPU (step noise reuses the seed); 1: later versions.
+    public var stepNoiseSeedOffset: UInt64 = 0
+
+    public init(sampler: SamplerName, sigmas: [Float], seed: UInt64) {
+        (self.sampler, self.sigmas, self.seed) = (sampler, sigmas, seed)
+    }
+
+    /// KSampler's schedule: `denoise < 1` computes `int(steps/denoise)` steps and keeps the last
+    /// `steps + 1` sigmas; `denoise <= 0` gives none.
+    public static func sigmas(scheduler: SchedulerName, sampler: SamplerName, sampling: ModelSampling,
+                              steps: Int, denoise: Double) throws -> [Float] {
+        if denoise > 0.9999 { return try Schedulers.sigmas(scheduler, sampling, steps: steps) }
+        if denoise <= 0 { return [] }
+        let all = try Schedulers.sigmas(scheduler, sampling, steps: Int(Double(steps) / denoise))
+        return Array(all.suffix(steps + 1))
+    }
+
+    /// KSamplerAdvanced's truncation: stop after `endStep` (zeroing the last sigma when fully
+    /// denoising), start at `startStep`; nil when there is nothing to sample.
+    public static func window(_ sigmas: [Float], startStep: Int?, endStep: Int?, forceFullDenoise: Bool) -> [Float]? {
+        var result = sigmas
+        if let endStep, endStep < result.count - 1 {
+            result = Array(result.prefix(endStep + 1))
+            if forceFullDenoise { result[result.count - 1] = 0 }
+        }
+        if let startStep {
+            guard startStep < result.count - 1 else { return nil }
+            result = Array(result.dropFirst(startStep))
+        }
+        return result
+    }
+
+    /// Samples a latent (unscaled, as LATENT carries it) and returns the result unscaled, plus the
+    /// last denoised prediction (SamplerCustom's second output).
+    public func run(latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: Denoiser,
+                    onStep: (Int, Int) throws -> Void = { _, _ in }) throws -> (samples: Tensor, denoised: Tensor) {
+        guard sigmas.count > 1 else { return (latent, latent) }
+        let noise = addNoise ? try comfyInitialNoise(shape: latent.shape, seed: seed, batchIndex: batchIndex)
+                             : Tensor(shape: latent.shape)
+        let isEmpty = latent.scalars.allSatisfy { $0 == 0 }
+        let scaledLatent = isEmpty ? latent : latent.scaled(by: latentScale)
+        let start = try sampling.noiseScaling(sigma: sigmas[0], noise: noise, latent: scaledLatent,
+                                              maxDenoise: sampling.isMaxDenoise(sigmas[0]))
+        var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset)
+        var lastDenoised = start
+        let samples = try Samplers.sample(sampler, denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling,
+                                          noise: &stepNoise) { step, total, denoised in
+            lastDenoised = denoised
+            try onStep(step, total)
+        }
+        // process_latent_out divides (it does not multiply by the reciprocal).
+        let scale = Tensor(shape: [], repeating: latentScale)
+        return (try samples.dividing(scale), try lastDenoised.dividing(scale))
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LatentflowIO
+import LatentflowSampling
+import LatentflowTensor
+import XCTest
+
+/// Sampler outputs against ComfyUI's own sampling code run on a stand-in model
+/// (scripts/make_sampling_fixtures.py, `stand_in_eps`).
+final class SamplerTests: XCTestCase {
+    static let file = try! SafeTensorsFile(path: Bundle.module.url(forResource: "samplers", withExtension: "safetensors", subdirectory: "Fixtures")!.path)
+
+    /// The same stand-in as the script: eps = tanh(0.7·x_in + context)·0.9 + 0.00005·t, behind
+    /// calculate_input / calculate_denoised and CFG on denoised predictions.
+    func denoiser(_ sampling: ModelSampling, cfg: Double) -> Denoiser {
+        func predict(_ x: Tensor, _ sigma: Float, _ context: Float) throws -> Tensor {
+            let input = sampling.calculateInput(sigma: sigma, x)
+            let t = sampling.timestep(sigma)
+            let eps = input.scaled(by: 0.7, adding: context).mapScalars { tanhf($0) * 0.9 + t * 0.00005 }
+            return try sampling.calculateDenoised(sigma: sigma, modelOutput: eps, input: x)
+        }
+        return { x, sigma in
+            let cond = try predict(x, sigma, 0.3)
+            if abs(cfg - 1) < 1e-9 { return cond }
+            let uncond = try predict(x, sigma, -0.2)
+            return try uncond.adding(cond.subtracting(uncond).scaled(by: Float(cfg)))
+        }
+    }
+
+    func testAgainstComfyUI() throws {
+        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
+        XCTAssertEqual(cases.count, 52)
+        var worst: (String, Float) = ("", 0)
+        for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
+            let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
+            let sampler = SamplerName(rawValue: info["sampler"] as! String)!
+            let scheduler = SchedulerName(rawValue: info["scheduler"] as! String)!
+            var sigmas = try SamplingPlan.sigmas(scheduler: scheduler, sampler: sampler, sampling: sampling,
+                                                 steps: info["steps"] as! Int, denoise: info["denoise"] as! Double)
+            sigmas = SamplingPlan.window(sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
+                                         forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []
+            // Bit-exact below 16 steps; karras at 16 goes through torch's vectorized pow (a few ulps).
+            for (a, b) in zip(sigmas, (info["sigmas"] as! [Double]).map { Float($0) }) {
+                let computed = Int(Double(info["steps"] as! Int) / (info["denoise"] as! Double))
+                XCTAssertLessThanOrEqual(abs(a - b), computed >= 16 ? 8 * b.ulp : 0, "\(name): sigmas")
+            }
+            var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(info["seed"] as! String)!)
+            plan.addNoise = info["add_noise"] as! Bool
+            let shape = info["shape"] as! [Int]
+            let latent = info["has_latent"] as! Bool ? try Self.file.tensor(name + ".latent") : Tensor(shape: shape)
+            let result = try plan.run(latent: latent, batchIndex: info["batch_index"] as? [Int], sampling: sampling,
+                                      denoiser: denoiser(sampling, cfg: info["cfg"] as! Double)).samples
+            let expected = try Self.file.tensor(name)
+            XCTAssertEqual(result.shape, expected.shape, name)
+            let scale = expected.scalars.map(abs).max()!
+            let error = zip(result.scalars, expected.scalars).map { abs($0 - $1) }.max()! / scale
+            if error > worst.1 { worst = (name, error) }
+            // float32 rounding: the stand-in's tanh and op order differ from torch's by a few ulps.
+            XCTAssertLessThan(error, 2e-5, "\(name): relative error \(error)")
+        }
+        print("worst sampler case: \(worst.0) relative error \(worst.1)")
+    }
+
+    func testUnimplementedSamplerSaysSo() {
+        var noise = StepNoise(seed: 1)
+        XCTAssertThrowsError(try Samplers.sample(.uniPC, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
+                                                 sampling: ModelSampling(), noise: &noise)) { error in
+            XCTAssertTrue("\(error)".contains("'uni_pc' is not implemented"))
+        }
+    }
+}
