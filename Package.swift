@@ -44,6 +44,9 @@ let package = Package(
         .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "LatentflowGraph", "CImageCodecs", "Yams"]),
         // Model sampling, schedules, samplers and PyTorch-exact noise; sees models only as closures.
         .target(name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags),
+        // CLIP, UNet and VAE on the tensor module; checkpoint layouts and LoRA.
+        .target(name: "LatentflowModels", dependencies: ["LatentflowTensor", "LatentflowIO"],
+                resources: [.copy("CLIP/Resources")], swiftSettings: vectorFlags),
         // The built-in node pack under ComfyUI's class names.
         .target(name: "LatentflowNodes", dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO"],
                 swiftSettings: vectorFlags),
@@ -74,6 +77,8 @@ let package = Package(
                     dependencies: ["LatentflowGraph", "LatentflowTestSupport", "LatentflowNodes", "Latentflow", "LatentflowIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],

@@ -1,0 +1,102 @@
+/// One token position of a prompt: the id and the weight `(text:1.2)` gave it.
+public struct WeightedToken: Sendable, Equatable {
+    public var id: Int
+    public var weight: Double
+}
+
+extension CLIPTokenizer {
+    /// ComfyUI's `tokenize_with_weights`: weighted segments from `( )` groups, each tokenized on
+    /// its own, packed into chunks of BOS + 75 + EOS, padded with EOS. A group of 8 or more tokens
+    /// splits at a chunk boundary; a shorter one that does not fit moves whole to the next chunk.
+    public func tokenizeWithWeights(_ prompt: String) -> [[WeightedToken]] {
+        let escaped = prompt.replacingOccurrences(of: "\\)", with: "\u{0}\u{1}").replacingOccurrences(of: "\\(", with: "\u{0}\u{2}")
+        var groups: [[WeightedToken]] = []
+        for (segment, weight) in Self.tokenWeights(escaped, 1.0) {
+            let text = segment.replacingOccurrences(of: "\u{0}\u{1}", with: ")").replacingOccurrences(of: "\u{0}\u{2}", with: "(")
+            // Embedding references (`embedding:name`) are not loaded yet: their text is tokenized.
+            let ids = encode(text)
+            if !ids.isEmpty || !text.isEmpty { groups.append(ids.map { WeightedToken(id: $0, weight: weight) }) }
+        }
+        let limit = Self.chunkLength, maxWordLength = 8
+        let start = WeightedToken(id: Self.startToken, weight: 1), end = WeightedToken(id: Self.endToken, weight: 1)
+        var chunks: [[WeightedToken]] = []
+        var chunk = [start]
+        for var group in groups {
+            let isLarge = group.count >= maxWordLength
+            while !group.isEmpty {
+                if group.count + chunk.count > limit - 1 {
+                    let remaining = limit - chunk.count - 1
+                    if isLarge {
+                        chunk += group.prefix(remaining)
+                        chunk.append(end)
+                        group.removeFirst(remaining)
+                    } else {
+                        chunk.append(end)
+                        chunk += Array(repeating: end, count: remaining)
+                    }
+                    chunks.append(chunk)
+                    chunk = [start]
+                } else {
+                    chunk += group
+                    group = []
+                }
+            }
+        }
+        chunk.append(end)
+        chunk += Array(repeating: end, count: limit - chunk.count)
+        chunks.append(chunk)
+        return chunks
+    }
+
+    /// ComfyUI's `token_weights`: top-level parenthesised groups multiply the weight by 1.1, or
+    /// set it with a trailing `:number`; groups nest.
+    static func tokenWeights(_ text: String, _ current: Double) -> [(String, Double)] {
+        var out: [(String, Double)] = []
+        for part in parseParentheses(text) {
+            if part.count >= 2 && part.first == "(" && part.last == ")" {
+                var inner = String(part.dropFirst().dropLast())
+                var weight = current * 1.1
+                if let colon = inner.lastIndex(of: ":"), colon > inner.startIndex,
+                   let value = Double(inner[inner.index(after: colon)...].trimmingCharacters(in: .whitespaces)) {
+                    weight = value
+                    inner = String(inner[..<colon])
+                }
+                out += tokenWeights(inner, weight)
+            } else {
+                out.append((part, current))
+            }
+        }
+        return out
+    }
+
+    static func parseParentheses(_ text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var depth = 0
+        for character in text {
+            if character == "(" {
+                if depth == 0 {
+                    if !current.isEmpty { result.append(current) }
+                    current = "("
+                } else {
+                    current.append(character)
+                }
+                depth += 1
+            } else if character == ")" {
+                depth -= 1
+                if depth == 0 {
+                    result.append(current + ")")
+                    current = ""
+                } else {
+                    current.append(character)
+                }
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { result.append(current) }
+        return result
+    }
+}
+
+import Foundation

@@ -1,0 +1,104 @@
+import LatentflowTensor
+
+/// The shape of a CLIP text tower; ViT-L/14's (SD1.x) by default.
+public struct CLIPTextConfiguration: Sendable, Equatable {
+    public var vocabularySize = 49408
+    public var positions = 77
+    public var width = 768
+    public var layers = 12
+    public var heads = 12
+    public var mlpWidth = 3072
+
+    public static let vitL14 = CLIPTextConfiguration()
+    public init() {}
+
+    /// Reads the configuration off HF-layout weights (`text_model.*`).
+    public static func detect(_ scope: WeightScope) throws -> CLIPTextConfiguration {
+        let store = scope.store
+        func shape(_ key: String) -> [Int]? { store.tensors[scope.prefix.isEmpty ? key : scope.prefix + "." + key]?.shape }
+        guard let embedding = shape("embeddings.token_embedding.weight") else {
+            throw ModelLoadError.unrecognized(file: store.source, reason: "no CLIP text model found (missing \(scope.prefix).embeddings.token_embedding.weight)")
+        }
+        var config = CLIPTextConfiguration()
+        config.vocabularySize = embedding[0]
+        config.width = embedding[1]
+        config.positions = shape("embeddings.position_embedding.weight")?[0] ?? 77
+        var layers = 0
+        while shape("encoder.layers.\(layers).layer_norm1.weight") != nil { layers += 1 }
+        config.layers = layers
+        config.mlpWidth = shape("encoder.layers.0.mlp.fc1.weight")?[0] ?? config.width * 4
+        config.heads = config.width / 64
+        return config
+    }
+}
+
+/// CLIP's text transformer (HF `CLIPTextModel` keys under `text_model.`): token and position
+/// embeddings, pre-LayerNorm blocks with causal self-attention and quick-GELU MLPs, final LayerNorm.
+public struct CLIPTextModel: Sendable {
+    public let config: CLIPTextConfiguration
+    let tokenEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let layers: [EncoderLayer]
+    let finalNorm: LayerNorm
+
+    struct EncoderLayer: Sendable {
+        let norm1: LayerNorm, query: Linear, key: Linear, value: Linear, output: Linear
+        let norm2: LayerNorm, fc1: Linear, fc2: Linear
+        let heads: Int
+
+        init(_ scope: WeightScope, config: CLIPTextConfiguration) {
+            let w = config.width
+            norm1 = LayerNorm(scope["layer_norm1"], width: w)
+            query = Linear(scope["self_attn.q_proj"], in: w, out: w)
+            key = Linear(scope["self_attn.k_proj"], in: w, out: w)
+            value = Linear(scope["self_attn.v_proj"], in: w, out: w)
+            output = Linear(scope["self_attn.out_proj"], in: w, out: w)
+            norm2 = LayerNorm(scope["layer_norm2"], width: w)
+            fc1 = Linear(scope["mlp.fc1"], in: w, out: config.mlpWidth)
+            fc2 = Linear(scope["mlp.fc2"], in: config.mlpWidth, out: w)
+            heads = config.heads
+        }
+
+        func callAsFunction(_ x: Tensor) throws -> Tensor {
+            let h = try norm1(x)
+            let attended = try query(h).attention(key: key(h), value: value(h), heads: heads, causal: true)
+            let x = try x.adding(output(attended))
+            return try x.adding(fc2(fc1(norm2(x)).quickGELU()))
+        }
+    }
+
+    public init(_ scope: WeightScope, config: CLIPTextConfiguration = .vitL14) {
+        self.config = config
+        tokenEmbedding = scope.tensor("embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
+        positionEmbedding = scope.tensor("embeddings.position_embedding.weight", shape: [config.positions, config.width])
+        layers = (0..<config.layers).map { EncoderLayer(scope["encoder.layers.\($0)"], config: config) }
+        finalNorm = LayerNorm(scope["final_layer_norm"], width: config.width)
+    }
+
+    /// Hidden states for token sequences `[N][T]`, after layer `lastLayer` (-1 = the last,
+    /// -2 = the penultimate, as CLIPSetLastLayer), with the final LayerNorm applied either way.
+    public func encode(_ tokens: [[Int]], lastLayer: Int = -1) throws -> Tensor {
+        let n = tokens.count, t = tokens.first?.count ?? 0
+        let w = config.width
+        guard tokens.allSatisfy({ $0.count == t }), t <= config.positions else {
+            throw TensorError.invalidArgument("CLIP takes sequences of equal length up to \(config.positions) tokens")
+        }
+        var x = Tensor(shape: [n, t, w]) { out in
+            tokenEmbedding.withUnsafeBufferPointer { table in
+                positionEmbedding.withUnsafeBufferPointer { positions in
+                    for (row, sequence) in tokens.enumerated() {
+                        for (p, id) in sequence.enumerated() {
+                            let token = min(max(id, 0), config.vocabularySize - 1)
+                            for c in 0..<w { out[(row * t + p) * w + c] = table[token * w + c] + positions[p * w + c] }
+                        }
+                    }
+                }
+            }
+        }
+        let stop = lastLayer < 0 ? config.layers + lastLayer : lastLayer
+        for (index, layer) in layers.enumerated() where index <= stop {
+            x = try layer(x)
+        }
+        return try finalNorm(x)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import LatentflowIO
+import LatentflowTensor
+
+/// The three models of an SD1.x-family checkpoint.
+public struct StableDiffusionModels: Sendable {
+    public let unet: UNet
+    public let vae: AutoencoderKL
+    public let textModel: CLIPTextModel?
+    public let source: String
+}
+
+/// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
+/// `first_stage_model.`, `cond_stage_model.transformer.`) from float32, float16 or bfloat16
+/// safetensors. The file is memory-mapped and widened tensor by tensor, so a 2 GB float16 file
+/// never sits in memory twice. Loading is strict: missing keys, unexpected keys and shape
+/// mismatches are all listed, by file and key.
+public enum StableDiffusionCheckpoint {
+    static let unetPrefix = "model.diffusion_model."
+    static let vaePrefix = "first_stage_model."
+    static let clipPrefixes = ["cond_stage_model.transformer.text_model.", "cond_stage_model.transformer."]
+
+    /// - Parameter roundCLIPToFloat16: round text-encoder weights to float16 once, as ComfyUI does
+    ///   on CPU (it keeps the text encoder in float16 and computes in float32).
+    public static func load(path: String, roundCLIPToFloat16: Bool = true) throws -> StableDiffusionModels {
+        let file = try SafeTensorsFile(path: path)
+        var unetTensors: [String: Tensor] = [:], vaeTensors: [String: Tensor] = [:], clipTensors: [String: Tensor] = [:]
+        for entry in file.entries {
+            let key = entry.key
+            if key.hasPrefix(unetPrefix) {
+                unetTensors[String(key.dropFirst(unetPrefix.count))] = try file.tensor(key)
+            } else if key.hasPrefix(vaePrefix) {
+                vaeTensors[String(key.dropFirst(vaePrefix.count))] = try file.tensor(key)
+            } else if let prefix = clipPrefixes.first(where: { key.hasPrefix($0) }) {
+                var tensor = try file.tensor(key)
+                if roundCLIPToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
+                clipTensors[String(key.dropFirst(prefix.count))] = tensor
+            }
+        }
+        guard !unetTensors.isEmpty else {
+            throw ModelLoadError.unrecognized(file: path, reason: "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))")
+        }
+        let unetStore = WeightStore(unetTensors, source: path + " (" + unetPrefix + "*)")
+        let unet = UNet(unetStore.root, config: try UNetConfiguration.detect(unetStore.root))
+        try unetStore.verify()
+
+        let vaeStore = WeightStore(vaeTensors, source: path + " (" + vaePrefix + "*)")
+        let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
+        try vaeStore.verify()
+
+        var textModel: CLIPTextModel?
+        if !clipTensors.isEmpty {
+            let clipStore = WeightStore(clipTensors, source: path + " (cond_stage_model.transformer.*)")
+            let scope = clipStore.root
+            textModel = CLIPTextModel(scope, config: try CLIPTextConfiguration.detect(WeightScope(store: clipStore, prefix: "")))
+            try clipStore.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
+        }
+        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path)
+    }
+}

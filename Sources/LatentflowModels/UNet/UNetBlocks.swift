@@ -1,0 +1,143 @@
+import Foundation
+import LatentflowTensor
+
+/// LDM `ResBlock`: GroupNorm→SiLU→conv, plus the projected timestep embedding, then
+/// GroupNorm→SiLU→conv, added to the (projected) input.
+struct ResBlock: Sendable {
+    let inNorm: GroupNorm, inConv: Conv2D
+    let embedding: Linear
+    let outNorm: GroupNorm, outConv: Conv2D
+    let skip: Conv2D?
+
+    init(_ scope: WeightScope, in inChannels: Int, out outChannels: Int, embedDim: Int) {
+        inNorm = GroupNorm(scope["in_layers.0"], channels: inChannels, epsilon: 1e-5)
+        inConv = Conv2D(scope["in_layers.2"], in: inChannels, out: outChannels, kernel: 3)
+        embedding = Linear(scope["emb_layers.1"], in: embedDim, out: outChannels)
+        outNorm = GroupNorm(scope["out_layers.0"], channels: outChannels, epsilon: 1e-5)
+        outConv = Conv2D(scope["out_layers.3"], in: outChannels, out: outChannels, kernel: 3)
+        skip = inChannels == outChannels ? nil : Conv2D(scope["skip_connection"], in: inChannels, out: outChannels, kernel: 1)
+    }
+
+    func callAsFunction(_ x: Tensor, _ embeddingSiLU: Tensor) throws -> Tensor {
+        var h = try inConv(inNorm(x, silu: true))                               // [N, out, H, W]
+        let e = try embedding(embeddingSiLU)                                     // [N, out]
+        h = try h.adding(e.reshaped([e.dim(0), e.dim(1), 1, 1]))
+        h = try outConv(outNorm(h, silu: true))
+        return try (skip.map { try $0(x) } ?? x).adding(h)
+    }
+}
+
+/// Multi-head attention with separate q/k/v projections (LDM `CrossAttention`).
+struct Attention: Sendable {
+    let query: Linear, key: Linear, value: Linear, output: Linear
+    let heads: Int
+
+    init(_ scope: WeightScope, queryDim: Int, contextDim: Int, heads: Int, headWidth: Int) {
+        let inner = heads * headWidth
+        query = Linear(scope["to_q"], in: queryDim, out: inner, bias: false)
+        key = Linear(scope["to_k"], in: contextDim, out: inner, bias: false)
+        value = Linear(scope["to_v"], in: contextDim, out: inner, bias: false)
+        output = Linear(scope["to_out.0"], in: inner, out: queryDim)
+        self.heads = heads
+    }
+
+    func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+        let source = context ?? x
+        let attended = try query(x).attention(key: key(source), value: value(source), heads: heads)
+        return try output(attended)
+    }
+}
+
+/// Self-attention, cross-attention to the text, and a GEGLU feed-forward, each pre-normed
+/// and residual (LDM `BasicTransformerBlock`).
+struct TransformerBlock: Sendable {
+    let norm1: LayerNorm, selfAttention: Attention
+    let norm2: LayerNorm, crossAttention: Attention
+    let norm3: LayerNorm, feedForwardIn: Linear, feedForwardOut: Linear
+
+    init(_ scope: WeightScope, dim: Int, contextDim: Int, heads: Int, headWidth: Int) {
+        norm1 = LayerNorm(scope["norm1"], width: dim)
+        selfAttention = Attention(scope["attn1"], queryDim: dim, contextDim: dim, heads: heads, headWidth: headWidth)
+        norm2 = LayerNorm(scope["norm2"], width: dim)
+        crossAttention = Attention(scope["attn2"], queryDim: dim, contextDim: contextDim, heads: heads, headWidth: headWidth)
+        norm3 = LayerNorm(scope["norm3"], width: dim)
+        feedForwardIn = Linear(scope["ff.net.0.proj"], in: dim, out: dim * 8)
+        feedForwardOut = Linear(scope["ff.net.2"], in: dim * 4, out: dim)
+    }
+
+    func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+        var x = try x.adding(selfAttention(norm1(x)))                            // [N, T, dim]
+        x = try x.adding(crossAttention(norm2(x), context: context))
+        let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)          // GEGLU: value, gate
+        return try x.adding(feedForwardOut(projected[0].multiplying(projected[1].gelu())))
+    }
+}
+
+/// GroupNorm, projection to tokens, transformer blocks, projection back, residual
+/// (LDM `SpatialTransformer`).
+struct SpatialTransformer: Sendable {
+    let norm: GroupNorm
+    let projectIn: (conv: Conv2D?, linear: Linear?)
+    let blocks: [TransformerBlock]
+    let projectOut: (conv: Conv2D?, linear: Linear?)
+
+    init(_ scope: WeightScope, channels: Int, config: UNetConfiguration) {
+        let (heads, width) = config.headCount(channels: channels)
+        norm = GroupNorm(scope["norm"], channels: channels, epsilon: 1e-6)
+        if config.linearProjection {
+            projectIn = (nil, Linear(scope["proj_in"], in: channels, out: channels))
+            projectOut = (nil, Linear(scope["proj_out"], in: channels, out: channels))
+        } else {
+            projectIn = (Conv2D(scope["proj_in"], in: channels, out: channels, kernel: 1), nil)
+            projectOut = (Conv2D(scope["proj_out"], in: channels, out: channels, kernel: 1), nil)
+        }
+        blocks = (0..<config.transformerDepth).map {
+            TransformerBlock(scope["transformer_blocks.\($0)"], dim: channels, contextDim: config.contextDim, heads: heads, headWidth: width)
+        }
+    }
+
+    func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+        let (h, w) = (x.dim(2), x.dim(3))
+        var hidden = try norm(x)
+        if let conv = projectIn.conv { hidden = try conv(hidden) }
+        hidden = try hidden.channelsToTokens()                                      // [N, H·W, C]
+        if let linear = projectIn.linear { hidden = try linear(hidden) }
+        for block in blocks { hidden = try block(hidden, context: context) }
+        if let linear = projectOut.linear { hidden = try linear(hidden) }
+        hidden = try hidden.tokensToChannels(height: h, width: w)
+        if let conv = projectOut.conv { hidden = try conv(hidden) }
+        return try hidden.adding(x)
+    }
+}
+
+/// Stride-2 3x3 convolution (LDM `Downsample`, key `op`).
+struct Downsample: Sendable {
+    let conv: Conv2D
+    init(_ scope: WeightScope, channels: Int) { conv = Conv2D(scope["op"], in: channels, out: channels, kernel: 3, stride: 2, padding: 1) }
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
+}
+
+/// Nearest-neighbour 2x, then a 3x3 convolution (LDM `Upsample`).
+struct Upsample: Sendable {
+    let conv: Conv2D
+    init(_ scope: WeightScope, channels: Int) { conv = Conv2D(scope["conv"], in: channels, out: channels, kernel: 3) }
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try conv(x.resized(height: x.dim(2) * 2, width: x.dim(3) * 2, mode: .nearest))
+    }
+}
+
+/// Sinusoidal timestep features, `[cos, sin]` halves (ComfyUI `timestep_embedding`).
+func timestepEmbedding(_ timesteps: [Float], dim: Int, maxPeriod: Double = 10000) -> Tensor {
+    let half = dim / 2
+    let logPeriod = Float(-Foundation.log(maxPeriod))
+    let frequencies = (0..<half).map { Foundation.exp(logPeriod * Float($0) / Float(half)) }
+    return Tensor(shape: [timesteps.count, dim]) { out in
+        for (row, t) in timesteps.enumerated() {
+            for i in 0..<half {
+                let angle = t * frequencies[i]
+                out[row * dim + i] = Foundation.cos(angle)
+                out[row * dim + half + i] = Foundation.sin(angle)
+            }
+        }
+    }
+}

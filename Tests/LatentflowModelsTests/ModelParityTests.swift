@@ -1,0 +1,94 @@
+import Foundation
+import LatentflowIO
+import LatentflowModels
+import LatentflowTensor
+import XCTest
+
+/// Tiny-configuration models against diffusers / transformers outputs on the same random weights
+/// (scripts/make_model_fixtures.py). Bounds: normwise relative error 1e-4 (float32, different
+/// summation orders through a dozen layers).
+final class ModelParityTests: XCTestCase {
+    static func fixture(_ name: String) -> String {
+        Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures")!.path
+    }
+    static let reference = try! SafeTensorsFile(path: fixture("reference"))
+    static let models = try! StableDiffusionCheckpoint.load(path: fixture("tiny_ldm"), roundCLIPToFloat16: false)
+
+    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+        XCTAssertEqual(a.shape, b.shape)
+        let scale = b.scalars.map(abs).max() ?? 1
+        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
+    }
+
+    func testDetectsTheConfiguration() {
+        let unet = Self.models.unet.config
+        XCTAssertEqual([unet.modelChannels, unet.resBlocksPerLevel, unet.contextDim], [32, 1, 32])
+        XCTAssertEqual(unet.channelMultipliers, [1, 2])
+        XCTAssertEqual(unet.attentionLevels, [true, false])
+        XCTAssertEqual(Self.models.vae.config.channelMultipliers, [1, 2])
+        XCTAssertEqual(Self.models.textModel?.config.layers, 3)
+    }
+
+    func testUNetMatchesDiffusers() throws {
+        let r = Self.reference
+        let out = try Self.models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let error = relativeError(out, try r.tensor("unet.out"))
+        XCTAssertLessThan(error, 1e-4, "UNet relative error \(error)")
+        print("UNet relative error vs diffusers: \(error)")
+    }
+
+    func testVAEMatchesDiffusers() throws {
+        let r = Self.reference
+        let mean = try Self.models.vae.encode(r.tensor("vae.image"))
+        let decoded = try Self.models.vae.decode(r.tensor("vae.latent"))
+        let (e1, e2) = (relativeError(mean, try r.tensor("vae.mean")), relativeError(decoded, try r.tensor("vae.decoded")))
+        XCTAssertLessThan(e1, 1e-4, "encode relative error \(e1)")
+        XCTAssertLessThan(e2, 1e-4, "decode relative error \(e2)")
+        print("VAE relative error vs diffusers: encode \(e1), decode \(e2)")
+    }
+
+    func testCLIPMatchesTransformers() throws {
+        let r = Self.reference
+        let ids = try r.integers("clip.tokens").map(Int.init)
+        let tokens = [Array(ids[0..<77]), Array(ids[77..<154])]
+        let model = try XCTUnwrap(Self.models.textModel)
+        let last = relativeError(try model.encode(tokens), try r.tensor("clip.last"))
+        let penultimate = relativeError(try model.encode(tokens, lastLayer: -2), try r.tensor("clip.penultimate"))
+        XCTAssertLessThan(last, 1e-4)
+        XCTAssertLessThan(penultimate, 1e-4)
+        print("CLIP relative error vs transformers: last \(last), penultimate \(penultimate)")
+    }
+
+    func testMissingAndMismatchedKeysAreListed() throws {
+        let source = try SafeTensorsFile(path: Self.fixture("tiny_ldm"))
+        var items: [SafeTensorsWriter.Item] = []
+        for key in source.keys where key != "model.diffusion_model.out.2.bias" {
+            var tensor = try source.tensor(key)
+            if key == "first_stage_model.decoder.conv_out.bias" { tensor = Tensor(shape: [7]) }
+            items.append(.init(key, tensor, dtype: .float16))
+        }
+        items.append(.init("model.diffusion_model.surprise.weight", Tensor(shape: [2])))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SafeTensorsWriter.write(items, to: url)
+        XCTAssertThrowsError(try StableDiffusionCheckpoint.load(path: url.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(url.path), text)
+            XCTAssertTrue(text.contains("missing keys (1): out.2.bias"), text)
+            XCTAssertTrue(text.contains("unexpected keys (1): surprise.weight"), text)
+        }
+    }
+
+    func testFloat16CheckpointLoadsAndMatches() throws {
+        let source = try SafeTensorsFile(path: Self.fixture("tiny_ldm"))
+        let items = try source.keys.map { SafeTensorsWriter.Item($0, try source.tensor($0), dtype: .bfloat16) }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bf16-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SafeTensorsWriter.write(items, to: url)
+        let models = try StableDiffusionCheckpoint.load(path: url.path)
+        let r = Self.reference
+        let out = try models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        // bfloat16 weights keep 8 bits of mantissa: the output moves by about 1%.
+        XCTAssertLessThan(relativeError(out, try r.tensor("unet.out")), 0.05)
+    }
+}
