@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "LatentflowModels", dependencies: ["LatentflowTensor", "LatentflowIO"],
                 resources: [.copy("CLIP/Resources")], swiftSettings: vectorFlags),
         // The built-in node pack under ComfyUI's class names.
-        .target(name: "LatentflowNodes", dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO"],
+        .target(name: "LatentflowNodes",
+                dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling"],
                 swiftSettings: vectorFlags),
         // The facade for library users and the CLI: engine, models folder, workflow loading.
         .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO"]),
@@ -57,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "LatentflowCLI",
             dependencies: [
-                "Latentflow", "LatentflowGraph", "LatentflowTensor", "LatentflowIO",
+                "Latentflow", "LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vectorFlags),

@@ -6,5 +6,5 @@ struct Latentflow: AsyncParsableCommand {
         commandName: "latentflow",
         abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
         subcommands: [RunCommand.self, ValidateCommand.self, BatchCommand.self, ConvertCommand.self,
-                      NodesCommand.self, BenchCommand.self])
+                      NodesCommand.self, BenchCommand.self, MakeTinyModelCommand.self])
 }

@@ -46,7 +46,7 @@ public enum NodeDocumentation {
         guard input.min != nil || input.max != nil else { return "" }
         func show(_ v: Double?) -> String {
             guard let v else { return "" }
-            return input.type == .int ? String(Int(v)) : JSONValue.pythonFloat(v)
+            return input.type == .int ? integerText(v) : JSONValue.pythonFloat(v)
         }
         var text = "\(show(input.min))…\(show(input.max))"
         if let step = input.step { text += " step \(show(step))" }

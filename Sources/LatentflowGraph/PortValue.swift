@@ -12,3 +12,10 @@ extension Bool: PortValue { public static var portType: PortType { .boolean } }
 public protocol MemoryFootprint {
     var byteCount: Int { get }
 }
+
+/// An integer bound stored as a Double, printed as an integer (bounds up to Int.max included).
+func integerText(_ value: Double) -> String {
+    if value >= Double(Int.max) { return String(Int.max) }
+    if value <= Double(Int.min) { return String(Int.min) }
+    return String(Int(value))
+}

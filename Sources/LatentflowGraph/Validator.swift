@@ -187,7 +187,7 @@ struct Validator {
     }
 
     private static func number(_ value: Double, _ spec: InputSpec) -> String {
-        spec.type == .int ? String(Int(value)) : JSONValue.pythonFloat(value)
+        spec.type == .int ? integerText(value) : JSONValue.pythonFloat(value)
     }
 }
 

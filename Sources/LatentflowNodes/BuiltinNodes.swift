@@ -6,6 +6,9 @@ public enum BuiltinNodes: NodePack {
     public static let name = "latentflow"
 
     public static let nodes: [any Node.Type] = [
+        CheckpointLoaderSimple.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self, ConditioningSetArea.self,
+        EmptyLatentImage.self, LatentUpscale.self, LatentUpscaleBy.self, LatentFromBatch.self, RepeatLatentBatch.self,
+        ModelSamplingDiscrete.self, KSampler.self, KSamplerAdvanced.self, VAEDecode.self, VAEEncode.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,
         ImageScale.self, ImageScaleBy.self, ImageScaleToTotalPixels.self,
     ]

@@ -27,7 +27,7 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
         while shape("encoder.layers.\(layers).layer_norm1.weight") != nil { layers += 1 }
         config.layers = layers
         config.mlpWidth = shape("encoder.layers.0.mlp.fc1.weight")?[0] ?? config.width * 4
-        config.heads = config.width / 64
+        config.heads = max(1, config.width / 64)
         return config
     }
 }

@@ -20,8 +20,16 @@ public final class WeightStore: @unchecked Sendable {
 
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
 
+    /// When set, missing tensors are created by this function instead of being reported: a
+    /// model built over an empty store this way yields a complete, consistent set of weights
+    /// (how the embedded tiny checkpoint is made).
+    public var synthesize: ((_ key: String, _ shape: [Int]) -> Tensor)?
+
     func take(_ key: String, shape: [Int]?) -> Tensor {
         used.insert(key)
+        if tensors[key] == nil, let synthesize, let shape {
+            tensors[key] = synthesize(key, shape)
+        }
         guard let tensor = tensors[key] else {
             missing.append(key)
             return Tensor(shape: shape ?? [0])

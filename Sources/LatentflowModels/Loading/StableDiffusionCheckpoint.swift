@@ -8,6 +8,8 @@ public struct StableDiffusionModels: Sendable {
     public let vae: AutoencoderKL
     public let textModel: CLIPTextModel?
     public let source: String
+    /// float32 bytes held by each model, for cache budgets.
+    public let unetBytes: Int, vaeBytes: Int, textBytes: Int
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
@@ -55,6 +57,8 @@ public enum StableDiffusionCheckpoint {
             textModel = CLIPTextModel(scope, config: try CLIPTextConfiguration.detect(WeightScope(store: clipStore, prefix: "")))
             try clipStore.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
         }
-        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path)
+        func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
+        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path,
+                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(clipTensors))
     }
 }

@@ -57,8 +57,8 @@ public struct ImageScale: Node {
         let image = try inputs[Self.image]
         var (w, h) = (try inputs[Self.width], try inputs[Self.height])
         if w == 0 && h == 0 { return NodeOutputs(image) }
-        if w == 0 { w = max(1, Int((Double(image.width) * Double(h) / Double(image.height)).rounded())) }
-        if h == 0 { h = max(1, Int((Double(image.height) * Double(w) / Double(image.width)).rounded())) }
+        if w == 0 { w = max(1, Int((Double(image.width) * Double(h) / Double(image.height)).rounded(.toNearestOrEven))) }
+        if h == 0 { h = max(1, Int((Double(image.height) * Double(w) / Double(image.width)).rounded(.toNearestOrEven))) }
         let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h,
                                        method: try inputs[Self.method], crop: try inputs[Self.crop])
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
@@ -83,7 +83,7 @@ public struct ImageScaleBy: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let image = try inputs[Self.image]
         let scale = try inputs[Self.scaleBy]
-        let w = Int((Double(image.width) * scale).rounded()), h = Int((Double(image.height) * scale).rounded())
+        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)), h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
         let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
     }
@@ -109,7 +109,7 @@ public struct ImageScaleToTotalPixels: Node {
         let image = try inputs[Self.image]
         let total = Double(Int(try inputs[Self.megapixels] * 1024 * 1024))
         let scale = (total / Double(image.width * image.height)).squareRoot()
-        let w = Int((Double(image.width) * scale).rounded()), h = Int((Double(image.height) * scale).rounded())
+        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)), h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
         let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
     }

@@ -1,0 +1,70 @@
+import Foundation
+import LatentflowIO
+import LatentflowTensor
+
+/// Builds the embedded default: a tiny SD1.5-architecture checkpoint (UNet, VAE with SD's /8
+/// latent geometry, CLIP with the real 49408-token vocabulary) with seeded random weights, in the
+/// single-file LDM layout, stored as float16 (a few MB).
+public enum TinyModelFactory {
+    public static let unet: UNetConfiguration = {
+        var c = UNetConfiguration()
+        c.modelChannels = 32
+        c.channelMultipliers = [1, 2]
+        c.resBlocksPerLevel = 1
+        c.attentionLevels = [true, false]
+        c.contextDim = 32
+        c.heads = 8
+        return c
+    }()
+
+    public static let vae: VAEConfiguration = {
+        var c = VAEConfiguration()
+        c.channels = 32
+        c.channelMultipliers = [1, 1, 1, 1]
+        c.resBlocks = 1
+        return c
+    }()
+
+    public static let clip: CLIPTextConfiguration = {
+        var c = CLIPTextConfiguration()
+        c.width = 32
+        c.layers = 2
+        c.heads = 1
+        c.mlpWidth = 64
+        return c
+    }()
+
+    /// The checkpoint's tensors, keyed as a single-file SD1.5 checkpoint.
+    public static func makeCheckpoint(seed: UInt64 = 20_261_123) -> [(String, Tensor)] {
+        var state = seed
+        func synthesize(_ key: String, _ shape: [Int]) -> Tensor {
+            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+            let isNormWeight = key.hasSuffix("weight") && (key.contains("norm") || key.contains("in_layers.0") || key.contains("out_layers.0")
+                                                           || key.hasPrefix("out.0"))
+            let scale: Float = shape.count == 1 ? (isNormWeight ? 0.1 : 0.02) : 1 / Float(fanIn).squareRoot()
+            return Tensor(shape: shape) { out in
+                for i in 0..<out.count {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    let uniform = Float(state >> 40) / Float(1 << 24) * 2 - 1
+                    out[i] = (isNormWeight ? 1 : 0) + uniform * scale * 1.7
+                }
+            }
+        }
+        var result: [(String, Tensor)] = []
+        for (prefix, build) in [("model.diffusion_model.", { (s: WeightScope) in _ = UNet(s, config: unet) }),
+                                ("first_stage_model.", { (s: WeightScope) in _ = AutoencoderKL(s, config: vae) }),
+                                ("cond_stage_model.transformer.text_model.", { (s: WeightScope) in _ = CLIPTextModel(s, config: clip) })] {
+            let store = WeightStore([:], source: "tiny model")
+            store.synthesize = synthesize
+            build(store.root)
+            result += store.tensors.sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value) }
+        }
+        return result
+    }
+
+    public static func write(to url: URL) throws {
+        let items = makeCheckpoint().map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)"], to: url)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import LatentflowGraph
+import LatentflowModels
+import LatentflowTensor
+
+/// Loads a single-file SD1.x-family checkpoint from `models/checkpoints`.
+public struct CheckpointLoaderSimple: Node {
+    static let checkpoint = Input.files("ckpt_name", folder: "checkpoints", tooltip: "The name of the checkpoint (model) to load.")
+
+    public static let schema = NodeSchema(
+        "CheckpointLoaderSimple", displayName: "Load Checkpoint", category: "loaders",
+        description: "Loads a diffusion model checkpoint; diffusion models are used to denoise latents.",
+        inputs: [checkpoint],
+        outputs: outputs(Output<DiffusionModel>("MODEL", tooltip: "The model used for denoising latents."),
+                         Output<TextEncoder>("CLIP", tooltip: "The CLIP model used for encoding text prompts."),
+                         Output<VAEModel>("VAE", tooltip: "The VAE model used for encoding and decoding images to and from latent space.")))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
+        let models = try StableDiffusionCheckpoint.load(path: url.path)
+        guard let text = models.textModel else {
+            throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
+        }
+        return NodeOutputs(DiffusionModel(unet: models.unet, byteCount: models.unetBytes),
+                           TextEncoder(model: text, byteCount: models.textBytes),
+                           VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+    }
+
+    /// A changed file (size or time) is loaded again; an unchanged one comes from the cache.
+    public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
+        fileFingerprint(constants[checkpoint], folder: "checkpoints", environment: environment)
+    }
+}
+
+func fileFingerprint(_ name: String?, folder: String, environment: ExecutionEnvironment) -> Fingerprint {
+    guard let name, let url = try? environment.files.locate(name, in: folder),
+          let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return .unchanged }
+    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+    let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    return .value("\(url.path)|\(size)|\(modified)")
+}
+
+/// Stops the text encoder at an earlier layer ("clip skip"); the final LayerNorm still applies.
+public struct CLIPSetLastLayer: Node {
+    static let clip = Input<TextEncoder>("clip")
+    static let stopAt = Input.int("stop_at_clip_layer", default: -1, min: -24, max: -1, step: 1)
+
+    public static let schema = NodeSchema(
+        "CLIPSetLastLayer", displayName: "CLIP Set Last Layer", category: "conditioning",
+        inputs: [clip, stopAt], outputs: outputs(Output<TextEncoder>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        var encoder = try inputs[Self.clip]
+        let layer = try inputs[Self.stopAt]
+        guard -layer <= encoder.model.config.layers else {
+            throw NodeError("stop_at_clip_layer \(layer) is deeper than the text encoder's \(encoder.model.config.layers) layers")
+        }
+        encoder.lastLayer = layer
+        return NodeOutputs(encoder)
+    }
+}

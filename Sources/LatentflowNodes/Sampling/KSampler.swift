@@ -1,0 +1,140 @@
+import Foundation
+import LatentflowGraph
+import LatentflowSampling
+import LatentflowTensor
+
+let samplerNames = SamplerName.allCases.map(\.rawValue)
+let schedulerNames = SchedulerName.allCases.map(\.rawValue)
+
+/// Refuses ComfyUI sampler and scheduler names Latentflow does not implement yet, at validation.
+func samplingValidation(_ constants: NodeConstants) -> String? {
+    if let name = constants["sampler_name"] as? String, let sampler = SamplerName(rawValue: name), !sampler.isImplemented {
+        let available = SamplerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
+        return "sampler_name '\(name)' is a ComfyUI sampler that Latentflow does not implement yet (available: \(available))"
+    }
+    if let name = constants["scheduler"] as? String, let scheduler = SchedulerName(rawValue: name), !scheduler.isImplemented {
+        let available = SchedulerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
+        return "scheduler '\(name)' is a ComfyUI scheduler that Latentflow does not implement yet (available: \(available))"
+    }
+    return nil
+}
+
+/// The per-step noise seed offset of ancestral and LCM samplers: 0 reproduces ComfyUI up to
+/// late 2025 on CPU (the default), 1 later versions. Set with LATENTFLOW_STEP_NOISE_SEED_OFFSET.
+let stepNoiseSeedOffset: UInt64 = UInt64(ProcessInfo.processInfo.environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] ?? "0") ?? 0
+
+/// ComfyUI's `common_ksampler`: noise from the seed (batch_index aware), the schedule, CFG.
+func commonKSampler(model: DiffusionModel, seed: Int, steps: Int, cfg: Double, samplerName: String, scheduler: String,
+                    positive: Conditioning, negative: Conditioning, latent: Latent, denoise: Double,
+                    addNoise: Bool = true, startStep: Int? = nil, endStep: Int? = nil, forceFullDenoise: Bool = false,
+                    context: ExecutionContext) throws -> Latent {
+    guard let sampler = SamplerName(rawValue: samplerName), let schedule = SchedulerName(rawValue: scheduler) else {
+        throw NodeError("unknown sampler '\(samplerName)' or scheduler '\(scheduler)'")
+    }
+    var sigmas = try SamplingPlan.sigmas(scheduler: schedule, sampler: sampler, sampling: model.sampling, steps: steps, denoise: denoise)
+    guard let window = SamplingPlan.window(sigmas, startStep: startStep, endStep: endStep, forceFullDenoise: forceFullDenoise) else {
+        return latent   // starting at or past the last step: the latent comes back unchanged
+    }
+    sigmas = window
+    var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(bitPattern: Int64(seed)))
+    plan.addNoise = addNoise
+    plan.stepNoiseSeedOffset = stepNoiseSeedOffset
+    let denoiser = CFGDenoiser(model: model, positive: positive, negative: negative, cfg: cfg)
+    let result = try plan.run(latent: latent.samples, batchIndex: latent.batchIndex, sampling: model.sampling,
+                              denoiser: { try denoiser.denoise($0, sigma: $1) }) { step, total in
+        try context.checkCancellation()
+        context.progress(step, of: total)
+    }
+    var out = latent
+    out.samples = result.samples
+    return out
+}
+
+/// Denoises a latent with a sampler and scheduler, guided by a positive and a negative prompt.
+public struct KSampler: Node {
+    static let model = Input<DiffusionModel>("model", tooltip: "The model used for denoising the input latent.")
+    static let seed = Input.int("seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true,
+                                tooltip: "The random seed used for creating the noise.")
+    static let steps = Input.int("steps", default: 20, min: 1, max: 10000, tooltip: "The number of steps used in the denoising process.")
+    static let cfg = Input.float("cfg", default: 8.0, min: 0, max: 100, step: 0.1,
+                                 tooltip: "The Classifier-Free Guidance scale; 1.0 skips the negative prompt.")
+    static let samplerName = Input.combo("sampler_name", options: samplerNames, tooltip: "The algorithm used when sampling.")
+    static let scheduler = Input.combo("scheduler", options: schedulerNames, tooltip: "How noise is removed from step to step.")
+    static let positive = Input<Conditioning>("positive")
+    static let negative = Input<Conditioning>("negative")
+    static let latentImage = Input<Latent>("latent_image")
+    static let denoise = Input.float("denoise", default: 1.0, min: 0, max: 1, step: 0.01, tooltip: "The amount of denoising applied.")
+
+    public static let schema = NodeSchema(
+        "KSampler", category: "sampling", description: "Uses the provided model, positive and negative conditioning to denoise the latent image.",
+        inputs: [model, seed, steps, cfg, samplerName, scheduler, positive, negative, latentImage, denoise],
+        outputs: outputs(Output<Latent>(tooltip: "The denoised latent.")))
+
+    public init() {}
+
+    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? { samplingValidation(constants) }
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(try commonKSampler(model: try inputs[Self.model], seed: try inputs[Self.seed], steps: try inputs[Self.steps],
+                                       cfg: try inputs[Self.cfg], samplerName: try inputs[Self.samplerName], scheduler: try inputs[Self.scheduler],
+                                       positive: try inputs[Self.positive], negative: try inputs[Self.negative],
+                                       latent: try inputs[Self.latentImage], denoise: try inputs[Self.denoise], context: context))
+    }
+}
+
+/// KSampler with start/end steps, optional noise and leftover noise (for multi-pass workflows).
+public struct KSamplerAdvanced: Node {
+    static let model = Input<DiffusionModel>("model")
+    static let addNoise = Input.combo("add_noise", options: ["enable", "disable"])
+    static let noiseSeed = Input.int("noise_seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
+    static let steps = Input.int("steps", default: 20, min: 1, max: 10000)
+    static let cfg = Input.float("cfg", default: 8.0, min: 0, max: 100, step: 0.1)
+    static let samplerName = Input.combo("sampler_name", options: samplerNames)
+    static let scheduler = Input.combo("scheduler", options: schedulerNames)
+    static let positive = Input<Conditioning>("positive")
+    static let negative = Input<Conditioning>("negative")
+    static let latentImage = Input<Latent>("latent_image")
+    static let startAt = Input.int("start_at_step", default: 0, min: 0, max: 10000)
+    static let endAt = Input.int("end_at_step", default: 10000, min: 0, max: 10000)
+    static let leftover = Input.combo("return_with_leftover_noise", options: ["disable", "enable"])
+
+    public static let schema = NodeSchema(
+        "KSamplerAdvanced", displayName: "KSampler (Advanced)", category: "sampling",
+        inputs: [model, addNoise, noiseSeed, steps, cfg, samplerName, scheduler, positive, negative, latentImage, startAt, endAt, leftover],
+        outputs: outputs(Output<Latent>()))
+
+    public init() {}
+
+    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? { samplingValidation(constants) }
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(try commonKSampler(
+            model: try inputs[Self.model], seed: try inputs[Self.noiseSeed], steps: try inputs[Self.steps], cfg: try inputs[Self.cfg],
+            samplerName: try inputs[Self.samplerName], scheduler: try inputs[Self.scheduler], positive: try inputs[Self.positive],
+            negative: try inputs[Self.negative], latent: try inputs[Self.latentImage], denoise: 1.0,
+            addNoise: try inputs[Self.addNoise] == "enable", startStep: try inputs[Self.startAt], endStep: try inputs[Self.endAt],
+            forceFullDenoise: try inputs[Self.leftover] != "enable", context: context))
+    }
+}
+
+/// Replaces the model's sampling parameterization (eps, v_prediction, lcm, x0, img_to_img).
+public struct ModelSamplingDiscrete: Node {
+    static let model = Input<DiffusionModel>("model")
+    static let sampling = Input.combo("sampling", options: ["eps", "v_prediction", "lcm", "x0", "img_to_img"])
+    static let zsnr = Input.boolean("zsnr", default: false)
+
+    public static let schema = NodeSchema(
+        "ModelSamplingDiscrete", category: "advanced/model",
+        description: "Sets how the model's outputs are read (eps, v_prediction, lcm, x0, img_to_img) and optionally rescales to zero terminal SNR.",
+        inputs: [model, sampling, zsnr], outputs: outputs(Output<DiffusionModel>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        var model = try inputs[Self.model]
+        let name = try inputs[Self.sampling]
+        guard let parameterization = Parameterization(rawValue: name) else { throw NodeError("unknown sampling '\(name)'") }
+        model.sampling = ModelSampling(parameterization: parameterization, zeroTerminalSNR: try inputs[Self.zsnr])
+        return NodeOutputs(model)
+    }
+}

@@ -1,0 +1,69 @@
+import LatentflowGraph
+import LatentflowModels
+import LatentflowSampling
+import LatentflowTensor
+
+/// ComfyUI's MODEL: the UNet and how sigmas map onto it. Patching nodes (ModelSamplingDiscrete)
+/// return a new value that shares the UNet.
+public struct DiffusionModel: PortValue, MemoryFootprint {
+    public static var portType: PortType { .model }
+    public let unet: UNet
+    public var sampling: ModelSampling
+    public let byteCount: Int
+
+    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int) {
+        (self.unet, self.sampling, self.byteCount) = (unet, sampling, byteCount)
+    }
+}
+
+/// ComfyUI's CLIP: the text encoder, its tokenizer and the layer to stop at.
+public struct TextEncoder: PortValue, MemoryFootprint {
+    public static var portType: PortType { .clip }
+    public let model: CLIPTextModel
+    public let tokenizer: CLIPTokenizer
+    /// -1 = last layer; -2 = penultimate ("clip skip 2").
+    public var lastLayer = -1
+    public let byteCount: Int
+
+    public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int) {
+        (self.model, self.tokenizer, self.byteCount) = (model, tokenizer, byteCount)
+    }
+}
+
+/// ComfyUI's VAE.
+public struct VAEModel: PortValue, MemoryFootprint {
+    public static var portType: PortType { .vae }
+    public let autoencoder: AutoencoderKL
+    public let byteCount: Int
+
+    public init(autoencoder: AutoencoderKL, byteCount: Int) { (self.autoencoder, self.byteCount) = (autoencoder, byteCount) }
+}
+
+/// ComfyUI's CONDITIONING: a list of text encodings, each with optional area and strength.
+public struct Conditioning: PortValue, MemoryFootprint {
+    public static var portType: PortType { .conditioning }
+
+    public struct Entry: Sendable {
+        /// `[1, 77·k, width]`.
+        public var embedding: Tensor
+        /// (height, width, y, x) in latent pixels (ComfyUI stores `area` as h//8, w//8, y//8, x//8).
+        public var area: (height: Int, width: Int, y: Int, x: Int)?
+        public var strength: Double = 1
+    }
+
+    public var entries: [Entry]
+    public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 } }
+
+    public init(_ entries: [Entry]) { self.entries = entries }
+}
+
+/// ComfyUI's LATENT: unscaled VAE-space samples `[B, 4, H/8, W/8]`, and which batch indices
+/// they are (that decides their noise).
+public struct Latent: PortValue, MemoryFootprint {
+    public static var portType: PortType { .latent }
+    public var samples: Tensor
+    public var batchIndex: [Int]?
+
+    public init(_ samples: Tensor, batchIndex: [Int]? = nil) { (self.samples, self.batchIndex) = (samples, batchIndex) }
+    public var byteCount: Int { samples.count * 4 }
+}
