@@ -81,6 +81,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO"]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
     // Kernels hand raw buffers to worker threads; the Swift 6 checker cannot see that each
