@@ -17,19 +17,36 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Also time full-size SD1.5 networks with random weights (minutes; several GiB of memory).")
+    var models = false
+
+    @Option(help: "With --models: only the model cases whose name contains this (repeatable, e.g. --only unet).")
+    var only: [String] = []
+
     func run() throws {
         if let threads { Threads.count = max(1, threads) }
-        let results = try KernelBenchmark.runAll(repeats: repeats)
+        var results = try KernelBenchmark.runAll(repeats: repeats)
+        if models {
+            let reference = results[0].gflops
+            for c in ModelBenchmark.cases(include: Set(only)) {
+                let seconds = try KernelBenchmark.median(max(1, repeats / 3), c.run)
+                var r = KernelBenchmark(name: c.name, seconds: seconds, gflops: c.gflop / seconds)
+                r.ratio = r.gflops / reference
+                r.peakBytes = ModelBenchmark.peakResidentBytes()
+                results.append(r)
+            }
+        }
         if json {
-            let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio] as [String: Any] }
+            let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
+                                      "peak_rss_bytes": $0.peakBytes] as [String: Any] }
             let data = try JSONSerialization.data(withJSONObject: ["threads": Threads.count, "results": rows], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("threads: \(Threads.count)")
-            print("case".padding(toLength: 44, withPad: " ", startingAt: 0) + "   time (ms)   GFLOP/s   ratio to R")
+            print("case".padding(toLength: 44, withPad: " ", startingAt: 0) + "   time (ms)   GFLOP/s   ratio to R   peak RSS")
             for r in results {
                 print(r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
-                      + String(format: "%12.2f %9.1f %12.2f", r.seconds * 1000, r.gflops, r.ratio))
+                      + String(format: "%12.2f %9.1f %12.2f %8.2f GiB", r.seconds * 1000, r.gflops, r.ratio, Double(r.peakBytes) / 1_073_741_824))
             }
         }
     }
@@ -40,6 +57,7 @@ struct KernelBenchmark {
     let seconds: Double
     let gflops: Double
     var ratio: Double = 1
+    var peakBytes = ModelBenchmark.peakResidentBytes()
 
     static func runAll(repeats: Int) throws -> [KernelBenchmark] {
         // R: the im2col GEMM of SD's 320-channel 3x3 convolution at 64x64, on OpenBLAS's own threads.
