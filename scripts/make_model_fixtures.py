@@ -142,3 +142,82 @@ for prompt in prompts:
 with open(os.path.join(out_dir, "tokens.json"), "w") as f:
     json.dump(token_cases, f, ensure_ascii=False)
 print("wrote tiny_ldm.safetensors, reference.safetensors, tokens.json to", os.path.normpath(out_dir))
+
+# --- LoRA files in several formats, and the patched models' outputs ----------------------------
+# The reference patches the diffusers / transformers parameters directly (independent of any
+# LDM key table): W += strength · ΔW with ComfyUI's formulas.
+torch.manual_seed(99)
+unet_params = dict(unet.named_parameters())
+clip_params = dict(clip.named_parameters())
+
+
+def lora_pair(weight, rank):
+    out_features, in_features = weight.shape[0], weight[0].numel()
+    down = torch.randn(rank, *weight.shape[1:]) * 0.3 if weight.ndim == 4 and weight.shape[2] > 1 else torch.randn(rank, in_features) * 0.3
+    up = torch.randn(out_features, rank, *([1, 1] if weight.ndim == 4 else [])) * 0.3
+    if weight.ndim == 4 and weight.shape[2] == 1:
+        down = down.reshape(rank, in_features, 1, 1)
+    return up, down
+
+
+kohya, peft, deltas = {}, {}, {}
+targets = [("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q", 4, 8.0),
+           ("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k", 2, None),
+           ("down_blocks.0.attentions.0.proj_in", 4, 4.0),
+           ("mid_block.attentions.0.transformer_blocks.0.ff.net.2", 3, 1.5),
+           ("up_blocks.1.resnets.0.conv1", 2, 1.0)]  # LoCon: a 3x3 convolution
+for name, rank, alpha in targets:
+    weight = unet_params[name + ".weight"]
+    up, down = lora_pair(weight, rank)
+    base = "lora_unet_" + name.replace(".", "_")
+    kohya[base + ".lora_up.weight"], kohya[base + ".lora_down.weight"] = up, down
+    if alpha is not None:
+        kohya[base + ".alpha"] = torch.tensor(alpha)
+    scale = (alpha if alpha is not None else rank) / rank
+    deltas[name] = scale * (up.flatten(1) @ down.flatten(1)).reshape(weight.shape)
+# LoHa on one linear, LoKr on another.
+w = unet_params["up_blocks.1.attentions.0.transformer_blocks.0.attn1.to_v.weight"]
+w1a, w1b, w2a, w2b = torch.randn(w.shape[0], 2) * 0.3, torch.randn(2, w.shape[1]) * 0.3, torch.randn(w.shape[0], 2) * 0.3, torch.randn(2, w.shape[1]) * 0.3
+base = "lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn1_to_v"
+kohya.update({base + ".hada_w1_a": w1a, base + ".hada_w1_b": w1b, base + ".hada_w2_a": w2a, base + ".hada_w2_b": w2b, base + ".alpha": torch.tensor(1.0)})
+deltas["up_blocks.1.attentions.0.transformer_blocks.0.attn1.to_v"] = 0.5 * (w1a @ w1b) * (w2a @ w2b)
+w = unet_params["up_blocks.1.attentions.0.transformer_blocks.0.attn2.to_out.0.weight"]
+k1, k2a, k2b = torch.randn(4, 4) * 0.3, torch.randn(w.shape[0] // 4, 2) * 0.3, torch.randn(2, w.shape[1] // 4) * 0.3
+base = "lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn2_to_out_0"
+kohya.update({base + ".lokr_w1": k1, base + ".lokr_w2_a": k2a, base + ".lokr_w2_b": k2b, base + ".alpha": torch.tensor(4.0)})
+deltas["up_blocks.1.attentions.0.transformer_blocks.0.attn2.to_out.0"] = 2.0 * torch.kron(k1, k2a @ k2b)
+clip_deltas = {}
+for layer, module in [(0, "self_attn.q_proj"), (2, "mlp.fc1")]:
+    weight = clip_params[f"encoder.layers.{layer}.{module}.weight"]
+    up, down = lora_pair(weight, 4)
+    base = f"lora_te_text_model_encoder_layers_{layer}_{module.replace('.', '_')}"
+    kohya[base + ".lora_up.weight"], kohya[base + ".lora_down.weight"], kohya[base + ".alpha"] = up, down, torch.tensor(2.0)
+    clip_deltas[f"encoder.layers.{layer}.{module}"] = 0.5 * (up @ down)
+kohya["lora_unet_this_module_does_not_exist.lora_up.weight"] = torch.zeros(1, 1)
+kohya["lora_unet_this_module_does_not_exist.lora_down.weight"] = torch.zeros(1, 1)
+# PEFT / diffusers naming for the same first target, without alpha.
+name = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q"
+up, down = lora_pair(unet_params[name + ".weight"], 2)
+peft["unet." + name + ".lora_B.weight"], peft["unet." + name + ".lora_A.weight"] = up, down
+peft_delta = up @ down
+
+strength_model, strength_clip = 0.8, -0.5
+with torch.no_grad():
+    originals = {k: v.clone() for k, v in unet_params.items()}
+    for name, delta in deltas.items():
+        unet_params[name + ".weight"] += strength_model * delta
+    unet_lora_out = unet(x, t, encoder_hidden_states=context).sample
+    for k, v in originals.items():
+        unet_params[k].copy_(v)
+    unet_params[name_peft := "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight"] += 1.0 * peft_delta
+    unet_peft_out = unet(x, t, encoder_hidden_states=context).sample
+    unet_params[name_peft].copy_(originals[name_peft])
+    for name, delta in clip_deltas.items():
+        clip_params[name + ".weight"] += strength_clip * delta
+    clip_lora_last = clip(tokens).last_hidden_state
+
+save_file({k: v.contiguous() for k, v in kohya.items()}, os.path.join(out_dir, "lora_kohya.safetensors"))
+save_file({k: v.contiguous() for k, v in peft.items()}, os.path.join(out_dir, "lora_peft.safetensors"))
+save_file({"unet.kohya_out": unet_lora_out.contiguous(), "unet.peft_out": unet_peft_out.contiguous(), "clip.kohya_last": clip_lora_last.contiguous()},
+          os.path.join(out_dir, "lora_reference.safetensors"))
+print("wrote lora_kohya.safetensors, lora_peft.safetensors, lora_reference.safetensors")

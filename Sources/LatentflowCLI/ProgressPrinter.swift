@@ -39,6 +39,8 @@ final class ProgressPrinter: @unchecked Sendable {
             }
         case let .nodeFinished(id, _, _):
             stepStart[id] = nil
+        case let .warning(id, message):
+            printError("\(label)warning (node \(id)): \(message)")
         case let .failed(id, classType, message):
             printError("\(label)error in node \(id) (\(classType)): \(message)")
         case .cancelled(let id):

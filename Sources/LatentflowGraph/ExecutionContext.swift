@@ -88,6 +88,11 @@ public struct ExecutionContext: Sendable {
         events(.progress(nodeId: nodeId, step: step, total: total))
     }
 
+    /// Reports something the user should know that does not stop the node (ComfyUI logs these).
+    public func warn(_ message: String) {
+        events(.warning(nodeId: nodeId, message: message))
+    }
+
     /// Throws if the run was cancelled; long nodes call it between steps.
     public func checkCancellation() throws {
         if cancellation.isCancelled || Task.isCancelled { throw ExecutionCancelled(nodeId: nodeId) }
@@ -101,6 +106,7 @@ public enum ExecutionEvent: Sendable {
     case nodeStarted(nodeId: String, classType: String)
     case progress(nodeId: String, step: Int, total: Int)
     case nodeFinished(nodeId: String, classType: String, ui: JSONValue?)
+    case warning(nodeId: String, message: String)
     case failed(nodeId: String, classType: String, message: String)
     case cancelled(nodeId: String?)
     case finished

@@ -10,6 +10,9 @@ public struct StableDiffusionModels: Sendable {
     public let source: String
     /// float32 bytes held by each model, for cache budgets.
     public let unetBytes: Int, vaeBytes: Int, textBytes: Int
+    /// The base weights (shared with the models, not copied), for LoRA patching.
+    public let unetWeights: [String: Tensor], textWeights: [String: Tensor]
+    public let textWeightsAreFloat16: Bool
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
@@ -59,6 +62,7 @@ public enum StableDiffusionCheckpoint {
         }
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path,
-                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(clipTensors))
+                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(clipTensors),
+                                     unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16)
     }
 }

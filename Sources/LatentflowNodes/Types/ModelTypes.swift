@@ -7,26 +7,32 @@ import LatentflowTensor
 /// return a new value that shares the UNet.
 public struct DiffusionModel: PortValue, MemoryFootprint {
     public static var portType: PortType { .model }
-    public let unet: UNet
+    public var unet: UNet
     public var sampling: ModelSampling
     public let byteCount: Int
+    /// The weights the UNet was built from (LDM keys), for LoRA patching.
+    public var weights: [String: Tensor]
 
-    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int) {
-        (self.unet, self.sampling, self.byteCount) = (unet, sampling, byteCount)
+    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Tensor] = [:]) {
+        (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
     }
 }
 
 /// ComfyUI's CLIP: the text encoder, its tokenizer and the layer to stop at.
 public struct TextEncoder: PortValue, MemoryFootprint {
     public static var portType: PortType { .clip }
-    public let model: CLIPTextModel
+    public var model: CLIPTextModel
     public let tokenizer: CLIPTokenizer
     /// -1 = last layer; -2 = penultimate ("clip skip 2").
     public var lastLayer = -1
     public let byteCount: Int
+    /// The weights the model was built from (HF keys without `text_model.`), for LoRA patching.
+    public var weights: [String: Tensor]
+    public var weightsAreFloat16: Bool
 
-    public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int) {
-        (self.model, self.tokenizer, self.byteCount) = (model, tokenizer, byteCount)
+    public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
+                weights: [String: Tensor] = [:], weightsAreFloat16: Bool = false) {
+        (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
     }
 }
 

@@ -1,0 +1,33 @@
+import LatentflowTensor
+
+/// Applies LoRA patches to a copy of a model's weights; the base weights are never modified, so
+/// removing or changing a LoRA needs no reload.
+public enum LoRAPatcher {
+    public struct Result: Sendable {
+        public var weights: [String: Tensor]
+        public var patchedKeys: Int
+        /// LoRA base names that matched no weight of this model.
+        public var unmatched: [String]
+    }
+
+    /// `W' = W + strength · ΔW` for every patch whose name maps to a weight here; computed in
+    /// float32, rounded back to float16 when `float16Weights` (ComfyUI casts to the weight's dtype).
+    public static func apply(_ lora: LoRAFile, to weights: [String: Tensor], keyMap: [String: String],
+                             strength: Double, float16Weights: Bool = false) throws -> Result {
+        var patched = weights
+        var count = 0
+        var unmatched: [String] = []
+        for (base, patch) in lora.patches.sorted(by: { $0.key < $1.key }) {
+            guard let key = keyMap[base], let weight = patched[key] else { unmatched.append(base); continue }
+            let delta: Tensor
+            do { delta = try patch.delta(shape: weight.shape) } catch {
+                throw ModelLoadError.unrecognized(file: lora.path, reason: "LoRA patch '\(base)' does not fit \(key) \(weight.shape): \(error)")
+            }
+            var updated = try weight.adding(delta.scaled(by: Float(strength)))
+            if float16Weights { updated = try Tensor(shape: updated.shape, float16Bits: updated.float16Bits) }
+            patched[key] = updated
+            count += 1
+        }
+        return Result(weights: patched, patchedKeys: count, unmatched: unmatched)
+    }
+}

@@ -1,0 +1,58 @@
+/// The diffusers `UNet2DConditionModel` module names for an LDM UNet, module by module
+/// (the parameter suffixes `.weight`/`.bias` and everything inside a transformer stay the same).
+///
+/// Matches: ComfyUI `comfy/utils.py` `unet_to_diffusers` (UNET_MAP_RESNET, UNET_MAP_ATTENTIONS,
+/// UNET_MAP_BASIC), restated at module granularity.
+public enum DiffusersUNetKeyMap {
+    static let resnetParts = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+                              ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
+    static let basic = [("conv_in", "input_blocks.0.0"), ("time_embedding.linear_1", "time_embed.0"),
+                        ("time_embedding.linear_2", "time_embed.2"), ("conv_norm_out", "out.0"), ("conv_out", "out.2")]
+
+    /// diffusers module path → LDM module path, for every module with parameters.
+    public static func modules(_ config: UNetConfiguration) -> [String: String] {
+        var map: [String: String] = [:]
+        for (diffusers, ldm) in basic { map[diffusers] = ldm }
+        func resnet(_ diffusers: String, _ ldm: String) {
+            for (d, l) in resnetParts { map["\(diffusers).\(d)"] = "\(ldm).\(l)" }
+        }
+        let levels = config.channelMultipliers.count, blocks = config.resBlocksPerLevel
+        // input_blocks.{1 + (blocks + 1)·level + i}: resnet at .0, transformer at .1; downsampler after.
+        for level in 0..<levels {
+            var n = 1 + (blocks + 1) * level
+            for i in 0..<blocks {
+                resnet("down_blocks.\(level).resnets.\(i)", "input_blocks.\(n).0")
+                if config.attentionLevels[level] { map["down_blocks.\(level).attentions.\(i)"] = "input_blocks.\(n).1" }
+                n += 1
+            }
+            if level < levels - 1 { map["down_blocks.\(level).downsamplers.0.conv"] = "input_blocks.\(n).0.op" }
+        }
+        resnet("mid_block.resnets.0", "middle_block.0")
+        map["mid_block.attentions.0"] = "middle_block.1"
+        resnet("mid_block.resnets.1", "middle_block.2")
+        // output_blocks.{(blocks + 1)·x + i} for up block x (deepest level first).
+        for x in 0..<levels {
+            let level = levels - 1 - x
+            for i in 0...blocks {
+                let n = (blocks + 1) * x + i
+                resnet("up_blocks.\(x).resnets.\(i)", "output_blocks.\(n).0")
+                let hasAttention = config.attentionLevels[level]
+                if hasAttention { map["up_blocks.\(x).attentions.\(i)"] = "output_blocks.\(n).1" }
+                if i == blocks && level > 0 { map["up_blocks.\(x).upsamplers.0.conv"] = "output_blocks.\(n).\(hasAttention ? 2 : 1).conv" }
+            }
+        }
+        return map
+    }
+
+    /// The LDM name of a diffusers parameter or module path, by its longest mapped prefix.
+    public static func ldmName(_ diffusersPath: String, in map: [String: String]) -> String? {
+        var candidate = diffusersPath
+        var suffix = ""
+        while true {
+            if let ldm = map[candidate] { return ldm + suffix }
+            guard let dot = candidate.lastIndex(of: ".") else { return nil }
+            suffix = String(candidate[dot...]) + suffix
+            candidate = String(candidate[..<dot])
+        }
+    }
+}

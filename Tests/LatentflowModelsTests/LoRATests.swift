@@ -1,0 +1,60 @@
+import Foundation
+import LatentflowIO
+import LatentflowModels
+import LatentflowTensor
+import XCTest
+
+/// LoRA formats against the same patches applied to the diffusers / transformers parameters
+/// (scripts/make_model_fixtures.py): kohya names with alpha, LoCon on a 3x3 convolution, LoHa,
+/// LoKr, text-encoder keys, and PEFT `unet.…lora_A/B` names.
+final class LoRATests: XCTestCase {
+    static let models = try! StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
+    static let reference = try! SafeTensorsFile(path: ModelParityTests.fixture("lora_reference"))
+    static let inputs = ModelParityTests.reference
+
+    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+        let scale = b.scalars.map(abs).max() ?? 1
+        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
+    }
+
+    func patchedUNet(_ file: String, strength: Double) throws -> (UNet, LoRAPatcher.Result) {
+        let models = Self.models
+        let lora = try LoRAFile(path: ModelParityTests.fixture(file))
+        let keyMap = LoRAKeyMap.unet(Array(models.unetWeights.keys), config: models.unet.config)
+        let result = try LoRAPatcher.apply(lora, to: models.unetWeights, keyMap: keyMap, strength: strength)
+        return (UNet(WeightStore(result.weights, source: file).root, config: models.unet.config), result)
+    }
+
+    func testKohyaLoRAOnTheUNet() throws {
+        let (unet, result) = try patchedUNet("lora_kohya", strength: 0.8)
+        XCTAssertEqual(result.patchedKeys, 7)
+        XCTAssertTrue(result.unmatched.contains("lora_unet_this_module_does_not_exist"), "\(result.unmatched)")
+        let r = Self.inputs
+        let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let error = relativeError(out, try Self.reference.tensor("unet.kohya_out"))
+        XCTAssertLessThan(error, 1e-4, "kohya LoRA UNet relative error \(error)")
+        // The base weights are untouched: the unpatched model still matches diffusers.
+        let base = try Self.models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        XCTAssertLessThan(relativeError(base, try r.tensor("unet.out")), 1e-4)
+    }
+
+    func testPEFTLoRA() throws {
+        let (unet, result) = try patchedUNet("lora_peft", strength: 1.0)
+        XCTAssertEqual(result.patchedKeys, 1)
+        let r = Self.inputs
+        let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        XCTAssertLessThan(relativeError(out, try Self.reference.tensor("unet.peft_out")), 1e-4)
+    }
+
+    func testTextEncoderLoRAWithNegativeStrength() throws {
+        let models = Self.models
+        let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
+        let text = try XCTUnwrap(models.textModel)
+        let result = try LoRAPatcher.apply(lora, to: models.textWeights, keyMap: LoRAKeyMap.clip(layers: text.config.layers), strength: -0.5)
+        XCTAssertEqual(result.patchedKeys, 2)
+        let patched = CLIPTextModel(WeightStore(result.weights, source: "lora").root, config: text.config)
+        let ids = try Self.inputs.integers("clip.tokens").map(Int.init)
+        let out = try patched.encode([Array(ids[0..<77]), Array(ids[77..<154])])
+        XCTAssertLessThan(relativeError(out, try Self.reference.tensor("clip.kohya_last")), 1e-4)
+    }
+}
