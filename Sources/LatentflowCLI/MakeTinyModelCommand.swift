@@ -8,13 +8,18 @@ struct MakeTinyModelCommand: ParsableCommand {
         commandName: "make-tiny-model",
         abstract: "Write the tiny SD1.5-architecture checkpoint with seeded random weights (the embedded default).")
 
-    @Option(help: "Output file.")
+    @Option(help: "Checkpoint file.")
     var output = "models/checkpoints/latentflow-tiny-sd15.safetensors"
 
+    @Option(help: "LoRA file.")
+    var lora = "models/loras/latentflow-tiny-lora.safetensors"
+
     func run() throws {
-        let url = URL(fileURLWithPath: output)
-        try TinyModelFactory.write(to: url)
-        let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-        print("wrote \(output) (\(size / 1024) KiB)")
+        try TinyModelFactory.write(to: URL(fileURLWithPath: output))
+        try TinyModelFactory.writeLoRA(to: URL(fileURLWithPath: lora))
+        for path in [output, lora] {
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            print("wrote \(path) (\(size / 1024) KiB)")
+        }
     }
 }

@@ -75,7 +75,7 @@ public final class ModelPaths: FileCatalog, @unchecked Sendable {
     public func searchPaths(for folder: String) -> [String] { (roots[folder] ?? []).map(\.path) }
 
     public func files(in folder: String) -> [String] {
-        let extensions = folder == "input" ? Self.imageExtensions : Self.modelExtensions
+        let extensions = folder == "input" ? Self.imageExtensions.union(["latent"]) : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
             guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],

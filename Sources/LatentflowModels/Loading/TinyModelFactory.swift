@@ -62,6 +62,46 @@ public enum TinyModelFactory {
         return result
     }
 
+    /// A kohya-format LoRA for the tiny UNet (every attention projection and the first ResBlock
+    /// convolutions, rank 4, alpha 4) and text encoder: the embedded stand-in for an LCM-LoRA.
+    public static func makeLoRA(seed: UInt64 = 7) -> [(String, Tensor)] {
+        var state = seed
+        func random(_ shape: [Int], _ scale: Float) -> Tensor {
+            Tensor(shape: shape) { out in
+                for i in 0..<out.count {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    out[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+                }
+            }
+        }
+        let checkpoint = Dictionary(makeCheckpoint(), uniquingKeysWith: { a, _ in a })
+        var items: [(String, Tensor)] = []
+        let targets = checkpoint.keys.sorted().filter { key in
+            (key.hasPrefix("model.diffusion_model.") && (key.contains(".to_q.weight") || key.contains(".to_v.weight")
+                || key.contains("in_layers.2.weight")))
+            || (key.hasPrefix("cond_stage_model.") && key.contains("q_proj.weight"))
+        }
+        for key in targets {
+            let shape = checkpoint[key]!.shape
+            let module = String(key.dropLast(".weight".count))
+            let base = module.hasPrefix("model.diffusion_model.")
+                ? "lora_unet_" + module.dropFirst("model.diffusion_model.".count).replacingOccurrences(of: ".", with: "_")
+                : "lora_te_text_model_" + module.dropFirst("cond_stage_model.transformer.text_model.".count).replacingOccurrences(of: ".", with: "_")
+            let rank = 4
+            let fanIn = shape.dropFirst().reduce(1, *)
+            items.append((base + ".lora_down.weight", random([rank] + shape.dropFirst(), 1 / Float(fanIn).squareRoot())))
+            items.append((base + ".lora_up.weight", random([shape[0], rank] + (shape.count == 4 ? [1, 1] : []), 0.05)))
+            items.append((base + ".alpha", Tensor(shape: [], repeating: Float(rank))))
+        }
+        return items
+    }
+
+    public static func writeLoRA(to url: URL) throws {
+        let items = makeLoRA().map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny test LoRA (random weights)"], to: url)
+    }
+
     public static func write(to url: URL) throws {
         let items = makeCheckpoint().map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
