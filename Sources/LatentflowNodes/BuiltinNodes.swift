@@ -9,7 +9,8 @@ public enum BuiltinNodes: NodePack {
         CheckpointLoaderSimple.self, LoraLoader.self, LoraLoaderModelOnly.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self, ConditioningSetArea.self,
         EmptyLatentImage.self, LatentUpscale.self, LatentUpscaleBy.self, LatentFromBatch.self, RepeatLatentBatch.self,
         ModelSamplingDiscrete.self, KSampler.self, KSamplerAdvanced.self, VAELoader.self, VAEDecode.self, VAEEncode.self,
-        SaveLatent.self, LoadLatent.self,
+        SaveLatent.self, LoadLatent.self, KSamplerSelect.self, BasicScheduler.self, RandomNoise.self, DisableNoise.self,
+        CFGGuider.self, BasicGuider.self, SamplerCustom.self, SamplerCustomAdvanced.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,
         ImageScale.self, ImageScaleBy.self, ImageScaleToTotalPixels.self,
     ]

@@ -135,4 +135,25 @@ final class TinyLCMWorkflowTests: XCTestCase {
         XCTAssertNotNil(saved.metadata["prompt"])
         XCTAssertEqual(result.ui.count, 2)
     }
+
+    /// SamplerCustom with KSamplerSelect + BasicScheduler gives exactly KSampler's latent.
+    func testSamplerCustomMatchesKSampler() async throws {
+        var loaded = try load("workflows/lcm-tiny.json")
+        let nodes: [WorkflowNode] = [
+            WorkflowNode(id: "20", classType: "KSamplerSelect", inputs: [("sampler_name", .constant(.string("lcm")))]),
+            WorkflowNode(id: "21", classType: "BasicScheduler", inputs: [("model", .link(nodeId: "2", slot: 0)), ("scheduler", .constant(.string("sgm_uniform"))),
+                                                                          ("steps", .constant(.int(4))), ("denoise", .constant(.double(1)))]),
+            WorkflowNode(id: "22", classType: "SamplerCustom", inputs: [
+                ("model", .link(nodeId: "2", slot: 0)), ("add_noise", .constant(.bool(true))), ("noise_seed", .constant(.int(42))),
+                ("cfg", .constant(.double(1))), ("positive", .link(nodeId: "3", slot: 0)), ("negative", .link(nodeId: "4", slot: 0)),
+                ("sampler", .link(nodeId: "20", slot: 0)), ("sigmas", .link(nodeId: "21", slot: 0)), ("latent_image", .link(nodeId: "5", slot: 0))]),
+            WorkflowNode(id: "23", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "22", slot: 0)), ("filename_prefix", .constant(.string("custom")))]),
+            WorkflowNode(id: "24", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "6", slot: 0)), ("filename_prefix", .constant(.string("ksampler")))]),
+        ]
+        loaded.workflow.nodes += nodes
+        _ = try await engine.run(loaded)
+        let custom = try SafeTensorsFile(path: output.appendingPathComponent("custom_00001_.latent").path).tensor("latent_tensor")
+        let ksampler = try SafeTensorsFile(path: output.appendingPathComponent("ksampler_00001_.latent").path).tensor("latent_tensor")
+        XCTAssertEqual(custom, ksampler)
+    }
 }
