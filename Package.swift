@@ -81,7 +81,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO"]),
+        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowTensor"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
     // Kernels hand raw buffers to worker threads; the Swift 6 checker cannot see that each

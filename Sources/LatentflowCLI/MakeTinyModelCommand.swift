@@ -14,7 +14,15 @@ struct MakeTinyModelCommand: ParsableCommand {
     @Option(help: "LoRA file.")
     var lora = "models/loras/latentflow-tiny-lora.safetensors"
 
+    @Flag(help: "Write a full-size SD1.5 checkpoint with random weights instead (about 2 GB; for the ComfyUI parity test).")
+    var fullSize = false
+
     func run() throws {
+        if fullSize {
+            try TinyModelFactory.write(to: URL(fileURLWithPath: output), fullSize: true)
+            print("wrote \(output)")
+            return
+        }
         try TinyModelFactory.write(to: URL(fileURLWithPath: output))
         try TinyModelFactory.writeLoRA(to: URL(fileURLWithPath: lora))
         for path in [output, lora] {

@@ -5,8 +5,15 @@ public struct Linear: Sendable {
     public var weight: Tensor
     public var bias: Tensor?
 
-    public init(_ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) {
-        weight = scope.tensor("weight", shape: [outFeatures, inFeatures])
+    /// - Parameter storedAsConv: the checkpoint stores the weight as a 1x1 convolution
+    ///   `[out, in, 1, 1]` (the VAE's attention projections).
+    public init(_ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true, storedAsConv: Bool = false) {
+        if storedAsConv {
+            let stored = scope.tensor("weight", shape: [outFeatures, inFeatures, 1, 1])
+            weight = (try? stored.reshaped([outFeatures, inFeatures])) ?? stored
+        } else {
+            weight = scope.tensor("weight", shape: [outFeatures, inFeatures])
+        }
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 

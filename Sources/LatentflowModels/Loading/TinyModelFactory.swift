@@ -36,6 +36,16 @@ public enum TinyModelFactory {
 
     /// The checkpoint's tensors, keyed as a single-file SD1.5 checkpoint.
     public static func makeCheckpoint(seed: UInt64 = 20_261_123) -> [(String, Tensor)] {
+        makeCheckpoint(seed: seed, unet: unet, vae: vae, clip: clip)
+    }
+
+    /// A full-size SD1.5 checkpoint with seeded random weights (about 2 GB in float16), for
+    /// whole-workflow parity runs against ComfyUI, which only recognises real SD1.5 shapes.
+    public static func makeFullSizeCheckpoint(seed: UInt64 = 1_500) -> [(String, Tensor)] {
+        makeCheckpoint(seed: seed, unet: .sd15, vae: .sd15, clip: .vitL14)
+    }
+
+    static func makeCheckpoint(seed: UInt64, unet: UNetConfiguration, vae: VAEConfiguration, clip: CLIPTextConfiguration) -> [(String, Tensor)] {
         var state = seed
         func synthesize(_ key: String, _ shape: [Int]) -> Tensor {
             let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
@@ -102,8 +112,8 @@ public enum TinyModelFactory {
         try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny test LoRA (random weights)"], to: url)
     }
 
-    public static func write(to url: URL) throws {
-        let items = makeCheckpoint().map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
+    public static func write(to url: URL, fullSize: Bool = false) throws {
+        let items = (fullSize ? makeFullSizeCheckpoint() : makeCheckpoint()).map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)"], to: url)
     }

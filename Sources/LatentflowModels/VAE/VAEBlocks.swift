@@ -65,10 +65,10 @@ struct VAEAttention: Sendable {
     init(_ scope: WeightScope, channels: Int) {
         norm = GroupNorm(scope["norm"], channels: channels, epsilon: 1e-6)
         // 1x1 convolutions applied to tokens are linear layers ([C, C, 1, 1] read as [C, C]).
-        query = Linear(scope["q"], in: channels, out: channels)
-        key = Linear(scope["k"], in: channels, out: channels)
-        value = Linear(scope["v"], in: channels, out: channels)
-        output = Linear(scope["proj_out"], in: channels, out: channels)
+        query = Linear(scope["q"], in: channels, out: channels, storedAsConv: true)
+        key = Linear(scope["k"], in: channels, out: channels, storedAsConv: true)
+        value = Linear(scope["v"], in: channels, out: channels, storedAsConv: true)
+        output = Linear(scope["proj_out"], in: channels, out: channels, storedAsConv: true)
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {

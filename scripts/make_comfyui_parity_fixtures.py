@@ -1,0 +1,110 @@
+"""Whole workflows run by ComfyUI itself on a full-size SD1.5 checkpoint with random weights.
+
+Run by hand (never by CI):
+    swift run -c release latentflow make-tiny-model --full-size --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
+    pip install torch torchsde einops scipy tqdm psutil av aiohttp safetensors transformers
+    python3 scripts/make_comfyui_parity_fixtures.py --comfyui /path/to/ComfyUI --models /tmp/parity/models
+Writes Tests/LatentflowEndToEndTests/Fixtures/comfyui_parity.safetensors: for each workflow its
+final latent (KSampler output) and ComfyUI's 8-bit image, and in the metadata the API-format
+workflow that produced them and the checkpoint's sha256. ComfyUI's own node classes run (its
+CheckpointLoaderSimple, CLIPTextEncode, ModelSamplingDiscrete, KSampler, VAEDecode), on CPU.
+"""
+import argparse
+import hashlib
+import importlib.machinery
+import json
+import os
+import sys
+import types
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"))
+parser.add_argument("--models", required=True)
+args = parser.parse_args()
+if not args.comfyui:
+    sys.exit("pass --comfyui /path/to/ComfyUI")
+sys.path.insert(0, args.comfyui)
+for name in ["torchvision", "torchvision.transforms", "torchvision.transforms.functional"]:
+    try:
+        __import__(name)
+    except Exception:
+        module = types.ModuleType(name)
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        sys.modules[name] = module
+sys.argv = [sys.argv[0], "--cpu"]
+import comfy.options  # noqa: E402
+comfy.options.enable_args_parsing()
+import folder_paths  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+folder_paths.add_model_folder_path("checkpoints", os.path.join(args.models, "checkpoints"), is_default=True)
+import comfyui_version  # noqa: E402
+import nodes  # noqa: E402
+from comfy_extras import nodes_model_advanced  # noqa: E402
+
+CKPT = "latentflow-random-sd15.safetensors"
+ckpt_path = os.path.join(args.models, "checkpoints", CKPT)
+digest = hashlib.sha256(open(ckpt_path, "rb").read()).hexdigest()
+model0, clip0, vae0 = nodes.CheckpointLoaderSimple().load_checkpoint(CKPT)[:3]
+
+
+def api(case):
+    """The same workflow in ComfyUI's API format, for Latentflow to run."""
+    w = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CKPT}}}
+    model, clip = ["1", 0], ["1", 1]
+    if case.get("sampling"):
+        w["2"] = {"class_type": "ModelSamplingDiscrete", "inputs": {"model": model, "sampling": case["sampling"], "zsnr": False}}
+        model = ["2", 0]
+    if case.get("clip_skip"):
+        w["9"] = {"class_type": "CLIPSetLastLayer", "inputs": {"clip": clip, "stop_at_clip_layer": case["clip_skip"]}}
+        clip = ["9", 0]
+    w["3"] = {"class_type": "CLIPTextEncode", "inputs": {"clip": clip, "text": case["positive"]}}
+    w["4"] = {"class_type": "CLIPTextEncode", "inputs": {"clip": clip, "text": case["negative"]}}
+    w["5"] = {"class_type": "EmptyLatentImage", "inputs": {"width": case["width"], "height": case["height"], "batch_size": case["batch"]}}
+    w["6"] = {"class_type": "KSampler", "inputs": {"model": model, "seed": case["seed"], "steps": case["steps"], "cfg": case["cfg"],
+                                                   "sampler_name": case["sampler"], "scheduler": case["scheduler"], "positive": ["3", 0],
+                                                   "negative": ["4", 0], "latent_image": ["5", 0], "denoise": 1.0}}
+    w["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
+    w["8"] = {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": "parity"}}
+    w["10"] = {"class_type": "SaveLatent", "inputs": {"samples": ["6", 0], "filename_prefix": "parity"}}
+    return w
+
+
+cases = {
+    "lcm_cfg1": dict(sampling="lcm", sampler="lcm", scheduler="sgm_uniform", steps=4, cfg=1.0, seed=42, width=64, height=64, batch=1,
+                     positive="a photo of a cat", negative=""),
+    "lcm_cfg1.8_batch2_bigseed": dict(sampling="lcm", sampler="lcm", scheduler="sgm_uniform", steps=4, cfg=1.8, seed=2**32 + 5,
+                                      width=64, height=64, batch=2, positive="a watercolor fox", negative="blurry"),
+    "euler_normal_clipskip_weights": dict(sampler="euler", scheduler="normal", steps=6, cfg=7.0, seed=7, width=64, height=64, batch=1,
+                                          clip_skip=-2, positive="a (red:1.3) car, ((sunset)), " * 8 + "long prompt", negative="low quality"),
+    "dpmpp_2m_karras_nonsquare": dict(sampler="dpmpp_2m", scheduler="karras", steps=6, cfg=5.0, seed=123, width=96, height=64, batch=1,
+                                      positive="mountains at dawn", negative=""),
+    "euler_ancestral_normal": dict(sampler="euler_ancestral", scheduler="normal", steps=5, cfg=4.0, seed=99, width=64, height=64, batch=1,
+                                   positive="a city street at night", negative="text"),
+}
+tensors, workflows = {}, {}
+torch.set_grad_enabled(False)  # the ComfyUI executor runs nodes under inference mode
+for name, case in cases.items():
+    model, clip = model0, clip0
+    if case.get("sampling"):
+        (model,) = nodes_model_advanced.ModelSamplingDiscrete().patch(model, case["sampling"], False)
+    if case.get("clip_skip"):
+        (clip,) = nodes.CLIPSetLastLayer().set_last_layer(clip, case["clip_skip"])
+    (positive,) = nodes.CLIPTextEncode().encode(clip, case["positive"])
+    (negative,) = nodes.CLIPTextEncode().encode(clip, case["negative"])
+    (latent,) = nodes.EmptyLatentImage().generate(case["width"], case["height"], case["batch"])
+    (out,) = nodes.KSampler().sample(model, case["seed"], case["steps"], case["cfg"], case["sampler"], case["scheduler"],
+                                     positive, negative, latent, denoise=1.0)
+    (image,) = nodes.VAEDecode().decode(vae0, out)
+    tensors[name + ".latent"] = out["samples"].contiguous()
+    tensors[name + ".image"] = image.contiguous()
+    tensors[name + ".png"] = torch.from_numpy(np.clip(255.0 * image.cpu().numpy(), 0, 255).astype(np.uint8)).contiguous()
+    workflows[name] = api(case)
+    print(name, "done")
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowEndToEndTests", "Fixtures", "comfyui_parity.safetensors")
+save_file(tensors, out, metadata={"workflows": json.dumps(workflows), "checkpoint": CKPT, "checkpoint_sha256": digest,
+                                  "comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
+print("wrote", out, "checkpoint sha256", digest)
