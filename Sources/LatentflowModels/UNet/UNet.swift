@@ -84,7 +84,10 @@ public struct UNet: Sendable {
         for block in outputBlocks {
             h = try block.res(Tensor.concat([h, skips.removeLast()], axis: 1), embedding)
             if let attention = block.attention { h = try attention(h, context: context) }
-            if let up = block.up { h = try up(h) }
+            if let up = block.up {
+                let next = skips.last!
+                h = try up(h, size: (next.dim(2), next.dim(3)))
+            }
         }
         return try convOut(outNorm(h, silu: true))
     }

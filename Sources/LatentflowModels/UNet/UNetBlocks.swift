@@ -117,12 +117,15 @@ struct Downsample: Sendable {
     func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
 }
 
-/// Nearest-neighbour 2x, then a 3x3 convolution (LDM `Upsample`).
+/// Nearest-neighbour upsampling, then a 3x3 convolution (LDM `Upsample`). The UNet passes the
+/// size of the skip connection it meets next, so odd sizes (a 12x8 latent halves to 3, then
+/// doubles to 4) come back to that size, as ComfyUI's `output_shape` does.
 struct Upsample: Sendable {
     let conv: Conv2D
     init(_ scope: WeightScope, channels: Int) { conv = Conv2D(scope["conv"], in: channels, out: channels, kernel: 3) }
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try conv(x.resized(height: x.dim(2) * 2, width: x.dim(3) * 2, mode: .nearest))
+    func callAsFunction(_ x: Tensor, size: (height: Int, width: Int)? = nil) throws -> Tensor {
+        let target = size ?? (x.dim(2) * 2, x.dim(3) * 2)
+        return try conv(x.resized(height: target.height, width: target.width, mode: .nearest))
     }
 }
 
