@@ -156,4 +156,15 @@ final class TinyLCMWorkflowTests: XCTestCase {
         let ksampler = try SafeTensorsFile(path: output.appendingPathComponent("ksampler_00001_.latent").path).tensor("latent_tensor")
         XCTAssertEqual(custom, ksampler)
     }
+
+    /// Every ready-to-run workflow in workflows/ validates against the embedded files.
+    func testShippedWorkflowsValidate() throws {
+        let folder = Self.repository.appendingPathComponent("workflows")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        for file in files {
+            let report = engine.validate(try engine.load(folder.appendingPathComponent(file)))
+            XCTAssertEqual(report.errors.map(\.description), [], file)
+        }
+    }
 }
