@@ -212,12 +212,49 @@ with torch.no_grad():
     unet_params[name_peft := "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight"] += 1.0 * peft_delta
     unet_peft_out = unet(x, t, encoder_hidden_states=context).sample
     unet_params[name_peft].copy_(originals[name_peft])
+    clip_originals = {k: v.clone() for k, v in clip_params.items()}
     for name, delta in clip_deltas.items():
         clip_params[name + ".weight"] += strength_clip * delta
     clip_lora_last = clip(tokens).last_hidden_state
+    for k, v in clip_originals.items():
+        clip_params[k].copy_(v)
 
 save_file({k: v.contiguous() for k, v in kohya.items()}, os.path.join(out_dir, "lora_kohya.safetensors"))
 save_file({k: v.contiguous() for k, v in peft.items()}, os.path.join(out_dir, "lora_peft.safetensors"))
 save_file({"unet.kohya_out": unet_lora_out.contiguous(), "unet.peft_out": unet_peft_out.contiguous(), "clip.kohya_last": clip_lora_last.contiguous()},
           os.path.join(out_dir, "lora_reference.safetensors"))
 print("wrote lora_kohya.safetensors, lora_peft.safetensors, lora_reference.safetensors")
+
+# --- A diffusers folder (unet/, vae/, text_encoder/ with config.json) and an LCM UNet ----------
+folder = os.path.join(out_dir, "tiny_diffusers")
+unet.save_pretrained(os.path.join(folder, "unet"), safe_serialization=True)
+vae.save_pretrained(os.path.join(folder, "vae"), safe_serialization=True)
+clip.save_pretrained(os.path.join(folder, "text_encoder"), safe_serialization=True)
+with open(os.path.join(folder, "model_index.json"), "w") as f:
+    json.dump({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+               "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"]}, f)
+
+# The LCM-distilled UNet carries a guidance-scale embedding (diffusers time_cond_proj_dim).
+torch.manual_seed(5)
+lcm_unet = randomize(UNet2DConditionModel(
+    sample_size=8, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32, time_cond_proj_dim=32), 0.15)
+lcm_unet.save_pretrained(os.path.join(out_dir, "tiny_lcm_unet"), safe_serialization=True)
+
+
+def guidance_embedding(w, dim):
+    """diffusers LatentConsistencyModelPipeline.get_guidance_scale_embedding."""
+    w = w * 1000.0
+    half = dim // 2
+    emb = torch.log(torch.tensor(10000.0)) / (half - 1)
+    emb = torch.exp(torch.arange(half, dtype=torch.float32) * -emb)
+    emb = w.to(torch.float32)[:, None] * emb[None, :]
+    return torch.cat([torch.sin(emb), torch.cos(emb)], dim=1)
+
+
+guidance = torch.tensor([8.5 - 1, 8.5 - 1])
+with torch.no_grad():
+    lcm_out = lcm_unet(x, t, encoder_hidden_states=context, timestep_cond=guidance_embedding(guidance, 32)).sample
+save_file({"out": lcm_out.contiguous()}, os.path.join(out_dir, "tiny_lcm_reference.safetensors"))
+print("wrote tiny_diffusers/, tiny_lcm_unet/, tiny_lcm_reference.safetensors")

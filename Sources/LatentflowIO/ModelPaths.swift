@@ -75,6 +75,7 @@ public final class ModelPaths: FileCatalog, @unchecked Sendable {
     public func searchPaths(for folder: String) -> [String] { (roots[folder] ?? []).map(\.path) }
 
     public func files(in folder: String) -> [String] {
+        if folder == "diffusers" { return diffusersFolders() }
         let extensions = folder == "input" ? Self.imageExtensions.union(["latent"]) : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
@@ -89,6 +90,21 @@ public final class ModelPaths: FileCatalog, @unchecked Sendable {
                 let name = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1))
                     : String(path.dropFirst(prefix.count + 1))
                 names.insert(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    /// Pipeline folders (holding `model_index.json` or `unet/config.json`) in the diffusers roots.
+    func diffusersFolders() -> [String] {
+        var names = Set<String>()
+        for root in roots["diffusers"] ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
+                let folder = root.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path)
+                    || FileManager.default.fileExists(atPath: folder.appendingPathComponent("unet/config.json").path) {
+                    names.insert(name)
+                }
             }
         }
         return names.sorted()

@@ -5,6 +5,8 @@ import LatentflowTensor
 public struct UNet: Sendable {
     public let config: UNetConfiguration
     let timeEmbed: (Linear, Linear)
+    /// The LCM guidance-scale projection (key `time_embed.cond_proj`, diffusers `time_embedding.cond_proj`).
+    let guidanceProjection: Linear?
     let convIn: Conv2D
     /// Input blocks after `conv_in`, in key order: a ResBlock (+ transformer), or a Downsample.
     let inputBlocks: [(res: ResBlock?, attention: SpatialTransformer?, down: Downsample?)]
@@ -17,6 +19,7 @@ public struct UNet: Sendable {
         self.config = config
         let mc = config.modelChannels, embed = config.timeEmbedDim
         timeEmbed = (Linear(scope["time_embed.0"], in: mc, out: embed), Linear(scope["time_embed.2"], in: embed, out: embed))
+        guidanceProjection = config.guidanceEmbeddingDim.map { Linear(scope["time_embed.cond_proj"], in: $0, out: mc, bias: false) }
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
 
         // input_blocks.{k}: k counts every ResBlock(+transformer) and every Downsample after conv_in.
@@ -66,8 +69,14 @@ public struct UNet: Sendable {
 
     /// The model output (ε or v) for latents `x` `[N, C, H, W]` at `timesteps` (one per sample)
     /// given text `context` `[N, T, contextDim]`.
-    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor) throws -> Tensor {
-        let features = timestepEmbedding(timesteps, dim: config.modelChannels)
+    /// - Parameter guidance: for LCM-distilled UNets, the guidance scale w the embedding encodes
+    ///   (diffusers passes `guidance_scale − 1`); ignored by other UNets.
+    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil) throws -> Tensor {
+        var features = timestepEmbedding(timesteps, dim: config.modelChannels)
+        if let guidanceProjection, let dim = config.guidanceEmbeddingDim {
+            let w = guidanceScaleEmbedding(Array(repeating: guidance ?? 7.5, count: timesteps.count), dim: dim)
+            features = try features.adding(guidanceProjection(w))
+        }
         let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()       // SiLU'd once for every ResBlock
         var h = try convIn(x)
         var skips = [h]

@@ -144,3 +144,21 @@ func timestepEmbedding(_ timesteps: [Float], dim: Int, maxPeriod: Double = 10000
         }
     }
 }
+
+/// The LCM guidance-scale features, `[sin, cos]` halves of w·1000 (diffusers
+/// `LatentConsistencyModelPipeline.get_guidance_scale_embedding`).
+func guidanceScaleEmbedding(_ scales: [Float], dim: Int) -> Tensor {
+    let half = dim / 2
+    let step = Foundation.log(Float(10000)) / Float(half - 1)
+    let frequencies = (0..<half).map { Foundation.exp(Float($0) * -step) }
+    return Tensor(shape: [scales.count, dim]) { out in
+        for (row, w) in scales.enumerated() {
+            for i in 0..<half {
+                let angle = w * 1000 * frequencies[i]
+                out[row * dim + i] = Foundation.sin(angle)
+                out[row * dim + half + i] = Foundation.cos(angle)
+            }
+            if dim % 2 == 1 { out[row * dim + dim - 1] = 0 }
+        }
+    }
+}

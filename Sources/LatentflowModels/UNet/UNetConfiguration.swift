@@ -16,6 +16,9 @@ public struct UNetConfiguration: Sendable, Equatable {
     public var headWidth: Int? = nil
     /// SD2.x projects in and out of transformers with linear layers, SD1.x with 1x1 convolutions.
     public var linearProjection = false
+    /// LCM-distilled UNets (diffusers `time_cond_proj_dim`, as LCM_Dreamshaper_v7) add a projected
+    /// guidance-scale embedding of this width to the timestep features.
+    public var guidanceEmbeddingDim: Int?
 
     public static let sd15 = UNetConfiguration()
 
@@ -41,6 +44,7 @@ public struct UNetConfiguration: Sendable, Equatable {
         config.modelChannels = convIn[0]
         config.inChannels = convIn[1]
         config.outChannels = shape("out.2.weight")?[0] ?? 4
+        config.guidanceEmbeddingDim = shape("time_embed.cond_proj.weight")?[1]
         // Walk input blocks: a ResBlock at .0 (in_layers), a transformer at .1, a downsampler at .0.op.
         var multipliers: [Int] = [], attention: [Bool] = []
         var resCounts: [Int] = []

@@ -12,6 +12,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public let byteCount: Int
     /// The weights the UNet was built from (LDM keys), for LoRA patching.
     public var weights: [String: Tensor]
+    /// For LCM-distilled UNets with a guidance embedding: the w it encodes (nil: diffusers'
+    /// default guidance_scale 8.5, i.e. w = 7.5).
+    public var lcmGuidance: Float?
 
     public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Tensor] = [:]) {
         (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)

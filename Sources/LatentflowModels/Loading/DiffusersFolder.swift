@@ -1,0 +1,109 @@
+import Foundation
+import LatentflowIO
+import LatentflowTensor
+
+/// Diffusers pipeline folders: `unet/`, `vae/`, `text_encoder/`, each with a `config.json` and
+/// `diffusion_pytorch_model[.fp16].safetensors` / `model[.fp16].safetensors`, converted to the
+/// canonical LDM keys through `DiffusersUNetKeyMap` and `DiffusersVAEKeyMap`.
+public enum DiffusersFolder {
+    /// The parts of diffusers' `UNet2DConditionModel` config that shape an SD-family UNet.
+    struct UNetConfig: Decodable {
+        var in_channels: Int = 4
+        var out_channels: Int = 4
+        var block_out_channels: [Int] = [320, 640, 1280, 1280]
+        var layers_per_block: Int = 2
+        var down_block_types: [String] = []
+        var cross_attention_dim: Int = 768
+        var attention_head_dim: IntOrList?
+        var use_linear_projection: Bool? = false
+        var time_cond_proj_dim: Int?
+    }
+
+    enum IntOrList: Decodable {
+        case int(Int), list([Int])
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Int.self) { self = .int(value) } else { self = .list(try container.decode([Int].self)) }
+        }
+    }
+
+    static func weights(_ folder: URL, names: [String]) throws -> (path: String, tensors: [String: Tensor]) {
+        for name in names {
+            let url = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let file = try SafeTensorsFile(path: url.path)
+            var tensors: [String: Tensor] = [:]
+            for key in file.keys { tensors[key] = try file.tensor(key) }
+            return (url.path, tensors)
+        }
+        throw ModelLoadError.unrecognized(file: folder.path, reason: "none of \(names.joined(separator: ", ")) found (only .safetensors are read)")
+    }
+
+    public static func load(_ folder: URL, roundCLIPToFloat16: Bool = true) throws -> StableDiffusionModels {
+        let (unet, unetTensors) = try loadUNet(folder.appendingPathComponent("unet"))
+        return try loadRest(folder, unet: unet, unetTensors: unetTensors, roundCLIPToFloat16: roundCLIPToFloat16)
+    }
+
+    /// A diffusers `unet/` folder: config.json shapes it; keys go through the diffusers→LDM table.
+    public static func loadUNet(_ unetFolder: URL) throws -> (UNet, weights: [String: Tensor]) {
+        let configData: Data
+        do { configData = try Data(contentsOf: unetFolder.appendingPathComponent("config.json")) } catch {
+            throw ModelLoadError.unrecognized(file: unetFolder.path, reason: "missing unet/config.json")
+        }
+        let raw = try JSONDecoder().decode(UNetConfig.self, from: configData)
+        var config = UNetConfiguration()
+        config.inChannels = raw.in_channels
+        config.outChannels = raw.out_channels
+        config.modelChannels = raw.block_out_channels[0]
+        config.channelMultipliers = raw.block_out_channels.map { $0 / raw.block_out_channels[0] }
+        config.resBlocksPerLevel = raw.layers_per_block
+        config.attentionLevels = raw.down_block_types.map { $0.contains("CrossAttn") }
+        config.contextDim = raw.cross_attention_dim
+        config.linearProjection = raw.use_linear_projection ?? false
+        config.guidanceEmbeddingDim = raw.time_cond_proj_dim
+        if case .int(let heads)? = raw.attention_head_dim, config.contextDim == 768 || config.contextDim < 256 {
+            config.heads = heads             // SD1.x: "attention_head_dim" is the number of heads
+        } else {
+            config.heads = nil; config.headWidth = 64
+        }
+        let (unetPath, diffusersTensors) = try weights(unetFolder, names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        let map = DiffusersUNetKeyMap.modules(config)
+        var unetTensors: [String: Tensor] = [:]
+        var unknown: [String] = []
+        for (key, tensor) in diffusersTensors {
+            if let ldm = DiffusersUNetKeyMap.ldmName(key, in: map) { unetTensors[ldm] = tensor } else { unknown.append(key) }
+        }
+        if !unknown.isEmpty {
+            throw ModelLoadError.keys(file: unetPath, missing: [], unexpected: unknown.sorted(), mismatched: [])
+        }
+        let unetStore = WeightStore(unetTensors, source: unetPath)
+        let unet = UNet(unetStore.root, config: config)
+        try unetStore.verify()
+        return (unet, unetTensors)
+    }
+
+    static func loadRest(_ folder: URL, unet: UNet, unetTensors: [String: Tensor], roundCLIPToFloat16: Bool) throws -> StableDiffusionModels {
+        let (vaePath, vaeRaw) = try weights(folder.appendingPathComponent("vae"), names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        let vaeTensors = try DiffusersVAEKeyMap.toLDM(vaeRaw, file: vaePath)
+        let vaeStore = WeightStore(vaeTensors, source: vaePath)
+        let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
+        try vaeStore.verify()
+
+        var textModel: CLIPTextModel?
+        var textTensors: [String: Tensor] = [:]
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("text_encoder").path) {
+            let (textPath, raw) = try weights(folder.appendingPathComponent("text_encoder"), names: ["model.safetensors", "model.fp16.safetensors"])
+            for (key, tensor) in raw {
+                let stripped = key.hasPrefix("text_model.") ? String(key.dropFirst("text_model.".count)) : key
+                textTensors[stripped] = roundCLIPToFloat16 ? try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) : tensor
+            }
+            let store = WeightStore(textTensors, source: textPath)
+            textModel = CLIPTextModel(store.root, config: try CLIPTextConfiguration.detect(store.root))
+            try store.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
+        }
+        func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
+        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: folder.path,
+                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
+                                     unetWeights: unetTensors, textWeights: textTensors, textWeightsAreFloat16: roundCLIPToFloat16)
+    }
+}
