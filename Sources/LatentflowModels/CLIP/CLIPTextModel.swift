@@ -78,6 +78,12 @@ public struct CLIPTextModel: Sendable {
     /// Hidden states for token sequences `[N][T]`, after layer `lastLayer` (-1 = the last,
     /// -2 = the penultimate, as CLIPSetLastLayer), with the final LayerNorm applied either way.
     public func encode(_ tokens: [[Int]], lastLayer: Int = -1) throws -> Tensor {
+        try encode(tokens.map { $0.map { WeightedToken(id: $0, weight: 1) } }, lastLayer: lastLayer)
+    }
+
+    /// Like `encode`, where token slots may carry an embedding vector that replaces the token's
+    /// own embedding (textual inversion); vectors of another width are ignored (the token stays).
+    public func encode(_ tokens: [[WeightedToken]], lastLayer: Int = -1) throws -> Tensor {
         let n = tokens.count, t = tokens.first?.count ?? 0
         let w = config.width
         guard tokens.allSatisfy({ $0.count == t }), t <= config.positions else {
@@ -87,9 +93,13 @@ public struct CLIPTextModel: Sendable {
             tokenEmbedding.withUnsafeBufferPointer { table in
                 positionEmbedding.withUnsafeBufferPointer { positions in
                     for (row, sequence) in tokens.enumerated() {
-                        for (p, id) in sequence.enumerated() {
-                            let token = min(max(id, 0), config.vocabularySize - 1)
-                            for c in 0..<w { out[(row * t + p) * w + c] = table[token * w + c] + positions[p * w + c] }
+                        for (p, slot) in sequence.enumerated() {
+                            let token = min(max(slot.id, 0), config.vocabularySize - 1)
+                            if let vector = slot.embedding, vector.count == w {
+                                for c in 0..<w { out[(row * t + p) * w + c] = vector[c] + positions[p * w + c] }
+                            } else {
+                                for c in 0..<w { out[(row * t + p) * w + c] = table[token * w + c] + positions[p * w + c] }
+                            }
                         }
                     }
                 }
