@@ -1,0 +1,69 @@
+"""Latentflow's time over PyTorch's, component by component, in one run on this machine.
+
+Run by hand (never by CI), after `swift build -c release --product latentflow`:
+    pip install torch diffusers transformers
+    python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
+PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
+SD1.5's configuration with random weights, float32 on the CPU; Latentflow runs
+`latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
+Latentflow is faster.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--threads", type=int, default=os.cpu_count())
+parser.add_argument("--repeats", type=int, default=3)
+parser.add_argument("--only", action="append", default=[])
+args = parser.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+
+unet = UNet2DConditionModel(cross_attention_dim=768, attention_head_dim=8).eval()          # SD1.5 defaults
+vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+                    up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, latent_channels=4).eval()
+clip = CLIPTextModel(CLIPTextConfig(hidden_act="quick_gelu")).eval()                          # ViT-L/14 text tower
+context = torch.randn(1, 77, 768)
+
+
+def median_time(fn):
+    with torch.inference_mode():
+        fn()
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+cases = {
+    "CLIP text encoder (77 tokens)": lambda: clip(torch.full((1, 77), 320)),
+    "UNet forward 32x32 latent": lambda: unet(torch.randn(1, 4, 32, 32), 999, encoder_hidden_states=context),
+    "UNet forward 64x64 latent": lambda: unet(torch.randn(1, 4, 64, 64), 999, encoder_hidden_states=context),
+    "VAE decode 256x256": lambda: vae.decode(torch.randn(1, 4, 32, 32)),
+    "VAE decode 512x512": lambda: vae.decode(torch.randn(1, 4, 64, 64)),
+    "VAE encode 512x512": lambda: vae.encode(torch.randn(1, 3, 512, 512)),
+}
+if args.only:
+    cases = {k: v for k, v in cases.items() if any(o.lower() in k.lower() for o in args.only)}
+pytorch = {name: median_time(fn) for name, fn in cases.items()}
+
+binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "latentflow")
+command = [binary, "bench", "--models", "--json", "--repeats", str(args.repeats * 3), "--threads", str(args.threads)]
+for o in args.only:
+    command += ["--only", o]
+ours = {r["name"]: r for r in json.loads(subprocess.check_output(command))["results"]}
+
+print(f"{'component':32} {'PyTorch':>10} {'Latentflow':>11} {'ratio':>7}")
+for name, seconds in pytorch.items():
+    mine = ours[name]["seconds"]
+    print(f"{name:32} {seconds:9.2f}s {mine:10.2f}s {mine / seconds:7.2f}")
