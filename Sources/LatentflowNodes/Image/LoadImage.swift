@@ -19,13 +19,9 @@ public struct LoadImage: Node {
         return NodeOutputs(image, mask)
     }
 
-    /// ComfyUI re-runs LoadImage when the file's content changes (it hashes the file); size and
-    /// modification time stand in for the hash here.
+    /// ComfyUI re-runs LoadImage when the file's content changes (it hashes the file); path, size
+    /// and modification time stand in for the hash here.
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
-        guard let name = constants[image], let url = try? environment.files.locate(name, in: "input"),
-              let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return .alwaysChanged }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return .value("\(url.path)|\(size)|\(modified)")
+        fileFingerprint(constants[image], folder: "input", environment: environment)
     }
 }

@@ -51,11 +51,7 @@ struct ImageSaver {
 
     func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> [JSONValue] {
         let prefix = Self.substitute(rawPrefix, width: batch.width, height: batch.height, date: Date())
-        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
-        guard !prefix.hasPrefix("/"), !components.contains(".."), let name = components.last else {
-            throw NodeError("Saving image outside the \(type) folder is not allowed: filename_prefix '\(rawPrefix)'")
-        }
-        let subfolder = components.dropLast().joined(separator: "/")
+        let (subfolder, name) = try Self.split(prefix, raw: rawPrefix, type: type)
         let folder = subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var counter = Self.nextCounter(in: folder, prefix: name)
@@ -72,6 +68,15 @@ struct ImageSaver {
             counter += 1
         }
         return written
+    }
+
+    /// A `filename_prefix` as (subfolder, file name prefix), refusing paths that leave the folder.
+    static func split(_ prefix: String, raw: String, type: String) throws -> (subfolder: String, name: String) {
+        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
+        guard !prefix.hasPrefix("/"), !components.contains(".."), let name = components.last else {
+            throw NodeError("Saving \(type == "temp" ? "previews" : "files") outside the \(type) folder is not allowed: filename_prefix '\(raw)'")
+        }
+        return (components.dropLast().joined(separator: "/"), name)
     }
 
     static func substitute(_ prefix: String, width: Int, height: Int, date: Date) -> String {

@@ -16,11 +16,7 @@ public struct SaveLatent: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let prefix = try inputs[Self.prefix]
-        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
-        guard !prefix.hasPrefix("/"), !components.contains(".."), let name = components.last else {
-            throw NodeError("Saving latents outside the output folder is not allowed: filename_prefix '\(prefix)'")
-        }
-        let subfolder = components.dropLast().joined(separator: "/")
+        let (subfolder, name) = try ImageSaver.split(prefix, raw: prefix, type: "output")
         let folder = subfolder.isEmpty ? context.environment.outputDirectory : context.environment.outputDirectory.appendingPathComponent(subfolder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let counter = ImageSaver.nextCounter(in: folder, prefix: name)
