@@ -222,7 +222,7 @@ final class ExecutionConformanceTests: XCTestCase {
         b.add("StubOutput", id: "k", ["images": black.out(0)])
         let result = try await executor.run(b.workflow, targets: ["k"])
         XCTAssertEqual(Set(result.executed), [black.id, "k"])
-        XCTAssertThrowsError(try executor.validate(b.workflow, targets: []).isRunnable ? () : { throw NodeError("none") }())
+        XCTAssertFalse(executor.validate(b.workflow, targets: []).isRunnable, "an empty target list runs nothing")
     }
 
     func testNoOutputsIsAnError() {
