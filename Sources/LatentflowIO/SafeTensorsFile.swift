@@ -105,6 +105,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// Lets the OS drop the pages of this tensor's bytes from memory (they are re-read from disk
+    /// if touched again). Loaders call it after widening a tensor, so a float16 file's pages do
+    /// not stay resident beside its float32 copy.
+    public func releasePages(_ key: String) {
+        guard let entry = index[key], let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + entry.dataRange.lowerBound, end = dataStart + entry.dataRange.upperBound
+        let alignedStart = (start + page - 1) / page * page, alignedEnd = end / page * page
+        guard alignedEnd > alignedStart else { return }
+        madvise(UnsafeMutableRawPointer(mutating: mapping + alignedStart), alignedEnd - alignedStart, MADV_DONTNEED)
+    }
+
     /// Integer tensors as Int64 (for token ids, position ids and the like).
     public func integers(_ key: String) throws -> [Int64] {
         let entry = try entry(key)

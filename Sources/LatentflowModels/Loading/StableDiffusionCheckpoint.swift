@@ -41,6 +41,7 @@ public enum StableDiffusionCheckpoint {
                 if roundCLIPToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
                 clipTensors[String(key.dropFirst(prefix.count))] = tensor
             }
+            file.releasePages(key)
         }
         guard !unetTensors.isEmpty else {
             throw ModelLoadError.unrecognized(file: path, reason: "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))")
