@@ -4,7 +4,7 @@ import LatentflowTensor
 
 /// `latentflow bench`: kernel rates for the shapes of a full-size SD1.5 UNet at a 64x64 latent,
 /// each as a ratio to the reference sgemm rate R measured in the same run.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure kernel speed on SD1.5 shapes (build with -c release).")
 
@@ -23,7 +23,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --models: only the model cases whose name contains this (repeatable, e.g. --only unet).")
     var only: [String] = []
 
-    func run() throws {
+    @Option(help: "Also time the whole 4-step LCM workflow through the executor on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`).")
+    var workflowCheckpoint: String?
+
+    @Option(help: "Image sizes for --workflow-checkpoint.")
+    var sizes: [Int] = [256, 512]
+
+    func run() async throws {
         if let threads { Threads.count = max(1, threads) }
         var results = try KernelBenchmark.runAll(repeats: repeats)
         if models {
@@ -35,6 +41,10 @@ struct BenchCommand: ParsableCommand {
                 r.peakBytes = ModelBenchmark.peakResidentBytes()
                 results.append(r)
             }
+        }
+        if let workflowCheckpoint {
+            results += try await WorkflowBenchmark.run(checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
+                                                       sizes: sizes, reference: results[0].gflops)
         }
         if json {
             let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
