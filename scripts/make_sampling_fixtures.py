@@ -124,7 +124,7 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
 
 
 implemented_samplers = ["euler", "euler_ancestral", "heun", "dpmpp_2m", "ddim", "lcm"]
-implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal"]
+implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal"]
 for sampler in implemented_samplers:
     for scheduler in implemented_schedulers:
         run_case(f"{sampler}.{scheduler}", "eps", sampler, scheduler, 5, 1.0, 42, (1, 4, 4, 4))
@@ -149,6 +149,8 @@ for sampling in ["eps", "lcm"]:
     schedules[f"{sampling}.log_table"] = [float(s) for s in ms.log_sigmas]
     for scheduler in implemented_schedulers:
         for steps in [1, 2, 4, 6, 8, 20, 30]:
+            if scheduler == "kl_optimal" and steps == 1:
+                continue  # divides by steps - 1: NaN in ComfyUI too
             sig = comfy.samplers.calculate_sigmas(ms, scheduler, steps)
             schedules[f"{sampling}.{scheduler}.{steps}"] = [float(s) for s in sig]
             schedules[f"{sampling}.{scheduler}.{steps}.timesteps"] = [float(ms.timestep(s)) for s in sig[:-1]]

@@ -5,8 +5,8 @@ public enum SchedulerName: String, Sendable, CaseIterable {
     case simple, sgmUniform = "sgm_uniform", karras, exponential, ddimUniform = "ddim_uniform", beta, normal
     case linearQuadratic = "linear_quadratic", klOptimal = "kl_optimal"
 
-    /// Schedulers ComfyUI offers that Latentflow does not compute yet.
-    public var isImplemented: Bool { self != .linearQuadratic && self != .klOptimal }
+    /// Every ComfyUI scheduler is implemented.
+    public var isImplemented: Bool { true }
 }
 
 public struct SamplingError: Error, CustomStringConvertible {
@@ -31,8 +31,8 @@ public enum Schedulers {
         case .exponential: return exponential(steps: steps, sigmaMin: sampling.sigmaMin, sigmaMax: sampling.sigmaMax)
         case .ddimUniform: return ddimUniform(sampling, steps: steps)
         case .beta: return beta(sampling, steps: steps)
-        case .linearQuadratic, .klOptimal:
-            throw SamplingError("scheduler '\(name.rawValue)' is not implemented in Latentflow yet")
+        case .linearQuadratic: return linearQuadratic(steps: steps, sigmaMax: sampling.sigmaMax)
+        case .klOptimal: return klOptimal(steps: steps, sigmaMin: sampling.sigmaMin, sigmaMax: sampling.sigmaMax)
         }
     }
 
@@ -68,6 +68,36 @@ public enum Schedulers {
     static func exponential(steps: Int, sigmaMin: Float, sigmaMax: Float) -> [Float] {
         torchLinspace(Float(Foundation.log(Double(sigmaMax))), Float(Foundation.log(Double(sigmaMin))), steps)
             .map { Foundation.exp($0) } + [0]
+    }
+
+    /// Mochi's linear-then-quadratic schedule (in float64, scaled by σ_max in float32).
+    static func linearQuadratic(steps: Int, sigmaMax: Float, threshold: Double = 0.025) -> [Float] {
+        var schedule: [Double]
+        if steps == 1 {
+            schedule = [1, 0]
+        } else {
+            let linearSteps = steps / 2
+            let linear = (0..<linearSteps).map { Double($0) * threshold / Double(linearSteps) }
+            let thresholdDiff = Double(linearSteps) - threshold * Double(steps)
+            let quadraticSteps = Double(steps - linearSteps)
+            let quadraticCoefficient = thresholdDiff / (Double(linearSteps) * quadraticSteps * quadraticSteps)
+            let linearCoefficient = threshold / Double(linearSteps) - 2 * thresholdDiff / (quadraticSteps * quadraticSteps)
+            let constant = quadraticCoefficient * Double(linearSteps * linearSteps)
+            let quadratic = (linearSteps..<steps).map { i -> Double in
+                quadraticCoefficient * Double(i * i) + linearCoefficient * Double(i) + constant
+            }
+            schedule = (linear + quadratic + [1]).map { 1 - $0 }
+        }
+        return schedule.map { Float($0) * sigmaMax }
+    }
+
+    /// The "KL-optimal" schedule: tan of a linear blend of atan(σ_max) and atan(σ_min).
+    static func klOptimal(steps: Int, sigmaMin: Float, sigmaMax: Float) -> [Float] {
+        let atanMin = Float(Foundation.atan(Double(sigmaMin))), atanMax = Float(Foundation.atan(Double(sigmaMax)))
+        return (0..<steps).map { i in
+            let t = Float(i) / Float(steps - 1)
+            return Foundation.tan(t * atanMin + (1 - t) * atanMax)
+        } + [0]
     }
 
     static func ddimUniform(_ s: ModelSampling, steps: Int) -> [Float] {
