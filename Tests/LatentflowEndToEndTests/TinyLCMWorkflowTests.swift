@@ -167,4 +167,27 @@ final class TinyLCMWorkflowTests: XCTestCase {
             XCTAssertEqual(report.errors.map(\.description), [], file)
         }
     }
+
+    /// Tiled VAE nodes: one tile gives exactly the plain result; many tiles give the same shapes.
+    func testTiledVAENodes() async throws {
+        for (size, tile) in [(64, 512), (80, 64)] {
+            var loaded = try load("workflows/lcm-tiny.json", size: size)
+            loaded.workflow.nodes += [
+                WorkflowNode(id: "20", classType: "VAEDecodeTiled", inputs: [("samples", .link(nodeId: "6", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
+                    ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))), ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8)))]),
+                WorkflowNode(id: "21", classType: "SaveImage", inputs: [("images", .link(nodeId: "20", slot: 0)), ("filename_prefix", .constant(.string("tiled\(size)")))]),
+                WorkflowNode(id: "22", classType: "VAEEncodeTiled", inputs: [("pixels", .link(nodeId: "20", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
+                    ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))), ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8)))]),
+                WorkflowNode(id: "23", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "22", slot: 0)), ("filename_prefix", .constant(.string("encoded\(size)")))]),
+            ]
+            loaded.workflow["8"]?.set("filename_prefix", .constant(.string("plain\(size)")))
+            _ = try await engine.run(loaded)
+            let tiled = try ImageCodec.read(path: output.appendingPathComponent("tiled\(size)_00001_.png").path)
+            let plain = try ImageCodec.read(path: output.appendingPathComponent("plain\(size)_00001_.png").path)
+            XCTAssertEqual([tiled.width, tiled.height], [size, size])
+            if tile >= size * 8 { XCTAssertEqual(tiled.samples, plain.samples, "a single tile is the plain decode") }
+            let latent = try SafeTensorsFile(path: output.appendingPathComponent("encoded\(size)_00001_.latent").path).tensor("latent_tensor")
+            XCTAssertEqual(latent.shape, [1, 4, size / 8, size / 8])
+        }
+    }
 }

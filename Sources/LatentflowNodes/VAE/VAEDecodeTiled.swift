@@ -43,37 +43,87 @@ public struct VAEDecodeTiled: Node {
         return NodeOutputs(try ImageBatch(channelsFirst: Tensor.concat(images, axis: 0)))
     }
 
-    static func tiledDecode(_ z: Tensor, vae: AutoencoderKL, tile: (Int, Int), overlap: Int, scale: Int = 8) throws -> Tensor {
-        let (h, w) = (z.dim(2), z.dim(3))
-        if h <= tile.0 && w <= tile.1 { return try vae.decode(z) }
+    static func tiledDecode(_ z: Tensor, vae: AutoencoderKL, tile: (Int, Int), overlap: Int) throws -> Tensor {
+        try Tiling.run(z, tile: tile, overlap: overlap, scale: 8, outChannels: 3) { try vae.decode($0) }
+    }
+}
+
+/// Encodes in overlapping tiles (ComfyUI `VAE.encode_tiled_`: the average of square, wide and
+/// tall tilings in pixel space, the latents blended with feathered masks).
+public struct VAEEncodeTiled: Node {
+    static let pixels = Input<ImageBatch>("pixels")
+    static let vae = Input<VAEModel>("vae")
+    static let tileSize = Input.int("tile_size", default: 512, min: 64, max: 4096, step: 64)
+    static let overlap = Input.int("overlap", default: 64, min: 0, max: 4096, step: 32)
+    static let temporalSize = Input.int("temporal_size", default: 64, min: 8, max: 4096, step: 4,
+                                        tooltip: "Only used for video VAEs: amount of frames to encode at a time.")
+    static let temporalOverlap = Input.int("temporal_overlap", default: 8, min: 4, max: 4096, step: 4,
+                                           tooltip: "Only used for video VAEs: amount of frames to overlap.")
+
+    public static let schema = NodeSchema(
+        "VAEEncodeTiled", displayName: "VAE Encode (Tiled)", category: "_for_testing",
+        inputs: [pixels, vae, tileSize, overlap, temporalSize, temporalOverlap], outputs: outputs(Output<Latent>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        var image = try inputs[Self.pixels].channelsFirst()
+        if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
+        let vae = try inputs[Self.vae].autoencoder
+        let tile = try inputs[Self.tileSize], overlap = try inputs[Self.overlap]
+        var latents: [Tensor] = []
+        for b in 0..<image.dim(0) {
+            try context.checkCancellation()
+            let sample = try image.slice(axis: 0, start: b, length: 1).scaled(by: 2, adding: -1)
+            var sum: Tensor?
+            for (tileY, tileX) in [(tile, tile), (tile / 2, tile * 2), (tile * 2, tile / 2)] {
+                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap, scale: 1.0 / 8, outChannels: 4) { try vae.encode($0) }
+                sum = try sum.map { try $0.adding(pass) } ?? pass
+            }
+            latents.append(sum!.scaled(by: 1 / 3.0))
+        }
+        return NodeOutputs(Latent(try Tensor.concat(latents, axis: 0)))
+    }
+}
+
+/// ComfyUI's `tiled_scale_multidim` for 2-D: apply `function` to overlapping tiles of `input`
+/// (`[1, C, H, W]`), place each result at its position scaled by `scale`, blend with masks that
+/// ramp linearly over the (scaled) overlap, divide by the mask sum.
+enum Tiling {
+    static func run(_ input: Tensor, tile: (Int, Int), overlap: Int, scale: Double, outChannels: Int,
+                    _ function: (Tensor) throws -> Tensor) throws -> Tensor {
+        let (h, w) = (input.dim(2), input.dim(3))
+        if h <= tile.0 && w <= tile.1 { return try function(input) }
+        func scaled(_ v: Int) -> Int { Int((Double(v) * scale).rounded(.toNearestOrEven)) }
         func positions(_ size: Int, _ tile: Int) -> [Int] {
             size > tile ? Array(stride(from: 0, to: size - overlap, by: max(1, tile - overlap))) : [0]
         }
-        var out = Tensor(shape: [1, 3, h * scale, w * scale]), weight = Tensor(shape: [1, 1, h * scale, w * scale])
-        let (outH, outW) = (h * scale, w * scale)
+        let (outH, outW) = (scaled(h), scaled(w))
+        var out = Tensor(shape: [1, outChannels, outH, outW]), weight = Tensor(shape: [1, 1, outH, outW])
+        let feather = scaled(overlap)
+        func ramp(_ i: Int, _ size: Int) -> Float {
+            guard feather < size else { return 1 }
+            var m: Float = 1
+            if i < feather { m *= Float(i + 1) / Float(feather) }
+            if size - 1 - i < feather { m *= Float(size - i) / Float(feather) }
+            return m
+        }
         for y0 in positions(h, tile.0) {
             for x0 in positions(w, tile.1) {
                 let y = max(0, min(h - overlap, y0)), x = max(0, min(w - overlap, x0))
                 let th = min(tile.0, h - y), tw = min(tile.1, w - x)
-                let decoded = try vae.decode(z.slice(axis: 2, start: y, length: th).slice(axis: 3, start: x, length: tw))
-                let (ph, pw) = (decoded.dim(2), decoded.dim(3))
-                let feather = overlap * scale
-                func ramp(_ i: Int, _ size: Int) -> Float {
-                    guard feather < size else { return 1 }
-                    var m: Float = 1
-                    if i < feather { m *= Float(i + 1) / Float(feather) }
-                    if size - 1 - i < feather { m *= Float(size - i) / Float(feather) }
-                    return m
-                }
+                let piece = try function(input.slice(axis: 2, start: y, length: th).slice(axis: 3, start: x, length: tw))
+                let (ph, pw) = (piece.dim(2), piece.dim(3))
+                let (oy, ox) = (scaled(y), scaled(x))
                 out.withUnsafeMutableBufferPointer { o in
                     weight.withUnsafeMutableBufferPointer { wgt in
-                        for yy in 0..<ph {
+                        for yy in 0..<ph where oy + yy < outH {
                             let my = ramp(yy, ph)
-                            for xx in 0..<pw {
+                            for xx in 0..<pw where ox + xx < outW {
                                 let m = my * ramp(xx, pw)
-                                let target = (y * scale + yy) * outW + x * scale + xx
+                                let target = (oy + yy) * outW + ox + xx
                                 wgt[target] += m
-                                for c in 0..<3 { o[c * outH * outW + target] += decoded.scalars[(c * ph + yy) * pw + xx] * m }
+                                for c in 0..<outChannels { o[c * outH * outW + target] += piece.scalars[(c * ph + yy) * pw + xx] * m }
                             }
                         }
                     }
