@@ -12,7 +12,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     private let encoder: [String: Int]
     private let ranks: [String: Int]
-    private let byteEncoder: [Character]
+    /// Byte → printable character, indexed by byte.
+    private let byteTable: [Character]
     private let pattern: NSRegularExpression
     private var cache: [String: [Int]] = [:]
     private let lock = NSLock()
@@ -24,9 +25,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
             throw ModelLoadError.unrecognized(file: "merges.txt", reason: "the CLIP merges resource is missing from the bundle")
         }
         let merges = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init)
-        byteEncoder = Self.bytesToUnicode()
+        let byteMap = Self.bytesToUnicode()
+        var table = [Character](repeating: " ", count: 256)
+        for (byte, character) in byteMap { table[byte] = character }
+        byteTable = table
         // OpenAI's vocabulary order: bytes, bytes + </w>, one token per merge, then the specials.
-        var vocabulary = byteEncoder.map(String.init)
+        var vocabulary = byteMap.map { String($0.character) }
         vocabulary += vocabulary.map { $0 + "</w>" }
         vocabulary += merges.map { $0.replacingOccurrences(of: " ", with: "") }
         vocabulary += ["<|startoftext|>", "<|endoftext|>"]
@@ -37,28 +41,17 @@ public final class CLIPTokenizer: @unchecked Sendable {
             options: [.caseInsensitive])
     }
 
-    /// GPT-2's reversible map from bytes to printable characters.
-    static func bytesToUnicode() -> [Character] {
+    /// GPT-2's reversible map from bytes to printable characters, as (byte, character) pairs in
+    /// vocabulary order: the printable bytes first, then the rest mapped above U+0100.
+    static func bytesToUnicode() -> [(byte: Int, character: Character)] {
         var bytes = Array(33...126) + Array(161...172) + Array(174...255)
-        var chars = bytes
+        var codes = bytes
         var n = 0
         for b in 0..<256 where !bytes.contains(b) {
-            bytes.append(b); chars.append(256 + n); n += 1
+            bytes.append(b); codes.append(256 + n); n += 1
         }
-        var table = [Character](repeating: " ", count: 256)
-        for (b, c) in zip(bytes, chars) { table[b] = Character(Unicode.Scalar(UInt32(c))!) }
-        // Vocabulary order follows `bytes`, so return the characters in that order for building
-        // the vocabulary, and keep a byte-indexed table for encoding.
-        return bytes.map { table[$0] }
+        return zip(bytes, codes).map { ($0, Character(Unicode.Scalar(UInt32($1))!)) }
     }
-
-    private lazy var byteTable: [Character] = {
-        var bytes = Array(33...126) + Array(161...172) + Array(174...255)
-        for b in 0..<256 where !bytes.contains(b) { bytes.append(b) }
-        var table = [Character](repeating: " ", count: 256)
-        for (b, c) in zip(bytes, byteEncoder) { table[b] = c }
-        return table
-    }()
 
     /// Token ids of a text, without start and end tokens.
     public func encode(_ text: String) -> [Int] {
