@@ -11,27 +11,11 @@ enum ModelBenchmark {
         let run: () throws -> Void
     }
 
-    static func randomStore() -> WeightStore {
-        var state: UInt64 = 42
-        let store = WeightStore([:], source: "random SD1.5")
-        store.synthesize = { key, shape in
-            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-            let isNorm = key.hasSuffix("weight") && shape.count == 1
-            let scale: Float = shape.count == 1 ? 0.02 : 1 / Float(fanIn).squareRoot()
-            return Tensor(shape: shape) { out in
-                for i in 0..<out.count {
-                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    out[i] = (isNorm ? 1 : 0) + (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale * 1.7
-                }
-            }
-        }
-        return store
-    }
-
     static func cases(include: Set<String>) -> [Case] {
-        let unet = UNet(randomStore().root, config: .sd15)
-        let vae = AutoencoderKL(randomStore().root, config: .sd15)
-        let clip = CLIPTextModel(randomStore().root, config: .vitL14)
+        let random = RandomWeights(seed: 42)
+        let unet = UNet(random.store(source: "random SD1.5 UNet").root, config: .sd15)
+        let vae = AutoencoderKL(random.store(source: "random SD1.5 VAE").root, config: .sd15)
+        let clip = CLIPTextModel(random.store(source: "random CLIP ViT-L/14").root, config: .vitL14)
         let context = KernelBenchmark.random([1, 77, 768])
         var all: [Case] = [
             Case(name: "CLIP text encoder (77 tokens)", gflop: 13) { _ = try clip.encode([Array(repeating: 320, count: 77)]) },

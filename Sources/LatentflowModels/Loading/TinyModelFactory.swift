@@ -46,26 +46,12 @@ public enum TinyModelFactory {
     }
 
     static func makeCheckpoint(seed: UInt64, unet: UNetConfiguration, vae: VAEConfiguration, clip: CLIPTextConfiguration) -> [(String, Tensor)] {
-        var state = seed
-        func synthesize(_ key: String, _ shape: [Int]) -> Tensor {
-            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-            let isNormWeight = key.hasSuffix("weight") && (key.contains("norm") || key.contains("in_layers.0") || key.contains("out_layers.0")
-                                                           || key.hasPrefix("out.0"))
-            let scale: Float = shape.count == 1 ? (isNormWeight ? 0.1 : 0.02) : 1 / Float(fanIn).squareRoot()
-            return Tensor(shape: shape) { out in
-                for i in 0..<out.count {
-                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    let uniform = Float(state >> 40) / Float(1 << 24) * 2 - 1
-                    out[i] = (isNormWeight ? 1 : 0) + uniform * scale * 1.7
-                }
-            }
-        }
+        let random = RandomWeights(seed: seed)
         var result: [(String, Tensor)] = []
         for (prefix, build) in [("model.diffusion_model.", { (s: WeightScope) in _ = UNet(s, config: unet) }),
                                 ("first_stage_model.", { (s: WeightScope) in _ = AutoencoderKL(s, config: vae) }),
                                 ("cond_stage_model.transformer.text_model.", { (s: WeightScope) in _ = CLIPTextModel(s, config: clip) })] {
-            let store = WeightStore([:], source: "tiny model")
-            store.synthesize = synthesize
+            let store = random.store(source: "tiny model")
             build(store.root)
             result += store.tensors.sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value) }
         }
@@ -116,5 +102,35 @@ public enum TinyModelFactory {
         let items = (fullSize ? makeFullSizeCheckpoint() : makeCheckpoint()).map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)"], to: url)
+    }
+}
+
+/// Seeded random weights for a model built over an empty store: uniform in ±1.7/sqrt(fan-in)
+/// for matrices and kernels, near 1 for normalisation scales, small elsewhere. One generator
+/// runs through every store it makes, so a sequence of models is reproducible as a whole.
+public final class RandomWeights: @unchecked Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// An empty store that fills every tensor a model asks for.
+    public func store(source: String) -> WeightStore {
+        let store = WeightStore([:], source: source)
+        store.synthesize = { [self] key, shape in self.tensor(key: key, shape: shape) }
+        return store
+    }
+
+    func tensor(key: String, shape: [Int]) -> Tensor {
+        let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+        let isNormWeight = key.hasSuffix("weight") && (key.contains("norm") || key.contains("in_layers.0") || key.contains("out_layers.0")
+                                                       || key.hasPrefix("out.0"))
+        let scale: Float = shape.count == 1 ? (isNormWeight ? 0.1 : 0.02) : 1 / Float(fanIn).squareRoot()
+        return Tensor(shape: shape) { out in
+            for i in 0..<out.count {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let uniform = Float(state >> 40) / Float(1 << 24) * 2 - 1
+                out[i] = (isNormWeight ? 1 : 0) + uniform * scale * 1.7
+            }
+        }
     }
 }
