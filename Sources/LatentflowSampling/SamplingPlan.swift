@@ -21,8 +21,7 @@ public struct SamplingPlan: Sendable {
 
     /// KSampler's schedule: `denoise < 1` computes `int(steps/denoise)` steps and keeps the last
     /// `steps + 1` sigmas; `denoise <= 0` gives none.
-    public static func sigmas(scheduler: SchedulerName, sampler: SamplerName, sampling: ModelSampling,
-                              steps: Int, denoise: Double) throws -> [Float] {
+    public static func sigmas(scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double) throws -> [Float] {
         if denoise > 0.9999 { return try Schedulers.sigmas(scheduler, sampling, steps: steps) }
         if denoise <= 0 { return [] }
         let all = try Schedulers.sigmas(scheduler, sampling, steps: Int(Double(steps) / denoise))

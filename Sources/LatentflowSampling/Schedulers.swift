@@ -5,8 +5,6 @@ public enum SchedulerName: String, Sendable, CaseIterable {
     case simple, sgmUniform = "sgm_uniform", karras, exponential, ddimUniform = "ddim_uniform", beta, normal
     case linearQuadratic = "linear_quadratic", klOptimal = "kl_optimal"
 
-    /// Every ComfyUI scheduler is implemented.
-    public var isImplemented: Bool { true }
 }
 
 public struct SamplingError: Error, CustomStringConvertible {

@@ -34,7 +34,7 @@ final class SamplerTests: XCTestCase {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
             let sampler = SamplerName(rawValue: info["sampler"] as! String)!
             let scheduler = SchedulerName(rawValue: info["scheduler"] as! String)!
-            var sigmas = try SamplingPlan.sigmas(scheduler: scheduler, sampler: sampler, sampling: sampling,
+            var sigmas = try SamplingPlan.sigmas(scheduler: scheduler, sampling: sampling,
                                                  steps: info["steps"] as! Int, denoise: info["denoise"] as! Double)
             sigmas = SamplingPlan.window(sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
                                          forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []

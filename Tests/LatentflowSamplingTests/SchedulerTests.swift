@@ -63,10 +63,6 @@ final class SchedulerTests: XCTestCase {
             XCTAssertEqual(sigmas.dropLast().map { Int(lcm.timestep($0)) }, expected)
         }
     }
-
-    func testEveryComfyUISchedulerIsImplemented() {
-        XCTAssertTrue(SchedulerName.allCases.allSatisfy(\.isImplemented))
-    }
 }
 
 extension SchedulerTests {

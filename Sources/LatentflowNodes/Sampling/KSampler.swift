@@ -6,15 +6,12 @@ import LatentflowTensor
 let samplerNames = SamplerName.allCases.map(\.rawValue)
 let schedulerNames = SchedulerName.allCases.map(\.rawValue)
 
-/// Refuses ComfyUI sampler and scheduler names Latentflow does not implement yet, at validation.
+/// Refuses ComfyUI sampler names Latentflow does not implement yet, at validation (every
+/// ComfyUI scheduler is implemented).
 func samplingValidation(_ constants: NodeConstants) -> String? {
     if let name = constants["sampler_name"] as? String, let sampler = SamplerName(rawValue: name), !sampler.isImplemented {
         let available = SamplerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
         return "sampler_name '\(name)' is a ComfyUI sampler that Latentflow does not implement yet (available: \(available))"
-    }
-    if let name = constants["scheduler"] as? String, let scheduler = SchedulerName(rawValue: name), !scheduler.isImplemented {
-        let available = SchedulerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
-        return "scheduler '\(name)' is a ComfyUI scheduler that Latentflow does not implement yet (available: \(available))"
     }
     return nil
 }
@@ -31,23 +28,12 @@ func commonKSampler(model: DiffusionModel, seed: Int, steps: Int, cfg: Double, s
     guard let sampler = SamplerName(rawValue: samplerName), let schedule = SchedulerName(rawValue: scheduler) else {
         throw NodeError("unknown sampler '\(samplerName)' or scheduler '\(scheduler)'")
     }
-    var sigmas = try SamplingPlan.sigmas(scheduler: schedule, sampler: sampler, sampling: model.sampling, steps: steps, denoise: denoise)
+    let sigmas = try SamplingPlan.sigmas(scheduler: schedule, sampling: model.sampling, steps: steps, denoise: denoise)
     guard let window = SamplingPlan.window(sigmas, startStep: startStep, endStep: endStep, forceFullDenoise: forceFullDenoise) else {
         return latent   // starting at or past the last step: the latent comes back unchanged
     }
-    sigmas = window
-    var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(bitPattern: Int64(seed)))
-    plan.addNoise = addNoise
-    plan.stepNoiseSeedOffset = stepNoiseSeedOffset
-    let denoiser = CFGDenoiser(model: model, positive: positive, negative: negative, cfg: cfg)
-    let result = try plan.run(latent: latent.samples, batchIndex: latent.batchIndex, sampling: model.sampling,
-                              denoiser: { try denoiser.denoise($0, sigma: $1) }) { step, total in
-        try context.checkCancellation()
-        context.progress(step, of: total)
-    }
-    var out = latent
-    out.samples = result.samples
-    return out
+    return try customSample(guider: Guider(model: model, positive: positive, negative: negative, cfg: cfg), sampler: sampler,
+                            sigmas: window, noise: NoiseSource(seed: seed, enabled: addNoise), latent: latent, context: context).0
 }
 
 /// Denoises a latent with a sampler and scheduler, guided by a positive and a negative prompt.
