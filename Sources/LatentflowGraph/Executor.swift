@@ -59,6 +59,8 @@ struct WorkflowRun {
     let extraPNGInfo: JSONValue?
     let cancellation: CancellationFlag
     let events: @Sendable (ExecutionEvent) -> Void
+    /// The API form of the workflow, built once: every node call receives it (SaveImage embeds it).
+    let prompt: JSONValue
 
     private var keys: [String: CacheKey] = [:]
     private var results: [String: [[any Sendable]]] = [:]
@@ -68,6 +70,7 @@ struct WorkflowRun {
          cancellation: CancellationFlag, events: @escaping @Sendable (ExecutionEvent) -> Void) {
         (self.executor, self.workflow, self.report, self.extraPNGInfo) = (executor, workflow, report, extraPNGInfo)
         (self.cancellation, self.events) = (cancellation, events)
+        prompt = workflow.apiJSON
         result = RunResult(validation: report)
     }
 
@@ -172,7 +175,7 @@ struct WorkflowRun {
     private mutating func call(_ instance: any Node, node: WorkflowNode, schema: NodeSchema,
                                lists: [String: [any Sendable]]) async throws -> (values: [[any Sendable]], ui: JSONValue?) {
         let context = ExecutionContext(nodeId: node.id, classType: node.classType, title: node.title,
-                                       environment: executor.environment, prompt: workflow.apiJSON,
+                                       environment: executor.environment, prompt: prompt,
                                        extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
         let location = NodeLocation(nodeId: node.id, classType: node.classType, title: node.title)
         events(.nodeStarted(nodeId: node.id, classType: node.classType))
