@@ -77,6 +77,7 @@ class StandInModel:
     """Plays the part of ComfyUI's CFGGuider-wrapped model for KSAMPLER.sample."""
     def __init__(self, ms, cfg):
         self.inner_model = types.SimpleNamespace(model_sampling=ms)
+        self.model_patcher = types.SimpleNamespace(get_model_object=lambda key: ms)  # the SDE samplers ask for it
         self.ms, self.cfg = ms, cfg
 
     def predict(self, x, sigma, context):
@@ -123,7 +124,8 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
                        has_latent=latent is not None, sigmas=[float(s) for s in sigmas])
 
 
-implemented_samplers = ["euler", "euler_ancestral", "heun", "dpmpp_2m", "ddim", "lcm"]
+implemented_samplers = ["euler", "euler_ancestral", "heun", "dpmpp_2m", "ddim", "lcm",
+                        "dpmpp_sde", "dpmpp_2m_sde", "dpmpp_2m_sde_heun", "dpmpp_3m_sde"]
 implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal"]
 for sampler in implemented_samplers:
     for scheduler in implemented_schedulers:
@@ -136,6 +138,13 @@ run_case("lcm_lcm.cfg1.8.batch2", "lcm", "lcm", "sgm_uniform", 4, 1.8, 7, (2, 4,
 run_case("lcm_lcm.denoise0.6", "lcm", "lcm", "simple", 4, 1.0, 11, (2, 4, 4, 6), denoise=0.6, latent=encoded)
 run_case("euler_ancestral.karras.cfg7.batchindex", "eps", "euler_ancestral", "karras", 6, 7.0, 123, (2, 4, 4, 4), batch_index=[1, 3])
 run_case("dpmpp_2m.karras.denoise0.5", "eps", "dpmpp_2m", "karras", 8, 5.0, 5, (2, 4, 4, 6), denoise=0.5, latent=encoded)
+# The SDE samplers' Brownian-tree noise with the settings ComfyUI's templates use: denoise < 1,
+# cfg > 1, a batch, seeds above 2^32, and the _gpu spellings (the same tree on CPU).
+run_case("dpmpp_sde.normal.cfg8.batch2", "eps", "dpmpp_sde", "normal", 7, 8.0, 873141143997374, (2, 4, 5, 3))
+run_case("dpmpp_sde_gpu.simple.denoise0.35", "eps", "dpmpp_sde_gpu", "simple", 8, 13.0, 2**32 + 9, (1, 4, 4, 6),
+         denoise=0.35, latent=encoded[:1].clone())
+run_case("dpmpp_2m_sde_gpu.karras.cfg5", "eps", "dpmpp_2m_sde_gpu", "karras", 9, 5.0, 77, (1, 4, 6, 5))
+run_case("dpmpp_3m_sde_gpu.exponential.v_prediction", "v_prediction", "dpmpp_3m_sde_gpu", "exponential", 7, 3.0, 31, (1, 4, 4, 4))
 run_case("v_prediction.euler.normal", "v_prediction", "euler", "normal", 6, 3.0, 9, (1, 4, 4, 4))
 run_case("advanced.leftover", "eps", "euler", "normal", 10, 2.0, 21, (1, 4, 4, 4), start_step=0, last_step=4, force_full_denoise=False)
 run_case("advanced.continue", "eps", "euler", "normal", 10, 2.0, 21, (1, 4, 4, 4), start_step=4, last_step=10000,
@@ -157,9 +166,32 @@ for sampling in ["eps", "lcm"]:
 ms = model_sampling("eps", zsnr=True)
 schedules["eps_zsnr.table"] = [float(s) for s in ms.sigmas]
 
+# torchsde's Brownian tree and NumPy's SeedSequence on their own, queried the way the samplers do.
+import numpy as np  # noqa: E402
+import torchsde  # noqa: E402
+brownian = {}
+for seed, shape, t0, t1, queries in [
+        (0, (1, 4, 5, 3), 0.0291675, 14.614642, [(14.614642, 7.5), (7.5, 3.25), (0.0291675, 1.0), (2.0, 2.5)]),
+        (2**32 + 7, (2, 4, 4, 4), 0.5, 10.0, [(9.99, 0.501), (3.3, 3.3001), (0.5, 10.0)]),
+        (873141143997374, (17,), 0.1, 0.9, [(0.1, 0.9), (0.35, 0.2), (0.899999, 0.1)])]:
+    tree = torchsde.BrownianTree(torch.tensor(t0), torch.zeros(shape), torch.tensor(t1), entropy=seed, tol=1e-6, pool_size=24)
+    for index, (a, b) in enumerate(queries):
+        lo, hi = sorted((a, b))
+        name = f"brownian.{seed}.{index}"
+        tensors[name] = tree(torch.tensor(lo), torch.tensor(hi)).contiguous()
+        brownian[name] = dict(seed=str(seed), shape=list(shape), t0=float(torch.tensor(t0)), t1=float(torch.tensor(t1)),
+                              ta=float(torch.tensor(lo)), tb=float(torch.tensor(hi)))
+seed_sequences = []
+for entropy, spawn_key, pool_size in [(0, (), 4), (42, (), 24), (2**32 + 7, (0, 0), 24), (873141143997374, (5, 3), 24),
+                                      (12345, (2**33 + 1, 34), 24), (7, (1,), 4)]:
+    words = np.random.SeedSequence(entropy=entropy, spawn_key=spawn_key, pool_size=pool_size).generate_state(6)
+    seed_sequences.append(dict(entropy=str(entropy), spawn_key=[str(k) for k in spawn_key], pool_size=pool_size,
+                               words=[int(w) for w in words]))
+
 out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowSamplingTests", "Fixtures")
 save_file(tensors, os.path.join(out_dir, "samplers.safetensors"),
-          metadata={"cases": json.dumps(cases), "comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
+          metadata={"cases": json.dumps(cases), "brownian": json.dumps(brownian), "seed_sequences": json.dumps(seed_sequences),
+                    "numpy": np.__version__, "torchsde": torchsde.__version__, "comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
 with open(os.path.join(out_dir, "schedules.json"), "w") as f:
     json.dump({"comfyui_version": comfyui_version.__version__, "schedules": schedules}, f)
 print(f"wrote {len(cases)} sampler cases and {len(schedules)} schedules (ComfyUI {comfyui_version.__version__})")

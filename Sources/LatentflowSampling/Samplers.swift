@@ -14,7 +14,9 @@ public enum SamplerName: String, Sendable, CaseIterable {
     case saSolver = "sa_solver", saSolverPECE = "sa_solver_pece", ddim, uniPC = "uni_pc", uniPCBH2 = "uni_pc_bh2"
 
     /// Samplers ComfyUI offers that Latentflow implements.
-    public var isImplemented: Bool { [.euler, .eulerAncestral, .heun, .dpmpp2m, .ddim, .lcm].contains(self) }
+    public var isImplemented: Bool {
+        [.euler, .eulerAncestral, .heun, .dpmpp2m, .ddim, .lcm].contains(self) || Samplers.isBrownianSDE(self)
+    }
 }
 
 /// A model seen only as a function: (noisy latent, sigma) → denoised latent.
@@ -25,8 +27,13 @@ public typealias Denoiser = (_ x: Tensor, _ sigma: Float) throws -> Tensor
 /// one `randn(x.shape)` per call, as `default_noise_sampler`.
 public struct StepNoise {
     private var generator: TorchCPUGenerator
+    /// The sampling seed itself, which seeds the SDE samplers' Brownian tree (no offset there).
+    public let seed: UInt64
 
-    public init(seed: UInt64, offset: UInt64 = 0) { generator = TorchCPUGenerator(seed: seed &+ offset) }
+    public init(seed: UInt64, offset: UInt64 = 0) {
+        self.seed = seed
+        generator = TorchCPUGenerator(seed: seed &+ offset)
+    }
 
     public mutating func next(like x: Tensor) throws -> Tensor { try generator.randn(x.shape) }
 }
@@ -35,6 +42,7 @@ public struct StepNoise {
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
 /// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
+/// The SDE samplers with Brownian-tree noise are in `SDESamplers.swift`.
 public enum Samplers {
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
     public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
@@ -43,6 +51,9 @@ public enum Samplers {
         var x = start
         let total = sigmas.count - 1
         guard total > 0 else { return x }
+        if isBrownianSDE(name) {
+            return try sampleBrownianSDE(name, denoiser: denoiser, x: start, sigmas: sigmas, seed: noise.seed, onStep: onStep)
+        }
         var previousDenoised: Tensor?
         for i in 0..<total {
             let sigma = sigmas[i], next = sigmas[i + 1]

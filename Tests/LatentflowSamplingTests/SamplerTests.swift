@@ -28,7 +28,7 @@ final class SamplerTests: XCTestCase {
 
     func testAgainstComfyUI() throws {
         let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
-        XCTAssertEqual(cases.count, 64)
+        XCTAssertEqual(cases.count, 104)
         var worst: (String, Float) = ("", 0)
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
@@ -38,11 +38,12 @@ final class SamplerTests: XCTestCase {
                                                  steps: info["steps"] as! Int, denoise: info["denoise"] as! Double)
             sigmas = SamplingPlan.window(sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
                                          forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []
-            // Bit-exact below 16 steps; karras at 16 goes through torch's vectorized pow and
-            // kl_optimal through its vectorized tan (SLEEF): a few ulps.
+            // Bit-exact below 16 steps; karras at 16 goes through torch's vectorized pow,
+            // kl_optimal through its vectorized tan and exponential through its exp (SLEEF): a few
+            // ulps (as in SchedulerTests).
             for (a, b) in zip(sigmas, (info["sigmas"] as! [Double]).map { Float($0) }) {
                 let computed = Int(Double(info["steps"] as! Int) / (info["denoise"] as! Double))
-                let vectorized = computed >= 16 || scheduler == .klOptimal
+                let vectorized = computed >= 16 || scheduler == .klOptimal || scheduler == .exponential
                 XCTAssertLessThanOrEqual(abs(a - b), vectorized ? 8 * b.ulp : 0, "\(name): sigmas")
             }
             var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(info["seed"] as! String)!)
@@ -60,6 +61,32 @@ final class SamplerTests: XCTestCase {
             XCTAssertLessThan(error, 2e-5, "\(name): relative error \(error)")
         }
         print("worst sampler case: \(worst.0) relative error \(worst.1)")
+    }
+
+    func testSeedSequenceAgainstNumPy() throws {
+        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["seed_sequences"]!.utf8)) as! [[String: Any]]
+        XCTAssertEqual(cases.count, 6)
+        for info in cases {
+            let sequence = SeedSequence(entropy: UInt64(info["entropy"] as! String)!,
+                                        spawnKey: (info["spawn_key"] as! [String]).map { UInt64($0)! },
+                                        poolSize: info["pool_size"] as! Int)
+            XCTAssertEqual(sequence.generateState(6), (info["words"] as! [Int]).map(UInt32.init), "\(info)")
+        }
+    }
+
+    /// torchsde's BrownianTree increments, bit for bit: the same nodes, seeds and float32 bridge.
+    func testBrownianTreeAgainstTorchSDE() throws {
+        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["brownian"]!.utf8)) as! [String: [String: Any]]
+        XCTAssertEqual(cases.count, 10)
+        var trees: [String: BrownianTree] = [:]
+        for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
+            let seed = info["seed"] as! String
+            let tree = try trees[seed] ?? BrownianTree(shape: info["shape"] as! [Int], t0: info["t0"] as! Double,
+                                                       t1: info["t1"] as! Double, seed: UInt64(seed)!)
+            trees[seed] = tree
+            let w = try tree.increment(from: info["ta"] as! Double, to: info["tb"] as! Double)
+            XCTAssertEqual(w.scalars, try Self.file.tensor(name).scalars, name)
+        }
     }
 
     func testUnimplementedSamplerSaysSo() {
