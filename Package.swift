@@ -81,7 +81,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowTensor"],
+        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowNodes", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],

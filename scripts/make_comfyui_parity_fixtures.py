@@ -2,12 +2,15 @@
 
 Run by hand (never by CI):
     swift run -c release latentflow make-tiny-model --full-size --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
+    (this also writes /tmp/parity/models/loras/latentflow-random-sd15-lora.safetensors)
     pip install torch torchsde einops scipy tqdm psutil av aiohttp safetensors transformers
     python3 scripts/make_comfyui_parity_fixtures.py --comfyui /path/to/ComfyUI --models /tmp/parity/models
 Writes Tests/LatentflowEndToEndTests/Fixtures/comfyui_parity.safetensors: for each workflow its
-final latent (KSampler output) and ComfyUI's 8-bit image, and in the metadata the API-format
-workflow that produced them and the checkpoint's sha256. ComfyUI's own node classes run (its
-CheckpointLoaderSimple, CLIPTextEncode, ModelSamplingDiscrete, KSampler, VAEDecode), on CPU.
+final latent (KSampler output), ComfyUI's float image and its 8-bit image, and in the metadata the
+API-format workflow that produced them and the checkpoint's and LoRA's sha256. ComfyUI's own node
+classes run (CheckpointLoaderSimple, LoraLoader, LoraLoaderModelOnly, CLIPSetLastLayer,
+CLIPTextEncode, ModelSamplingDiscrete, LoadImage, VAEEncode, KSampler, VAEDecode), on CPU. The
+img2img case reads input/example-gradient.png from this repository.
 """
 import argparse
 import hashlib
@@ -40,13 +43,18 @@ import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 folder_paths.add_model_folder_path("checkpoints", os.path.join(args.models, "checkpoints"), is_default=True)
+folder_paths.add_model_folder_path("loras", os.path.join(args.models, "loras"), is_default=True)
+repository = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+folder_paths.set_input_directory(os.path.join(repository, "input"))
 import comfyui_version  # noqa: E402
 import nodes  # noqa: E402
 from comfy_extras import nodes_model_advanced  # noqa: E402
 
 CKPT = "latentflow-random-sd15.safetensors"
 ckpt_path = os.path.join(args.models, "checkpoints", CKPT)
+LORA = "latentflow-random-sd15-lora.safetensors"
 digest = hashlib.sha256(open(ckpt_path, "rb").read()).hexdigest()
+lora_digest = hashlib.sha256(open(os.path.join(args.models, "loras", LORA), "rb").read()).hexdigest()
 model0, clip0, vae0 = nodes.CheckpointLoaderSimple().load_checkpoint(CKPT)[:3]
 
 
@@ -54,6 +62,14 @@ def api(case):
     """The same workflow in ComfyUI's API format, for Latentflow to run."""
     w = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CKPT}}}
     model, clip = ["1", 0], ["1", 1]
+    if case.get("lora"):
+        w["11"] = {"class_type": "LoraLoader", "inputs": {"model": model, "clip": clip, "lora_name": LORA,
+                                                          "strength_model": case["lora"][0], "strength_clip": case["lora"][1]}}
+        model, clip = ["11", 0], ["11", 1]
+    if case.get("lora_model_only"):
+        w["12"] = {"class_type": "LoraLoaderModelOnly", "inputs": {"model": model, "lora_name": LORA,
+                                                                   "strength_model": case["lora_model_only"]}}
+        model = ["12", 0]
     if case.get("sampling"):
         w["2"] = {"class_type": "ModelSamplingDiscrete", "inputs": {"model": model, "sampling": case["sampling"], "zsnr": False}}
         model = ["2", 0]
@@ -62,16 +78,22 @@ def api(case):
         clip = ["9", 0]
     w["3"] = {"class_type": "CLIPTextEncode", "inputs": {"clip": clip, "text": case["positive"]}}
     w["4"] = {"class_type": "CLIPTextEncode", "inputs": {"clip": clip, "text": case["negative"]}}
-    w["5"] = {"class_type": "EmptyLatentImage", "inputs": {"width": case["width"], "height": case["height"], "batch_size": case["batch"]}}
+    if case.get("image"):
+        w["13"] = {"class_type": "LoadImage", "inputs": {"image": case["image"]}}
+        w["5"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["13", 0], "vae": ["1", 2]}}
+    else:
+        w["5"] = {"class_type": "EmptyLatentImage", "inputs": {"width": case["width"], "height": case["height"], "batch_size": case["batch"]}}
     w["6"] = {"class_type": "KSampler", "inputs": {"model": model, "seed": case["seed"], "steps": case["steps"], "cfg": case["cfg"],
                                                    "sampler_name": case["sampler"], "scheduler": case["scheduler"], "positive": ["3", 0],
-                                                   "negative": ["4", 0], "latent_image": ["5", 0], "denoise": 1.0}}
+                                                   "negative": ["4", 0], "latent_image": ["5", 0], "denoise": case.get("denoise", 1.0)}}
     w["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
     w["8"] = {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": "parity"}}
     w["10"] = {"class_type": "SaveLatent", "inputs": {"samples": ["6", 0], "filename_prefix": "parity"}}
     return w
 
 
+euler = dict(sampler="euler", scheduler="normal", steps=5, cfg=5.0, seed=31, width=64, height=64, batch=1,
+             positive="a portrait of an old sailor", negative="cartoon")
 cases = {
     "lcm_cfg1": dict(sampling="lcm", sampler="lcm", scheduler="sgm_uniform", steps=4, cfg=1.0, seed=42, width=64, height=64, batch=1,
                      positive="a photo of a cat", negative=""),
@@ -83,20 +105,40 @@ cases = {
                                       positive="mountains at dawn", negative=""),
     "euler_ancestral_normal": dict(sampler="euler_ancestral", scheduler="normal", steps=5, cfg=4.0, seed=99, width=64, height=64, batch=1,
                                    positive="a city street at night", negative="text"),
+    # LoRA cases, and the same workflow without it, so the note can say how far the LoRA moves the result.
+    "euler_no_lora": dict(euler),
+    "lora_model0.9_clip-0.7": dict(euler, lora=(0.9, -0.7)),
+    "lora_model_only1.3": dict(euler, lora_model_only=1.3),
+    "lcm_lora_cfg1": dict(sampling="lcm", sampler="lcm", scheduler="sgm_uniform", steps=4, cfg=1.0, seed=5, width=64, height=64, batch=1,
+                          lora=(1.0, 1.0), positive="a bowl of fruit", negative=""),
+    "img2img_dpmpp_2m_denoise0.6": dict(sampler="dpmpp_2m", scheduler="normal", steps=6, cfg=6.0, seed=17, image="example-gradient.png",
+                                        denoise=0.6, positive="a sunset over the sea", negative=""),
+    "dpmpp_sde_normal_bigseed": dict(sampler="dpmpp_sde", scheduler="normal", steps=5, cfg=6.0, seed=873141143997374, width=64, height=64,
+                                     batch=1, positive="a forest clearing", negative="people"),
+    "dpmpp_2m_sde_karras_batch2": dict(sampler="dpmpp_2m_sde", scheduler="karras", steps=6, cfg=5.0, seed=3, width=64, height=64,
+                                       batch=2, positive="a lighthouse", negative=""),
 }
 tensors, workflows = {}, {}
 torch.set_grad_enabled(False)  # the ComfyUI executor runs nodes under inference mode
 for name, case in cases.items():
     model, clip = model0, clip0
+    if case.get("lora"):
+        model, clip = nodes.LoraLoader().load_lora(model, clip, LORA, *case["lora"])
+    if case.get("lora_model_only"):
+        (model,) = nodes.LoraLoaderModelOnly().load_lora_model_only(model, LORA, case["lora_model_only"])
     if case.get("sampling"):
         (model,) = nodes_model_advanced.ModelSamplingDiscrete().patch(model, case["sampling"], False)
     if case.get("clip_skip"):
         (clip,) = nodes.CLIPSetLastLayer().set_last_layer(clip, case["clip_skip"])
     (positive,) = nodes.CLIPTextEncode().encode(clip, case["positive"])
     (negative,) = nodes.CLIPTextEncode().encode(clip, case["negative"])
-    (latent,) = nodes.EmptyLatentImage().generate(case["width"], case["height"], case["batch"])
+    if case.get("image"):
+        pixels = nodes.LoadImage().load_image(case["image"])[0]
+        (latent,) = nodes.VAEEncode().encode(vae0, pixels)
+    else:
+        (latent,) = nodes.EmptyLatentImage().generate(case["width"], case["height"], case["batch"])
     (out,) = nodes.KSampler().sample(model, case["seed"], case["steps"], case["cfg"], case["sampler"], case["scheduler"],
-                                     positive, negative, latent, denoise=1.0)
+                                     positive, negative, latent, denoise=case.get("denoise", 1.0))
     (image,) = nodes.VAEDecode().decode(vae0, out)
     tensors[name + ".latent"] = out["samples"].contiguous()
     tensors[name + ".image"] = image.contiguous()
@@ -104,7 +146,18 @@ for name, case in cases.items():
     workflows[name] = api(case)
     print(name, "done")
 
+
+def psnr(a, b):
+    peak = float(b.max() - b.min())
+    return 10 * np.log10(peak * peak / float(((a - b) ** 2).mean()))
+
+
+for name in ["lora_model0.9_clip-0.7", "lora_model_only1.3"]:
+    print(f"{name} against the same workflow without the LoRA: latent PSNR "
+          f"{psnr(tensors[name + '.latent'], tensors['euler_no_lora.latent']):.1f} dB")
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowEndToEndTests", "Fixtures", "comfyui_parity.safetensors")
 save_file(tensors, out, metadata={"workflows": json.dumps(workflows), "checkpoint": CKPT, "checkpoint_sha256": digest,
+                                  "lora": LORA, "lora_sha256": lora_digest,
                                   "comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
 print("wrote", out, "checkpoint sha256", digest)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LatentflowIO
 import LatentflowModels
 
 /// Regenerates the embedded default model (deterministic: the same bytes every time).
@@ -11,18 +12,26 @@ struct MakeTinyModelCommand: ParsableCommand {
     @Option(help: "Checkpoint file.")
     var output = "models/checkpoints/latentflow-tiny-sd15.safetensors"
 
-    @Option(help: "LoRA file.")
-    var lora = "models/loras/latentflow-tiny-lora.safetensors"
+    @Option(help: "LoRA file (with --full-size: default loras/latentflow-random-sd15-lora.safetensors beside the checkpoints folder).")
+    var lora: String?
 
-    @Flag(help: "Write a full-size SD1.5 checkpoint with random weights instead (about 2 GB; for the ComfyUI parity test).")
+    @Flag(help: "Write a full-size SD1.5 checkpoint with random weights and a LoRA for it instead (about 2 GB; for the ComfyUI parity test).")
     var fullSize = false
+
+    @Flag(help: "With --full-size: keep an existing checkpoint and only write its LoRA.")
+    var loraOnly = false
 
     func run() throws {
         if fullSize {
-            try TinyModelFactory.write(to: URL(fileURLWithPath: output), fullSize: true)
-            print("wrote \(output)")
+            let checkpoint = URL(fileURLWithPath: output)
+            if !loraOnly { try TinyModelFactory.write(to: checkpoint, fullSize: true) }
+            let loraURL = lora.map(URL.init(fileURLWithPath:)) ?? checkpoint.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("loras/latentflow-random-sd15-lora.safetensors")
+            try TinyModelFactory.writeLoRA(to: loraURL, for: SafeTensorsFile(path: checkpoint.path))
+            print("wrote \(loraOnly ? "" : output + " and ")\(loraURL.path)")
             return
         }
+        let lora = self.lora ?? "models/loras/latentflow-tiny-lora.safetensors"
         try TinyModelFactory.write(to: URL(fileURLWithPath: output))
         try TinyModelFactory.writeLoRA(to: URL(fileURLWithPath: lora))
         for path in [output, lora] {

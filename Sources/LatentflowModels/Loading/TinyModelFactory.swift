@@ -61,6 +61,13 @@ public enum TinyModelFactory {
     /// A kohya-format LoRA for the tiny UNet (every attention projection and the first ResBlock
     /// convolutions, rank 4, alpha 4) and text encoder: the embedded stand-in for an LCM-LoRA.
     public static func makeLoRA(seed: UInt64 = 7) -> [(String, Tensor)] {
+        makeLoRA(for: makeCheckpoint().map { ($0.0, $0.1.shape) }, seed: seed)
+    }
+
+    /// The same kind of LoRA for any SD1.5 checkpoint, given its keys and shapes: the q and v
+    /// projections of every UNet attention, the first convolution of every ResBlock and the text
+    /// encoder's q projections, with LDM-style kohya names (`lora_unet_input_blocks_1_1_...`).
+    public static func makeLoRA(for checkpoint: [(key: String, shape: [Int])], seed: UInt64 = 7) -> [(String, Tensor)] {
         var state = seed
         func random(_ shape: [Int], _ scale: Float) -> Tensor {
             Tensor(shape: shape) { out in
@@ -70,15 +77,15 @@ public enum TinyModelFactory {
                 }
             }
         }
-        let checkpoint = Dictionary(makeCheckpoint(), uniquingKeysWith: { a, _ in a })
+        let shapes = Dictionary(checkpoint.map { ($0.key, $0.shape) }, uniquingKeysWith: { a, _ in a })
         var items: [(String, Tensor)] = []
-        let targets = checkpoint.keys.sorted().filter { key in
+        let targets = shapes.keys.sorted().filter { key in
             (key.hasPrefix("model.diffusion_model.") && (key.contains(".to_q.weight") || key.contains(".to_v.weight")
                 || key.contains("in_layers.2.weight")))
             || (key.hasPrefix("cond_stage_model.") && key.contains("q_proj.weight"))
         }
         for key in targets {
-            let shape = checkpoint[key]!.shape
+            let shape = shapes[key]!
             let module = String(key.dropLast(".weight".count))
             let base = module.hasPrefix("model.diffusion_model.")
                 ? "lora_unet_" + module.dropFirst("model.diffusion_model.".count).replacingOccurrences(of: ".", with: "_")
@@ -92,10 +99,12 @@ public enum TinyModelFactory {
         return items
     }
 
-    public static func writeLoRA(to url: URL) throws {
-        let items = makeLoRA().map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
+    public static func writeLoRA(to url: URL, for checkpoint: SafeTensorsFile? = nil) throws {
+        let tensors = checkpoint.map { makeLoRA(for: $0.entries.map { ($0.key, $0.shape) }) } ?? makeLoRA()
+        let items = tensors.map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny test LoRA (random weights)"], to: url)
+        let description = checkpoint == nil ? "Latentflow's tiny test LoRA (random weights)" : "Latentflow's test LoRA (random weights)"
+        try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": description], to: url)
     }
 
     public static func write(to url: URL, fullSize: Bool = false) throws {
