@@ -46,6 +46,8 @@ for name, shape, wshape, stride, pad in [
     ("conv3x3_stride2", (1, 5, 12, 9), (7, 5, 3, 3), 2, (1, 1, 1, 1)),
     ("conv1x1", (2, 16, 9, 10), (12, 16, 1, 1), 1, (0, 0, 0, 0)),
     ("conv3x3_wide", (1, 32, 40, 40), (16, 32, 3, 3), 1, (1, 1, 1, 1)),
+    # Odd sizes and a batch through the Winograd path (3x3, stride 1, padding 1, width >= 32).
+    ("conv3x3_winograd_odd", (2, 12, 17, 35), (10, 12, 3, 3), 1, (1, 1, 1, 1)),
     # The VAE's downsampler: F.pad(x, (0, 1, 0, 1)) then a stride-2 3x3 convolution.
     ("conv_vae_down", (1, 4, 10, 10), (4, 4, 3, 3), 2, (0, 1, 0, 1)),
     ("conv7x7_nopad", (1, 3, 11, 12), (2, 3, 7, 7), 1, (0, 0, 0, 0)),

@@ -1,6 +1,7 @@
 /// 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
 ///
-/// A 1x1 stride-1 convolution is one GEMM per image. Anything else is lowered band by band:
+/// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions go through
+/// Winograd F(2x2, 3x3) (`WinogradConvolution`). Anything else is lowered band by band:
 /// a band of output rows gets its im2col matrix `[Cin·kH·kW, rows·Wout]` built in a
 /// cache-sized scratch buffer and multiplied by the weight on one core, while the other cores
 /// do the next bands. The full im2col matrix (47 MB for SD's 320-channel 64x64 layers) is
@@ -38,6 +39,11 @@ extension Tensor {
             weight.withUnsafeBufferPointer { wt in
                 result.withUnsafeMutableBufferPointer { out in
                     let input = x.baseAddress!, output = out.baseAddress!
+                    if WinogradConvolution.applies(cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding) {
+                        WinogradConvolution.run(images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                                                bias: bias?.scalars, output: output)
+                        return
+                    }
                     if let bias { fillChannels(output, bias.scalars, images: n, spatial: ho * wo) }
                     let beta: Float = bias == nil ? 0 : 1
                     if kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0) {

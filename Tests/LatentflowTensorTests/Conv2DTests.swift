@@ -3,7 +3,7 @@ import XCTest
 
 final class Conv2DTests: XCTestCase {
     func testAgainstPyTorch() throws {
-        for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv_vae_down", "conv7x7_nopad"] {
+        for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down", "conv7x7_nopad"] {
             let pad: [Int] = TorchFixtures.parameter(name, "padding")
             let stride: Int = TorchFixtures.parameter(name, "stride")
             let result = try TorchFixtures.tensor(name, "x").conv2d(
