@@ -17,20 +17,45 @@ enum ModelBenchmark {
         let vae = AutoencoderKL(random.store(source: "random SD1.5 VAE").root, config: .sd15)
         let clip = CLIPTextModel(random.store(source: "random CLIP ViT-L/14").root, config: .vitL14)
         let context = KernelBenchmark.random([1, 77, 768])
+        // Every timed run is also the full-size smoke check: the output must have the expected
+        // shape and hold only finite values, or the benchmark stops with an error.
         var all: [Case] = [
-            Case(name: "CLIP text encoder (77 tokens)", gflop: 13) { _ = try clip.encode([Array(repeating: 320, count: 77)]) },
-            Case(name: "UNet forward 32x32 latent", gflop: 180) {
-                _ = try unet(KernelBenchmark.random([1, 4, 32, 32]), timesteps: [999], context: context)
+            Case(name: "CLIP text encoder (77 tokens)", gflop: 13) {
+                try check(clip.encode([Array(repeating: 320, count: 77)]), [1, 77, 768], "CLIP text encoder")
             },
-            Case(name: "UNet forward 64x64 latent", gflop: 803) {
-                _ = try unet(KernelBenchmark.random([1, 4, 64, 64]), timesteps: [999], context: context)
+        ]
+        for (size, gflop) in [(32, 180.0), (64, 803.0)] {
+            for batch in [1, 2] {
+                let name = "UNet forward \(size)x\(size) latent" + (batch == 1 ? "" : ", batch 2")
+                let batchContext = batch == 1 ? context : try! Tensor.concat([context, context], axis: 0)
+                all.append(Case(name: name, gflop: gflop * Double(batch)) {
+                    try check(unet(KernelBenchmark.random([batch, 4, size, size]), timesteps: Array(repeating: 999, count: batch),
+                                   context: batchContext), [batch, 4, size, size], name)
+                })
+            }
+        }
+        all += [
+            Case(name: "VAE decode 256x256", gflop: 622) {
+                try check(vae.decode(KernelBenchmark.random([1, 4, 32, 32])), [1, 3, 256, 256], "VAE decode 256")
             },
-            Case(name: "VAE decode 256x256", gflop: 622) { _ = try vae.decode(KernelBenchmark.random([1, 4, 32, 32])) },
-            Case(name: "VAE decode 512x512", gflop: 2515) { _ = try vae.decode(KernelBenchmark.random([1, 4, 64, 64])) },
-            Case(name: "VAE encode 512x512", gflop: 1117) { _ = try vae.encode(KernelBenchmark.random([1, 3, 512, 512])) },
+            Case(name: "VAE decode 512x512", gflop: 2515) {
+                try check(vae.decode(KernelBenchmark.random([1, 4, 64, 64])), [1, 3, 512, 512], "VAE decode 512")
+            },
+            Case(name: "VAE encode 512x512", gflop: 1117) {
+                try check(vae.encode(KernelBenchmark.random([1, 3, 512, 512])), [1, 4, 64, 64], "VAE encode 512")
+            },
         ]
         if !include.isEmpty { all = all.filter { c in include.contains { c.name.lowercased().contains($0.lowercased()) } } }
         return all
+    }
+
+    struct SmokeCheckFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func check(_ output: Tensor, _ shape: [Int], _ what: String) throws {
+        guard output.shape == shape else { throw SmokeCheckFailure(description: "\(what): output shape \(output.shape), expected \(shape)") }
+        guard output.scalars.allSatisfy(\.isFinite) else { throw SmokeCheckFailure(description: "\(what): non-finite values in the output") }
     }
 
     /// Peak resident memory of this process, from getrusage (KiB on Linux).

@@ -82,6 +82,21 @@ private struct ConvGeometry {
 
     func run(images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
              output: UnsafeMutablePointer<Float>, beta: Float) {
+        // Small maps: one im2col matrix for the whole image and one GEMM split by output channel,
+        // so OpenBLAS packs the weight once instead of once per band.
+        if patchSize * ho * wo <= (2 << 20) {
+            let columns = ho * wo
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * columns)
+            defer { col.deallocate() }
+            for image in 0..<images {
+                parallelChunks(cin) { channels, _ in
+                    im2col(input + image * cin * h * w, rows: 0..<ho, channels: channels, into: col)
+                }
+                sgemm(transA: false, transB: false, m: cout, n: columns, k: patchSize, a: weight, lda: patchSize,
+                      b: col, ldb: columns, beta: beta, c: output + image * cout * columns, ldc: columns)
+            }
+            return
+        }
         let rows = rowsPerBand
         let bandsPerImage = (ho + rows - 1) / rows
         parallelChunks(images * bandsPerImage) { tasks, _ in
@@ -100,9 +115,9 @@ private struct ConvGeometry {
     }
 
     /// Fills `[Cin·kH·kW, rows·Wout]` for the given output rows, zeros where the kernel overhangs.
-    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>) {
         let columns = rows.count * wo
-        for c in 0..<cin {
+        for c in channels ?? 0..<cin {
             for ky in 0..<kh {
                 for kx in 0..<kw {
                     var dst = col + ((c * kh + ky) * kw + kx) * columns

@@ -5,7 +5,8 @@
 /// Per image, the output is cut into bands of tile rows. For a band, every input channel's 4x4
 /// tiles go through Bᵀ·d·B into 16 matrices `V_k [Cin, tiles]`; 16 GEMMs `M_k = U_k · V_k` with
 /// the transformed weights `U_k = (G·g·Gᵀ)_k [Cout, Cin]`; then Aᵀ·m·A turns each 4x4 `m` back
-/// into a 2x2 output tile. Each core takes whole bands with its own scratch, as the im2col path.
+/// into a 2x2 output tile. All cores work on the same band, phase by phase. (Giving each core
+/// its own bands measured about 10% slower: every core then packed every U_k for every band.)
 /// The transforms only add and halve, so results stay within float rounding of direct
 /// convolution (F(4x4, 3x3) would save more but loses about three digits).
 ///
@@ -29,43 +30,43 @@ enum WinogradConvolution {
         transformWeights(weight, cout: cout, cin: cin, into: transformed)
 
         let tilesX = (w + 1) / 2, tilesY = (h + 1) / 2
-        // Bands of whole tile rows, about 1 MiB of transformed input each, at least 32 tiles.
-        // Bands of whole tile rows: wide enough that OpenBLAS's packing of U_k is amortized
-        // (>= 128 tiles, or about 2 MiB of transformed input), yet at least two per core. (256 to
-        // 1024 tiles measured the same here, within this machine's noise.)
-        let target = max((128 + tilesX - 1) / tilesX, (2 << 20) / (64 * cin * tilesX))
-        let fair = max(1, (n * tilesY) / (2 * Threads.count))
-        let rowsPerBand = max(1, min(tilesY, target, fair))
-        let bandsPerImage = (tilesY + rowsPerBand - 1) / rowsPerBand
+        // Bands of whole tile rows with about 8 MiB of transformed input or output, shared by all
+        // cores: each phase (input transform by channel, the 16 GEMMs, output transform by
+        // channel) is split across them, so every U_k is packed by OpenBLAS once per band, not
+        // once per core, and bands can be wide.
+        let rowsPerBand = max(1, min(tilesY, (8 << 20) / (64 * max(cin, cout) * tilesX)))
         let bandTiles = rowsPerBand * tilesX
-        parallelChunks(n * bandsPerImage) { tasks, _ in
-            let rowWidth = 2 * tilesX + 2
-            let rows = UnsafeMutablePointer<Float>.allocate(capacity: 8 * rowWidth)
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * bandTiles)
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * bandTiles)
-            defer { rows.deallocate(); v.deallocate(); m.deallocate() }
-            for task in tasks {
-                let image = task / bandsPerImage
-                let tileRow0 = (task % bandsPerImage) * rowsPerBand
+        let rowWidth = 2 * tilesX + 2
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Threads.count * 8 * rowWidth)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * bandTiles)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * bandTiles)
+        defer { scratch.deallocate(); v.deallocate(); m.deallocate() }
+        for image in 0..<n {
+            let x = input + image * cin * h * w, y = output + image * cout * h * w
+            for tileRow0 in stride(from: 0, to: tilesY, by: rowsPerBand) {
                 let tileRows = min(tilesY, tileRow0 + rowsPerBand) - tileRow0
                 let tiles = tileRows * tilesX
-                let x = input + image * cin * h * w
-                for c in 0..<cin {
-                    for r in 0..<tileRows {
-                        transformInputRow(x + c * h * w, h: h, w: w, tileRow: tileRow0 + r, tilesX: tilesX, scratch: rows,
-                                          into: v + c * tiles + r * tilesX, stride: cin * tiles)
+                parallelChunks(cin) { channels, thread in
+                    for c in channels {
+                        for r in 0..<tileRows {
+                            transformInputRow(x + c * h * w, h: h, w: w, tileRow: tileRow0 + r, tilesX: tilesX,
+                                              scratch: scratch + thread * 8 * rowWidth, into: v + c * tiles + r * tilesX, stride: cin * tiles)
+                        }
                     }
                 }
-                for k in 0..<16 {
-                    sgemmSerial(transA: false, transB: false, m: cout, n: tiles, k: cin,
-                                a: transformed + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
-                                c: m + k * cout * tiles, ldc: tiles)
+                parallelChunks(16) { products, _ in
+                    for k in products {
+                        sgemmSerial(transA: false, transB: false, m: cout, n: tiles, k: cin,
+                                    a: transformed + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
+                                    c: m + k * cout * tiles, ldc: tiles)
+                    }
                 }
-                let y = output + image * cout * h * w
-                for o in 0..<cout {
-                    for r in 0..<tileRows {
-                        transformOutputRow(m + o * tiles + r * tilesX, stride: cout * tiles, tilesX: tilesX, bias: bias?[o] ?? 0,
-                                           into: y + o * h * w, h: h, w: w, tileRow: tileRow0 + r)
+                parallelChunks(cout) { channels, _ in
+                    for o in channels {
+                        for r in 0..<tileRows {
+                            transformOutputRow(m + o * tiles + r * tilesX, stride: cout * tiles, tilesX: tilesX, bias: bias?[o] ?? 0,
+                                               into: y + o * h * w, h: h, w: w, tileRow: tileRow0 + r)
+                        }
                     }
                 }
             }
