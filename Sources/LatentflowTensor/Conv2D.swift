@@ -1,11 +1,11 @@
 /// 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
 ///
 /// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions go through
-/// Winograd F(2x2, 3x3) (`WinogradConvolution`). Anything else is lowered band by band:
-/// a band of output rows gets its im2col matrix `[Cin·kH·kW, rows·Wout]` built in a
-/// cache-sized scratch buffer and multiplied by the weight on one core, while the other cores
-/// do the next bands. The full im2col matrix (47 MB for SD's 320-channel 64x64 layers) is
-/// never materialized.
+/// Winograd F(2x2, 3x3) (`WinogradConvolution`). Anything else goes through im2col: on small
+/// maps (im2col matrix up to 8 MB) one matrix for the image and one GEMM split by output
+/// channel; on large ones band by band, each band's im2col matrix `[Cin·kH·kW, rows·Wout]`
+/// built in a cache-sized scratch buffer and multiplied on one core while the other cores do
+/// the next bands, so the full matrix (47 MB for SD's 320-channel 64x64 layers) never exists.
 public struct Padding2D: Sendable, Equatable {
     public var top: Int, bottom: Int, left: Int, right: Int
 
