@@ -15,7 +15,8 @@ public enum SamplerName: String, Sendable, CaseIterable {
 
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
-        [.euler, .eulerAncestral, .heun, .dpmpp2m, .ddim, .lcm].contains(self) || Samplers.isBrownianSDE(self)
+        [.euler, .eulerAncestral, .heun, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm].contains(self)
+            || Samplers.isBrownianSDE(self)
     }
 }
 
@@ -42,7 +43,8 @@ public struct StepNoise {
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
 /// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
-/// The SDE samplers with Brownian-tree noise are in `SDESamplers.swift`.
+/// The two-model-call and DDPM steps are in `SecondOrderSamplers.swift`, the SDE samplers with
+/// Brownian-tree noise in `SDESamplers.swift`.
 public enum Samplers {
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
     public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
@@ -81,6 +83,18 @@ public enum Samplers {
             case .dpmpp2m:
                 x = try dpmpp2mStep(x, denoised, previous: previousDenoised, sigmas: sigmas, i: i)
                 previousDenoised = denoised
+            case .dpm2:
+                x = try dpm2Step(x, denoised, sigma: sigma, to: next, denoiser: denoiser)
+            case .dpm2Ancestral:
+                let (down, up) = ancestralStep(from: sigma, to: next)
+                x = try dpm2Step(x, denoised, sigma: sigma, to: down, denoiser: denoiser)
+                if down != 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
+            case .dpmpp2sAncestral:
+                let (down, up) = ancestralStep(from: sigma, to: next)
+                x = try dpmpp2sStep(x, denoised, sigma: sigma, to: down, denoiser: denoiser)
+                if next > 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
+            case .ddpm:
+                x = try ddpmStep(x, denoised, sigma: sigma, to: next, noise: &noise)
             case .lcm:
                 x = denoised
                 if next > 0 { x = try sampling.noiseScaling(sigma: next, noise: noise.next(like: x), latent: x) }

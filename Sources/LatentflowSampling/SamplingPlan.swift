@@ -4,7 +4,7 @@ import LatentflowTensor
 /// (steps, denoise, start/end step), the initial noise and the latent scaling around the sampler.
 ///
 /// Matches: ComfyUI `nodes.common_ksampler`, `comfy/sample.py` `sample`, `comfy/samplers.py`
-/// `KSampler.set_steps` / `KSampler.sample` / `CFGGuider.inner_sample` / `KSAMPLER.sample`.
+/// `KSampler.calculate_sigmas` / `KSampler.set_steps` / `KSampler.sample` / `CFGGuider.inner_sample` / `KSAMPLER.sample`.
 public struct SamplingPlan: Sendable {
     public var sampler: SamplerName
     public var sigmas: [Float]
@@ -20,13 +20,22 @@ public struct SamplingPlan: Sendable {
     }
 
     /// KSampler's schedule: `denoise < 1` computes `int(steps/denoise)` steps and keeps the last
-    /// `steps + 1` sigmas; `denoise <= 0` gives none.
-    public static func sigmas(scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double) throws -> [Float] {
-        if denoise > 0.9999 { return try Schedulers.sigmas(scheduler, sampling, steps: steps) }
+    /// `steps + 1` sigmas; `denoise <= 0` gives none. For dpm_2 and dpm_2_ancestral KSampler
+    /// schedules one step more and drops the next-to-last sigma (SamplerCustom does not).
+    public static func sigmas(scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double,
+                              sampler: SamplerName? = nil) throws -> [Float] {
+        func schedule(_ steps: Int) throws -> [Float] {
+            guard let sampler, discardsPenultimateSigma.contains(sampler) else { return try Schedulers.sigmas(scheduler, sampling, steps: steps) }
+            let sigmas = try Schedulers.sigmas(scheduler, sampling, steps: steps + 1)
+            return Array(sigmas.dropLast(2)) + sigmas.suffix(1)
+        }
+        if denoise > 0.9999 { return try schedule(steps) }
         if denoise <= 0 { return [] }
-        let all = try Schedulers.sigmas(scheduler, sampling, steps: Int(Double(steps) / denoise))
-        return Array(all.suffix(steps + 1))
+        return Array(try schedule(Int(Double(steps) / denoise)).suffix(steps + 1))
     }
+
+    /// ComfyUI's `KSampler.DISCARD_PENULTIMATE_SIGMA_SAMPLERS`.
+    public static let discardsPenultimateSigma: Set<SamplerName> = [.dpm2, .dpm2Ancestral, .uniPC, .uniPCBH2]
 
     /// KSamplerAdvanced's truncation: stop after `endStep` (zeroing the last sigma when fully
     /// denoising), start at `startStep`; nil when there is nothing to sample.

@@ -28,14 +28,14 @@ final class SamplerTests: XCTestCase {
 
     func testAgainstComfyUI() throws {
         let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
-        XCTAssertEqual(cases.count, 104)
+        XCTAssertEqual(cases.count, 140)
         var worst: (String, Float) = ("", 0)
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
             let sampler = SamplerName(rawValue: info["sampler"] as! String)!
             let scheduler = SchedulerName(rawValue: info["scheduler"] as! String)!
             var sigmas = try SamplingPlan.sigmas(scheduler: scheduler, sampling: sampling,
-                                                 steps: info["steps"] as! Int, denoise: info["denoise"] as! Double)
+                                                 steps: info["steps"] as! Int, denoise: info["denoise"] as! Double, sampler: sampler)
             sigmas = SamplingPlan.window(sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
                                          forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []
             // Bit-exact below 16 steps; karras at 16 goes through torch's vectorized pow,

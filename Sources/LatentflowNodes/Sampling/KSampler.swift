@@ -28,7 +28,7 @@ func commonKSampler(model: DiffusionModel, seed: Int, steps: Int, cfg: Double, s
     guard let sampler = SamplerName(rawValue: samplerName), let schedule = SchedulerName(rawValue: scheduler) else {
         throw NodeError("unknown sampler '\(samplerName)' or scheduler '\(scheduler)'")
     }
-    let sigmas = try SamplingPlan.sigmas(scheduler: schedule, sampling: model.sampling, steps: steps, denoise: denoise)
+    let sigmas = try SamplingPlan.sigmas(scheduler: schedule, sampling: model.sampling, steps: steps, denoise: denoise, sampler: sampler)
     guard let window = SamplingPlan.window(sigmas, startStep: startStep, endStep: endStep, forceFullDenoise: forceFullDenoise) else {
         return latent   // starting at or past the last step: the latent comes back unchanged
     }
