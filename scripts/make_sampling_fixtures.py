@@ -124,7 +124,7 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
                        has_latent=latent is not None, sigmas=[float(s) for s in sigmas])
 
 
-implemented_samplers = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2m", "ddim", "ddpm", "lcm",
+implemented_samplers = ["euler", "euler_ancestral", "heun", "heunpp2", "ipndm", "gradient_estimation", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2m", "ddim", "ddpm", "lcm",
                         "dpmpp_sde", "dpmpp_2m_sde", "dpmpp_2m_sde_heun", "dpmpp_3m_sde"]
 implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal"]
 for sampler in implemented_samplers:

@@ -15,7 +15,8 @@ public enum SamplerName: String, Sendable, CaseIterable {
 
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
-        [.euler, .eulerAncestral, .heun, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm].contains(self)
+        [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
+         .ipndm, .gradientEstimation].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -57,6 +58,7 @@ public enum Samplers {
             return try sampleBrownianSDE(name, denoiser: denoiser, x: start, sigmas: sigmas, seed: noise.seed, onStep: onStep)
         }
         var previousDenoised: Tensor?
+        var previousDerivatives: [Tensor] = []   // newest last
         for i in 0..<total {
             let sigma = sigmas[i], next = sigmas[i + 1]
             let denoised = try denoiser(x, sigma)
@@ -95,6 +97,22 @@ public enum Samplers {
                 if next > 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
             case .ddpm:
                 x = try ddpmStep(x, denoised, sigma: sigma, to: next, noise: &noise)
+            case .heunpp2:
+                x = try heunpp2Step(x, denoised, sigmas: sigmas, i: i, denoiser: denoiser)
+            case .ipndm:
+                let d = try derivative(x, denoised, sigma: sigma)
+                x = next == 0 ? denoised : try ipndmStep(x, d, history: previousDerivatives, sigma: sigma, to: next)
+                previousDerivatives = Array((previousDerivatives + [d]).suffix(3))
+            case .gradientEstimation:
+                let d = try derivative(x, denoised, sigma: sigma)
+                if next == 0 {
+                    x = denoised
+                } else {
+                    x = try x.adding(d.scaled(by: next - sigma))
+                    // ge_gamma 2: x += (gamma − 1)·(d − d_previous)·dt
+                    if let old = previousDerivatives.last { x = try x.adding(d.subtracting(old).scaled(by: next - sigma)) }
+                }
+                previousDerivatives = [d]
             case .lcm:
                 x = denoised
                 if next > 0 { x = try sampling.noiseScaling(sigma: next, noise: noise.next(like: x), latent: x) }

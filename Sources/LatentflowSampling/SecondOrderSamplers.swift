@@ -1,12 +1,13 @@
 import Foundation
 import LatentflowTensor
 
-/// DPM-Solver-2 (plain and ancestral), DPM-Solver++(2S) ancestral and DDPM steps, with scalars in
-/// float32 as ComfyUI's 0-dim tensors are.
+/// DPM-Solver-2 (plain and ancestral), DPM-Solver++(2S) ancestral, DDPM, Heun++ and iPNDM steps,
+/// with scalars in float32 as ComfyUI's 0-dim tensors are.
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_dpm_2` with s_churn 0,
-/// `sample_dpm_2_ancestral`, `sample_dpmpp_2s_ancestral`, `sample_ddpm` / `DDPMSampler_step`)
-/// with eta 1 and s_noise 1, for eps / v-prediction models.
+/// `sample_dpm_2_ancestral`, `sample_dpmpp_2s_ancestral`, `sample_ddpm` / `DDPMSampler_step`,
+/// `sample_heunpp2`, `sample_ipndm` with max_order 4) with eta 1 and s_noise 1, for eps /
+/// v-prediction models.
 extension Samplers {
     /// torch's `lerp(a, b, 0.5)`: weights from 0.5 up are computed from the end.
     static func midpointLerp(_ a: Float, _ b: Float) -> Float { b - (b - a) * 0.5 }
@@ -49,5 +50,40 @@ extension Samplers {
             mu = mu.scaled(by: (1 + next * next).squareRoot())
         }
         return mu
+    }
+
+    /// Heun++: Euler into the last step, Heun with σ-weighted derivatives before it, and a
+    /// three-point weighting earlier on.
+    static func heunpp2Step(_ x: Tensor, _ denoised: Tensor, sigmas: [Float], i: Int, denoiser: Denoiser) throws -> Tensor {
+        let sigma = sigmas[i], next = sigmas[i + 1], end = sigmas[sigmas.count - 1]
+        let d = try derivative(x, denoised, sigma: sigma)
+        let dt = next - sigma
+        if next == end { return try x.adding(d.scaled(by: dt)) }
+        let x2 = try x.adding(d.scaled(by: dt))
+        let d2 = try derivative(x2, denoiser(x2, next), sigma: next)
+        if sigmas[i + 2] == end {
+            let w2 = next / (2 * sigmas[0]), w1 = 1 - w2
+            return try x.adding(d.scaled(by: w1).adding(d2.scaled(by: w2)).scaled(by: dt))
+        }
+        let after = sigmas[i + 2]
+        let x3 = try x2.adding(d2.scaled(by: after - next))
+        let d3 = try derivative(x3, denoiser(x3, after), sigma: after)
+        let w2 = next / (3 * sigmas[0]), w3 = after / (3 * sigmas[0]), w1 = 1 - w2 - w3
+        return try x.adding(d.scaled(by: w1).adding(d2.scaled(by: w2)).adding(d3.scaled(by: w3)).scaled(by: dt))
+    }
+
+    /// iPNDM: Adams–Bashforth over up to three earlier derivatives (oldest first in `history`).
+    static func ipndmStep(_ x: Tensor, _ d: Tensor, history: [Tensor], sigma: Float, to next: Float) throws -> Tensor {
+        let combined: Tensor
+        switch history.count {
+        case 0: combined = d
+        case 1: combined = try d.scaled(by: 3).subtracting(history[0]).scaled(by: 1 / 2)
+        case 2: combined = try d.scaled(by: 23).subtracting(history[1].scaled(by: 16)).adding(history[0].scaled(by: 5)).scaled(by: 1 / 12)
+        default:
+            let h = history.suffix(3).map { $0 }
+            combined = try d.scaled(by: 55).subtracting(h[2].scaled(by: 59)).adding(h[1].scaled(by: 37))
+                .subtracting(h[0].scaled(by: 9)).scaled(by: 1 / 24)
+        }
+        return try x.adding(combined.scaled(by: next - sigma))
     }
 }
