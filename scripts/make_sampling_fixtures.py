@@ -113,6 +113,7 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
     latent_image = torch.zeros(shape) if latent is None else latent
     noise = comfy.sample.prepare_noise(latent_image, seed, batch_index) if add_noise else torch.zeros(shape)
     latent_in = sd15.process_in(latent_image) if torch.count_nonzero(latent_image) > 0 else latent_image
+    schedule = [float(s) for s in sigmas]  # before sampling: uni_pc sets the last sigma to 0.001 in place
     samples = comfy.samplers.sampler_object(sampler).sample(StandInModel(ms, cfg), sigmas, {"seed": seed}, None, noise, latent_in, None, True)
     samples = sd15.process_out(samples.to(torch.float32))
     tensors[name] = samples.contiguous()
@@ -121,11 +122,11 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
     cases[name] = dict(sampling=sampling, sampler=sampler, scheduler=scheduler, steps=steps, cfg=cfg, seed=str(seed),
                        shape=list(shape), denoise=denoise, batch_index=batch_index, start_step=start_step,
                        last_step=last_step, force_full_denoise=force_full_denoise, add_noise=add_noise,
-                       has_latent=latent is not None, sigmas=[float(s) for s in sigmas])
+                       has_latent=latent is not None, sigmas=schedule)
 
 
 implemented_samplers = ["euler", "euler_ancestral", "heun", "heunpp2", "ipndm", "gradient_estimation", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2m", "ddim", "ddpm", "lcm",
-                        "dpmpp_sde", "dpmpp_2m_sde", "dpmpp_2m_sde_heun", "dpmpp_3m_sde"]
+                        "dpmpp_sde", "dpmpp_2m_sde", "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "uni_pc", "uni_pc_bh2"]
 implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal"]
 for sampler in implemented_samplers:
     for scheduler in implemented_schedulers:
@@ -145,6 +146,8 @@ run_case("dpmpp_sde_gpu.simple.denoise0.35", "eps", "dpmpp_sde_gpu", "simple", 8
          denoise=0.35, latent=encoded[:1].clone())
 run_case("dpmpp_2m_sde_gpu.karras.cfg5", "eps", "dpmpp_2m_sde_gpu", "karras", 9, 5.0, 77, (1, 4, 6, 5))
 run_case("dpmpp_3m_sde_gpu.exponential.v_prediction", "v_prediction", "dpmpp_3m_sde_gpu", "exponential", 7, 3.0, 31, (1, 4, 4, 4))
+run_case("uni_pc_bh2.karras.cfg6.denoise0.7.batch2", "eps", "uni_pc_bh2", "karras", 9, 6.0, 12, (2, 4, 4, 6), denoise=0.7, latent=encoded)
+run_case("uni_pc.normal.2steps", "eps", "uni_pc", "normal", 2, 3.0, 13, (1, 4, 4, 4))
 run_case("v_prediction.euler.normal", "v_prediction", "euler", "normal", 6, 3.0, 9, (1, 4, 4, 4))
 run_case("advanced.leftover", "eps", "euler", "normal", 10, 2.0, 21, (1, 4, 4, 4), start_step=0, last_step=4, force_full_denoise=False)
 run_case("advanced.continue", "eps", "euler", "normal", 10, 2.0, 21, (1, 4, 4, 4), start_step=4, last_step=10000,

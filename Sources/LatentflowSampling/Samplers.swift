@@ -16,7 +16,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
-         .ipndm, .gradientEstimation].contains(self)
+         .ipndm, .gradientEstimation, .uniPC, .uniPCBH2].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -45,7 +45,7 @@ public struct StepNoise {
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
 /// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
 /// The two-model-call and DDPM steps are in `SecondOrderSamplers.swift`, the SDE samplers with
-/// Brownian-tree noise in `SDESamplers.swift`.
+/// Brownian-tree noise in `SDESamplers.swift`, UniPC in `UniPC.swift`.
 public enum Samplers {
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
     public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
@@ -56,6 +56,9 @@ public enum Samplers {
         guard total > 0 else { return x }
         if isBrownianSDE(name) {
             return try sampleBrownianSDE(name, denoiser: denoiser, x: start, sigmas: sigmas, seed: noise.seed, onStep: onStep)
+        }
+        if name == .uniPC || name == .uniPCBH2 {
+            return try sampleUniPC(name == .uniPC ? .bh1 : .bh2, denoiser: denoiser, x: start, sigmas: sigmas, onStep: onStep)
         }
         var previousDenoised: Tensor?
         var previousDerivatives: [Tensor] = []   // newest last

@@ -28,7 +28,7 @@ final class SamplerTests: XCTestCase {
 
     func testAgainstComfyUI() throws {
         let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
-        XCTAssertEqual(cases.count, 167)
+        XCTAssertEqual(cases.count, 187)
         var worst: (String, Float) = ("", 0)
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
@@ -91,9 +91,9 @@ final class SamplerTests: XCTestCase {
 
     func testUnimplementedSamplerSaysSo() {
         var noise = StepNoise(seed: 1)
-        XCTAssertThrowsError(try Samplers.sample(.uniPC, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
+        XCTAssertThrowsError(try Samplers.sample(.lms, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
                                                  sampling: ModelSampling(), noise: &noise)) { error in
-            XCTAssertTrue("\(error)".contains("'uni_pc' is not implemented"))
+            XCTAssertTrue("\(error)".contains("'lms' is not implemented"))
         }
     }
 }
