@@ -115,6 +115,10 @@ cases = {
                                         denoise=0.6, positive="a sunset over the sea", negative=""),
     "dpmpp_sde_normal_bigseed": dict(sampler="dpmpp_sde", scheduler="normal", steps=5, cfg=6.0, seed=873141143997374, width=64, height=64,
                                      batch=1, positive="a forest clearing", negative="people"),
+    "uni_pc_bh2_karras": dict(sampler="uni_pc_bh2", scheduler="karras", steps=6, cfg=5.0, seed=77, width=64, height=64, batch=1,
+                              positive="a castle on a hill", negative="fog"),
+    "dpm_2_ancestral_normal": dict(sampler="dpm_2_ancestral", scheduler="normal", steps=4, cfg=4.0, seed=8, width=64, height=64, batch=1,
+                                   positive="a red bicycle", negative=""),
     "dpmpp_2m_sde_karras_batch2": dict(sampler="dpmpp_2m_sde", scheduler="karras", steps=6, cfg=5.0, seed=3, width=64, height=64,
                                        batch=2, positive="a lighthouse", negative=""),
 }
