@@ -16,7 +16,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
-         .ipndm, .gradientEstimation, .uniPC, .uniPCBH2].contains(self)
+         .ipndm, .gradientEstimation, .uniPC, .uniPCBH2, .lms].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -100,6 +100,9 @@ public enum Samplers {
                 if next > 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
             case .ddpm:
                 x = try ddpmStep(x, denoised, sigma: sigma, to: next, noise: &noise)
+            case .lms:
+                previousDerivatives = Array((previousDerivatives + [try derivative(x, denoised, sigma: sigma)]).suffix(4))
+                x = next == 0 ? denoised : try lmsStep(x, derivatives: previousDerivatives, sigmas: sigmas, i: i)
             case .heunpp2:
                 x = try heunpp2Step(x, denoised, sigmas: sigmas, i: i, denoiser: denoiser)
             case .ipndm:
