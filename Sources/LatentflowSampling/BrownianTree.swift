@@ -150,6 +150,6 @@ public struct BrownianTreeNoise {
         let sign: Float = sigma < next ? 1 : -1
         var w = try tree.increment(from: Double(min(sigma, next)), to: Double(max(sigma, next)))
         if orientation * sign < 0 { w = w.scaled(by: -1) }
-        return try w.dividing(Tensor(shape: [], repeating: abs(next - sigma).squareRoot()))
+        return try w.dividing(Samplers.scalar(abs(next - sigma).squareRoot()))
     }
 }

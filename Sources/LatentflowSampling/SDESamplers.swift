@@ -124,5 +124,4 @@ extension Samplers {
         return try result.adding(noise(from: sigma, to: next).scaled(by: next).scaled(by: noiseScale))
     }
 
-    private static func scalar(_ value: Float) -> Tensor { Tensor(shape: [], repeating: value) }
 }

@@ -130,9 +130,13 @@ public enum Samplers {
         return x
     }
 
+    /// A 0-dim tensor: dividing by one divides as torch does, where scaling by the reciprocal
+    /// would round differently.
+    static func scalar(_ value: Float) -> Tensor { Tensor(shape: [], repeating: value) }
+
     /// `(x − denoised) / σ`, the Karras ODE derivative.
     static func derivative(_ x: Tensor, _ denoised: Tensor, sigma: Float) throws -> Tensor {
-        try x.subtracting(denoised).dividing(Tensor(shape: [], repeating: sigma))
+        try x.subtracting(denoised).dividing(scalar(sigma))
     }
 
     static func eulerStep(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float) throws -> Tensor {

@@ -39,7 +39,7 @@ extension Samplers {
     /// 1/sqrt(1 + σ²) in and sqrt(1 + σ_next²) out.
     static func ddpmStep(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, noise: inout StepNoise) throws -> Tensor {
         let eps = try derivative(x, denoised, sigma: sigma)
-        let scaledX = try x.dividing(Tensor(shape: [], repeating: (1 + sigma * sigma).squareRoot()))
+        let scaledX = try x.dividing(scalar((1 + sigma * sigma).squareRoot()))
         let alphaCumprod = 1 / (sigma * sigma + 1), alphaCumprodPrevious = 1 / (next * next + 1)
         let alpha = alphaCumprod / alphaCumprodPrevious
         var mu = try scaledX.subtracting(eps.scaled(by: (1 - alpha) / (1 - alphaCumprod).squareRoot()))

@@ -144,5 +144,4 @@ extension Samplers {
         return x
     }
 
-    private static func scalar(_ value: Float) -> Tensor { Tensor(shape: [], repeating: value) }
 }
