@@ -16,7 +16,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
-         .ipndm, .gradientEstimation, .uniPC, .uniPCBH2, .lms].contains(self)
+         .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -105,9 +105,15 @@ public enum Samplers {
                 x = next == 0 ? denoised : try lmsStep(x, derivatives: previousDerivatives, sigmas: sigmas, i: i)
             case .heunpp2:
                 x = try heunpp2Step(x, denoised, sigmas: sigmas, i: i, denoiser: denoiser)
-            case .ipndm:
+            case .ipndm, .ipndmV:
                 let d = try derivative(x, denoised, sigma: sigma)
-                x = next == 0 ? denoised : try ipndmStep(x, d, history: previousDerivatives, sigma: sigma, to: next)
+                if next == 0 {
+                    x = denoised
+                } else if name == .ipndm {
+                    x = try ipndmStep(x, d, history: previousDerivatives, sigma: sigma, to: next)
+                } else {
+                    x = try ipndmVariableStep(x, d, history: previousDerivatives, sigmas: sigmas, i: i)
+                }
                 previousDerivatives = Array((previousDerivatives + [d]).suffix(3))
             case .gradientEstimation:
                 let d = try derivative(x, denoised, sigma: sigma)

@@ -6,7 +6,7 @@ import LatentflowTensor
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_dpm_2` with s_churn 0,
 /// `sample_dpm_2_ancestral`, `sample_dpmpp_2s_ancestral`, `sample_ddpm` / `DDPMSampler_step`,
-/// `sample_heunpp2`, `sample_ipndm` with max_order 4, `sample_lms` with order 4 and
+/// `sample_heunpp2`, `sample_ipndm` / `sample_ipndm_v` with max_order 4, `sample_lms` with order 4 and
 /// `linear_multistep_coeff`) with eta 1 and s_noise 1, for eps / v-prediction models.
 extension Samplers {
     /// torch's `lerp(a, b, 0.5)`: weights from 0.5 up are computed from the end.
@@ -85,6 +85,41 @@ extension Samplers {
                 .subtracting(h[0].scaled(by: 9)).scaled(by: 1 / 24)
         }
         return try x.adding(combined.scaled(by: next - sigma))
+    }
+
+    /// iPNDM with variable steps: the Adams–Bashforth weights recomputed from the actual sigma
+    /// gaps (history oldest first).
+    static func ipndmVariableStep(_ x: Tensor, _ d: Tensor, history: [Tensor], sigmas: [Float], i: Int) throws -> Tensor {
+        let t = sigmas
+        let hn = t[i + 1] - t[i]
+        let weights: [Float]
+        switch history.count {
+        case 0:
+            weights = [1]
+        case 1:
+            let h1 = t[i] - t[i - 1]
+            weights = [(2 + hn / h1) / 2, -(hn / h1) / 2]
+        case 2:
+            let h1 = t[i] - t[i - 1], h2 = t[i - 1] - t[i - 2]
+            let temp = (1 - hn / (3 * (hn + h1)) * (hn * (hn + h1)) / (h1 * (h1 + h2))) / 2
+            weights = [(2 + hn / h1) / 2 + temp, -(hn / h1) / 2 - (1 + h1 / h2) * temp, temp * h1 / h2]
+        default:
+            let h1 = t[i] - t[i - 1], h2 = t[i - 1] - t[i - 2], h3 = t[i - 2] - t[i - 3]
+            let temp1 = (1 - hn / (3 * (hn + h1)) * (hn * (hn + h1)) / (h1 * (h1 + h2))) / 2
+            let temp2 = ((1 - hn / (3 * (hn + h1))) / 2 + (1 - hn / (2 * (hn + h1))) * hn / (6 * (hn + h1 + h2)))
+                * (hn * (hn + h1) * (hn + h1 + h2)) / (h1 * (h1 + h2) * (h1 + h2 + h3))
+            let ratio = h1 * (h1 + h2) / (h2 * (h2 + h3))
+            weights = [(2 + hn / h1) / 2 + temp1 + temp2,
+                       -(hn / h1) / 2 - (1 + h1 / h2) * temp1 - (1 + h1 / h2 + ratio) * temp2,
+                       temp1 * h1 / h2 + (h1 / h2 + ratio * (1 + h2 / h3)) * temp2,
+                       -temp2 * ratio * h1 / h2]
+        }
+        // weights[0] goes with d, weights[k] with the k-th newest earlier derivative.
+        var combined = d.scaled(by: weights[0])
+        for (k, weight) in weights.dropFirst().enumerated() {
+            combined = try combined.adding(history[history.count - 1 - k].scaled(by: weight))
+        }
+        return try x.adding(combined.scaled(by: hn))
     }
 
     /// Linear multistep (order up to 4): the derivatives (oldest first) weighted by the integrals
