@@ -16,7 +16,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
-         .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms].contains(self)
+         .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms, .resMultistep, .resMultistepAncestral].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -62,6 +62,7 @@ public enum Samplers {
         }
         var previousDenoised: Tensor?
         var previousDerivatives: [Tensor] = []   // newest last
+        var previousSigmaDown: Float = 0
         for i in 0..<total {
             let sigma = sigmas[i], next = sigmas[i + 1]
             let denoised = try denoiser(x, sigma)
@@ -103,6 +104,12 @@ public enum Samplers {
             case .lms:
                 previousDerivatives = Array((previousDerivatives + [try derivative(x, denoised, sigma: sigma)]).suffix(4))
                 x = next == 0 ? denoised : try lmsStep(x, derivatives: previousDerivatives, sigmas: sigmas, i: i)
+            case .resMultistep, .resMultistepAncestral:
+                let (down, up) = name == .resMultistep ? (next, Float(0)) : ancestralStep(from: sigma, to: next)
+                x = try resMultistepStep(x, denoised, previous: previousDenoised, sigmas: sigmas, i: i,
+                                         sigmaDown: down, previousSigmaDown: previousSigmaDown)
+                if next > 0 && up != 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
+                (previousDenoised, previousSigmaDown) = (denoised, down)
             case .heunpp2:
                 x = try heunpp2Step(x, denoised, sigmas: sigmas, i: i, denoiser: denoiser)
             case .ipndm, .ipndmV:

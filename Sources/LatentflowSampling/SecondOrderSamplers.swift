@@ -6,7 +6,8 @@ import LatentflowTensor
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_dpm_2` with s_churn 0,
 /// `sample_dpm_2_ancestral`, `sample_dpmpp_2s_ancestral`, `sample_ddpm` / `DDPMSampler_step`,
-/// `sample_heunpp2`, `sample_ipndm` / `sample_ipndm_v` with max_order 4, `sample_lms` with order 4 and
+/// `sample_heunpp2`, `sample_ipndm` / `sample_ipndm_v` with max_order 4, `res_multistep` (eta 0
+/// and, for the ancestral variant, 1), `sample_lms` with order 4 and
 /// `linear_multistep_coeff`) with eta 1 and s_noise 1, for eps / v-prediction models.
 extension Samplers {
     /// torch's `lerp(a, b, 0.5)`: weights from 0.5 up are computed from the end.
@@ -120,6 +121,25 @@ extension Samplers {
             combined = try combined.adding(history[history.count - 1 - k].scaled(by: weight))
         }
         return try x.adding(combined.scaled(by: hn))
+    }
+
+    /// The RES second-order multistep step (Zhang et al. 2023, arXiv:2308.02157) to σ_down, Euler
+    /// on the first step and into 0.
+    static func resMultistepStep(_ x: Tensor, _ denoised: Tensor, previous: Tensor?, sigmas: [Float], i: Int,
+                                 sigmaDown: Float, previousSigmaDown: Float) throws -> Tensor {
+        let sigma = sigmas[i]
+        guard sigmaDown != 0, let previous else {
+            return try x.adding(derivative(x, denoised, sigma: sigma).scaled(by: sigmaDown - sigma))
+        }
+        let t = -logf(sigma), tOld = -logf(previousSigmaDown), tNext = -logf(sigmaDown), tPrevious = -logf(sigmas[i - 1])
+        let h = tNext - t
+        let c2 = (tPrevious - tOld) / h
+        let phi1 = expm1f(-h) / -h
+        let phi2 = (phi1 - 1) / -h
+        func zeroIfNaN(_ v: Float) -> Float { v.isNaN ? 0 : v }
+        let b1 = zeroIfNaN(phi1 - phi2 / c2), b2 = zeroIfNaN(phi2 / c2)
+        let update = try denoised.scaled(by: b1).adding(previous.scaled(by: b2)).scaled(by: h)
+        return try x.scaled(by: expf(-h)).adding(update)
     }
 
     /// Linear multistep (order up to 4): the derivatives (oldest first) weighted by the integrals
