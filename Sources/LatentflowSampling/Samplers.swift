@@ -16,7 +16,8 @@ public enum SamplerName: String, Sendable, CaseIterable {
     /// Samplers ComfyUI offers that Latentflow implements.
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
-         .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms, .resMultistep, .resMultistepAncestral].contains(self)
+         .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms, .resMultistep, .resMultistepAncestral,
+         .erSDE].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -63,6 +64,7 @@ public enum Samplers {
         var previousDenoised: Tensor?
         var previousDerivatives: [Tensor] = []   // newest last
         var previousSigmaDown: Float = 0
+        var erSDE = ERSDEState()
         for i in 0..<total {
             let sigma = sigmas[i], next = sigmas[i + 1]
             let denoised = try denoiser(x, sigma)
@@ -110,6 +112,8 @@ public enum Samplers {
                                          sigmaDown: down, previousSigmaDown: previousSigmaDown)
                 if next > 0 && up != 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
                 (previousDenoised, previousSigmaDown) = (denoised, down)
+            case .erSDE:
+                x = try erSDEStep(x, denoised, sigmas: sigmas, i: i, state: &erSDE, noise: &noise)
             case .heunpp2:
                 x = try heunpp2Step(x, denoised, sigmas: sigmas, i: i, denoiser: denoiser)
             case .ipndm, .ipndmV:
