@@ -17,7 +17,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
          .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms, .resMultistep, .resMultistepAncestral,
-         .erSDE].contains(self)
+         .erSDE, .seeds2].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -112,6 +112,8 @@ public enum Samplers {
                                          sigmaDown: down, previousSigmaDown: previousSigmaDown)
                 if next > 0 && up != 0 { x = try x.adding(noise.next(like: x).scaled(by: up)) }
                 (previousDenoised, previousSigmaDown) = (denoised, down)
+            case .seeds2:
+                x = next == 0 ? denoised : try seeds2Step(x, denoised, sigma: sigma, to: next, denoiser: denoiser, noise: &noise)
             case .erSDE:
                 x = try erSDEStep(x, denoised, sigmas: sigmas, i: i, state: &erSDE, noise: &noise)
             case .heunpp2:

@@ -1,12 +1,18 @@
 import Foundation
 import LatentflowTensor
 
-/// The extended reverse-time SDE solver, VP ER-SDE-Solver-3 (Cui et al. 2023, arXiv:2309.06169):
+/// The SEEDS-2 and ER-SDE stochastic solvers with default step noise.
+///
+/// ER-SDE: the extended reverse-time SDE solver, VP ER-SDE-Solver-3 (Cui et al. 2023, arXiv:2309.06169):
 /// up to third order from earlier predictions, with the noise scaler λ·(λ^0.3·e + 10) whose
 /// integrals are taken over 200 points, and default step noise. For eps / v-prediction models,
 /// where λ = σ / α = σ.
 ///
-/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_er_sde` (s_noise 1, max_stage 3).
+/// SEEDS-2 (Gonzalez et al. 2023, arXiv:2305.14267): a stochastic exponential two-stage step in
+/// log-SNR with r = ½, its two noise draws correlated across the stages.
+///
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_er_sde` (s_noise 1, max_stage 3) and
+/// `sample_seeds_2` (eta 1, s_noise 1, r ½).
 extension Samplers {
     struct ERSDEState {
         var previousDenoised: Tensor?
@@ -49,5 +55,29 @@ extension Samplers {
         }
         let spread = (lambdaT * lambdaT - lambdaS * lambdaS * r * r).squareRoot()
         return try result.adding(noise.next(like: x).scaled(by: alphaT).scaled(by: spread.isNaN ? 0 : spread))
+    }
+
+    static func seeds2Step(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, denoiser: Denoiser,
+                           noise: inout StepNoise) throws -> Tensor {
+        let r: Float = 0.5
+        let lambdaS = -logf(sigma), lambdaT = -logf(next)
+        let h = lambdaT - lambdaS
+        let hEta = h * 2
+        let lambdaS1 = midpointLerp(lambdaS, lambdaT)
+        let sigmaS1 = expf(-lambdaS1)
+        let alphaS1 = sigmaS1 * expf(lambdaS1), alphaT = next * expf(lambdaT)
+
+        var x2 = try x.scaled(by: sigmaS1 / sigma * expf(-r * h)).subtracting(denoised.scaled(by: alphaS1 * expm1f(-r * hEta)))
+        var stageNoise = try noise.next(like: x).scaled(by: (-expm1f(-2 * r * h)).squareRoot())
+        x2 = try x2.adding(stageNoise.scaled(by: sigmaS1))
+        // lerp(denoised, denoised_2, 1 / (2r) = 1) is denoised_2.
+        let denoised2 = try denoiser(x2, sigmaS1)
+
+        var result = try x.scaled(by: next / sigma * expf(-h)).subtracting(denoised2.scaled(by: alphaT * expm1f(-hEta)))
+        let segment = (r - 1) * h
+        stageNoise = try stageNoise.scaled(by: expf(segment))
+            .adding(noise.next(like: x).scaled(by: (-expm1f(segment * 2)).squareRoot()))
+        result = try result.adding(stageNoise.scaled(by: next))
+        return result
     }
 }
