@@ -45,8 +45,10 @@ public struct StepNoise {
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
 /// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
-/// The two-model-call and DDPM steps are in `SecondOrderSamplers.swift`, the SDE samplers with
-/// Brownian-tree noise in `SDESamplers.swift`, UniPC in `UniPC.swift`.
+/// The other steps: second-order and multistep ones (dpm_2, dpmpp_2s, heunpp2, ipndm, lms,
+/// res_multistep, ddpm) in `SecondOrderSamplers.swift`, er_sde and seeds_2 in
+/// `StochasticSamplers.swift`, the Brownian-tree SDE samplers in `SDESamplers.swift`, UniPC in
+/// `UniPC.swift`.
 public enum Samplers {
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
     public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
