@@ -125,7 +125,7 @@ def run_case(name, sampling, sampler, scheduler, steps, cfg, seed, shape, denois
                        has_latent=latent is not None, sigmas=schedule)
 
 
-implemented_samplers = ["euler", "euler_ancestral", "heun", "heunpp2", "lms", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "er_sde", "seeds_2", "gradient_estimation", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2m", "ddim", "ddpm", "lcm",
+implemented_samplers = ["euler", "euler_ancestral", "heun", "heunpp2", "lms", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "er_sde", "seeds_2", "seeds_3", "gradient_estimation", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2m", "ddim", "ddpm", "lcm",
                         "dpmpp_sde", "dpmpp_2m_sde", "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "uni_pc", "uni_pc_bh2"]
 implemented_schedulers = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal"]
 for sampler in implemented_samplers:

@@ -17,7 +17,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     public var isImplemented: Bool {
         [.euler, .eulerAncestral, .heun, .heunpp2, .dpm2, .dpm2Ancestral, .dpmpp2sAncestral, .dpmpp2m, .ddim, .ddpm, .lcm,
          .ipndm, .ipndmV, .gradientEstimation, .uniPC, .uniPCBH2, .lms, .resMultistep, .resMultistepAncestral,
-         .erSDE, .seeds2].contains(self)
+         .erSDE, .seeds2, .seeds3].contains(self)
             || Samplers.isBrownianSDE(self)
     }
 }
@@ -46,7 +46,7 @@ public struct StepNoise {
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` (`sample_euler`, `sample_euler_ancestral`,
 /// `sample_heun`, `sample_dpmpp_2m`, `sample_lcm`); `ddim` is `euler` without an inpaint mask.
 /// The other steps: second-order and multistep ones (dpm_2, dpmpp_2s, heunpp2, ipndm, lms,
-/// res_multistep, ddpm) in `SecondOrderSamplers.swift`, er_sde and seeds_2 in
+/// res_multistep, ddpm) in `SecondOrderSamplers.swift`, er_sde, seeds_2 and seeds_3 in
 /// `StochasticSamplers.swift`, the Brownian-tree SDE samplers in `SDESamplers.swift`, UniPC in
 /// `UniPC.swift`.
 public enum Samplers {
@@ -116,6 +116,8 @@ public enum Samplers {
                 (previousDenoised, previousSigmaDown) = (denoised, down)
             case .seeds2:
                 x = next == 0 ? denoised : try seeds2Step(x, denoised, sigma: sigma, to: next, denoiser: denoiser, noise: &noise)
+            case .seeds3:
+                x = next == 0 ? denoised : try seeds3Step(x, denoised, sigma: sigma, to: next, denoiser: denoiser, noise: &noise)
             case .erSDE:
                 x = try erSDEStep(x, denoised, sigmas: sigmas, i: i, state: &erSDE, noise: &noise)
             case .heunpp2:

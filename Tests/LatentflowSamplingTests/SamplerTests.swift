@@ -28,7 +28,7 @@ final class SamplerTests: XCTestCase {
 
     func testAgainstComfyUI() throws {
         let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
-        XCTAssertEqual(cases.count, 241)
+        XCTAssertEqual(cases.count, 250)
         var worst: (String, Float) = ("", 0)
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
