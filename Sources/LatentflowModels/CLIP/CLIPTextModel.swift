@@ -15,7 +15,7 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
     /// Reads the configuration off HF-layout weights (`text_model.*`).
     public static func detect(_ scope: WeightScope) throws -> CLIPTextConfiguration {
         let store = scope.store
-        func shape(_ key: String) -> [Int]? { store.tensors[scope.prefix.isEmpty ? key : scope.prefix + "." + key]?.shape }
+        let shape = scope.shape(of:)
         guard let embedding = shape("embeddings.token_embedding.weight") else {
             throw ModelLoadError.unrecognized(file: store.source, reason: "no CLIP text model found (missing \(scope.prefix).embeddings.token_embedding.weight)")
         }

@@ -67,10 +67,16 @@ public struct WeightScope: Sendable {
 
     /// The tensor at `<prefix>.<name>`, expected to have `shape` (nil: any).
     public func tensor(_ name: String, shape: [Int]? = nil) -> Tensor {
-        store.take(prefix.isEmpty ? name : prefix + "." + name, shape: shape)
+        store.take(key(name), shape: shape)
     }
 
-    public func has(_ name: String) -> Bool { store.tensors[prefix.isEmpty ? name : prefix + "." + name] != nil }
+    public func has(_ name: String) -> Bool { store.tensors[key(name)] != nil }
+
+    /// The stored shape at `<prefix>.<name>` without taking the tensor: what configuration
+    /// detection reads.
+    public func shape(of name: String) -> [Int]? { store.tensors[key(name)]?.shape }
+
+    private func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
 }
 
 public enum ModelLoadError: Error, CustomStringConvertible, Equatable {

@@ -36,7 +36,7 @@ public struct UNetConfiguration: Sendable, Equatable {
     /// after it), the way ComfyUI's `detect_unet_config` does for the SD family.
     public static func detect(_ scope: WeightScope) throws -> UNetConfiguration {
         let store = scope.store
-        func shape(_ key: String) -> [Int]? { store.tensors[scope.prefix.isEmpty ? key : scope.prefix + "." + key]?.shape }
+        let shape = scope.shape(of:)
         guard let convIn = shape("input_blocks.0.0.weight"), convIn.count == 4 else {
             throw ModelLoadError.unrecognized(file: store.source, reason: "no UNet found (missing \(scope.prefix).input_blocks.0.0.weight)")
         }

@@ -16,7 +16,7 @@ public struct VAEConfiguration: Sendable, Equatable {
     /// Reads channels and depth off LDM-layout VAE weights.
     public static func detect(_ scope: WeightScope) throws -> VAEConfiguration {
         let store = scope.store
-        func shape(_ key: String) -> [Int]? { store.tensors[scope.prefix.isEmpty ? key : scope.prefix + "." + key]?.shape }
+        let shape = scope.shape(of:)
         guard let convIn = shape("decoder.conv_in.weight") else {
             throw ModelLoadError.unrecognized(file: store.source, reason: "no VAE found (missing \(scope.prefix).decoder.conv_in.weight)")
         }
