@@ -14,11 +14,9 @@ img2img case reads input/example-gradient.png from this repository.
 """
 import argparse
 import hashlib
-import importlib.machinery
 import json
 import os
 import sys
-import types
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"))
@@ -26,17 +24,9 @@ parser.add_argument("--models", required=True)
 args = parser.parse_args()
 if not args.comfyui:
     sys.exit("pass --comfyui /path/to/ComfyUI")
-sys.path.insert(0, args.comfyui)
-for name in ["torchvision", "torchvision.transforms", "torchvision.transforms.functional"]:
-    try:
-        __import__(name)
-    except Exception:
-        module = types.ModuleType(name)
-        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-        sys.modules[name] = module
-sys.argv = [sys.argv[0], "--cpu"]
-import comfy.options  # noqa: E402
-comfy.options.enable_args_parsing()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from comfyui_boot import boot  # noqa: E402
+boot(args.comfyui)
 import folder_paths  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -12,11 +12,9 @@ Writes Tests/LatentflowModelsTests/Fixtures/:
   - tokens.json: ComfyUI's SD1Tokenizer.tokenize_with_weights on tricky prompts.
 """
 import argparse
-import importlib.machinery
 import json
 import os
 import sys
-import types
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -29,18 +27,9 @@ args = parser.parse_args()
 if not args.comfyui:
     sys.exit("pass --comfyui /path/to/ComfyUI (for its key tables and tokenizer)")
 out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowModelsTests", "Fixtures")
-sys.path.insert(0, args.comfyui)
-for name in ["torchvision", "torchvision.transforms", "torchvision.transforms.functional"]:
-    if name not in sys.modules:
-        try:
-            __import__(name)
-        except Exception:
-            module = types.ModuleType(name)
-            module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-            sys.modules[name] = module
-sys.argv = [sys.argv[0], "--cpu"]
-import comfy.options  # noqa: E402
-comfy.options.enable_args_parsing()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from comfyui_boot import boot  # noqa: E402
+boot(args.comfyui)
 import comfy.sd1_clip  # noqa: E402
 import comfy.utils  # noqa: E402
 

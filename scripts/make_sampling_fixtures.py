@@ -12,7 +12,6 @@ deterministic stand-in (`stand_in_eps` below, restated in the Swift test) behind
 calculate_input / calculate_denoised / CFG path.
 """
 import argparse
-import importlib.machinery
 import json
 import os
 import sys
@@ -23,28 +22,10 @@ parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"), require
 args = parser.parse_args()
 if not args.comfyui:
     sys.exit("pass --comfyui /path/to/ComfyUI (or set COMFYUI_PATH)")
-sys.path.insert(0, args.comfyui)
 os.chdir(args.comfyui)
-
-
-def stub(name):
-    # torchvision is imported by model families we never touch and may not match the torch build.
-    module = types.ModuleType(name)
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    sys.modules[name] = module
-    return module
-
-
-if "torchvision" not in sys.modules:
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        tv = stub("torchvision")
-        tv.transforms = stub("torchvision.transforms")
-        tv.transforms.functional = stub("torchvision.transforms.functional")
-sys.argv = [sys.argv[0], "--cpu"]
-import comfy.options  # noqa: E402
-comfy.options.enable_args_parsing()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from comfyui_boot import boot  # noqa: E402
+boot(args.comfyui)
 import torch  # noqa: E402
 import comfy.latent_formats  # noqa: E402
 import comfy.model_sampling  # noqa: E402
