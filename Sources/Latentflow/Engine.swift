@@ -11,11 +11,14 @@ public final class Engine: @unchecked Sendable {
     public let executor: Executor
     public let loader: WorkflowLoader
 
-    public init(paths: ModelPaths, packs: [any NodePack.Type] = [], cacheBudgetBytes: Int = 12 << 30) throws {
+    /// - Parameter lowMemory: keep checkpoint weights in their mapped files and widen them layer
+    ///   by layer as the models run (see `WeightResidency.mapped`).
+    public init(paths: ModelPaths, packs: [any NodePack.Type] = [], cacheBudgetBytes: Int = 12 << 30, lowMemory: Bool = false) throws {
         self.paths = paths
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)
         let environment = ExecutionEnvironment(files: paths, outputDirectory: paths.outputDirectory,
-                                               tempDirectory: paths.baseDirectory.appendingPathComponent("temp"))
+                                               tempDirectory: paths.baseDirectory.appendingPathComponent("temp"),
+                                               lowMemory: lowMemory)
         executor = Executor(registry: registry, environment: environment, cache: OutputCache(budgetBytes: cacheBudgetBytes))
         loader = WorkflowLoader(registry: registry)
     }

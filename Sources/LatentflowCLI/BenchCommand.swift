@@ -29,6 +29,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Image sizes for --workflow-checkpoint.")
     var sizes: [Int] = [256, 512]
 
+    @Flag(help: "Run --workflow-checkpoint in low-memory mode (weights left in the mapped file, widened per layer). Run it without --models, whose full-size models would set the peak.")
+    var lowMemory = false
+
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
         var results = try KernelBenchmark.runAll(repeats: repeats)
@@ -44,7 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if let workflowCheckpoint {
             results += try await WorkflowBenchmark.run(checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
-                                                       sizes: sizes, reference: results[0].gflops)
+                                                       sizes: sizes, reference: results[0].gflops, lowMemory: lowMemory)
         }
         if json {
             let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,

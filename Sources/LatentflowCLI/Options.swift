@@ -17,9 +17,13 @@ struct FolderOptions: ParsableArguments {
     @Option(name: .customLong("extra-model-paths"), help: "A ComfyUI extra_model_paths.yaml to read (repeatable).")
     var extraModelPaths: [String] = []
 
+    @Flag(name: .customLong("low-memory"), help: "Leave checkpoint weights in the mapped file (float16 stays float16) and widen each layer as it runs: less memory, somewhat slower (also $LATENTFLOW_LOW_MEMORY=1).")
+    var lowMemory = false
+
     func engine() throws -> Engine {
         try Engine(paths: ModelPaths.resolve(base: baseDirectory, models: modelsDirectory, output: outputDirectory,
-                                             extraPaths: extraModelPaths))
+                                             extraPaths: extraModelPaths),
+                   lowMemory: lowMemory || ProcessInfo.processInfo.environment["LATENTFLOW_LOW_MEMORY"] == "1")
     }
 }
 

@@ -10,14 +10,15 @@ enum WorkflowBenchmark {
     /// PyTorch FLOP-counter totals for a 4-step LCM image at cfg 1 (UNet ×4 + VAE decode + CLIP ×2).
     static let teraflop: [Int: Double] = [256: 1.36, 512: 5.74]
 
-    static func run(checkpoint: URL, sizes: [Int], reference: Double) async throws -> [KernelBenchmark] {
+    static func run(checkpoint: URL, sizes: [Int], reference: Double, lowMemory: Bool) async throws -> [KernelBenchmark] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("latentflow-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
         // The checkpoint's folder becomes the checkpoints folder, through an extra_model_paths.yaml.
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         let yaml = base.appendingPathComponent("extra_model_paths.yaml")
         try Data("bench:\n    checkpoints: \(checkpoint.deletingLastPathComponent().path)\n".utf8).write(to: yaml)
-        let engine = try Engine(paths: ModelPaths(baseDirectory: base, outputDirectory: base.appendingPathComponent("output"), extraPaths: [yaml]))
+        let engine = try Engine(paths: ModelPaths(baseDirectory: base, outputDirectory: base.appendingPathComponent("output"), extraPaths: [yaml]),
+                                lowMemory: lowMemory)
         var results: [KernelBenchmark] = []
         for size in sizes {
             for (label, seed) in [("seed 1", 1), ("seed 2, same process", 2)] {
@@ -25,7 +26,7 @@ enum WorkflowBenchmark {
                 let start = Date()
                 _ = try await engine.run(try engine.loader.load(workflow, source: "bench"))
                 let seconds = Date().timeIntervalSince(start)
-                var r = KernelBenchmark(name: "LCM 4 steps \(size)px, \(label)", seconds: seconds,
+                var r = KernelBenchmark(name: "LCM 4 steps \(size)px, \(label)" + (lowMemory ? ", low memory" : ""), seconds: seconds,
                                         gflops: (teraflop[size] ?? 0) * 1000 / seconds)
                 r.ratio = r.gflops / reference
                 results.append(r)

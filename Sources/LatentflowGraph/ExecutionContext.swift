@@ -24,15 +24,20 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public let files: FileCatalog
     public let outputDirectory: URL
     public let tempDirectory: URL
+    /// Low-memory mode: loaders leave weights in their mapped files, widened layer by layer as
+    /// the models run (less memory, some time spent widening).
+    public let lowMemory: Bool
     private var services: [ObjectIdentifier: Any] = [:]
     private let lock = NSLock()
 
     public init(files: FileCatalog = EmptyFileCatalog(),
                 outputDirectory: URL = URL(fileURLWithPath: "output"),
-                tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp")) {
+                tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp"),
+                lowMemory: Bool = false) {
         self.files = files
         self.outputDirectory = outputDirectory
         self.tempDirectory = tempDirectory
+        self.lowMemory = lowMemory
     }
 
     /// A shared service of the given type, created on first use.

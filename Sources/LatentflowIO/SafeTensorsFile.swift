@@ -72,25 +72,25 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// The tensor widened (or converted) to float32.
-    public func tensor(_ key: String) throws -> Tensor {
-        let entry = try entry(key)
-        let bytes = try rawBytes(key)
-        let count = entry.elementCount
+    public func tensor(_ key: String) throws -> Tensor { tensor(try entry(key)) }
+
+    /// The tensor of one of this file's entries widened (or converted) to float32. 16-bit
+    /// tensors are widened straight from the mapping, split across the cores when large (low-memory
+    /// models widen their weights this way each time a layer runs).
+    public func tensor(_ entry: SafeTensorsEntry) -> Tensor {
+        let bytes = UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
         return Tensor(shape: entry.shape) { out in
             switch entry.dtype {
             case .float32:
                 UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
             case .float16, .bfloat16:
-                let bits = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
-                    initialized = count
-                }
-                bits.withUnsafeBufferPointer { source in
-                    if entry.dtype == .float16 {
-                        HalfPrecision.widenFloat16(source, into: out)
-                    } else {
-                        HalfPrecision.widenBFloat16(source, into: out)
-                    }
+                let widen = entry.dtype == .float16 ? HalfPrecision.widenFloat16 : HalfPrecision.widenBFloat16
+                if Int(bitPattern: bytes.baseAddress) % 2 == 0 {
+                    HalfPrecision.parallelWiden(bytes.assumingMemoryBound(to: UInt16.self), into: out, using: widen)
+                } else {
+                    // Offsets in files written by safetensors are aligned; this path is for odd writers.
+                    let bits = (0..<out.count).map { bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) }
+                    bits.withUnsafeBufferPointer { widen($0, out) }
                 }
             case .float64: convert(bytes, Double.self, out)
             case .int64: convert(bytes, Int64.self, out)
@@ -109,7 +109,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// if touched again). Loaders call it after widening a tensor, so a float16 file's pages do
     /// not stay resident beside its float32 copy.
     public func releasePages(_ key: String) {
-        guard let entry = index[key], let mapping else { return }
+        if let entry = index[key] { releasePages(entry) }
+    }
+
+    /// `releasePages` for an entry of this file. Pages shared with a neighbouring tensor stay.
+    public func releasePages(_ entry: SafeTensorsEntry) {
+        guard let mapping else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = dataStart + entry.dataRange.lowerBound, end = dataStart + entry.dataRange.upperBound
         let alignedStart = (start + page - 1) / page * page, alignedEnd = end / page * page

@@ -1,7 +1,7 @@
 /// float16 and bfloat16 storage, widened to float32 for compute.
 ///
-/// Checkpoints store weights in 16-bit formats; the tensor layer computes in float32 only,
-/// so conversion happens once per tensor, at load.
+/// Checkpoints store weights in 16-bit formats; the tensor layer computes in float32 only, so
+/// conversion happens once per tensor at load, or (low-memory models) each time a layer runs.
 public enum HalfPrecision {
     /// IEEE half-precision bits to float32 (exact).
     public static func widenFloat16(_ bits: UnsafeBufferPointer<UInt16>, into out: UnsafeMutableBufferPointer<Float>) {
@@ -13,6 +13,19 @@ public enum HalfPrecision {
     public static func widenBFloat16(_ bits: UnsafeBufferPointer<UInt16>, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count >= bits.count)
         for i in 0..<bits.count { out[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
+    }
+
+    /// `widen` over large buffers, split across the cores in cache-friendly chunks.
+    public static func parallelWiden(_ bits: UnsafeBufferPointer<UInt16>, into out: UnsafeMutableBufferPointer<Float>,
+                                     using widen: (UnsafeBufferPointer<UInt16>, UnsafeMutableBufferPointer<Float>) -> Void) {
+        precondition(out.count >= bits.count)
+        let chunk = 1 << 16
+        let chunks = (bits.count + chunk - 1) / chunk
+        guard chunks > 1 else { return widen(bits, out) }
+        parallelFor(chunks) { c in
+            let range = (c * chunk)..<min(bits.count, (c + 1) * chunk)
+            widen(UnsafeBufferPointer(rebasing: bits[range]), UnsafeMutableBufferPointer(rebasing: out[range]))
+        }
     }
 
     /// float32 to IEEE half bits, rounding to nearest even (as `tensor.half()`).

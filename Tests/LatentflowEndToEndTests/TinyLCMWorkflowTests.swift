@@ -54,6 +54,18 @@ final class TinyLCMWorkflowTests: XCTestCase {
         XCTAssertNotEqual(a, b, "another seed, another image")
     }
 
+    /// Low-memory mode (weights left in the mapped file, widened per layer) writes the very
+    /// same image.
+    func testLowMemoryModeWritesTheSameImage() async throws {
+        let lowMemoryOutput = output.appendingPathComponent("low-memory")
+        let lowMemory = try Engine(paths: ModelPaths(baseDirectory: Self.repository, outputDirectory: lowMemoryOutput), lowMemory: true)
+        let workflow = try load("workflows/lcm-tiny.json")
+        let a = try engine.writtenFiles(await engine.run(workflow))
+        let b = try lowMemory.writtenFiles(await lowMemory.run(workflow))
+        XCTAssertEqual(a.count, 1)
+        XCTAssertEqual(try ImageCodec.read(path: a[0].path).samples, try ImageCodec.read(path: b[0].path).samples)
+    }
+
     /// Cancelling between sampler steps stops the run; nothing is written.
     func testCancellationBetweenSteps() async throws {
         let flag = CancellationFlag()

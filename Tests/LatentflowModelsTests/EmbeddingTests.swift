@@ -29,7 +29,7 @@ final class EmbeddingTests: XCTestCase {
     func testVectorsReplaceTheTokenEmbedding() throws {
         let models = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
         let text = try XCTUnwrap(models.textModel)
-        let table = try XCTUnwrap(models.textWeights["embeddings.token_embedding.weight"])
+        let table = try XCTUnwrap(models.textWeights["embeddings.token_embedding.weight"]).tensor()
         let width = text.config.width
         let ids = [406, 12, 7, 407] + Array(repeating: 407, count: 73)
         var slots = ids.map { WeightedToken(id: $0, weight: 1) }

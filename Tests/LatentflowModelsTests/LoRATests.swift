@@ -38,6 +38,31 @@ final class LoRATests: XCTestCase {
         XCTAssertLessThan(relativeError(base, try r.tensor("unet.out")), 1e-4)
     }
 
+    /// On a low-memory (mapped) model a patched weight is kept as float16: exactly the float32
+    /// patch rounded once, so a LoRA over the whole UNet does not bring back a float32 copy.
+    func testLoRAOnMappedWeightsIsKeptAsFloat16() throws {
+        let mapped = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .mapped)
+        let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
+        let keyMap = LoRAKeyMap.unet(Array(mapped.unetWeights.keys), config: mapped.unet.config)
+        let result = try LoRAPatcher.apply(lora, to: mapped.unetWeights, keyMap: keyMap, strength: 0.8)
+        let (_, float32Result) = try patchedUNet("lora_kohya", strength: 0.8)
+        XCTAssertEqual(result.patchedKeys, float32Result.patchedKeys)
+        var patchedCount = 0
+        for (key, parameter) in result.weights where parameter.residentBytes > 0 {
+            let expected = try XCTUnwrap(float32Result.weights[key]).tensor()
+            XCTAssertEqual(parameter.residentBytes, expected.count * 2, key)
+            XCTAssertEqual(parameter.tensor(), try Tensor(shape: expected.shape, float16Bits: expected.float16Bits), key)
+            patchedCount += 1
+        }
+        XCTAssertEqual(patchedCount, result.patchedKeys)
+        // Against diffusers: float16 rounding of the patched weights (relative 2^-11 each) moves
+        // the output by about 1e-3 at most.
+        let unet = UNet(WeightStore(result.weights, source: "lora").root, config: mapped.unet.config)
+        let r = Self.inputs
+        let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        XCTAssertLessThan(relativeError(out, try Self.reference.tensor("unet.kohya_out")), 2e-3)
+    }
+
     func testPEFTLoRA() throws {
         let (unet, result) = try patchedUNet("lora_peft", strength: 1.0)
         XCTAssertEqual(result.patchedKeys, 1)

@@ -36,7 +36,7 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
 /// embeddings, pre-LayerNorm blocks with causal self-attention and quick-GELU MLPs, final LayerNorm.
 public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfiguration
-    let tokenEmbedding: Tensor
+    let tokenEmbedding: Parameter
     let positionEmbedding: Tensor
     let layers: [EncoderLayer]
     let finalNorm: LayerNorm
@@ -69,7 +69,7 @@ public struct CLIPTextModel: Sendable {
 
     public init(_ scope: WeightScope, config: CLIPTextConfiguration = .vitL14) {
         self.config = config
-        tokenEmbedding = scope.tensor("embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
+        tokenEmbedding = scope.parameter("embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
         positionEmbedding = scope.tensor("embeddings.position_embedding.weight", shape: [config.positions, config.width])
         layers = (0..<config.layers).map { EncoderLayer(scope["encoder.layers.\($0)"], config: config) }
         finalNorm = LayerNorm(scope["final_layer_norm"], width: config.width)
@@ -89,8 +89,9 @@ public struct CLIPTextModel: Sendable {
         guard tokens.allSatisfy({ $0.count == t }), t <= config.positions else {
             throw TensorError.invalidArgument("CLIP takes sequences of equal length up to \(config.positions) tokens")
         }
+        let tokenTable = tokenEmbedding.tensor()
         var x = Tensor(shape: [n, t, w]) { out in
-            tokenEmbedding.withUnsafeBufferPointer { table in
+            tokenTable.withUnsafeBufferPointer { table in
                 positionEmbedding.withUnsafeBufferPointer { positions in
                     for (row, sequence) in tokens.enumerated() {
                         for (p, slot) in sequence.enumerated() {

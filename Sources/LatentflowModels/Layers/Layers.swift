@@ -2,41 +2,41 @@ import LatentflowTensor
 
 /// `nn.Linear`: weight `[out, in]`, optional bias.
 public struct Linear: Sendable {
-    public var weight: Tensor
+    public var weight: Parameter
     public var bias: Tensor?
 
     /// - Parameter storedAsConv: the checkpoint stores the weight as a 1x1 convolution
     ///   `[out, in, 1, 1]` (the VAE's attention projections).
     public init(_ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true, storedAsConv: Bool = false) {
         if storedAsConv {
-            let stored = scope.tensor("weight", shape: [outFeatures, inFeatures, 1, 1])
-            weight = (try? stored.reshaped([outFeatures, inFeatures])) ?? stored
+            let stored = scope.parameter("weight", shape: [outFeatures, inFeatures, 1, 1])
+            weight = stored.reshaped([outFeatures, inFeatures]) ?? stored
         } else {
-            weight = scope.tensor("weight", shape: [outFeatures, inFeatures])
+            weight = scope.parameter("weight", shape: [outFeatures, inFeatures])
         }
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight: weight.tensor(), bias: bias) }
 }
 
 /// `nn.Conv2d` with square kernels.
 public struct Conv2D: Sendable {
-    public var weight: Tensor
+    public var weight: Parameter
     public var bias: Tensor?
     public var stride: Int
     public var padding: Padding2D
 
     public init(_ scope: WeightScope, in inChannels: Int, out outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int? = nil, bias hasBias: Bool = true) {
-        weight = scope.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        weight = scope.parameter("weight", shape: [outChannels, inChannels, kernel, kernel])
         bias = hasBias ? scope.tensor("bias", shape: [outChannels]) : nil
         self.stride = stride
         self.padding = .uniform(padding ?? kernel / 2)
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+        try x.conv2d(weight: weight.tensor(), bias: bias, stride: stride, padding: padding)
     }
 }
 

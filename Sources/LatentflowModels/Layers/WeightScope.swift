@@ -6,16 +6,21 @@ import LatentflowTensor
 /// string is written once, next to the layer that owns it, and the model defines its own
 /// expected key set. Every read is recorded, so loading can report unused keys.
 public final class WeightStore: @unchecked Sendable {
-    public private(set) var tensors: [String: Tensor]
+    public private(set) var parameters: [String: Parameter]
     /// Where the tensors came from, for error messages.
     public let source: String
     private(set) var used: Set<String> = []
     private(set) var missing: [String] = []
     private(set) var mismatched: [String] = []
 
-    public init(_ tensors: [String: Tensor], source: String) {
-        self.tensors = tensors
+    public init(_ parameters: [String: Parameter], source: String) {
+        self.parameters = parameters
         self.source = source
+    }
+
+    /// A store over float32 tensors held in memory.
+    public convenience init(_ tensors: [String: Tensor], source: String) {
+        self.init(tensors.mapValues { Parameter($0) }, source: source)
     }
 
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
@@ -25,29 +30,26 @@ public final class WeightStore: @unchecked Sendable {
     /// (how the embedded tiny checkpoint is made).
     public var synthesize: ((_ key: String, _ shape: [Int]) -> Tensor)?
 
-    func take(_ key: String, shape: [Int]?) -> Tensor {
+    func take(_ key: String, shape: [Int]?) -> Parameter {
         used.insert(key)
-        if tensors[key] == nil, let synthesize, let shape {
-            tensors[key] = synthesize(key, shape)
+        if parameters[key] == nil, let synthesize, let shape {
+            parameters[key] = Parameter(synthesize(key, shape))
         }
-        guard let tensor = tensors[key] else {
+        guard let parameter = parameters[key] else {
             missing.append(key)
-            return Tensor(shape: shape ?? [0])
+            return Parameter(Tensor(shape: shape ?? [0]))
         }
-        if let shape, tensor.shape != shape, tensor.shape.reduce(1, *) == shape.reduce(1, *) {
-            // Linear projections stored as 1x1 convolutions (and the reverse) differ only in shape.
-            return (try? tensor.reshaped(shape)) ?? tensor
-        }
-        if let shape, tensor.shape != shape {
-            mismatched.append("\(key): expected \(shape), found \(tensor.shape)")
-        }
-        return tensor
+        guard let shape, parameter.shape != shape else { return parameter }
+        // Linear projections stored as 1x1 convolutions (and the reverse) differ only in shape.
+        if let reshaped = parameter.reshaped(shape) { return reshaped }
+        mismatched.append("\(key): expected \(shape), found \(parameter.shape)")
+        return parameter
     }
 
     /// Throws a `ModelLoadError` listing every missing key and shape mismatch, and the keys
     /// under `prefixes` that no layer read (unexpected keys).
     public func verify(unusedUnder prefixes: [String] = [""], ignoring ignored: (String) -> Bool = { _ in false }) throws {
-        let unexpected = tensors.keys.filter { key in
+        let unexpected = parameters.keys.filter { key in
             !used.contains(key) && prefixes.contains { key.hasPrefix($0) } && !ignored(key)
         }.sorted()
         if !missing.isEmpty || !mismatched.isEmpty || !unexpected.isEmpty {
@@ -65,16 +67,23 @@ public struct WeightScope: Sendable {
         WeightScope(store: store, prefix: prefix.isEmpty ? child : prefix + "." + child)
     }
 
-    /// The tensor at `<prefix>.<name>`, expected to have `shape` (nil: any).
+    /// The tensor at `<prefix>.<name>` in float32, expected to have `shape` (nil: any): for
+    /// small parameters (biases, norms), which stay in memory whatever the model's residency.
     public func tensor(_ name: String, shape: [Int]? = nil) -> Tensor {
+        store.take(key(name), shape: shape).tensor()
+    }
+
+    /// The weight at `<prefix>.<name>` as stored (possibly mapped), for the layers that widen
+    /// their weights as they run.
+    public func parameter(_ name: String, shape: [Int]? = nil) -> Parameter {
         store.take(key(name), shape: shape)
     }
 
-    public func has(_ name: String) -> Bool { store.tensors[key(name)] != nil }
+    public func has(_ name: String) -> Bool { store.parameters[key(name)] != nil }
 
     /// The stored shape at `<prefix>.<name>` without taking the tensor: what configuration
     /// detection reads.
-    public func shape(of name: String) -> [Int]? { store.tensors[key(name)]?.shape }
+    public func shape(of name: String) -> [Int]? { store.parameters[key(name)]?.shape }
 
     private func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
 }

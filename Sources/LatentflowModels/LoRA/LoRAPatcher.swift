@@ -4,7 +4,7 @@ import LatentflowTensor
 /// removing or changing a LoRA needs no reload.
 public enum LoRAPatcher {
     public struct Result: Sendable {
-        public var weights: [String: Tensor]
+        public var weights: [String: Parameter]
         public var patchedKeys: Int
         /// LoRA base names that matched no weight of this model.
         public var unmatched: [String]
@@ -12,7 +12,9 @@ public enum LoRAPatcher {
 
     /// `W' = W + strength · ΔW` for every patch whose name maps to a weight here; computed in
     /// float32, rounded back to float16 when `float16Weights` (ComfyUI casts to the weight's dtype).
-    public static func apply(_ lora: LoRAFile, to weights: [String: Tensor], keyMap: [String: String],
+    /// A weight not held in float32 (mapped, low-memory mode) is kept patched as float16, so a
+    /// LoRA over the whole UNet does not bring back the float32 copy low-memory mode avoids.
+    public static func apply(_ lora: LoRAFile, to weights: [String: Parameter], keyMap: [String: String],
                              strength: Double, float16Weights: Bool = false) throws -> Result {
         var patched = weights
         var count = 0
@@ -23,9 +25,14 @@ public enum LoRAPatcher {
             do { delta = try patch.delta(shape: weight.shape) } catch {
                 throw ModelLoadError.unrecognized(file: lora.path, reason: "LoRA patch '\(base)' does not fit \(key) \(weight.shape): \(error)")
             }
-            var updated = try weight.adding(delta.scaled(by: Float(strength)))
-            if float16Weights { updated = try Tensor(shape: updated.shape, float16Bits: updated.float16Bits) }
-            patched[key] = updated
+            let updated = try weight.tensor().adding(delta.scaled(by: Float(strength)))
+            if !weight.isFloat32Resident {
+                patched[key] = Parameter(float16: updated)
+            } else if float16Weights {
+                patched[key] = Parameter(try Tensor(shape: updated.shape, float16Bits: updated.float16Bits))
+            } else {
+                patched[key] = Parameter(updated)
+            }
             count += 1
         }
         return Result(weights: patched, patchedKeys: count, unmatched: unmatched)

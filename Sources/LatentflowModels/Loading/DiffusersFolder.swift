@@ -104,6 +104,6 @@ public enum DiffusersFolder {
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: folder.path,
                                      unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
-                                     unetWeights: unetTensors, textWeights: textTensors, textWeightsAreFloat16: roundCLIPToFloat16)
+                                     unetWeights: unetTensors.mapValues { Parameter($0) }, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16)
     }
 }

@@ -8,17 +8,18 @@ public struct StableDiffusionModels: Sendable {
     public let vae: AutoencoderKL
     public let textModel: CLIPTextModel?
     public let source: String
-    /// float32 bytes held by each model, for cache budgets.
+    /// Bytes each model keeps in memory, for cache budgets.
     public let unetBytes: Int, vaeBytes: Int, textBytes: Int
     /// The base weights (shared with the models, not copied), for LoRA patching.
-    public let unetWeights: [String: Tensor], textWeights: [String: Tensor]
+    public let unetWeights: [String: Parameter], textWeights: [String: Parameter]
     public let textWeightsAreFloat16: Bool
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
 /// `first_stage_model.`, `cond_stage_model.transformer.`) from float32, float16 or bfloat16
 /// safetensors. The file is memory-mapped and widened tensor by tensor, so a 2 GB float16 file
-/// never sits in memory twice. Loading is strict: missing keys, unexpected keys and shape
+/// never sits in memory twice; with `.mapped` residency the weights stay in the file and are
+/// widened layer by layer as the models run (low-memory mode). Loading is strict: missing keys, unexpected keys and shape
 /// mismatches are all listed, by file and key.
 public enum StableDiffusionCheckpoint {
     static let unetPrefix = "model.diffusion_model."
@@ -27,21 +28,25 @@ public enum StableDiffusionCheckpoint {
 
     /// - Parameter roundCLIPToFloat16: round text-encoder weights to float16 once, as ComfyUI does
     ///   on CPU (it keeps the text encoder in float16 and computes in float32).
-    public static func load(path: String, roundCLIPToFloat16: Bool = true) throws -> StableDiffusionModels {
+    public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws -> StableDiffusionModels {
         let file = try SafeTensorsFile(path: path)
-        var unetTensors: [String: Tensor] = [:], vaeTensors: [String: Tensor] = [:], clipTensors: [String: Tensor] = [:]
+        var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:], clipTensors: [String: Parameter] = [:]
+        func parameter(_ entry: SafeTensorsEntry, roundToFloat16: Bool = false) throws -> Parameter {
+            if residency == .mapped { return Parameter(mapped: entry, of: file, roundToFloat16: roundToFloat16) }
+            var tensor = file.tensor(entry)
+            file.releasePages(entry)
+            if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
+            return Parameter(tensor)
+        }
         for entry in file.entries {
             let key = entry.key
             if key.hasPrefix(unetPrefix) {
-                unetTensors[String(key.dropFirst(unetPrefix.count))] = try file.tensor(key)
+                unetTensors[String(key.dropFirst(unetPrefix.count))] = try parameter(entry)
             } else if key.hasPrefix(vaePrefix) {
-                vaeTensors[String(key.dropFirst(vaePrefix.count))] = try file.tensor(key)
+                vaeTensors[String(key.dropFirst(vaePrefix.count))] = try parameter(entry)
             } else if let prefix = clipPrefixes.first(where: { key.hasPrefix($0) }) {
-                var tensor = try file.tensor(key)
-                if roundCLIPToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
-                clipTensors[String(key.dropFirst(prefix.count))] = tensor
+                clipTensors[String(key.dropFirst(prefix.count))] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
             }
-            file.releasePages(key)
         }
         guard !unetTensors.isEmpty else {
             throw ModelLoadError.unrecognized(file: path, reason: "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))")
@@ -61,9 +66,8 @@ public enum StableDiffusionCheckpoint {
             textModel = CLIPTextModel(scope, config: try CLIPTextConfiguration.detect(WeightScope(store: clipStore, prefix: "")))
             try clipStore.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
         }
-        func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path,
-                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(clipTensors),
+                                     unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes, textBytes: clipTensors.residentBytes,
                                      unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16)
     }
 }

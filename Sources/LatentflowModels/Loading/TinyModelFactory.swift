@@ -53,7 +53,7 @@ public enum TinyModelFactory {
                                 ("cond_stage_model.transformer.text_model.", { (s: WeightScope) in _ = CLIPTextModel(s, config: clip) })] {
             let store = random.store(source: "tiny model")
             build(store.root)
-            result += store.tensors.sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value) }
+            result += store.parameters.sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value.tensor()) }
         }
         return result
     }
@@ -124,7 +124,7 @@ public final class RandomWeights: @unchecked Sendable {
 
     /// An empty store that fills every tensor a model asks for.
     public func store(source: String) -> WeightStore {
-        let store = WeightStore([:], source: source)
+        let store = WeightStore([String: Parameter](), source: source)
         store.synthesize = { [self] key, shape in self.tensor(key: key, shape: shape) }
         return store
     }

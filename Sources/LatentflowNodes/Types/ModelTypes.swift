@@ -11,12 +11,12 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public var sampling: ModelSampling
     public let byteCount: Int
     /// The weights the UNet was built from (LDM keys), for LoRA patching.
-    public var weights: [String: Tensor]
+    public var weights: [String: Parameter]
     /// For LCM-distilled UNets with a guidance embedding: the w it encodes (nil: diffusers'
     /// default guidance_scale 8.5, i.e. w = 7.5).
     public var lcmGuidance: Float?
 
-    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Tensor] = [:]) {
+    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]) {
         (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
     }
 }
@@ -30,11 +30,11 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public var lastLayer = -1
     public let byteCount: Int
     /// The weights the model was built from (HF keys without `text_model.`), for LoRA patching.
-    public var weights: [String: Tensor]
+    public var weights: [String: Parameter]
     public var weightsAreFloat16: Bool
 
     public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
-                weights: [String: Tensor] = [:], weightsAreFloat16: Bool = false) {
+                weights: [String: Parameter] = [:], weightsAreFloat16: Bool = false) {
         (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
     }
 }
