@@ -11,8 +11,8 @@ public final class Engine: @unchecked Sendable {
     public let executor: Executor
     public let loader: WorkflowLoader
 
-    /// - Parameter lowMemory: keep checkpoint weights in their mapped files and widen them layer
-    ///   by layer as the models run (see `WeightResidency.mapped`).
+    /// - Parameter lowMemory: keep checkpoint weights in their files and read and widen them layer
+    ///   by layer as the models run (see `WeightResidency.streamed`).
     public init(paths: ModelPaths, packs: [any NodePack.Type] = [], cacheBudgetBytes: Int = 12 << 30, lowMemory: Bool = false) throws {
         self.paths = paths
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)

@@ -29,7 +29,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Image sizes for --workflow-checkpoint.")
     var sizes: [Int] = [256, 512]
 
-    @Flag(help: "Run --workflow-checkpoint in low-memory mode (weights left in the mapped file, widened per layer). Run it without --models, whose full-size models would set the peak.")
+    @Flag(help: "Run --workflow-checkpoint in low-memory mode (weights left in the checkpoint file, widened per layer). Run it without --models, whose full-size models would set the peak.")
     var lowMemory = false
 
     func run() async throws {

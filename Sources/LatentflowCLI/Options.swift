@@ -17,7 +17,7 @@ struct FolderOptions: ParsableArguments {
     @Option(name: .customLong("extra-model-paths"), help: "A ComfyUI extra_model_paths.yaml to read (repeatable).")
     var extraModelPaths: [String] = []
 
-    @Flag(name: .customLong("low-memory"), help: "Leave checkpoint weights in the mapped file (float16 stays float16) and widen each layer as it runs: less memory, somewhat slower (also $LATENTFLOW_LOW_MEMORY=1).")
+    @Flag(name: .customLong("low-memory"), help: "Leave checkpoint weights in their file (float16 stays float16) and read and widen each layer as it runs: less memory, somewhat slower (also $LATENTFLOW_LOW_MEMORY=1).")
     var lowMemory = false
 
     func engine() throws -> Engine {

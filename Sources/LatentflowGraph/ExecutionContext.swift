@@ -24,7 +24,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public let files: FileCatalog
     public let outputDirectory: URL
     public let tempDirectory: URL
-    /// Low-memory mode: loaders leave weights in their mapped files, widened layer by layer as
+    /// Low-memory mode: loaders leave weights in their files, read and widened layer by layer as
     /// the models run (less memory, some time spent widening).
     public let lowMemory: Bool
     private var services: [ObjectIdentifier: Any] = [:]

@@ -16,6 +16,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: UnsafeRawPointer?
     private let mappedSize: Int
     private let dataStart: Int
+    /// Kept open for `stream`: it reads the file the mapping shows even if the path is replaced.
+    private let descriptor: Int32
 
     public init(path: String) throws {
         self.path = path
@@ -23,14 +25,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw SafeTensorsError.unreadable(file: path, reason: String(cString: strerror(errno)))
         }
-        defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
             throw SafeTensorsError.unreadable(file: path, reason: "not a regular file")
         }
         let size = Int(info.st_size)
-        guard size >= 8 else { throw SafeTensorsError.truncatedHeader(file: path, fileSize: size) }
+        guard size >= 8 else { close(descriptor); throw SafeTensorsError.truncatedHeader(file: path, fileSize: size) }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            close(descriptor)
             throw SafeTensorsError.unreadable(file: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
         let base = UnsafeRawPointer(address)
@@ -48,14 +51,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
             self.dataStart = 8 + headerLength
         } catch {
             munmap(address, size)
+            close(descriptor)
             throw error
         }
         self.mapping = base
         self.mappedSize = size
+        self.descriptor = descriptor
     }
 
     deinit {
         if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), mappedSize) }
+        close(descriptor)
     }
 
     public var keys: [String] { entries.map(\.key) }
@@ -74,35 +80,95 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor widened (or converted) to float32.
     public func tensor(_ key: String) throws -> Tensor { tensor(try entry(key)) }
 
-    /// The tensor of one of this file's entries widened (or converted) to float32. 16-bit
-    /// tensors are widened straight from the mapping, split across the cores when large (low-memory
-    /// models widen their weights this way each time a layer runs).
+    /// The tensor of one of this file's entries widened (or converted) to float32.
     public func tensor(_ entry: SafeTensorsEntry) -> Tensor {
+        Tensor(shape: entry.shape) { read(entry, into: $0) }
+    }
+
+    /// Widens (or converts) one of this file's entries into `out` (at least its element count).
+    /// 16-bit tensors are widened straight from the mapping, split across the cores when large;
+    /// large ranges are mapped in with one call rather than a page fault per page (low-memory
+    /// models read their weights this way each time a layer runs).
+    public func read(_ entry: SafeTensorsEntry, into out: UnsafeMutableBufferPointer<Float>) {
+        precondition(out.count >= entry.elementCount)
         let bytes = UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
-        return Tensor(shape: entry.shape) { out in
-            switch entry.dtype {
-            case .float32:
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
-            case .float16, .bfloat16:
-                let widen = entry.dtype == .float16 ? HalfPrecision.widenFloat16 : HalfPrecision.widenBFloat16
-                if Int(bitPattern: bytes.baseAddress) % 2 == 0 {
-                    HalfPrecision.parallelWiden(bytes.assumingMemoryBound(to: UInt16.self), into: out, using: widen)
-                } else {
-                    // Offsets in files written by safetensors are aligned; this path is for odd writers.
-                    let bits = (0..<out.count).map { bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) }
-                    bits.withUnsafeBufferPointer { widen($0, out) }
-                }
-            case .float64: convert(bytes, Double.self, out)
-            case .int64: convert(bytes, Int64.self, out)
-            case .int32: convert(bytes, Int32.self, out)
-            case .int16: convert(bytes, Int16.self, out)
-            case .int8: convert(bytes, Int8.self, out)
-            case .uint64: convert(bytes, UInt64.self, out)
-            case .uint32: convert(bytes, UInt32.self, out)
-            case .uint16: convert(bytes, UInt16.self, out)
-            case .uint8, .bool: convert(bytes, UInt8.self, out)
+        if bytes.count >= 1 << 20 { populate(bytes) }
+        let out = UnsafeMutableBufferPointer(rebasing: out[0..<entry.elementCount])
+        switch entry.dtype {
+        case .float32:
+            UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
+        case .float16, .bfloat16:
+            let widen = entry.dtype == .float16 ? HalfPrecision.widenFloat16 : HalfPrecision.widenBFloat16
+            if Int(bitPattern: bytes.baseAddress) % 2 == 0 {
+                HalfPrecision.parallelWiden(bytes.assumingMemoryBound(to: UInt16.self), into: out, using: widen)
+            } else {
+                // Offsets in files written by safetensors are aligned; this path is for odd writers.
+                let bits = (0..<out.count).map { bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) }
+                bits.withUnsafeBufferPointer { widen($0, out) }
             }
+        case .float64: convert(bytes, Double.self, out)
+        case .int64: convert(bytes, Int64.self, out)
+        case .int32: convert(bytes, Int32.self, out)
+        case .int16: convert(bytes, Int16.self, out)
+        case .int8: convert(bytes, Int8.self, out)
+        case .uint64: convert(bytes, UInt64.self, out)
+        case .uint32: convert(bytes, UInt32.self, out)
+        case .uint16: convert(bytes, UInt16.self, out)
+        case .uint8, .bool: convert(bytes, UInt8.self, out)
         }
+    }
+
+    /// Like `read`, but through the file descriptor in cache-sized chunks instead of the mapping:
+    /// no page of the file gets mapped into this process, so reading weights layer by layer
+    /// (low-memory mode) neither grows the resident set nor costs page-table work.
+    /// Falls back to `read` for dtypes other than float32/float16/bfloat16.
+    public func stream(_ entry: SafeTensorsEntry, into out: UnsafeMutableBufferPointer<Float>) {
+        precondition(out.count >= entry.elementCount)
+        let elementSize = entry.dtype.byteSize
+        guard [.float32, .float16, .bfloat16].contains(entry.dtype) else { return read(entry, into: out) }
+        let chunkElements = 1 << 16
+        let chunks = (entry.elementCount + chunkElements - 1) / chunkElements
+        let fileOffset = dataStart + entry.dataRange.lowerBound
+        var failures = [Bool](repeating: false, count: max(1, Threads.count))
+        failures.withUnsafeMutableBufferPointer { failed in parallelChunks(chunks) { range, thread in
+            var bounce = [UInt16](repeating: 0, count: elementSize == 2 ? chunkElements : 0)
+            for chunk in range {
+                let first = chunk * chunkElements, count = min(chunkElements, entry.elementCount - first)
+                let ok: Bool
+                if elementSize == 4 {
+                    ok = readFully(UnsafeMutableRawPointer(out.baseAddress! + first), count * 4, at: fileOffset + first * 4)
+                } else {
+                    ok = bounce.withUnsafeMutableBufferPointer { b in
+                        guard readFully(UnsafeMutableRawPointer(b.baseAddress!), count * 2, at: fileOffset + first * 2) else { return false }
+                        let target = UnsafeMutableBufferPointer(rebasing: out[first..<(first + count)])
+                        let source = UnsafeBufferPointer(rebasing: b[0..<count])
+                        if entry.dtype == .float16 { HalfPrecision.widenFloat16(source, into: target) } else { HalfPrecision.widenBFloat16(source, into: target) }
+                        return true
+                    }
+                }
+                if !ok { failed[thread] = true }
+            }
+        } }
+        // The file shrank or vanished under us: the mapping still holds what was validated.
+        if failures.contains(true) { read(entry, into: out) }
+    }
+
+    private func readFully(_ destination: UnsafeMutableRawPointer, _ count: Int, at offset: Int) -> Bool {
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
+            done += n
+        }
+        return true
+    }
+
+    /// Maps a range's pages in one call (MADV_POPULATE_READ, Linux 5.14+); a no-op where unsupported.
+    private func populate(_ bytes: UnsafeRawBufferPointer) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: bytes.baseAddress) / page * page
+        let populateRead: Int32 = 22
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(bitPattern: bytes.baseAddress) + bytes.count - start, populateRead)
     }
 
     /// Lets the OS drop the pages of this tensor's bytes from memory (they are re-read from disk

@@ -25,7 +25,7 @@ func parallelFor(_ n: Int, _ body: (Int) -> Void) {
 
 /// Like `parallelFor`, but hands each thread a whole contiguous range and its thread index,
 /// so a thread can reuse one scratch buffer across its indices.
-func parallelChunks(_ n: Int, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
+public func parallelChunks(_ n: Int, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
     let threads = min(Threads.count, n)
     if threads <= 1 {
         if n > 0 { body(0..<n, 0) }

@@ -54,7 +54,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
         XCTAssertNotEqual(a, b, "another seed, another image")
     }
 
-    /// Low-memory mode (weights left in the mapped file, widened per layer) writes the very
+    /// Low-memory mode (weights left in the checkpoint file, widened per layer) writes the very
     /// same image.
     func testLowMemoryModeWritesTheSameImage() async throws {
         let lowMemoryOutput = output.appendingPathComponent("low-memory")

@@ -44,6 +44,27 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try file.tensor("c.bf16").scalars, [0.5, -1.25, 3, 0.00099945068359375, 65536, 0])
     }
 
+    /// Streaming through the descriptor (low-memory models) reads what the mapping shows, across
+    /// chunk boundaries (65536 elements) and in every float dtype, from odd offsets too.
+    func testStreamingReadsTheSameValuesAsTheMapping() throws {
+        var state: UInt32 = 7
+        let values = (0..<(3 * 65536 + 123)).map { _ -> Float in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(Int32(bitPattern: state)) / 1e9
+        }
+        let tensor = try Tensor(shape: [values.count], scalars: values)
+        let url = directory.appendingPathComponent("stream.safetensors")
+        try SafeTensorsWriter.write([.init("odd", try Tensor(shape: [3], scalars: [1, 2, 3]), dtype: .float16),
+                                     .init("f32", tensor), .init("f16", tensor, dtype: .float16),
+                                     .init("bf16", tensor, dtype: .bfloat16), .init("f32tail", try Tensor(shape: [2], scalars: [5, -6]))],
+                                    to: url)
+        let file = try SafeTensorsFile(path: url.path)
+        for entry in file.entries {
+            let streamed = Tensor(shape: entry.shape) { file.stream(entry, into: $0) }
+            XCTAssertEqual(streamed, file.tensor(entry), entry.key)
+        }
+    }
+
     func testReadsFilesWrittenByTheReferenceLibrary() throws {
         // ops.safetensors in the tensor tests is written by Python's safetensors; here, an
         // integer tensor laid out by hand as that library lays it out.

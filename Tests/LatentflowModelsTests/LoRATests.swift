@@ -38,13 +38,13 @@ final class LoRATests: XCTestCase {
         XCTAssertLessThan(relativeError(base, try r.tensor("unet.out")), 1e-4)
     }
 
-    /// On a low-memory (mapped) model a patched weight is kept as float16: exactly the float32
+    /// On a low-memory (streamed) model a patched weight is kept as float16: exactly the float32
     /// patch rounded once, so a LoRA over the whole UNet does not bring back a float32 copy.
     func testLoRAOnMappedWeightsIsKeptAsFloat16() throws {
-        let mapped = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .mapped)
+        let streamed = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
         let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
-        let keyMap = LoRAKeyMap.unet(Array(mapped.unetWeights.keys), config: mapped.unet.config)
-        let result = try LoRAPatcher.apply(lora, to: mapped.unetWeights, keyMap: keyMap, strength: 0.8)
+        let keyMap = LoRAKeyMap.unet(Array(streamed.unetWeights.keys), config: streamed.unet.config)
+        let result = try LoRAPatcher.apply(lora, to: streamed.unetWeights, keyMap: keyMap, strength: 0.8)
         let (_, float32Result) = try patchedUNet("lora_kohya", strength: 0.8)
         XCTAssertEqual(result.patchedKeys, float32Result.patchedKeys)
         var patchedCount = 0
@@ -57,7 +57,7 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(patchedCount, result.patchedKeys)
         // Against diffusers: float16 rounding of the patched weights (relative 2^-11 each) moves
         // the output by about 1e-3 at most.
-        let unet = UNet(WeightStore(result.weights, source: "lora").root, config: mapped.unet.config)
+        let unet = UNet(WeightStore(result.weights, source: "lora").root, config: streamed.unet.config)
         let r = Self.inputs
         let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
         XCTAssertLessThan(relativeError(out, try Self.reference.tensor("unet.kohya_out")), 2e-3)

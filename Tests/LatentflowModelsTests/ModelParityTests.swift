@@ -59,33 +59,33 @@ final class ModelParityTests: XCTestCase {
         print("CLIP relative error vs transformers: last \(last), penultimate \(penultimate)")
     }
 
-    /// Low-memory mode: weights left in the mapped file and widened per layer compute exactly
+    /// Low-memory mode: weights left in the file and widened per layer compute exactly
     /// what the float32 copies compute, and keep nothing resident but the small parameters.
     func testMappedWeightsGiveTheSameOutputs() throws {
-        let mapped = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .mapped)
-        XCTAssertEqual([mapped.unetBytes, mapped.vaeBytes, mapped.textBytes], [0, 0, 0])
+        let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
+        XCTAssertEqual([streamed.unetBytes, streamed.vaeBytes, streamed.textBytes], [0, 0, 0])
         let r = Self.reference
         let x = try r.tensor("unet.x"), t = try r.tensor("unet.t").scalars, context = try r.tensor("unet.context")
-        let out = try mapped.unet(x, timesteps: t, context: context)
+        let out = try streamed.unet(x, timesteps: t, context: context)
         XCTAssertEqual(out, try Self.models.unet(x, timesteps: t, context: context))
         XCTAssertLessThan(relativeError(out, try r.tensor("unet.out")), 1e-4)
-        let decoded = try mapped.vae.decode(r.tensor("vae.latent"))
+        let decoded = try streamed.vae.decode(r.tensor("vae.latent"))
         XCTAssertEqual(decoded, try Self.models.vae.decode(r.tensor("vae.latent")))
-        XCTAssertEqual(try mapped.vae.encode(r.tensor("vae.image")), try Self.models.vae.encode(r.tensor("vae.image")))
+        XCTAssertEqual(try streamed.vae.encode(r.tensor("vae.image")), try Self.models.vae.encode(r.tensor("vae.image")))
         let ids = try r.integers("clip.tokens").map(Int.init)
         let tokens = [Array(ids[0..<77]), Array(ids[77..<154])]
-        let text = try XCTUnwrap(mapped.textModel)
+        let text = try XCTUnwrap(streamed.textModel)
         XCTAssertEqual(try text.encode(tokens, lastLayer: -2), try XCTUnwrap(Self.models.textModel).encode(tokens, lastLayer: -2))
         XCTAssertLessThan(relativeError(try text.encode(tokens), try r.tensor("clip.last")), 1e-4)
     }
 
-    /// ComfyUI keeps the text encoder in float16: a mapped float32 file is rounded as it is widened.
+    /// ComfyUI keeps the text encoder in float16: a float32 file read layer by layer is rounded as it is widened.
     func testMappedTextEncoderIsRoundedToFloat16LikeTheFloat32Copy() throws {
         let rounded = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true)
-        let mapped = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true, residency: .mapped)
+        let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true, residency: .streamed)
         let ids = try Self.reference.integers("clip.tokens").map(Int.init)
         let tokens = [Array(ids[0..<77])]
-        XCTAssertEqual(try XCTUnwrap(mapped.textModel).encode(tokens), try XCTUnwrap(rounded.textModel).encode(tokens))
+        XCTAssertEqual(try XCTUnwrap(streamed.textModel).encode(tokens), try XCTUnwrap(rounded.textModel).encode(tokens))
     }
 
     func testMissingAndMismatchedKeysAreListed() throws {

@@ -17,7 +17,7 @@ public struct Linear: Sendable {
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight: weight.tensor(), bias: bias) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try weight.withTensor { try x.linear(weight: $0, bias: bias) } }
 }
 
 /// `nn.Conv2d` with square kernels.
@@ -36,7 +36,7 @@ public struct Conv2D: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.conv2d(weight: weight.tensor(), bias: bias, stride: stride, padding: padding)
+        try weight.withTensor { try x.conv2d(weight: $0, bias: bias, stride: stride, padding: padding) }
     }
 }
 

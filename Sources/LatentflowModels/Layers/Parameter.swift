@@ -1,3 +1,4 @@
+import Foundation
 import LatentflowIO
 import LatentflowTensor
 
@@ -6,14 +7,14 @@ public enum WeightResidency: Sendable, Equatable {
     /// Widened to float32 once, at load: the fastest to compute with, and a float16 checkpoint
     /// takes twice its file size in memory.
     case float32
-    /// Left in the memory-mapped file in the file's own dtype; each layer widens its weight when
-    /// it runs and releases the pages again, so only the running layer's weight is resident
-    /// (low-memory mode). The file stays in the OS page cache, so re-reading costs page faults,
-    /// not disk reads, while memory allows.
-    case mapped
+    /// Left in the checkpoint file in the file's own dtype (float16 stays float16): each layer
+    /// reads and widens its weight when it runs, so only the running layer's weight is in
+    /// process memory (low-memory mode). Reads go through the OS page cache, so while memory
+    /// allows they cost a copy, not disk reads.
+    case streamed
 }
 
-/// A weight as a model holds it: a float32 tensor, a view of a memory-mapped checkpoint, or
+/// A weight as a model holds it: a float32 tensor, a tensor of a checkpoint file, or
 /// float16 values (a LoRA-patched weight of a low-memory model, rounded as ComfyUI rounds
 /// patches of float16 weights). Layers ask for `tensor()` each time they run.
 public struct Parameter: Sendable {
@@ -22,36 +23,53 @@ public struct Parameter: Sendable {
 
     private enum Storage: Sendable {
         case resident(Tensor)
-        case mapped(SafeTensorsFile, SafeTensorsEntry, roundToFloat16: Bool)
+        case file(SafeTensorsFile, SafeTensorsEntry, roundToFloat16: Bool)
         case float16([UInt16])
     }
 
     public init(_ tensor: Tensor) { (shape, storage) = (tensor.shape, .resident(tensor)) }
 
-    /// A view of one tensor of a mapped file; `roundToFloat16` rounds each widened value to
+    /// One tensor of a safetensors file, read when used; `roundToFloat16` rounds each widened value to
     /// float16 (ComfyUI keeps the text encoder in float16 even when the file holds float32).
-    public init(mapped entry: SafeTensorsEntry, of file: SafeTensorsFile, roundToFloat16: Bool = false) {
+    public init(streaming entry: SafeTensorsEntry, from file: SafeTensorsFile, roundToFloat16: Bool = false) {
         shape = entry.shape
-        storage = .mapped(file, entry, roundToFloat16: roundToFloat16 && entry.dtype != .float16)
+        storage = .file(file, entry, roundToFloat16: roundToFloat16 && entry.dtype != .float16)
     }
 
     /// `tensor` rounded to float16 and kept so.
     public init(float16 tensor: Tensor) { (shape, storage) = (tensor.shape, .float16(tensor.float16Bits)) }
 
-    /// The weight in float32. For a mapped weight this widens the file's bytes and releases
-    /// their pages again.
+    /// The weight in float32. A weight in a file is read from the file and widened each time.
     public func tensor() -> Tensor {
         switch storage {
         case .resident(let tensor):
             return tensor.shape == shape ? tensor : (try? tensor.reshaped(shape)) ?? tensor
-        case let .mapped(file, entry, roundToFloat16):
-            var tensor = file.tensor(entry)
-            file.releasePages(entry)
+        case let .file(file, entry, roundToFloat16):
+            var tensor = Tensor(shape: entry.shape) { file.stream(entry, into: $0) }
             if roundToFloat16 { tensor = (try? Tensor(shape: shape, float16Bits: tensor.float16Bits)) ?? tensor }
             return (try? tensor.reshaped(shape)) ?? tensor
         case .float16(let bits):
             return (try? Tensor(shape: shape, float16Bits: bits)) ?? Tensor(shape: shape)
         }
+    }
+
+    /// Runs `body` with the weight in float32. A weight in a file is widened into a recycled
+    /// buffer: a fresh allocation per layer call would cost a page fault per 4 KiB written,
+    /// gigabytes per UNet forward.
+    public func withTensor<R>(_ body: (Tensor) throws -> R) rethrows -> R {
+        guard case let .file(file, entry, roundToFloat16) = storage, !roundToFloat16 else { return try body(tensor()) }
+        var buffer = WideningBuffers.shared.take(entry.elementCount)
+        buffer.withUnsafeMutableBufferPointer { file.stream(entry, into: $0) }
+        var widened: Tensor? = try? Tensor(shape: shape, scalars: buffer)
+        buffer = []
+        defer {
+            // Unique again once the layer is done with it, unless the layer kept the tensor.
+            if let scalars = widened?.scalars {
+                widened = nil
+                WideningBuffers.shared.recycle(scalars)
+            }
+        }
+        return try body(widened!)
     }
 
     /// The same values under another shape of the same element count (a linear layer stored as
@@ -63,7 +81,7 @@ public struct Parameter: Sendable {
         return copy
     }
 
-    /// Whether the float32 values sit in memory (not in a mapped file or as float16).
+    /// Whether the float32 values sit in memory (not left in a file, nor as float16).
     public var isFloat32Resident: Bool {
         if case .resident = storage { return true }
         return false
@@ -73,7 +91,7 @@ public struct Parameter: Sendable {
     public var residentBytes: Int {
         switch storage {
         case .resident(let tensor): return tensor.count * 4
-        case .mapped: return 0
+        case .file: return 0
         case .float16(let bits): return bits.count * 2
         }
     }
@@ -82,4 +100,39 @@ public struct Parameter: Sendable {
 extension Dictionary where Value == Parameter {
     /// Bytes the weights keep in process memory between uses.
     public var residentBytes: Int { values.reduce(0) { $0 + $1.residentBytes } }
+}
+
+/// Float32 buffers for widened weights, kept for reuse by element count: the UNet's layers
+/// repeat a handful of large shapes (1280x2560x3x3 and the like), so a few buffers serve them
+/// all. Bounded, least recently used first out; small buffers are left to malloc.
+final class WideningBuffers: @unchecked Sendable {
+    static let shared = WideningBuffers(capacityBytes: 256 << 20)
+
+    private let capacityBytes: Int
+    private let minimumCount = 1 << 18
+    private var free: [[Float]] = []
+    private let lock = NSLock()
+
+    init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
+
+    func take(_ count: Int) -> [Float] {
+        lock.lock()
+        if let index = free.lastIndex(where: { $0.count == count }) {
+            defer { lock.unlock() }
+            return free.remove(at: index)
+        }
+        lock.unlock()
+        // Every element is written by the widening that follows.
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
+    func recycle(_ buffer: [Float]) {
+        guard buffer.count >= minimumCount, buffer.count * 4 <= capacityBytes else { return }
+        lock.lock(); defer { lock.unlock() }
+        free.append(buffer)
+        var bytes = free.reduce(0) { $0 + $1.count * 4 }
+        while bytes > capacityBytes {
+            bytes -= free.removeFirst().count * 4
+        }
+    }
 }

@@ -73,7 +73,7 @@ public struct WeightScope: Sendable {
         store.take(key(name), shape: shape).tensor()
     }
 
-    /// The weight at `<prefix>.<name>` as stored (possibly mapped), for the layers that widen
+    /// The weight at `<prefix>.<name>` as stored (possibly left in its file), for the layers that widen
     /// their weights as they run.
     public func parameter(_ name: String, shape: [Int]? = nil) -> Parameter {
         store.take(key(name), shape: shape)

@@ -12,7 +12,7 @@ public enum LoRAPatcher {
 
     /// `W' = W + strength · ΔW` for every patch whose name maps to a weight here; computed in
     /// float32, rounded back to float16 when `float16Weights` (ComfyUI casts to the weight's dtype).
-    /// A weight not held in float32 (mapped, low-memory mode) is kept patched as float16, so a
+    /// A weight not held in float32 (left in its file, low-memory mode) is kept patched as float16, so a
     /// LoRA over the whole UNet does not bring back the float32 copy low-memory mode avoids.
     public static func apply(_ lora: LoRAFile, to weights: [String: Parameter], keyMap: [String: String],
                              strength: Double, float16Weights: Bool = false) throws -> Result {

@@ -18,7 +18,7 @@ public struct StableDiffusionModels: Sendable {
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
 /// `first_stage_model.`, `cond_stage_model.transformer.`) from float32, float16 or bfloat16
 /// safetensors. The file is memory-mapped and widened tensor by tensor, so a 2 GB float16 file
-/// never sits in memory twice; with `.mapped` residency the weights stay in the file and are
+/// never sits in memory twice; with `.streamed` residency the weights stay in the file and are
 /// widened layer by layer as the models run (low-memory mode). Loading is strict: missing keys, unexpected keys and shape
 /// mismatches are all listed, by file and key.
 public enum StableDiffusionCheckpoint {
@@ -32,7 +32,7 @@ public enum StableDiffusionCheckpoint {
         let file = try SafeTensorsFile(path: path)
         var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:], clipTensors: [String: Parameter] = [:]
         func parameter(_ entry: SafeTensorsEntry, roundToFloat16: Bool = false) throws -> Parameter {
-            if residency == .mapped { return Parameter(mapped: entry, of: file, roundToFloat16: roundToFloat16) }
+            if residency == .streamed { return Parameter(streaming: entry, from: file, roundToFloat16: roundToFloat16) }
             var tensor = file.tensor(entry)
             file.releasePages(entry)
             if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
