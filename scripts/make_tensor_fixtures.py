@@ -80,6 +80,12 @@ q, k, v = r(2, 37, 32), r(2, 37, 32), r(2, 37, 32)
 case("attention_causal", {"q": q, "k": k, "v": v}, sdpa(q, k, v, 2, causal=True), heads=2, causal=True)
 q, k, v = r(1, 300, 16, scale=2.0), r(1, 1000, 16, scale=2.0), r(1, 1000, 16)
 case("attention_tiled", {"q": q, "k": k, "v": v}, sdpa(q, k, v, 2), heads=2, causal=False)
+# SD1.5's head width (40) over several 256-key blocks and a tail of query rows, plain and causal;
+# widths 72 = 40 + 32 exercise the 40-column and the 8-column output kernels.
+q, k, v = r(1, 301, 80), r(1, 517, 80), r(1, 517, 144)
+case("attention_sd_blocks", {"q": q, "k": k, "v": v}, sdpa(q, k, v, 2), heads=2, causal=False)
+q, k, v = r(1, 301, 80, scale=3.0), r(1, 301, 80, scale=3.0), r(1, 301, 80)
+case("attention_sd_causal", {"q": q, "k": k, "v": v}, sdpa(q, k, v, 2, causal=True), heads=2, causal=True)
 
 # --- Elementwise ---------------------------------------------------------------------------
 x = torch.cat([torch.linspace(-12, 12, 997), torch.tensor([-100.0, -30.0, 0.0, 30.0, 100.0])])

@@ -1,9 +1,9 @@
 /// Scaled dot-product attention, computed in tiles of query rows.
 ///
-/// Each task takes one (batch, head, tile of query rows), forms its score block
-/// `S = Q_tile · Kᵀ` (about 1 MB, so it stays in cache), exponentiates it in place and
-/// multiplies by V; the softmax division is applied to the `[tile, dv]` output rather than to
-/// the scores. Memory stays O(tokens × tile), never O(tokens²).
+/// Kᵀ is packed once per head; then each task takes one (batch, head, tile of 64 query rows)
+/// and walks the keys in blocks of 128 with an online softmax (`AttentionTileWorkspace`); the division by the row sums is
+/// applied to the `[tile, dv]` output rather than to the scores. Memory stays
+/// O(tile × key block) per core, never O(tokens²).
 /// Inputs stay in the `[B, tokens, heads·dim]` layout that the projections produce: heads are
 /// addressed through GEMM leading dimensions, so no permute copies are made.
 extension Tensor {
@@ -26,45 +26,34 @@ extension Tensor {
                          "attention widths \(qWidth), \(vWidth) do not split into \(heads) heads")
         let d = qWidth / heads, dv = vWidth / heads
         let softmaxScale = scale ?? 1 / Float(d).squareRoot()
-        let tile = max(16, min(nq, 262_144 / max(1, nk)))
+        let tile = min(nq, 64)
         let tilesPerHead = (nq + tile - 1) / tile
 
         var result = Tensor(shape: [batch, nq, vWidth])
+        let packedPerHead = AttentionTileWorkspace.packedKeysCount(keys: nk, d: d)
+        let keysT = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * packedPerHead)
+        defer { keysT.deallocate() }
         withUnsafeBufferPointer { q in
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
                     result.withUnsafeMutableBufferPointer { o in
                         let (qBase, kBase, vBase, oBase) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!)
+                        parallelFor(batch * heads) { bh in
+                            AttentionTileWorkspace.packKeys(kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
+                                                            keys: nk, d: d, into: keysT + bh * packedPerHead)
+                        }
                         parallelChunks(batch * heads * tilesPerHead) { tasks, _ in
-                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile * nk)
-                            var sums = [Float](repeating: 0, count: tile)
-                            defer { scores.deallocate() }
+                            let workspace = AttentionTileWorkspace(d: d, dv: dv, rows: tile)
+                            defer { workspace.deallocate() }
                             for task in tasks {
                                 let b = task / (heads * tilesPerHead)
                                 let head = (task / tilesPerHead) % heads
                                 let row0 = (task % tilesPerHead) * tile, rows = min(tile, nq - row0)
-                                // S[rows, Nk] = Q[row0..., head] · K[:, head]ᵀ
-                                sgemmSerial(transA: false, transB: true, m: rows, n: nk, k: d,
-                                            a: qBase + (b * nq + row0) * qWidth + head * d, lda: qWidth,
-                                            b: kBase + b * nk * qWidth + head * d, ldb: qWidth,
-                                            c: scores, ldc: nk)
-                                for r in 0..<rows {
-                                    let row = scores + r * nk
-                                    if causal, row0 + r + 1 < nk {
-                                        (row + row0 + r + 1).update(repeating: -.infinity, count: nk - row0 - r - 1)
-                                    }
-                                    sums[r] = exponentiateRow(row, nk, scale: softmaxScale)
-                                }
-                                // O[rows, head] = P[rows, Nk] · V[:, head]
-                                sgemmSerial(transA: false, transB: false, m: rows, n: dv, k: nk,
-                                            a: scores, lda: nk,
-                                            b: vBase + b * nk * vWidth + head * dv, ldb: vWidth,
-                                            c: oBase + (b * nq + row0) * vWidth + head * dv, ldc: vWidth)
-                                for r in 0..<rows {
-                                    let out = oBase + (b * nq + row0 + r) * vWidth + head * dv
-                                    let inv = 1 / sums[r]
-                                    for j in 0..<dv { out[j] *= inv }
-                                }
+                                workspace.attend(q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows, firstRow: row0,
+                                                 keysT: keysT + (b * heads + head) * packedPerHead,
+                                                 v: vBase + b * nk * vWidth + head * dv, ldv: vWidth, keys: nk,
+                                                 scale: softmaxScale, causal: causal,
+                                                 out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
                             }
                         }
                     }

@@ -3,7 +3,7 @@ import XCTest
 
 final class AttentionTests: XCTestCase {
     func testAgainstScaledDotProductAttention() throws {
-        for name in ["attention_cross", "attention_causal", "attention_tiled"] {
+        for name in ["attention_cross", "attention_causal", "attention_tiled", "attention_sd_blocks", "attention_sd_causal"] {
             let heads: Int = TorchFixtures.parameter(name, "heads")
             let causal: Bool = TorchFixtures.parameter(name, "causal")
             let result = try TorchFixtures.tensor(name, "q").attention(
