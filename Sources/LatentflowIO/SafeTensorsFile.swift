@@ -86,13 +86,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Widens (or converts) one of this file's entries into `out` (at least its element count).
-    /// 16-bit tensors are widened straight from the mapping, split across the cores when large;
-    /// large ranges are mapped in with one call rather than a page fault per page (low-memory
-    /// models read their weights this way each time a layer runs).
+    /// 16-bit tensors are widened straight from the mapping, split across the cores when large.
     public func read(_ entry: SafeTensorsEntry, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count >= entry.elementCount)
         let bytes = UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
-        if bytes.count >= 1 << 20 { populate(bytes) }
         let out = UnsafeMutableBufferPointer(rebasing: out[0..<entry.elementCount])
         switch entry.dtype {
         case .float32:
@@ -161,14 +158,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
             done += n
         }
         return true
-    }
-
-    /// Maps a range's pages in one call (MADV_POPULATE_READ, Linux 5.14+); a no-op where unsupported.
-    private func populate(_ bytes: UnsafeRawBufferPointer) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = Int(bitPattern: bytes.baseAddress) / page * page
-        let populateRead: Int32 = 22
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(bitPattern: bytes.baseAddress) + bytes.count - start, populateRead)
     }
 
     /// Lets the OS drop the pages of this tensor's bytes from memory (they are re-read from disk
