@@ -126,9 +126,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let chunkElements = 1 << 16
         let chunks = (entry.elementCount + chunkElements - 1) / chunkElements
         let fileOffset = dataStart + entry.dataRange.lowerBound
+        let widen = entry.dtype == .float16 ? HalfPrecision.widenFloat16 : HalfPrecision.widenBFloat16
         var failures = [Bool](repeating: false, count: max(1, Threads.count))
         failures.withUnsafeMutableBufferPointer { failed in parallelChunks(chunks) { range, thread in
-            var bounce = [UInt16](repeating: 0, count: elementSize == 2 ? chunkElements : 0)
+            // Every element a chunk uses is read into it first.
+            var bounce = [UInt16](unsafeUninitializedCapacity: elementSize == 2 ? chunkElements : 0) { _, n in n = elementSize == 2 ? chunkElements : 0 }
             for chunk in range {
                 let first = chunk * chunkElements, count = min(chunkElements, entry.elementCount - first)
                 let ok: Bool
@@ -139,7 +141,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
                         guard readFully(UnsafeMutableRawPointer(b.baseAddress!), count * 2, at: fileOffset + first * 2) else { return false }
                         let target = UnsafeMutableBufferPointer(rebasing: out[first..<(first + count)])
                         let source = UnsafeBufferPointer(rebasing: b[0..<count])
-                        if entry.dtype == .float16 { HalfPrecision.widenFloat16(source, into: target) } else { HalfPrecision.widenBFloat16(source, into: target) }
+                        widen(source, target)
                         return true
                     }
                 }

@@ -40,7 +40,7 @@ final class LoRATests: XCTestCase {
 
     /// On a low-memory (streamed) model a patched weight is kept as float16: exactly the float32
     /// patch rounded once, so a LoRA over the whole UNet does not bring back a float32 copy.
-    func testLoRAOnMappedWeightsIsKeptAsFloat16() throws {
+    func testLoRAOnStreamedWeightsIsKeptAsFloat16() throws {
         let streamed = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
         let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
         let keyMap = LoRAKeyMap.unet(Array(streamed.unetWeights.keys), config: streamed.unet.config)

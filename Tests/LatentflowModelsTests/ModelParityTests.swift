@@ -61,7 +61,7 @@ final class ModelParityTests: XCTestCase {
 
     /// Low-memory mode: weights left in the file and widened per layer compute exactly
     /// what the float32 copies compute, and keep nothing resident but the small parameters.
-    func testMappedWeightsGiveTheSameOutputs() throws {
+    func testStreamedWeightsGiveTheSameOutputs() throws {
         let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
         XCTAssertEqual([streamed.unetBytes, streamed.vaeBytes, streamed.textBytes], [0, 0, 0])
         let r = Self.reference
@@ -80,7 +80,7 @@ final class ModelParityTests: XCTestCase {
     }
 
     /// ComfyUI keeps the text encoder in float16: a float32 file read layer by layer is rounded as it is widened.
-    func testMappedTextEncoderIsRoundedToFloat16LikeTheFloat32Copy() throws {
+    func testStreamedTextEncoderIsRoundedToFloat16LikeTheFloat32Copy() throws {
         let rounded = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true)
         let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true, residency: .streamed)
         let ids = try Self.reference.integers("clip.tokens").map(Int.init)
