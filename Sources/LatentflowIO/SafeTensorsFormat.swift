@@ -70,3 +70,15 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SafeTensorsEntry {
+    /// Rows `range` along the first axis as an entry of their own, over the same bytes of the
+    /// file (fused weights, such as OpenCLIP's stacked q/k/v projection, split without a copy).
+    public func rows(_ range: Range<Int>, key: String) -> SafeTensorsEntry? {
+        guard let first = shape.first, range.lowerBound >= 0, range.upperBound <= first else { return nil }
+        let rowBytes = shape.dropFirst().reduce(1, *) * dtype.byteSize
+        let start = dataRange.lowerBound + range.lowerBound * rowBytes
+        return SafeTensorsEntry(key: key, dtype: dtype, shape: [range.count] + shape.dropFirst(),
+                                dataRange: start..<(start + range.count * rowBytes))
+    }
+}

@@ -11,12 +11,6 @@ final class DiffusersFolderTests: XCTestCase {
         Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!
     }
 
-    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
-        XCTAssertEqual(a.shape, b.shape)
-        let scale = b.scalars.map(abs).max() ?? 1
-        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
-    }
-
     func testPipelineFolderMatchesDiffusers() throws {
         let models = try DiffusersFolder.load(Self.folder("tiny_diffusers"), roundCLIPToFloat16: false)
         let r = ModelParityTests.reference

@@ -12,11 +12,6 @@ final class LoRATests: XCTestCase {
     static let reference = try! SafeTensorsFile(path: ModelParityTests.fixture("lora_reference"))
     static let inputs = ModelParityTests.reference
 
-    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
-        let scale = b.scalars.map(abs).max() ?? 1
-        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
-    }
-
     func patchedUNet(_ file: String, strength: Double) throws -> (UNet, LoRAPatcher.Result) {
         let models = Self.models
         let lora = try LoRAFile(path: ModelParityTests.fixture(file))

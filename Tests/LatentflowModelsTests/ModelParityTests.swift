@@ -14,12 +14,6 @@ final class ModelParityTests: XCTestCase {
     static let reference = try! SafeTensorsFile(path: fixture("reference"))
     static let models = try! StableDiffusionCheckpoint.load(path: fixture("tiny_ldm"), roundCLIPToFloat16: false)
 
-    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
-        XCTAssertEqual(a.shape, b.shape)
-        let scale = b.scalars.map(abs).max() ?? 1
-        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
-    }
-
     func testDetectsTheConfiguration() {
         let unet = Self.models.unet.config
         XCTAssertEqual([unet.modelChannels, unet.resBlocksPerLevel, unet.contextDim], [32, 1, 32])

@@ -15,13 +15,14 @@ public typealias EmbeddingLookup = (_ name: String) -> Tensor?
 
 extension CLIPTokenizer {
     /// ComfyUI's `tokenize_with_weights`: weighted segments from `( )` groups, each tokenized on
-    /// its own, packed into chunks of BOS + 75 + EOS, padded with EOS. A group of 8 or more tokens
+    /// its own, packed into chunks of BOS + 75 + EOS, padded with `padToken` (EOS for SD1's CLIP,
+    /// 0 for SD2's OpenCLIP). A group of 8 or more tokens
     /// splits at a chunk boundary; a shorter one that does not fit moves whole to the next chunk.
     /// - Parameters:
     ///   - embeddings: resolves `embedding:NAME`; each vector takes one token slot. Without it
     ///     (or for a name it does not know) the reference is dropped, as ComfyUI does, and
     ///     reported through `missing`.
-    public func tokenizeWithWeights(_ prompt: String, embeddings: EmbeddingLookup? = nil,
+    public func tokenizeWithWeights(_ prompt: String, padToken: Int = CLIPTokenizer.endToken, embeddings: EmbeddingLookup? = nil,
                                     missing: ((String) -> Void)? = nil) -> [[WeightedToken]] {
         let escaped = prompt.replacingOccurrences(of: "\\)", with: "\u{0}\u{1}").replacingOccurrences(of: "\\(", with: "\u{0}\u{2}")
         var groups: [[WeightedToken]] = []
@@ -64,6 +65,7 @@ extension CLIPTokenizer {
         }
         let limit = Self.chunkLength, maxWordLength = 8
         let start = WeightedToken(id: Self.startToken, weight: 1), end = WeightedToken(id: Self.endToken, weight: 1)
+        let pad = WeightedToken(id: padToken, weight: 1)
         var chunks: [[WeightedToken]] = []
         var chunk = [start]
         for var group in groups {
@@ -77,7 +79,7 @@ extension CLIPTokenizer {
                         group.removeFirst(remaining)
                     } else {
                         chunk.append(end)
-                        chunk += Array(repeating: end, count: remaining)
+                        chunk += Array(repeating: pad, count: remaining)
                     }
                     chunks.append(chunk)
                     chunk = [start]
@@ -88,7 +90,7 @@ extension CLIPTokenizer {
             }
         }
         chunk.append(end)
-        chunk += Array(repeating: end, count: limit - chunk.count)
+        chunk += Array(repeating: pad, count: limit - chunk.count)
         chunks.append(chunk)
         return chunks
     }

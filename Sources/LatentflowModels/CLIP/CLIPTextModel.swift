@@ -1,6 +1,11 @@
 import LatentflowTensor
 
-/// The shape of a CLIP text tower; ViT-L/14's (SD1.x) by default.
+/// The MLP nonlinearity of a CLIP text tower: OpenAI's CLIP uses quick-GELU, OpenCLIP exact GELU.
+public enum CLIPActivation: String, Sendable, Equatable {
+    case quickGELU = "quick_gelu", gelu
+}
+
+/// The shape of a CLIP text tower and how ComfyUI drives it; OpenAI ViT-L/14's (SD1.x) by default.
 public struct CLIPTextConfiguration: Sendable, Equatable {
     public var vocabularySize = 49408
     public var positions = 77
@@ -8,9 +13,34 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
     public var layers = 12
     public var heads = 12
     public var mlpWidth = 3072
+    public var activation = CLIPActivation.quickGELU
+    /// What fills a chunk after its end token: the end token for OpenAI's CLIP, 0 for OpenCLIP
+    /// (ComfyUI's `pad_with_end=False` for SD2).
+    public var padToken = CLIPTokenizer.endToken
+    /// The layer read when no CLIPSetLastLayer says otherwise. SD2 reads OpenCLIP ViT-H's
+    /// penultimate layer (-2): it was trained on that, and the last layer was never used.
+    public var defaultLastLayer = -1
+    /// The key textual-inversion files keep this encoder's vectors under.
+    public var embeddingKey = "clip_l"
 
     public static let vitL14 = CLIPTextConfiguration()
+    /// SD2.x's text tower, OpenCLIP ViT-H/14: 24 layers of width 1024, GELU.
+    public static let openCLIPViTH14: CLIPTextConfiguration = {
+        var config = CLIPTextConfiguration()
+        (config.width, config.layers, config.heads, config.mlpWidth) = (1024, 24, 16, 4096)
+        config.useOpenCLIPConventions()
+        return config
+    }()
+
     public init() {}
+
+    /// OpenCLIP's GELU, zero padding, the SD2 default layer and textual-inversion key.
+    mutating func useOpenCLIPConventions(penultimateByDefault: Bool = true) {
+        activation = .gelu
+        padToken = 0
+        defaultLastLayer = penultimateByDefault ? -2 : -1
+        embeddingKey = "clip_h"
+    }
 
     /// Reads the configuration off HF-layout weights (`text_model.*`).
     public static func detect(_ scope: WeightScope) throws -> CLIPTextConfiguration {
@@ -32,8 +62,9 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
     }
 }
 
-/// CLIP's text transformer (HF `CLIPTextModel` keys under `text_model.`): token and position
-/// embeddings, pre-LayerNorm blocks with causal self-attention and quick-GELU MLPs, final LayerNorm.
+/// CLIP's text transformer (HF `CLIPTextModel` keys under `text_model.`; OpenCLIP files are renamed
+/// to these by `OpenCLIPTextKeyMap`): token and position embeddings, pre-LayerNorm blocks with
+/// causal self-attention and (quick-)GELU MLPs, final LayerNorm.
 public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfiguration
     let tokenEmbedding: Parameter
@@ -45,6 +76,7 @@ public struct CLIPTextModel: Sendable {
         let norm1: LayerNorm, query: Linear, key: Linear, value: Linear, output: Linear
         let norm2: LayerNorm, fc1: Linear, fc2: Linear
         let heads: Int
+        let activation: CLIPActivation
 
         init(_ scope: WeightScope, config: CLIPTextConfiguration) {
             let w = config.width
@@ -57,13 +89,15 @@ public struct CLIPTextModel: Sendable {
             fc1 = Linear(scope["mlp.fc1"], in: w, out: config.mlpWidth)
             fc2 = Linear(scope["mlp.fc2"], in: config.mlpWidth, out: w)
             heads = config.heads
+            activation = config.activation
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
             let h = try norm1(x)
             let attended = try query(h).attention(key: key(h), value: value(h), heads: heads, causal: true)
             let x = try x.adding(output(attended))
-            return try x.adding(fc2(fc1(norm2(x)).quickGELU()))
+            let hidden = try fc1(norm2(x))
+            return try x.adding(fc2(activation == .gelu ? hidden.gelu() : hidden.quickGELU()))
         }
     }
 

@@ -98,12 +98,29 @@ public enum DiffusersFolder {
                 textTensors[stripped] = roundCLIPToFloat16 ? try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) : tensor
             }
             let store = WeightStore(textTensors, source: textPath)
-            textModel = CLIPTextModel(store.root, config: try CLIPTextConfiguration.detect(store.root))
+            var config = try CLIPTextConfiguration.detect(store.root)
+            // SD2.x folders hold OpenCLIP ViT-H converted by diffusers, its last layer already dropped.
+            if try textEncoderActivation(folder.appendingPathComponent("text_encoder")) == .gelu {
+                config.useOpenCLIPConventions(penultimateByDefault: false)
+            }
+            textModel = CLIPTextModel(store.root, config: config)
             try store.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
         }
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: folder.path,
                                      unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
-                                     unetWeights: unetTensors.mapValues { Parameter($0) }, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16)
+                                     unetWeights: unetTensors.mapValues { Parameter($0) }, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16,
+                                     prediction: .guess(unet.config, weights: unetTensors.mapValues { Parameter($0) }))
+    }
+
+    /// `hidden_act` of `text_encoder/config.json` (quick-GELU when absent, as transformers' default).
+    static func textEncoderActivation(_ folder: URL) throws -> CLIPActivation {
+        struct Config: Decodable { var hidden_act: String? }
+        guard let data = try? Data(contentsOf: folder.appendingPathComponent("config.json")) else { return .quickGELU }
+        let name = try JSONDecoder().decode(Config.self, from: data).hidden_act ?? "quick_gelu"
+        guard let activation = CLIPActivation(rawValue: name) else {
+            throw ModelLoadError.unrecognized(file: folder.appendingPathComponent("config.json").path, reason: "hidden_act \"\(name)\" is not a CLIP text activation (quick_gelu, gelu)")
+        }
+        return activation
     }
 }

@@ -13,10 +13,13 @@ public struct StableDiffusionModels: Sendable {
     /// The base weights (shared with the models, not copied), for LoRA patching.
     public let unetWeights: [String: Parameter], textWeights: [String: Parameter]
     public let textWeightsAreFloat16: Bool
+    /// How the UNet's output is read, as ComfyUI guesses it from the weights.
+    public let prediction: PredictionType
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
-/// `first_stage_model.`, `cond_stage_model.transformer.`) from float32, float16 or bfloat16
+/// `first_stage_model.`, and `cond_stage_model.transformer.` for SD1.x's CLIP ViT-L or
+/// `cond_stage_model.model.` for SD2.x's OpenCLIP ViT-H) from float32, float16 or bfloat16
 /// safetensors. The file is memory-mapped and widened tensor by tensor, so a 2 GB float16 file
 /// never sits in memory twice; with `.streamed` residency the weights stay in the file and are
 /// widened layer by layer as the models run (low-memory mode). Loading is strict: missing keys, unexpected keys and shape
@@ -31,6 +34,7 @@ public enum StableDiffusionCheckpoint {
     public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws -> StableDiffusionModels {
         let file = try SafeTensorsFile(path: path)
         var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:], clipTensors: [String: Parameter] = [:]
+        var openCLIP = false
         func parameter(_ entry: SafeTensorsEntry, roundToFloat16: Bool = false) throws -> Parameter {
             if residency == .streamed { return Parameter(streaming: entry, from: file, roundToFloat16: roundToFloat16) }
             var tensor = file.tensor(entry)
@@ -46,6 +50,25 @@ public enum StableDiffusionCheckpoint {
                 vaeTensors[String(key.dropFirst(vaePrefix.count))] = try parameter(entry)
             } else if let prefix = clipPrefixes.first(where: { key.hasPrefix($0) }) {
                 clipTensors[String(key.dropFirst(prefix.count))] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
+            } else if let prefix = OpenCLIPTextKeyMap.prefixes.first(where: { key.hasPrefix($0) }) {
+                openCLIP = true
+                let name = String(key.dropFirst(prefix.count))
+                switch OpenCLIPTextKeyMap.target(name) {
+                case .renamed(let hfName)?:
+                    clipTensors[hfName] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
+                case .split(let names)?:
+                    let rows = (entry.shape.first ?? 0) / names.count
+                    for (index, hfName) in names.enumerated() {
+                        guard rows * names.count == entry.shape.first, let part = entry.rows(index * rows..<(index + 1) * rows, key: key) else {
+                            throw ModelLoadError.keys(file: path, missing: [], unexpected: [], mismatched: ["\(key): \(entry.shape) does not split into \(names.count) equal row blocks"])
+                        }
+                        clipTensors[hfName] = try parameter(part, roundToFloat16: roundCLIPToFloat16)
+                    }
+                case .unused?:
+                    break
+                case nil:
+                    clipTensors[key] = try parameter(entry)          // reported as unexpected below
+                }
             }
         }
         guard !unetTensors.isEmpty else {
@@ -61,13 +84,16 @@ public enum StableDiffusionCheckpoint {
 
         var textModel: CLIPTextModel?
         if !clipTensors.isEmpty {
-            let clipStore = WeightStore(clipTensors, source: path + " (cond_stage_model.transformer.*)")
+            let clipStore = WeightStore(clipTensors, source: path + (openCLIP ? " (cond_stage_model.model.*)" : " (cond_stage_model.transformer.*)"))
             let scope = clipStore.root
-            textModel = CLIPTextModel(scope, config: try CLIPTextConfiguration.detect(WeightScope(store: clipStore, prefix: "")))
+            var config = try CLIPTextConfiguration.detect(scope)
+            if openCLIP { config.useOpenCLIPConventions() }
+            textModel = CLIPTextModel(scope, config: config)
             try clipStore.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
         }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path,
                                      unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes, textBytes: clipTensors.residentBytes,
-                                     unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16)
+                                     unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16,
+                                     prediction: .guess(unet.config, weights: unetTensors))
     }
 }

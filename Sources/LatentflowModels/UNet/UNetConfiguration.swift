@@ -75,7 +75,8 @@ public struct UNetConfiguration: Sendable, Equatable {
             var depth = 0
             while shape("\(prefix).transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
             config.transformerDepth = depth
-            if config.contextDim == 1024 { config.heads = nil; config.headWidth = 64 }
+            // ComfyUI: every linear-projection model of the family (SD2.x, unCLIP, SDXL) has 64-wide heads.
+            if config.linearProjection { config.heads = nil; config.headWidth = 64 }
         }
         return config
     }

@@ -17,7 +17,8 @@ public struct CLIPTextEncode: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let encoder = try inputs[Self.clip]
         let files = context.environment.files
-        let lookup: EmbeddingLookup = { name in TextualInversion.load(name, files: files) }
+        let key = encoder.model.config.embeddingKey
+        let lookup: EmbeddingLookup = { name in TextualInversion.load(name, key: key, files: files) }
         let embedding = try Self.encode(try inputs[Self.text], with: encoder, embeddings: lookup) { name in
             context.warn("embedding:\(name) does not exist (looked in \(files.searchPaths(for: "embeddings").joined(separator: ", "))), ignoring")
         }
@@ -29,12 +30,14 @@ public struct CLIPTextEncode: Node {
     /// `z = (z − z_empty)·w + z_empty`; chunks concatenated along the tokens.
     static func encode(_ prompt: String, with encoder: TextEncoder, embeddings: EmbeddingLookup? = nil,
                        missing: ((String) -> Void)? = nil) throws -> Tensor {
-        let chunks = encoder.tokenizer.tokenizeWithWeights(prompt, embeddings: embeddings, missing: missing)
+        let padToken = encoder.model.config.padToken
+        let chunks = encoder.tokenizer.tokenizeWithWeights(prompt, padToken: padToken, embeddings: embeddings, missing: missing)
         let hasWeights = chunks.contains { $0.contains { $0.weight != 1 } }
         var sequences = chunks
         if hasWeights {
             let length = sequences[0].count
-            sequences.append(([CLIPTokenizer.startToken] + Array(repeating: CLIPTokenizer.endToken, count: length - 1)).map { WeightedToken(id: $0, weight: 1) })
+            // ComfyUI's gen_empty_tokens: BOS, EOS, then padding.
+            sequences.append(([CLIPTokenizer.startToken, CLIPTokenizer.endToken] + Array(repeating: padToken, count: length - 2)).map { WeightedToken(id: $0, weight: 1) })
         }
         let encoded = try encoder.model.encode(sequences, lastLayer: encoder.lastLayer)   // [k(+1), 77, width]
         let (tokens, width) = (encoded.dim(1), encoded.dim(2))

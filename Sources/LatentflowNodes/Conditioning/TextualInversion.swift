@@ -4,15 +4,15 @@ import LatentflowIO
 import LatentflowTensor
 
 /// Textual-inversion embeddings from `models/embeddings`, as ComfyUI's `load_embed` finds them:
-/// the name as given or with `.safetensors` / `.pt` / `.bin`; in the file, the `clip_l` tensor or
-/// else the first one. Only safetensors files are read (pickled `.pt` files are refused: loading
+/// the name as given or with `.safetensors` / `.pt` / `.bin`; in the file, the tensor under the
+/// encoder's key (`clip_l` for SD1.x, `clip_h` for SD2.x), `emb_params`, or else the first one. Only safetensors files are read (pickled `.pt` files are refused: loading
 /// them would mean running untrusted pickle code).
 enum TextualInversion {
-    static func load(_ name: String, files: FileCatalog) -> Tensor? {
+    static func load(_ name: String, key encoderKey: String = "clip_l", files: FileCatalog) -> Tensor? {
         for candidate in [name, name + ".safetensors"] {
             guard let url = try? files.locate(candidate, in: "embeddings"), url.pathExtension == "safetensors",
                   let file = try? SafeTensorsFile(path: url.path) else { continue }
-            let key = file.keys.contains("clip_l") ? "clip_l" : (file.keys.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
+            let key: String? = file.keys.contains(encoderKey) ? encoderKey : (file.keys.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
             guard let key, let tensor = try? file.tensor(key) else { continue }
             return tensor.rank == 1 ? (try? tensor.reshaped([1, tensor.count])) : (try? tensor.reshaped([-1, tensor.dim(-1)]))
         }

@@ -23,7 +23,7 @@ public struct CheckpointLoaderSimple: Node {
         guard let text = models.textModel else {
             throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
         }
-        return NodeOutputs(DiffusionModel(unet: models.unet, byteCount: models.unetBytes, weights: models.unetWeights),
+        return NodeOutputs(DiffusionModel(models),
                            TextEncoder(model: text, byteCount: models.textBytes, weights: models.textWeights,
                                        weightsAreFloat16: models.textWeightsAreFloat16),
                            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))

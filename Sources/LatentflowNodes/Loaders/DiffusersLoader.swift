@@ -17,7 +17,7 @@ public struct DiffusersLoader: Node {
         let url = try context.environment.files.locate(try inputs[Self.modelPath], in: "diffusers")
         let models = try DiffusersFolder.load(url)
         guard let text = models.textModel else { throw NodeError("\(url.lastPathComponent) has no text_encoder/") }
-        return NodeOutputs(DiffusionModel(unet: models.unet, byteCount: models.unetBytes, weights: models.unetWeights),
+        return NodeOutputs(DiffusionModel(models),
                            TextEncoder(model: text, byteCount: models.textBytes, weights: models.textWeights,
                                        weightsAreFloat16: models.textWeightsAreFloat16),
                            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))

@@ -19,6 +19,12 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]) {
         (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
     }
+
+    /// A loaded checkpoint's UNet, read as eps or v-prediction as ComfyUI guesses from its weights.
+    public init(_ models: StableDiffusionModels) {
+        let parameterization: Parameterization = models.prediction == .vPrediction ? .vPrediction : .eps
+        self.init(unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes, weights: models.unetWeights)
+    }
 }
 
 /// ComfyUI's CLIP: the text encoder, its tokenizer and the layer to stop at.
@@ -26,8 +32,8 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public static var portType: PortType { .clip }
     public var model: CLIPTextModel
     public let tokenizer: CLIPTokenizer
-    /// -1 = last layer; -2 = penultimate ("clip skip 2").
-    public var lastLayer = -1
+    /// -1 = last layer; -2 = penultimate ("clip skip 2"). Starts at the model's default (SD2: -2).
+    public var lastLayer: Int
     public let byteCount: Int
     /// The weights the model was built from (HF keys without `text_model.`), for LoRA patching.
     public var weights: [String: Parameter]
@@ -36,6 +42,7 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
                 weights: [String: Parameter] = [:], weightsAreFloat16: Bool = false) {
         (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
+        lastLayer = model.config.defaultLastLayer
     }
 }
 
