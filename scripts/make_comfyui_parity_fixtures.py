@@ -1,11 +1,13 @@
-"""Whole workflows run by ComfyUI itself on a full-size SD1.5 checkpoint with random weights.
+"""Whole workflows run by ComfyUI itself on full-size SD1.5 and SD2.1 checkpoints with random weights.
 
 Run by hand (never by CI):
     swift run -c release latentflow make-tiny-model --full-size --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
     (this also writes /tmp/parity/models/loras/latentflow-random-sd15-lora.safetensors)
+    python3 scripts/make_random_sd21_checkpoint.py --models /tmp/parity/models   (for --family sd21)
     pip install torch torchsde einops scipy tqdm psutil av aiohttp safetensors transformers
-    python3 scripts/make_comfyui_parity_fixtures.py --comfyui /path/to/ComfyUI --models /tmp/parity/models
-Writes Tests/LatentflowEndToEndTests/Fixtures/comfyui_parity.safetensors: for each workflow its
+    python3 scripts/make_comfyui_parity_fixtures.py --comfyui /path/to/ComfyUI --models /tmp/parity/models [--family sd21]
+Writes Tests/LatentflowEndToEndTests/Fixtures/comfyui_parity.safetensors (comfyui_parity_sd21 for
+the SD2.1 family: an OpenCLIP ViT-H text tower, v-prediction guessed from the weights): for each workflow its
 final latent (KSampler output), ComfyUI's float image and its 8-bit image, and in the metadata the
 API-format workflow that produced them and the checkpoint's and LoRA's sha256. ComfyUI's own node
 classes run (CheckpointLoaderSimple, LoraLoader, LoraLoaderModelOnly, CLIPSetLastLayer,
@@ -21,6 +23,7 @@ import sys
 parser = argparse.ArgumentParser()
 parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"))
 parser.add_argument("--models", required=True)
+parser.add_argument("--family", choices=["sd15", "sd21"], default="sd15")
 args = parser.parse_args()
 if not args.comfyui:
     sys.exit("pass --comfyui /path/to/ComfyUI")
@@ -40,12 +43,13 @@ import comfyui_version  # noqa: E402
 import nodes  # noqa: E402
 from comfy_extras import nodes_model_advanced  # noqa: E402
 
-CKPT = "latentflow-random-sd15.safetensors"
+CKPT = f"latentflow-random-{args.family}.safetensors"
 ckpt_path = os.path.join(args.models, "checkpoints", CKPT)
 LORA = "latentflow-random-sd15-lora.safetensors"
 digest = hashlib.sha256(open(ckpt_path, "rb").read()).hexdigest()
-lora_digest = hashlib.sha256(open(os.path.join(args.models, "loras", LORA), "rb").read()).hexdigest()
+lora_digest = hashlib.sha256(open(os.path.join(args.models, "loras", LORA), "rb").read()).hexdigest() if args.family == "sd15" else None
 model0, clip0, vae0 = nodes.CheckpointLoaderSimple().load_checkpoint(CKPT)[:3]
+print("ComfyUI reads", CKPT, "as", type(model0.model.model_config).__name__, model0.model.model_type)
 
 
 def api(case):
@@ -112,6 +116,20 @@ cases = {
     "dpmpp_2m_sde_karras_batch2": dict(sampler="dpmpp_2m_sde", scheduler="karras", steps=6, cfg=5.0, seed=3, width=64, height=64,
                                        batch=2, positive="a lighthouse", negative=""),
 }
+sd21_cases = {
+    # v-prediction (guessed from the weights), weights against the 0-padded empty prompt.
+    "sd21_vpred_euler_weights": dict(sampler="euler", scheduler="normal", steps=5, cfg=5.0, seed=11, width=64, height=64, batch=1,
+                                     positive="a (snowy:1.2) mountain village, ((dusk))", negative=""),
+    # CLIPSetLastLayer(-1): the tower's real last layer instead of SD2's default penultimate one.
+    "sd21_last_clip_layer_dpmpp_2m_karras": dict(sampler="dpmpp_2m", scheduler="karras", steps=6, cfg=4.0, seed=5, width=96, height=64,
+                                                 batch=1, clip_skip=-1, positive="a harbour at noon", negative="rain"),
+    # ModelSamplingDiscrete overriding the guess, a long prompt split into two 0-padded chunks, batch 2.
+    "sd21_eps_override_long_prompt_batch2": dict(sampling="eps", sampler="euler_ancestral", scheduler="normal", steps=4, cfg=6.0,
+                                                 seed=2**33 + 1, width=64, height=64, batch=2,
+                                                 positive="a detailed oil painting, " * 20 + "of a quiet library", negative="blurry"),
+}
+if args.family == "sd21":
+    cases = sd21_cases
 tensors, workflows = {}, {}
 torch.set_grad_enabled(False)  # the ComfyUI executor runs nodes under inference mode
 for name, case in cases.items():
@@ -146,12 +164,15 @@ def psnr(a, b):
     return 10 * np.log10(peak * peak / float(((a - b) ** 2).mean()))
 
 
-for name in ["lora_model0.9_clip-0.7", "lora_model_only1.3"]:
+for name in ["lora_model0.9_clip-0.7", "lora_model_only1.3"] if args.family == "sd15" else []:
     print(f"{name} against the same workflow without the LoRA: latent PSNR "
           f"{psnr(tensors[name + '.latent'], tensors['euler_no_lora.latent']):.1f} dB")
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowEndToEndTests", "Fixtures", "comfyui_parity.safetensors")
-save_file(tensors, out, metadata={"workflows": json.dumps(workflows), "checkpoint": CKPT, "checkpoint_sha256": digest,
-                                  "lora": LORA, "lora_sha256": lora_digest,
-                                  "comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
+fixture = "comfyui_parity.safetensors" if args.family == "sd15" else f"comfyui_parity_{args.family}.safetensors"
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowEndToEndTests", "Fixtures", fixture)
+metadata = {"workflows": json.dumps(workflows), "checkpoint": CKPT, "checkpoint_sha256": digest,
+            "comfyui_version": comfyui_version.__version__, "torch": torch.__version__}
+if lora_digest:
+    metadata.update({"lora": LORA, "lora_sha256": lora_digest})
+save_file(tensors, out, metadata=metadata)
 print("wrote", out, "checkpoint sha256", digest)

@@ -41,10 +41,21 @@ final class ComfyUIParityTests: XCTestCase {
     }
 
     func testWorkflowsMatchComfyUI() async throws {
-        guard let models = ProcessInfo.processInfo.environment["LATENTFLOW_PARITY_MODELS"] else {
-            throw XCTSkip("set LATENTFLOW_PARITY_MODELS to a models folder holding checkpoints/latentflow-random-sd15.safetensors")
+        try await checkWorkflows(fixture: "comfyui_parity", checkpoint: "latentflow-random-sd15.safetensors")
+    }
+
+    /// SD2.1-768 layout (scripts/make_random_sd21_checkpoint.py): OpenCLIP ViT-H text tower,
+    /// v-prediction guessed from the weights as ComfyUI guesses it.
+    func testSD21WorkflowsMatchComfyUI() async throws {
+        try await checkWorkflows(fixture: "comfyui_parity_sd21", checkpoint: "latentflow-random-sd21.safetensors")
+    }
+
+    func checkWorkflows(fixture resource: String, checkpoint: String) async throws {
+        guard let models = ProcessInfo.processInfo.environment["LATENTFLOW_PARITY_MODELS"],
+              FileManager.default.fileExists(atPath: models + "/checkpoints/" + checkpoint) else {
+            throw XCTSkip("set LATENTFLOW_PARITY_MODELS to a models folder holding checkpoints/\(checkpoint)")
         }
-        let fixture = Bundle.module.url(forResource: "comfyui_parity", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let fixture = Bundle.module.url(forResource: resource, withExtension: "safetensors", subdirectory: "Fixtures")!
         let reference = try SafeTensorsFile(path: fixture.path)
         let workflows = try JSONValue.parse(XCTUnwrap(reference.metadata["workflows"]))
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("lf-parity-\(UUID().uuidString)")

@@ -50,6 +50,34 @@ final class SD2CheckpointTests: XCTestCase {
         }
     }
 
+    /// A diffusers SD2 folder: the text encoder in transformers' layout with `hidden_act: gelu`
+    /// (diffusers dropped OpenCLIP's last layer, so its last layer is SD2's penultimate one).
+    func testDiffusersFolderWithAGELUTextEncoder() throws {
+        let checkpoint = try Self.writeCheckpoint()
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let single = try StableDiffusionCheckpoint.load(path: checkpoint.path)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lf-sd2-folder-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try fm.copyItem(at: DiffusersFolderTests.folder("tiny_sd2_inpaint_unet"), to: folder.appendingPathComponent("unet"))
+        try fm.copyItem(at: DiffusersFolderTests.folder("tiny_diffusers").appendingPathComponent("vae"), to: folder.appendingPathComponent("vae"))
+        let text = folder.appendingPathComponent("text_encoder")
+        try fm.createDirectory(at: text, withIntermediateDirectories: true)
+        // Only the first two layers: the last of them is then the penultimate of the single file.
+        let kept = single.textWeights.filter { !$0.key.hasPrefix("encoder.layers.2.") }
+        try SafeTensorsWriter.write(kept.sorted { $0.key < $1.key }.map { .init("text_model." + $0.key, $0.value.tensor(), dtype: .float16) },
+                                    to: text.appendingPathComponent("model.safetensors"))
+        try Data(#"{"hidden_act": "gelu", "hidden_size": 128, "num_hidden_layers": 2}"#.utf8).write(to: text.appendingPathComponent("config.json"))
+        let models = try DiffusersFolder.load(folder)
+        let model = try XCTUnwrap(models.textModel)
+        XCTAssertEqual(model.config.activation, .gelu)
+        XCTAssertEqual(model.config.padToken, 0)
+        XCTAssertEqual(model.config.defaultLastLayer, -1)
+        let error = relativeError(try model.encode(try tokens(), lastLayer: model.config.defaultLastLayer), try Self.reference.tensor("clip.penultimate"))
+        XCTAssertLessThan(error, 1e-4)
+    }
+
     func testTokenizerPadsWithZeroAsComfyUIsSD2Tokenizer() throws {
         let url = Bundle.module.url(forResource: "tokens_sd2", withExtension: "json", subdirectory: "Fixtures")!
         let cases = try JSONDecoder().decode([TokenizerTests.Case].self, from: Data(contentsOf: url))
