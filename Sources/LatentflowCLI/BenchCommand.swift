@@ -34,21 +34,20 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
-        var results = try KernelBenchmark.runAll(repeats: repeats)
+        let reference = ReferenceRate()
+        var results = try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {
-            let reference = results[0].gflops
             for c in ModelBenchmark.cases(include: Set(only)) {
-                let seconds = try KernelBenchmark.median(max(1, repeats / 3), c.run)
-                var r = KernelBenchmark(name: c.name, seconds: seconds, gflops: c.gflop / seconds)
-                r.ratio = r.gflops / reference
+                var r = try reference.measure(c.name, gflop: c.gflop, repeats: max(1, repeats / 3), c.run)
                 r.peakBytes = ModelBenchmark.peakResidentBytes()
                 results.append(r)
             }
         }
         if let workflowCheckpoint {
             results += try await WorkflowBenchmark.run(checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
-                                                       sizes: sizes, reference: results[0].gflops, lowMemory: lowMemory)
+                                                       sizes: sizes, reference: reference, lowMemory: lowMemory)
         }
+        results.insert(reference.summary, at: 0)
         if json {
             let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
                                       "peak_rss_bytes": $0.peakBytes] as [String: Any] }
@@ -72,42 +71,26 @@ struct KernelBenchmark {
     var ratio: Double = 1
     var peakBytes = ModelBenchmark.peakResidentBytes()
 
-    static func runAll(repeats: Int) throws -> [KernelBenchmark] {
-        // R: the im2col GEMM of SD's 320-channel 3x3 convolution at 64x64, on OpenBLAS's own threads.
-        let (m, n, k) = (320, 4096, 2880)
-        let referenceSeconds = ReferenceGEMM.seconds(m: m, n: n, k: k, repeats: repeats)
-        let reference = KernelBenchmark(name: "sgemm R (OpenBLAS, \(m)x\(k) · \(k)x\(n))", seconds: referenceSeconds,
-                                        gflops: 2.0 * Double(m * n * k) / referenceSeconds / 1e9)
-        var results = [reference]
-        results.append(try conv(channels: 320, size: 64, repeats: repeats))
-        results.append(try conv(channels: 640, size: 32, repeats: repeats))
-        results.append(try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats))
-        return results.map { var r = $0; r.ratio = $0.gflops / reference.gflops; return r }
+    static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
+        [try conv(channels: 320, size: 64, repeats: repeats, reference: reference),
+         try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
+         try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats, reference: reference)]
     }
 
-    static func conv(channels: Int, size: Int, repeats: Int) throws -> KernelBenchmark {
+    static func conv(channels: Int, size: Int, repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
         let x = random([1, channels, size, size]), w = random([channels, channels, 3, 3], scale: 0.02), b = random([channels])
-        let seconds = try median(repeats) { _ = try x.conv2d(weight: w, bias: b, padding: 1) }
-        let flops = 2.0 * Double(channels * channels * 9 * size * size)
-        return KernelBenchmark(name: "conv2d 3x3 \(channels)->\(channels) at \(size)x\(size)", seconds: seconds, gflops: flops / seconds / 1e9)
-    }
-
-    static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int) throws -> KernelBenchmark {
-        let q = random([1, tokens, heads * headDim]), k = random([1, tokens, heads * headDim]), v = random([1, tokens, heads * headDim])
-        let seconds = try median(repeats) { _ = try q.attention(key: k, value: v, heads: heads) }
-        let flops = 4.0 * Double(tokens * tokens * headDim * heads)
-        return KernelBenchmark(name: "attention \(tokens) tokens x \(heads) heads x \(headDim)", seconds: seconds, gflops: flops / seconds / 1e9)
-    }
-
-    static func median(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<max(1, repeats) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let gflop = 2.0 * Double(channels * channels * 9 * size * size) / 1e9
+        return try reference.measure("conv2d 3x3 \(channels)->\(channels) at \(size)x\(size)", gflop: gflop, repeats: repeats) {
+            _ = try x.conv2d(weight: w, bias: b, padding: 1)
         }
-        return times.sorted()[times.count / 2]
+    }
+
+    static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
+        let q = random([1, tokens, heads * headDim]), k = random([1, tokens, heads * headDim]), v = random([1, tokens, heads * headDim])
+        let gflop = 4.0 * Double(tokens * tokens * headDim * heads) / 1e9
+        return try reference.measure("attention \(tokens) tokens x \(heads) heads x \(headDim)", gflop: gflop, repeats: repeats) {
+            _ = try q.attention(key: k, value: v, heads: heads)
+        }
     }
 
     static func random(_ shape: [Int], scale: Float = 1) -> Tensor {

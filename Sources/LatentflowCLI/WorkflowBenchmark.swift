@@ -10,7 +10,7 @@ enum WorkflowBenchmark {
     /// PyTorch FLOP-counter totals for a 4-step LCM image at cfg 1 (UNet ×4 + VAE decode + CLIP ×2).
     static let teraflop: [Int: Double] = [256: 1.36, 512: 5.74]
 
-    static func run(checkpoint: URL, sizes: [Int], reference: Double, lowMemory: Bool) async throws -> [KernelBenchmark] {
+    static func run(checkpoint: URL, sizes: [Int], reference: ReferenceRate, lowMemory: Bool) async throws -> [KernelBenchmark] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("latentflow-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
         // The checkpoint's folder becomes the checkpoints folder, through an extra_model_paths.yaml.
@@ -23,13 +23,10 @@ enum WorkflowBenchmark {
         for size in sizes {
             for (label, seed) in [("seed 1", 1), ("seed 2, same process", 2)] {
                 let workflow = lcmWorkflow(size: size, seed: seed, checkpoint: checkpoint.lastPathComponent)
-                let start = Date()
-                _ = try await engine.run(try engine.loader.load(workflow, source: "bench"))
-                let seconds = Date().timeIntervalSince(start)
-                var r = KernelBenchmark(name: "LCM 4 steps \(size)px, \(label)" + (lowMemory ? ", low memory" : ""), seconds: seconds,
-                                        gflops: (teraflop[size] ?? 0) * 1000 / seconds)
-                r.ratio = r.gflops / reference
-                results.append(r)
+                let name = "LCM 4 steps \(size)px, \(label)" + (lowMemory ? ", low memory" : "")
+                results.append(try await reference.measureOnce(name, gflop: (teraflop[size] ?? 0) * 1000) {
+                    _ = try await engine.run(try engine.loader.load(workflow, source: "bench"))
+                })
             }
         }
         return results

@@ -42,7 +42,7 @@ extension Tensor {
                             AttentionTileWorkspace.packKeys(kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
                                                             keys: nk, d: d, into: keysT + bh * packedPerHead)
                         }
-                        parallelChunks(batch * heads * tilesPerHead) { tasks, _ in
+                        parallelChunks(batch * heads * tilesPerHead, chunksPerThread: 16) { tasks, _ in
                             let workspace = AttentionTileWorkspace(d: d, dv: dv, rows: tile)
                             defer { workspace.deallocate() }
                             for task in tasks {

@@ -89,7 +89,7 @@ private struct ConvGeometry {
             let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * columns)
             defer { col.deallocate() }
             for image in 0..<images {
-                parallelChunks(cin) { channels, _ in
+                parallelChunks(cin, chunksPerThread: 4) { channels, _ in
                     im2col(input + image * cin * h * w, rows: 0..<ho, channels: channels, into: col)
                 }
                 sgemm(transA: false, transB: false, m: cout, n: columns, k: patchSize, a: weight, lda: patchSize,
@@ -99,7 +99,7 @@ private struct ConvGeometry {
         }
         let rows = rowsPerBand
         let bandsPerImage = (ho + rows - 1) / rows
-        parallelChunks(images * bandsPerImage) { tasks, _ in
+        parallelChunks(images * bandsPerImage, chunksPerThread: 4) { tasks, _ in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * rows * wo)
             defer { scratch.deallocate() }
             for task in tasks {

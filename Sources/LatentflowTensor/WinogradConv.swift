@@ -46,7 +46,7 @@ enum WinogradConvolution {
             for tileRow0 in stride(from: 0, to: tilesY, by: rowsPerBand) {
                 let tileRows = min(tilesY, tileRow0 + rowsPerBand) - tileRow0
                 let tiles = tileRows * tilesX
-                parallelChunks(cin) { channels, thread in
+                parallelChunks(cin, chunksPerThread: 4) { channels, thread in
                     for c in channels {
                         for r in 0..<tileRows {
                             transformInputRow(x + c * h * w, h: h, w: w, tileRow: tileRow0 + r, tilesX: tilesX,
@@ -54,14 +54,14 @@ enum WinogradConvolution {
                         }
                     }
                 }
-                parallelChunks(16) { products, _ in
+                parallelChunks(16, chunksPerThread: 8) { products, _ in
                     for k in products {
                         sgemmSerial(transA: false, transB: false, m: cout, n: tiles, k: cin,
                                     a: transformed + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
                                     c: m + k * cout * tiles, ldc: tiles)
                     }
                 }
-                parallelChunks(cout) { channels, _ in
+                parallelChunks(cout, chunksPerThread: 4) { channels, _ in
                     for o in channels {
                         for r in 0..<tileRows {
                             transformOutputRow(m + o * tiles + r * tilesX, stride: cout * tiles, tilesX: tilesX, bias: bias?[o] ?? 0,
