@@ -13,6 +13,9 @@ struct AttentionTileWorkspace {
     /// the tile passes over them.
     static let keyBlock = 128
     let d: Int, dv: Int, rows: Int
+    /// The tile's query rows `[rows, d]`, times scale·log2(e): the scores come out in base 2,
+    /// ready for `vexp2NonPositive`, and the score kernel reads them contiguously.
+    let queries: UnsafeMutablePointer<Float>
     /// Scores, then probabilities, `[rows, keyBlock]`.
     let scores: UnsafeMutablePointer<Float>
     /// Unnormalized output rows `[rows, dv]`, running maxima and sums.
@@ -22,6 +25,7 @@ struct AttentionTileWorkspace {
     init(d: Int, dv: Int, rows: Int) {
         (self.d, self.dv, self.rows) = (d, dv, rows)
         let block = Self.keyBlock
+        queries = .allocate(capacity: rows * d)
         scores = .allocate(capacity: rows * block)
         output = .allocate(capacity: rows * dv)
         rowMax = .allocate(capacity: rows)
@@ -29,7 +33,7 @@ struct AttentionTileWorkspace {
     }
 
     func deallocate() {
-        for pointer in [scores, output, rowMax, rowSum] { pointer.deallocate() }
+        for pointer in [queries, scores, output, rowMax, rowSum] { pointer.deallocate() }
     }
 
     /// Kᵀ of one head in key blocks: block `i` is `[d, 16-padded block width]` at `i · d · keyBlock`,
@@ -58,6 +62,10 @@ struct AttentionTileWorkspace {
                 keysT: UnsafePointer<Float>, v: UnsafePointer<Float>, ldv: Int, keys: Int,
                 scale: Float, causal: Bool, out: UnsafeMutablePointer<Float>, ldo: Int) {
         let block = Self.keyBlock
+        let toBase2 = scale * 1.442_695_04
+        for r in 0..<rows {
+            for e in 0..<d { queries[r * d + e] = q[r * ldq + e] * toBase2 }
+        }
         output.update(repeating: 0, count: rows * dv)
         rowMax.update(repeating: -.infinity, count: rows)
         rowSum.update(repeating: 0, count: rows)
@@ -68,11 +76,11 @@ struct AttentionTileWorkspace {
             let padded = (n + 15) / 16 * 16
             // Kᵀ rows are as wide as the whole block was packed (the causal limit may stop short).
             let ldkt = (min(block, keys - key0) + 15) / 16 * 16
-            scoreBlock(q: q, ldq: ldq, rows: rows, keysT: keysT + key0 * d, ldkt: ldkt, columns: padded)
+            scoreBlock(q: queries, ldq: d, rows: rows, keysT: keysT + key0 * d, ldkt: ldkt, columns: padded)
             for r in 0..<rows {
                 // Keys past this row's position are masked (top-left aligned, as is_causal).
                 let valid = causal ? min(n, max(0, firstRow + r + 1 - key0)) : n
-                softmaxUpdate(row: r, valid: valid, padded: padded, scale: scale)
+                softmaxUpdate(row: r, valid: valid, padded: padded)
             }
             outputBlock(rows: rows, v: v + key0 * ldv, ldv: ldv, count: n)
             key0 += n
@@ -144,10 +152,10 @@ struct AttentionTileWorkspace {
         store8(a0, s); store8(a1, s + 8)
     }
 
-    /// Online softmax for one row of the block: exponentiates its `valid` scores against the
-    /// running maximum (zeros the rest up to `padded`), rescales the row's output and sum when
-    /// the maximum grows.
-    private func softmaxUpdate(row r: Int, valid: Int, padded: Int, scale: Float) {
+    /// Online softmax for one row of the block: exponentiates (base 2) its `valid` scores against
+    /// the running maximum (zeros the rest up to `padded`), rescales the row's output and sum
+    /// when the maximum grows.
+    private func softmaxUpdate(row r: Int, valid: Int, padded: Int) {
         let p = scores + r * Self.keyBlock
         var blockMax = -Float.infinity
         var i = 0
@@ -166,7 +174,7 @@ struct AttentionTileWorkspace {
             return
         }
         if newMax > rowMax[r] {
-            let alpha = rowMax[r] == -.infinity ? 0 : expf((rowMax[r] - newMax) * scale)
+            let alpha = rowMax[r] == -.infinity ? 0 : exp2f(rowMax[r] - newMax)
             if alpha != 1 {
                 rowSum[r] *= alpha
                 let o = output + r * dv
@@ -174,18 +182,18 @@ struct AttentionTileWorkspace {
             }
             rowMax[r] = newMax
         }
-        let shift = Vec8(repeating: -newMax * scale), vscale = Vec8(repeating: scale)
+        let shift = Vec8(repeating: newMax)
         var sum = Vec8()
         i = 0
         while i + 8 <= valid {
-            let e = vexpNonPositive(shift.addingProduct(load8(p + i), vscale))
+            let e = vexp2NonPositive(load8(p + i) - shift)
             store8(e, p + i)
             sum += e
             i += 8
         }
         var total = sum.sum()
         while i < valid {
-            let e = vexpNonPositive(Vec8(repeating: (p[i] - newMax) * scale))[0]
+            let e = vexp2NonPositive(Vec8(repeating: p[i] - newMax))[0]
             p[i] = e
             total += e
             i += 1

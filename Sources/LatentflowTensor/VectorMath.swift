@@ -48,6 +48,27 @@ func vexpNonPositive(_ input: Vec8) -> Vec8 {
     return poly * scale
 }
 
+/// 2^x for x at or below 0 (softmax in base 2, after subtracting the row maximum): Cephes
+/// `exp2f`, round-to-nearest range reduction to r in [-0.5, 0.5] (exact) and
+/// 2^r = 1 + r·P(r) with a degree-5 P, in fused multiply-adds. Four operations fewer than
+/// `vexpNonPositive`, which needs the split multiplication by ln 2.
+@inline(__always)
+func vexp2NonPositive(_ input: Vec8) -> Vec8 {
+    let x = vmax(input, Vec8(repeating: -126))
+    let magic = Vec8(repeating: 12_582_912.0)
+    let shifted = x + magic
+    let r = x - (shifted - magic)
+    var p = Vec8(repeating: 1.339_887_440_266_574e-3).addingProduct(Vec8(repeating: 1.535_336_188_319_500e-4), r)
+    p = Vec8(repeating: 9.618_437_357_674_640e-3).addingProduct(p, r)
+    p = Vec8(repeating: 5.550_332_471_162_809e-2).addingProduct(p, r)
+    p = Vec8(repeating: 2.402_264_791_363_012e-1).addingProduct(p, r)
+    p = Vec8(repeating: 6.931_472_028_550_421e-1).addingProduct(p, r)
+    let poly = Vec8(repeating: 1).addingProduct(p, r)
+    let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
+    let scale = unsafeBitCast((bits &+ 0xB4C0_007F) &<< 23, to: Vec8.self)
+    return poly * scale
+}
+
 @inline(__always)
 func vsigmoid(_ x: Vec8) -> Vec8 {
     1 / (1 + vexp(-x))
