@@ -32,7 +32,9 @@ extension Tensor {
         var result = Tensor(shape: [batch, nq, vWidth])
         let packedPerHead = AttentionTileWorkspace.packedKeysCount(keys: nk, d: d)
         let keysT = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * packedPerHead)
-        defer { keysT.deallocate() }
+        // V of each head contiguous ([nk, dv]): the output kernel streams its rows.
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * nk * dv)
+        defer { keysT.deallocate(); values.deallocate() }
         withUnsafeBufferPointer { q in
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
@@ -41,6 +43,8 @@ extension Tensor {
                         parallelFor(batch * heads) { bh in
                             AttentionTileWorkspace.packKeys(kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
                                                             keys: nk, d: d, into: keysT + bh * packedPerHead)
+                            let source = vBase + (bh / heads) * nk * vWidth + (bh % heads) * dv, target = values + bh * nk * dv
+                            for j in 0..<nk { (target + j * dv).update(from: source + j * vWidth, count: dv) }
                         }
                         parallelChunks(batch * heads * tilesPerHead, chunksPerThread: 16) { tasks, _ in
                             let workspace = AttentionTileWorkspace(d: d, dv: dv, rows: tile)
@@ -51,7 +55,7 @@ extension Tensor {
                                 let row0 = (task % tilesPerHead) * tile, rows = min(tile, nq - row0)
                                 workspace.attend(q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows, firstRow: row0,
                                                  keysT: keysT + (b * heads + head) * packedPerHead,
-                                                 v: vBase + b * nk * vWidth + head * dv, ldv: vWidth, keys: nk,
+                                                 v: values + (b * heads + head) * nk * dv, ldv: dv, keys: nk,
                                                  scale: softmaxScale, causal: causal,
                                                  out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
                             }
