@@ -11,6 +11,8 @@ final class ReferenceRate {
     /// The im2col GEMM of SD's 320-channel 3x3 convolution at 64x64, on OpenBLAS's own threads.
     let m = 320, n = 4096, k = 2880
     private(set) var samples: [Double] = []
+    /// Peak resident memory when R was first sampled (before any case allocated).
+    private var firstPeakBytes: Int?
 
     var name: String { "sgemm R (OpenBLAS, \(m)x\(k) · \(k)x\(n))" }
     var gflop: Double { 2.0 * Double(m * n * k) / 1e9 }
@@ -20,13 +22,16 @@ final class ReferenceRate {
     func sample() -> Double {
         let rate = gflop / ReferenceGEMM.seconds(m: m, n: n, k: k, repeats: 3)
         samples.append(rate)
+        if firstPeakBytes == nil { firstPeakBytes = ModelBenchmark.peakResidentBytes() }
         return rate
     }
 
     /// R over the whole run: the median of every sample taken.
     var summary: KernelBenchmark {
         let rate = Self.median(samples.isEmpty ? [sample()] : samples)
-        return KernelBenchmark(name: name, seconds: gflop / rate, gflops: rate)
+        var result = KernelBenchmark(name: name, seconds: gflop / rate, gflops: rate)
+        result.peakBytes = firstPeakBytes ?? result.peakBytes
+        return result
     }
 
     /// Times `body` `repeats` times after one warm-up run, each run between two samples of R.
