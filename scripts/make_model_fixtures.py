@@ -250,18 +250,4 @@ with torch.no_grad():
     lcm_out = lcm_unet(x, t, encoder_hidden_states=context, timestep_cond=guidance_embedding(guidance, 32)).sample
 save_file({"out": lcm_out.contiguous()}, os.path.join(out_dir, "tiny_lcm_reference.safetensors"))
 
-# An SD2.x-style inpainting UNet: linear proj_in/out, 64-wide heads (diffusers' legacy
-# attention_head_dim holds head counts), a 1024-wide context and 9 input channels.
-torch.manual_seed(6)
-sd2_unet = randomize(UNet2DConditionModel(
-    sample_size=8, in_channels=9, out_channels=4, block_out_channels=(64, 64), layers_per_block=1,
-    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=1024, attention_head_dim=(1, 1), use_linear_projection=True, norm_num_groups=32), 0.15)
-sd2_unet.half().save_pretrained(os.path.join(out_dir, "tiny_sd2_inpaint_unet"), safe_serialization=True)
-sd2_unet.float()
-x9, context1024 = torch.randn(2, 9, 8, 8), torch.randn(2, 5, 1024)
-with torch.no_grad():
-    sd2_out = sd2_unet(x9, t, encoder_hidden_states=context1024).sample
-save_file({"x": x9, "t": t, "context": context1024, "out": sd2_out.contiguous()},
-          os.path.join(out_dir, "tiny_sd2_inpaint_reference.safetensors"))
-print("wrote tiny_diffusers/, tiny_lcm_unet/, tiny_lcm_reference.safetensors, tiny_sd2_inpaint_unet/, tiny_sd2_inpaint_reference.safetensors")
+print("wrote tiny_diffusers/, tiny_lcm_unet/, tiny_lcm_reference.safetensors (the SD2 fixtures: make_sd2_fixtures.py)")

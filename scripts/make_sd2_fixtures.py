@@ -1,7 +1,7 @@
 """SD2.x's text side: a tiny OpenCLIP-layout text tower, its reference outputs, SD2 token ids.
 
 Run by hand (never by CI):
-    pip install torch transformers safetensors
+    pip install torch diffusers transformers safetensors
     python3 scripts/make_sd2_fixtures.py --comfyui /path/to/ComfyUI
 Writes Tests/LatentflowModelsTests/Fixtures/:
   - tiny_openclip_text.safetensors: float16 `cond_stage_model.model.*` in OpenCLIP's layout (fused
@@ -12,6 +12,9 @@ Writes Tests/LatentflowModelsTests/Fixtures/:
   - tiny_openclip_reference.safetensors: transformers' hidden states (last layer, and the
     penultimate with the final LayerNorm, SD2's default in ComfyUI) for token rows padded with 0
     as ComfyUI's SD2 tokenizer pads them;
+  - tiny_sd2_inpaint_unet/ (diffusers layout, float16) and tiny_sd2_inpaint_reference.safetensors:
+    an SD2-style inpainting UNet (linear proj_in/out, 64-wide heads, 9 input channels, a 128-wide
+    context like the tower's) and diffusers' output on it;
   - tokens_sd2.json: ComfyUI's SD2Tokenizer.tokenize_with_weights on a few prompts (padding 0).
 """
 import argparse
@@ -20,6 +23,7 @@ import os
 import sys
 
 import torch
+from diffusers import UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -83,6 +87,20 @@ save_file({"cond_stage_model.model." + k: v.half().contiguous() for k, v in open
 save_file({"clip.tokens": tokens.to(torch.int64), "clip.last": clip_last.contiguous(), "clip.penultimate": clip_penultimate.contiguous()},
           os.path.join(out_dir, "tiny_openclip_reference.safetensors"))
 
+# --- An SD2.x-style inpainting UNet: linear proj_in/out, 64-wide heads (diffusers' legacy
+# attention_head_dim holds head counts), 9 input channels, a context as wide as the tower above ------
+torch.manual_seed(6)
+sd2_unet = randomize(UNet2DConditionModel(
+    sample_size=8, in_channels=9, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    cross_attention_dim=128, attention_head_dim=(1, 1), use_linear_projection=True, norm_num_groups=32), 0.15)
+sd2_unet.half().save_pretrained(os.path.join(out_dir, "tiny_sd2_inpaint_unet"), safe_serialization=True)
+x9, t, context = torch.randn(2, 9, 8, 8), torch.tensor([999.0, 259.0]), torch.randn(2, 5, 128)
+with torch.no_grad():
+    sd2_out = sd2_unet.float()(x9, t, encoder_hidden_states=context).sample
+save_file({"x": x9, "t": t, "context": context, "out": sd2_out.contiguous()},
+          os.path.join(out_dir, "tiny_sd2_inpaint_reference.safetensors"))
+
 # --- ComfyUI's SD2 tokenizer: padding with 0 instead of the end token ------------------------------
 tokenizer = comfy.text_encoders.sd2_clip.SD2Tokenizer(embedding_directory=None)
 cases = []
@@ -91,4 +109,4 @@ for prompt in ["a photo of a cat", "", "a (red:1.3) car at ((sunset))", "masterp
     cases.append({"prompt": prompt, "chunks": [[[int(t), float(w)] for t, w, *_ in chunk] for chunk in chunks]})
 with open(os.path.join(out_dir, "tokens_sd2.json"), "w") as f:
     json.dump(cases, f, ensure_ascii=False)
-print("wrote tiny_openclip_text.safetensors, tiny_openclip_reference.safetensors, tokens_sd2.json to", os.path.normpath(out_dir))
+print("wrote tiny_openclip_text.safetensors, tiny_openclip_reference.safetensors, tiny_sd2_inpaint_unet/, tiny_sd2_inpaint_reference.safetensors, tokens_sd2.json to", os.path.normpath(out_dir))

@@ -37,13 +37,14 @@ final class DiffusersFolderTests: XCTestCase {
 }
 
 extension DiffusersFolderTests {
-    /// SD2.x-style blocks (linear proj_in/out, 64-wide heads, 1024-wide context) and a 9-channel
+    /// SD2.x-style blocks (linear proj_in/out, 64-wide heads; scripts/make_sd2_fixtures.py) and a 9-channel
     /// inpainting input, detected from the weights alone.
     func testSD2StyleInpaintingUNet() throws {
         let (unet, _) = try DiffusersFolder.loadUNet(Self.folder("tiny_sd2_inpaint_unet"))
         XCTAssertEqual(unet.config.inChannels, 9)
         XCTAssertTrue(unet.config.linearProjection)
-        XCTAssertEqual(unet.config.contextDim, 1024)
+        XCTAssertEqual(unet.config.contextDim, 128)
+        XCTAssertEqual(unet.config.attentionLevels, [false, true])
         XCTAssertEqual(unet.config.headWidth, 64)
         let reference = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_sd2_inpaint_reference"))
         let out = try unet(reference.tensor("x"), timesteps: reference.tensor("t").scalars, context: reference.tensor("context"))
