@@ -11,40 +11,22 @@ Writes Tests/LatentflowModelsTests/Fixtures/:
     AutoencoderKL and transformers' CLIPTextModel on those weights;
   - tokens.json: ComfyUI's SD1Tokenizer.tokenize_with_weights on tricky prompts.
 """
-import argparse
 import json
 import os
-import sys
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"))
-args = parser.parse_args()
-if not args.comfyui:
-    sys.exit("pass --comfyui /path/to/ComfyUI (for its key tables and tokenizer)")
-out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowModelsTests", "Fixtures")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from comfyui_boot import boot  # noqa: E402
-boot(args.comfyui)
+from tiny_models import MODEL_FIXTURES, boot_comfyui, randomize
+
+boot_comfyui()
+out_dir = MODEL_FIXTURES
 import comfy.sd1_clip  # noqa: E402
 import comfy.utils  # noqa: E402
 
 torch.manual_seed(1234)
-
-
-def randomize(model, scale=0.2):
-    """Random weights everywhere (diffusers zero-initialises some output layers)."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name and name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn_like(p))
-            else:
-                p.copy_(scale * torch.randn_like(p))
-    return model.eval()
 
 
 # --- UNet: 2 levels (attention on the first), 1 res block each, context width 32 ---------------

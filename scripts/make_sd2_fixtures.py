@@ -17,45 +17,28 @@ Writes Tests/LatentflowModelsTests/Fixtures/:
     context like the tower's) and diffusers' output on it;
   - tokens_sd2.json: ComfyUI's SD2Tokenizer.tokenize_with_weights on a few prompts (padding 0).
 """
-import argparse
 import json
 import os
-import sys
 
 import torch
 from diffusers import UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--comfyui", default=os.environ.get("COMFYUI_PATH"))
-args = parser.parse_args()
-if not args.comfyui:
-    sys.exit("pass --comfyui /path/to/ComfyUI (for its key tables and tokenizer)")
-out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LatentflowModelsTests", "Fixtures")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from comfyui_boot import boot  # noqa: E402
-boot(args.comfyui)
+from tiny_models import MODEL_FIXTURES, boot_comfyui, randomize
+
+boot_comfyui()
+out_dir = MODEL_FIXTURES
 import comfy.text_encoders.sd2_clip  # noqa: E402
 import comfy.utils  # noqa: E402
 
 torch.manual_seed(2024)
 
-
-def randomize(model, scale):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name and name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn_like(p))
-            else:
-                p.copy_(scale * torch.randn_like(p))
-    # The checkpoint is float16: the reference runs on the same rounded weights, in float32.
-    return model.half().float().eval()
-
+# The fixtures are float16: the references run on the same rounded weights, in float32.
 
 # --- OpenCLIP-style text tower: 3 layers of width 128 (two 64-wide heads, as ViT-H), GELU ---------
 clip = randomize(CLIPTextModel(CLIPTextConfig(vocab_size=1000, hidden_size=128, intermediate_size=256, num_attention_heads=2,
-                                              num_hidden_layers=3, max_position_embeddings=77, hidden_act="gelu")), 0.3)
+                                              num_hidden_layers=3, max_position_embeddings=77, hidden_act="gelu")), 0.3, round_to_float16=True)
 hf = {k.removeprefix("text_model."): v for k, v in clip.state_dict().items() if "position_ids" not in k}
 openclip = {"positional_embedding": hf["embeddings.position_embedding.weight"],
             "token_embedding.weight": hf["embeddings.token_embedding.weight"],
@@ -93,7 +76,7 @@ torch.manual_seed(6)
 sd2_unet = randomize(UNet2DConditionModel(
     sample_size=8, in_channels=9, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
     down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-    cross_attention_dim=128, attention_head_dim=(1, 1), use_linear_projection=True, norm_num_groups=32), 0.15)
+    cross_attention_dim=128, attention_head_dim=(1, 1), use_linear_projection=True, norm_num_groups=32), 0.15, round_to_float16=True)
 sd2_unet.half().save_pretrained(os.path.join(out_dir, "tiny_sd2_inpaint_unet"), safe_serialization=True)
 x9, t, context = torch.randn(2, 9, 8, 8), torch.tensor([999.0, 259.0]), torch.randn(2, 5, 128)
 with torch.no_grad():
