@@ -99,9 +99,12 @@ private struct ConvGeometry {
         }
         let rows = rowsPerBand
         let bandsPerImage = (ho + rows - 1) / rows
-        parallelChunks(images * bandsPerImage, chunksPerThread: 4) { tasks, _ in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * rows * wo)
-            defer { scratch.deallocate() }
+        // One scratch band per thread, reused across the ranges it claims.
+        let bandSize = patchSize * rows * wo
+        let scratchBands = UnsafeMutablePointer<Float>.allocate(capacity: Threads.count * bandSize)
+        defer { scratchBands.deallocate() }
+        parallelChunks(images * bandsPerImage, chunksPerThread: 4) { tasks, thread in
+            let scratch = scratchBands + thread * bandSize
             for task in tasks {
                 let image = task / bandsPerImage
                 let row0 = (task % bandsPerImage) * rows, row1 = min(ho, row0 + rows)

@@ -107,10 +107,11 @@ public enum DiffusersFolder {
             try store.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
         }
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
+        let unetWeights = unetTensors.mapValues { Parameter($0) }
         return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: folder.path,
                                      unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
-                                     unetWeights: unetTensors.mapValues { Parameter($0) }, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16,
-                                     prediction: .guess(unet.config, weights: unetTensors.mapValues { Parameter($0) }))
+                                     unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16,
+                                     prediction: .guess(unet.config, weights: unetWeights))
     }
 
     /// `hidden_act` of `text_encoder/config.json` (quick-GELU when absent, as transformers' default).
