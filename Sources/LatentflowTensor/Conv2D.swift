@@ -2,7 +2,7 @@
 ///
 /// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions go through
 /// Winograd F(2x2, 3x3) (`WinogradConvolution`). Anything else goes through im2col: on small
-/// maps (im2col matrix up to 8 MB) one matrix for the image and one GEMM split by output
+/// maps (im2col matrix up to 32 MB) one matrix for the image and one GEMM split by output
 /// channel; on large ones band by band, each band's im2col matrix `[Cin·kH·kW, rows·Wout]`
 /// built in a cache-sized scratch buffer and multiplied on one core while the other cores do
 /// the next bands, so the full matrix (47 MB for SD's 320-channel 64x64 layers) never exists.
@@ -83,8 +83,10 @@ private struct ConvGeometry {
     func run(images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
              output: UnsafeMutablePointer<Float>, beta: Float) {
         // Small maps: one im2col matrix for the whole image and one GEMM split by output channel,
-        // so OpenBLAS packs the weight once instead of once per band.
-        if patchSize * ho * wo <= (2 << 20) {
+        // so OpenBLAS packs the weight once instead of once per band. Up to 32 MB: SD's deep
+        // levels (1280-2560 channels at 16x16 and 8x8) have weights of 59-118 MB whose packing
+        // per band of a few dozen columns cost about as much as the band's arithmetic.
+        if patchSize * ho * wo <= (8 << 20) {
             let columns = ho * wo
             let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * columns)
             defer { col.deallocate() }
