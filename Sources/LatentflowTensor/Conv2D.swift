@@ -86,16 +86,41 @@ private struct ConvGeometry {
         // so OpenBLAS packs the weight once instead of once per band. Up to 32 MB: SD's deep
         // levels (1280-2560 channels at 16x16 and 8x8) have weights of 59-118 MB whose packing
         // per band of a few dozen columns cost about as much as the band's arithmetic.
-        if patchSize * ho * wo <= (8 << 20) {
+        let limit = 8 << 20
+        if patchSize * ho * wo <= limit {
             let columns = ho * wo
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * columns)
-            defer { col.deallocate() }
-            for image in 0..<images {
-                parallelChunks(cin, chunksPerThread: 4) { channels, _ in
-                    im2col(input + image * cin * h * w, rows: 0..<ho, channels: channels, into: col)
+            // A batch (CFG's two halves) shares one GEMM when its matrices fit: images side by side.
+            let fused = images > 1 && images * max(patchSize, cout) * columns <= limit
+            let group = fused ? images : 1
+            let ld = group * columns
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * ld)
+            let product = fused ? UnsafeMutablePointer<Float>.allocate(capacity: cout * ld) : nil
+            defer { col.deallocate(); product?.deallocate() }
+            for first in Swift.stride(from: 0, to: images, by: group) {
+                for image in first..<(first + group) {
+                    parallelChunks(cin, chunksPerThread: 4) { channels, _ in
+                        im2col(input + image * cin * h * w, rows: 0..<ho, channels: channels,
+                               into: col + (image - first) * columns, leadingDimension: ld)
+                    }
                 }
-                sgemm(transA: false, transB: false, m: cout, n: columns, k: patchSize, a: weight, lda: patchSize,
-                      b: col, ldb: columns, beta: beta, c: output + image * cout * columns, ldc: columns)
+                guard let product else {
+                    sgemm(transA: false, transB: false, m: cout, n: columns, k: patchSize, a: weight, lda: patchSize,
+                          b: col, ldb: columns, beta: beta, c: output + first * cout * columns, ldc: columns)
+                    continue
+                }
+                sgemm(transA: false, transB: false, m: cout, n: ld, k: patchSize, a: weight, lda: patchSize,
+                      b: col, ldb: ld, c: product, ldc: ld)
+                // [cout, images·columns] back to [images, cout, columns], onto the bias if any.
+                parallelFor(group * cout) { task in
+                    let (image, channel) = (task / cout, task % cout)
+                    let source = product + channel * ld + image * columns
+                    let target = output + ((first + image) * cout + channel) * columns
+                    if beta == 0 {
+                        target.update(from: source, count: columns)
+                    } else {
+                        for i in 0..<columns { target[i] += source[i] }
+                    }
+                }
             }
             return
         }
@@ -120,8 +145,11 @@ private struct ConvGeometry {
     }
 
     /// Fills `[Cin·kH·kW, rows·Wout]` for the given output rows, zeros where the kernel overhangs.
-    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>) {
-        let columns = rows.count * wo
+    /// Rows `(c·kH + ky)·kW + kx` of the im2col matrix for output rows `rows`; a row is
+    /// `rows.count · Wout` long and starts `leadingDimension` (default: that length) after the last.
+    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>,
+                leadingDimension: Int? = nil) {
+        let columns = leadingDimension ?? rows.count * wo
         for c in channels ?? 0..<cin {
             for ky in 0..<kh {
                 for kx in 0..<kw {
