@@ -2,14 +2,41 @@ import LatentflowTensor
 import XCTest
 
 final class Conv2DTests: XCTestCase {
+    override func tearDown() {
+        ConvolutionSettings.winograd = .automatic
+    }
+
     func testAgainstPyTorch() throws {
+        for algorithm in [WinogradTiles.automatic, .f2x2, .f4x4, .off] {
+            ConvolutionSettings.winograd = algorithm
+            try compareFixtures("\(algorithm)")
+        }
+    }
+
+    /// Winograd's transforms trade accuracy for multiplications: on an SD-sized layer (unit
+    /// activations, weights of std 1/sqrt(fan-in)) F(2x2, 3x3) stays at float rounding of
+    /// im2col and F(4x4, 3x3) within a few 1e-6 (NumPy, float32 against float64: 3e-7 direct,
+    /// 6e-7 F(2x2), 8e-6 F(4x4) at 256 channels).
+    func testWinogradAccuracyOnAnSDSizedLayer() throws {
+        let channels = 96, size = 48
+        let x = unitVarianceNoise([1, channels, size, size], seed: 1)
+        let weight = unitVarianceNoise([channels, channels, 3, 3], seed: 2).scaled(by: 1 / (Float(channels * 9)).squareRoot())
+        ConvolutionSettings.winograd = .off
+        let reference = try x.conv2d(weight: weight, padding: 1)
+        for (algorithm, bound) in [(WinogradTiles.f2x2, Float(2e-6)), (.f4x4, 2e-5)] {
+            ConvolutionSettings.winograd = algorithm
+            assertClose(try x.conv2d(weight: weight, padding: 1), reference, tolerance: bound, "\(algorithm)")
+        }
+    }
+
+    private func compareFixtures(_ label: String) throws {
         for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down", "conv7x7_nopad"] {
             let pad: [Int] = TorchFixtures.parameter(name, "padding")
             let stride: Int = TorchFixtures.parameter(name, "stride")
             let result = try TorchFixtures.tensor(name, "x").conv2d(
                 weight: TorchFixtures.tensor(name, "weight"), bias: TorchFixtures.tensor(name, "bias"),
                 stride: stride, padding: Padding2D(top: pad[0], bottom: pad[1], left: pad[2], right: pad[3]))
-            assertClose(result, try TorchFixtures.expected(name), tolerance: Tolerance.reduction, name)
+            assertClose(result, try TorchFixtures.expected(name), tolerance: Tolerance.reduction, "\(name) (\(label))")
         }
     }
 
@@ -25,6 +52,17 @@ final class Conv2DTests: XCTestCase {
         let x = Tensor(shape: [1, 3, 8, 8]), w = Tensor(shape: [4, 5, 3, 3])
         XCTAssertThrowsError(try x.conv2d(weight: w, padding: 1)) { error in
             XCTAssertTrue("\(error)".contains("[4, 5, 3, 3]"), "\(error)")
+        }
+    }
+}
+
+/// Uniform noise of variance 1 from a fixed linear congruential sequence.
+private func unitVarianceNoise(_ shape: [Int], seed: UInt64) -> Tensor {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15
+    return Tensor(shape: shape) { out in
+        for i in 0..<out.count {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            out[i] = (Float(state >> 40) / Float(1 << 24) - 0.5) * 2 * Float(3).squareRoot()
         }
     }
 }
