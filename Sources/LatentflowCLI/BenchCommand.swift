@@ -29,11 +29,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Image sizes for --workflow-checkpoint.")
     var sizes: [Int] = [256, 512]
 
+    @Option(help: "Which algorithm 3x3 convolutions use: automatic (by shape), f4x4, f2x2 (Winograd) or off (im2col), to compare them run by run.")
+    var winograd: WinogradTiles = .automatic
+
     @Flag(help: "Run --workflow-checkpoint in low-memory mode (weights left in the checkpoint file, widened per layer). Run it without --models, whose full-size models would set the peak.")
     var lowMemory = false
 
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
+        ConvolutionSettings.winograd = winograd
         let reference = ReferenceRate()
         var results = try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {
@@ -74,6 +78,7 @@ struct KernelBenchmark {
     static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
         [try conv(channels: 320, size: 64, repeats: repeats, reference: reference),
          try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
+         try conv(channels: 512, size: 128, repeats: repeats, reference: reference),  // the VAE decoder at 512 px
          try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats, reference: reference)]
     }
 
@@ -103,3 +108,5 @@ struct KernelBenchmark {
         }
     }
 }
+
+extension WinogradTiles: ExpressibleByArgument {}

@@ -109,7 +109,7 @@ enum WinogradConvolution {
 
 /// Which algorithm 3x3 "same" convolutions use: by default F(4x4) or F(2x2) by shape (see
 /// `WinogradConvolution.usesLargeTiles`); tests and benchmarks pin one, or `.off` for im2col.
-public enum WinogradTiles: Sendable {
+public enum WinogradTiles: String, Sendable, CaseIterable {
     case automatic, off, f2x2, f4x4
 }
 
