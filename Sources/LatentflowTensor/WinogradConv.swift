@@ -67,10 +67,11 @@ enum WinogradConvolution {
         let scratchPerThread = Tiling.scratchCount(tilesX: tilesX)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Threads.count * scratchPerThread)
         scratch.initialize(repeating: 0, count: Threads.count * scratchPerThread)
-        // The output transform reads whole vectors of tiles; the last may run past the band.
         let v = UnsafeMutablePointer<Float>.allocate(capacity: planes * cin * bandTiles)
+        // The output transform reads whole vectors of tiles: past a row's last tile it reads the
+        // next row's products (all written by the GEMMs), past the band's last one this slack.
         let m = UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * bandTiles + 8)
-        m.initialize(repeating: 0, count: planes * cout * bandTiles + 8)
+        (m + planes * cout * bandTiles).initialize(repeating: 0, count: 8)
         defer { scratch.deallocate(); v.deallocate(); m.deallocate() }
         for image in 0..<n {
             let x = input + image * cin * h * w, y = output + image * cout * h * w
