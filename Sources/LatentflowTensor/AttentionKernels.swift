@@ -12,28 +12,35 @@ struct AttentionTileWorkspace {
     /// 128 keys: a block of V (128 rows of one head) and of Kᵀ stay in L1 while every row of
     /// the tile passes over them.
     static let keyBlock = 128
+    /// Query rows per score kernel call (its register block).
+    static let groupRows = 6
     let d: Int, dv: Int, rows: Int
-    /// The tile's query rows `[rows, d]`, times scale·log2(e): the scores come out in base 2,
-    /// ready for `vexp2NonPositive`, and the score kernel reads them contiguously.
+    /// The tile's query rows times scale·log2(e), in panels `[d, groupRows]` per row group: the
+    /// scores come out in base 2, ready for `vexp2NonPositive`, and the score kernel reads each
+    /// panel front to back.
     let queries: UnsafeMutablePointer<Float>
-    /// Scores, then probabilities, `[rows, keyBlock]`.
+    /// Scores, then probabilities, `[groups · groupRows, keyBlock]`.
     let scores: UnsafeMutablePointer<Float>
+    /// Per score row, the lane-wise maximum of its block's scores (one vector), kept by the
+    /// score kernel so the softmax does not scan the row for it.
+    let laneMax: UnsafeMutablePointer<Float>
     /// Unnormalized output rows `[rows, dv]`, running maxima and sums.
     let output: UnsafeMutablePointer<Float>
     let rowMax: UnsafeMutablePointer<Float>, rowSum: UnsafeMutablePointer<Float>
 
     init(d: Int, dv: Int, rows: Int) {
         (self.d, self.dv, self.rows) = (d, dv, rows)
-        let block = Self.keyBlock
-        queries = .allocate(capacity: rows * d)
-        scores = .allocate(capacity: rows * block)
+        let groups = Self.groups(rows: rows), block = Self.keyBlock
+        queries = .allocate(capacity: groups * Self.groupRows * d)
+        scores = .allocate(capacity: groups * Self.groupRows * block)
+        laneMax = .allocate(capacity: groups * Self.groupRows * 8)
         output = .allocate(capacity: rows * dv)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)
     }
 
     func deallocate() {
-        for pointer in [queries, scores, output, rowMax, rowSum] { pointer.deallocate() }
+        for pointer in [queries, scores, laneMax, output, rowMax, rowSum] { pointer.deallocate() }
     }
 
     /// Kᵀ of one head in key blocks: block `i` is `[d, 16-padded block width]` at `i · d · keyBlock`,
@@ -52,6 +59,9 @@ struct AttentionTileWorkspace {
         }
     }
 
+    /// Row groups of `groupRows` covering `rows` rows.
+    static func groups(rows: Int) -> Int { (rows + groupRows - 1) / groupRows }
+
     /// Floats `packKeys` writes for `keys` keys.
     static func packedKeysCount(keys: Int, d: Int) -> Int { (keys + keyBlock - 1) / keyBlock * keyBlock * d }
 
@@ -63,8 +73,12 @@ struct AttentionTileWorkspace {
                 scale: Float, causal: Bool, out: UnsafeMutablePointer<Float>, ldo: Int) {
         let block = Self.keyBlock
         let toBase2 = scale * 1.442_695_04
+        // Panels of six rows, `[d, 6]` each; rows past `rows` stay zero (their scores are unused).
+        let groups = Self.groups(rows: rows)
+        queries.update(repeating: 0, count: groups * d * Self.groupRows)
         for r in 0..<rows {
-            for e in 0..<d { queries[r * d + e] = q[r * ldq + e] * toBase2 }
+            let panel = queries + (r / Self.groupRows) * d * Self.groupRows + r % Self.groupRows
+            for e in 0..<d { panel[e * Self.groupRows] = q[r * ldq + e] * toBase2 }
         }
         output.update(repeating: 0, count: rows * dv)
         rowMax.update(repeating: -.infinity, count: rows)
@@ -76,11 +90,14 @@ struct AttentionTileWorkspace {
             let padded = (n + 15) / 16 * 16
             // Kᵀ rows are as wide as the whole block was packed (the causal limit may stop short).
             let ldkt = (min(block, keys - key0) + 15) / 16 * 16
-            scoreBlock(q: queries, ldq: d, rows: rows, keysT: keysT + key0 * d, ldkt: ldkt, columns: padded)
-            for r in 0..<rows {
-                // Keys past this row's position are masked (top-left aligned, as is_causal).
-                let valid = causal ? min(n, max(0, firstRow + r + 1 - key0)) : n
-                softmaxUpdate(row: r, valid: valid, padded: padded)
+            for group in 0..<groups {
+                scoreGroup(group, keysT: keysT + key0 * d, ldkt: ldkt, columns: padded)
+                // The group's softmax while its scores are still in L1.
+                for r in (group * Self.groupRows)..<min(rows, (group + 1) * Self.groupRows) {
+                    // Keys past this row's position are masked (top-left aligned, as is_causal).
+                    let valid = causal ? min(n, max(0, firstRow + r + 1 - key0)) : n
+                    softmaxUpdate(row: r, valid: valid, padded: padded)
+                }
             }
             outputBlock(rows: rows, v: v + key0 * ldv, ldv: ldv, count: n)
             key0 += n
@@ -92,44 +109,42 @@ struct AttentionTileWorkspace {
         }
     }
 
-    /// `scores[r, j] = q[r] · Kᵀ[:, j]` for all rows and `columns` (a multiple of 16) keys:
-    /// 6x16 register blocks, the query value broadcast, two vectors of Kᵀ per step.
-    private func scoreBlock(q: UnsafePointer<Float>, ldq: Int, rows: Int, keysT: UnsafePointer<Float>, ldkt: Int, columns: Int) {
-        var r = 0
-        while r + 6 <= rows {
-            for j in stride(from: 0, to: columns, by: 16) {
-                scoreKernel6x16(q: q + r * ldq, ldq: ldq, row: r, keysT: keysT + j, ldkt: ldkt, column: j)
-            }
-            r += 6
-        }
-        while r < rows {
-            for j in stride(from: 0, to: columns, by: 16) { scoreKernel1x16(q: q + r * ldq, row: r, keysT: keysT + j, ldkt: ldkt, column: j) }
-            r += 1
+    /// `scores[r, j] = q[r] · Kᵀ[:, j]` for the group's rows and `columns` (a multiple of 16)
+    /// keys, and each row's lane maxima.
+    private func scoreGroup(_ group: Int, keysT: UnsafePointer<Float>, ldkt: Int, columns: Int) {
+        let panel = UnsafePointer(queries) + group * d * Self.groupRows
+        let target = scores + group * Self.groupRows * Self.keyBlock
+        let maxima = laneMax + group * Self.groupRows * 8
+        maxima.update(repeating: -.infinity, count: Self.groupRows * 8)
+        for j in stride(from: 0, to: columns, by: 16) {
+            scoreKernel6x16(panel: panel, keysT: keysT + j, ldkt: ldkt, scores: target + j, maxima: maxima)
         }
     }
 
+    /// One 6x16 block of scores: twelve accumulators, per step two vectors of Kᵀ and six query
+    /// values broadcast from the group's panel (contiguous, so the loop is two pointer bumps).
     @inline(__always)
-    private func scoreKernel6x16(q: UnsafePointer<Float>, ldq: Int, row: Int, keysT: UnsafePointer<Float>, ldkt: Int, column: Int) {
+    private func scoreKernel6x16(panel: UnsafePointer<Float>, keysT: UnsafePointer<Float>, ldkt: Int,
+                                 scores s: UnsafeMutablePointer<Float>, maxima m: UnsafeMutablePointer<Float>) {
         var a00 = Vec8(), a01 = Vec8(), a10 = Vec8(), a11 = Vec8(), a20 = Vec8(), a21 = Vec8()
         var a30 = Vec8(), a31 = Vec8(), a40 = Vec8(), a41 = Vec8(), a50 = Vec8(), a51 = Vec8()
-        var kt = keysT
-        for e in 0..<d {
+        var kt = keysT, qp = panel
+        for _ in 0..<d {
             let k0 = load8(kt), k1 = load8(kt + 8)
-            var b = Vec8(repeating: q[e])
+            var b = Vec8(repeating: qp[0])
             a00 = a00.addingProduct(b, k0); a01 = a01.addingProduct(b, k1)
-            b = Vec8(repeating: q[ldq + e])
+            b = Vec8(repeating: qp[1])
             a10 = a10.addingProduct(b, k0); a11 = a11.addingProduct(b, k1)
-            b = Vec8(repeating: q[2 * ldq + e])
+            b = Vec8(repeating: qp[2])
             a20 = a20.addingProduct(b, k0); a21 = a21.addingProduct(b, k1)
-            b = Vec8(repeating: q[3 * ldq + e])
+            b = Vec8(repeating: qp[3])
             a30 = a30.addingProduct(b, k0); a31 = a31.addingProduct(b, k1)
-            b = Vec8(repeating: q[4 * ldq + e])
+            b = Vec8(repeating: qp[4])
             a40 = a40.addingProduct(b, k0); a41 = a41.addingProduct(b, k1)
-            b = Vec8(repeating: q[5 * ldq + e])
+            b = Vec8(repeating: qp[5])
             a50 = a50.addingProduct(b, k0); a51 = a51.addingProduct(b, k1)
-            kt += ldkt
+            kt += ldkt; qp += Self.groupRows
         }
-        let s = scores + row * Self.keyBlock + column
         let ld = Self.keyBlock
         store8(a00, s); store8(a01, s + 8)
         store8(a10, s + ld); store8(a11, s + ld + 8)
@@ -137,19 +152,12 @@ struct AttentionTileWorkspace {
         store8(a30, s + 3 * ld); store8(a31, s + 3 * ld + 8)
         store8(a40, s + 4 * ld); store8(a41, s + 4 * ld + 8)
         store8(a50, s + 5 * ld); store8(a51, s + 5 * ld + 8)
-    }
-
-    @inline(__always)
-    private func scoreKernel1x16(q: UnsafePointer<Float>, row: Int, keysT: UnsafePointer<Float>, ldkt: Int, column: Int) {
-        var a0 = Vec8(), a1 = Vec8()
-        var kt = keysT
-        for e in 0..<d {
-            let b = Vec8(repeating: q[e])
-            a0 = a0.addingProduct(b, load8(kt)); a1 = a1.addingProduct(b, load8(kt + 8))
-            kt += ldkt
-        }
-        let s = scores + row * Self.keyBlock + column
-        store8(a0, s); store8(a1, s + 8)
+        store8(vmax(load8(m), vmax(a00, a01)), m)
+        store8(vmax(load8(m + 8), vmax(a10, a11)), m + 8)
+        store8(vmax(load8(m + 16), vmax(a20, a21)), m + 16)
+        store8(vmax(load8(m + 24), vmax(a30, a31)), m + 24)
+        store8(vmax(load8(m + 32), vmax(a40, a41)), m + 32)
+        store8(vmax(load8(m + 40), vmax(a50, a51)), m + 40)
     }
 
     /// Online softmax for one row of the block: exponentiates (base 2) its `valid` scores against
@@ -158,16 +166,20 @@ struct AttentionTileWorkspace {
     private func softmaxUpdate(row r: Int, valid: Int, padded: Int) {
         let p = scores + r * Self.keyBlock
         var blockMax = -Float.infinity
-        var i = 0
-        if valid >= 8 {
-            var m = load8(p)
-            i = 8
-            while i + 8 <= valid { m = vmax(m, load8(p + i)); i += 8 }
-            // Halving in registers: SIMD's own max() is an out-of-line generic call here.
-            let half = m.lowHalf.replacing(with: m.highHalf, where: m.lowHalf .< m.highHalf)
-            blockMax = max(max(half[0], half[1]), max(half[2], half[3]))
+        if valid == padded {
+            // Every column is a real key: the score kernel's lane maxima hold the row's maximum.
+            blockMax = horizontalMax(load8(laneMax + r * 8))
+        } else {
+            // Padding columns (score 0) or masked keys: only the first `valid` count.
+            var i = 0
+            if valid >= 8 {
+                var m = load8(p)
+                i = 8
+                while i + 8 <= valid { m = vmax(m, load8(p + i)); i += 8 }
+                blockMax = horizontalMax(m)
+            }
+            while i < valid { blockMax = max(blockMax, p[i]); i += 1 }
         }
-        while i < valid { blockMax = max(blockMax, p[i]); i += 1 }
         let newMax = max(rowMax[r], blockMax)
         guard newMax > -.infinity else {
             (p).update(repeating: 0, count: padded)
@@ -183,15 +195,22 @@ struct AttentionTileWorkspace {
             rowMax[r] = newMax
         }
         let shift = Vec8(repeating: newMax)
-        var sum = Vec8()
-        i = 0
-        while i + 8 <= valid {
+        // Two vectors per step: the exponential is a long dependency chain.
+        var sum0 = Vec8(), sum1 = Vec8()
+        var i = 0
+        while i &+ 16 <= valid {
+            let e0 = vexp2NonPositive(load8(p + i) - shift), e1 = vexp2NonPositive(load8(p + i + 8) - shift)
+            store8(e0, p + i); store8(e1, p + i + 8)
+            sum0 += e0; sum1 += e1
+            i &+= 16
+        }
+        if i &+ 8 <= valid {
             let e = vexp2NonPositive(load8(p + i) - shift)
             store8(e, p + i)
-            sum += e
-            i += 8
+            sum0 += e
+            i &+= 8
         }
-        var total = sum.sum()
+        var total = (sum0 + sum1).sum()
         while i < valid {
             let e = vexp2NonPositive(Vec8(repeating: p[i] - newMax))[0]
             p[i] = e
@@ -200,6 +219,13 @@ struct AttentionTileWorkspace {
         }
         if padded > valid { (p + valid).update(repeating: 0, count: padded - valid) }
         rowSum[r] += total
+    }
+
+    /// The largest lane, halving in registers: SIMD's own max() is an out-of-line generic call here.
+    @inline(__always)
+    private func horizontalMax(_ m: Vec8) -> Float {
+        let half = m.lowHalf.replacing(with: m.highHalf, where: m.lowHalf .< m.highHalf)
+        return max(max(half[0], half[1]), max(half[2], half[3]))
     }
 
     /// `output[r, :] += Σ_j P[r, j] · V[j, :]` over the block's `count` keys, V read in place
