@@ -195,7 +195,7 @@ struct AttentionTileWorkspace {
             rowMax[r] = newMax
         }
         let shift = Vec8(repeating: newMax)
-        // Two vectors per step: the exponential is a long dependency chain.
+        // Two vectors per step with separate sums, so consecutive exponentials can overlap.
         var sum0 = Vec8(), sum1 = Vec8()
         var i = 0
         while i &+ 16 <= valid {
