@@ -99,10 +99,10 @@ cases = {
                                       positive="mountains at dawn", negative=""),
     "euler_ancestral_normal": dict(sampler="euler_ancestral", scheduler="normal", steps=5, cfg=4.0, seed=99, width=64, height=64, batch=1,
                                    positive="a city street at night", negative="text"),
-    # LoRA cases, and the same workflow without it, so the note can say how far the LoRA moves the result.
     # 256 px: a 32x32 latent and 64-256 px VAE maps, wide enough for the Winograd convolutions.
     "lcm_cfg1_256px": dict(sampling="lcm", sampler="lcm", scheduler="sgm_uniform", steps=4, cfg=1.0, seed=1234, width=256, height=256,
                            batch=1, positive="a stone bridge over a river", negative=""),
+    # LoRA cases, and the same workflow without it, so the note can say how far the LoRA moves the result.
     "euler_no_lora": dict(euler),
     "lora_model0.9_clip-0.7": dict(euler, lora=(0.9, -0.7)),
     "lora_model_only1.3": dict(euler, lora_model_only=1.3),

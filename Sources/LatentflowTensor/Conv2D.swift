@@ -87,7 +87,7 @@ private struct ConvGeometry {
         // so OpenBLAS packs the weight once instead of once per band. Up to 32 MB: SD's deep
         // levels (1280-2560 channels at 16x16 and 8x8) have weights of 59-118 MB whose packing
         // per band of a few dozen columns cost about as much as the band's arithmetic.
-        let limit = 8 << 20
+        let limit = 8 << 20  // floats
         if patchSize * ho * wo <= limit {
             let columns = ho * wo
             // A batch (CFG's two halves) shares one GEMM when its matrices fit: images side by side.
