@@ -22,6 +22,12 @@ final class ReferenceRate {
     func sample() -> Double {
         let rate = gflop / ReferenceGEMM.seconds(m: m, n: n, k: k, repeats: 3)
         samples.append(rate)
+        // OpenBLAS's pthread server leaves its workers spinning in sched_yield for 2^28 cycles
+        // (about 0.1 s) after a threaded call before they sleep: a case timed right after a
+        // sample shared its two cores with them (the 320-channel convolution measured 0.82 R so,
+        // 1.45 R with OPENBLAS_THREAD_TIMEOUT=4, 1.39 R after this pause). Our kernels call
+        // OpenBLAS single-threaded, so outside the benchmark those workers never wake.
+        Thread.sleep(forTimeInterval: 0.15)
         if firstPeakBytes == nil { firstPeakBytes = ModelBenchmark.peakResidentBytes() }
         return rate
     }

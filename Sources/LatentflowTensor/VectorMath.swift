@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Vectorized transcendental functions on 8-wide float vectors (one AVX register).
 ///
 /// `vexp` follows Cephes `expf`: range reduction by n·ln2 with a split constant, a degree-6
@@ -27,46 +31,45 @@ func vexp(_ input: Vec8) -> Vec8 {
     return poly * scale
 }
 
-/// `vexp` for arguments at or below 0 (softmax after subtracting the row maximum): one clamp,
-/// and the polynomial evaluated with fused multiply-adds (within 1 ulp of `vexp`).
+/// 2^x for x at or below 0 (softmax in base 2, after subtracting the row maximum), with the
+/// shortest dependency chain we found: the softmax is bound by the latency of this chain, not by
+/// the number of operations. x = n + j/8 + r with |r| <= 1/16 (rounding to eighths, exact);
+/// 2^(j/8) comes from an eight-entry table held in one register (`lookupEighths`), so 2^r needs
+/// only a degree-3 polynomial, 2^r - 1 = r·P(r); the table value times 2^n is formed off the
+/// chain and the result is one fused multiply-add, `t + t·(2^r - 1)`. Within 1.2 ulp of 2^x
+/// (a minimax P for relative error, fitted in `scripts/fit_exp2_polynomial.py`).
 @inline(__always)
-func vexpNonPositive(_ input: Vec8) -> Vec8 {
-    let x = vmax(input, Vec8(repeating: -87.33654))
-    let magic = Vec8(repeating: 12_582_912.0)
-    let shifted = magic.addingProduct(x, Vec8(repeating: 1.442_695_04))
-    let n = shifted - magic
-    var r = x.addingProduct(n, Vec8(repeating: -0.693_359_375))
-    r = r.addingProduct(n, Vec8(repeating: 2.121_944_40e-4))
-    var p = Vec8(repeating: 1.398_199_950_7e-3).addingProduct(Vec8(repeating: 1.987_569_150_0e-4), r)
-    p = Vec8(repeating: 8.333_451_907_3e-3).addingProduct(p, r)
-    p = Vec8(repeating: 4.166_579_589_4e-2).addingProduct(p, r)
-    p = Vec8(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
-    p = Vec8(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
-    let poly = (r + 1).addingProduct(p, r * r)
-    let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
-    let scale = unsafeBitCast((bits &+ 0xB4C0_007F) &<< 23, to: Vec8.self)
-    return poly * scale
-}
-
-/// 2^x for x at or below 0 (softmax in base 2, after subtracting the row maximum): Cephes
-/// `exp2f`, round-to-nearest range reduction to r in [-0.5, 0.5] (exact) and
-/// 2^r = 1 + r·P(r) with a degree-5 P, in fused multiply-adds. Four operations fewer than
-/// `vexpNonPositive`, which needs the split multiplication by ln 2.
-@inline(__always)
-func vexp2NonPositive(_ input: Vec8) -> Vec8 {
-    let x = vmax(input, Vec8(repeating: -126))
-    let magic = Vec8(repeating: 12_582_912.0)
+package func vexp2NonPositive(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    // Clamped so that 2^n stays normal (2^-125 times the table's 1 to 2^(7/8)).
+    let x = vmax(input, Vec8(repeating: -125))
+    // Adding 1.5·2^20 (ulp 1/8) rounds x to eighths, 8n + j held in the low mantissa bits.
+    let magic = Vec8(repeating: 1_572_864.0)
     let shifted = x + magic
     let r = x - (shifted - magic)
-    var p = Vec8(repeating: 1.339_887_440_266_574e-3).addingProduct(Vec8(repeating: 1.535_336_188_319_500e-4), r)
-    p = Vec8(repeating: 9.618_437_357_674_640e-3).addingProduct(p, r)
-    p = Vec8(repeating: 5.550_332_471_162_809e-2).addingProduct(p, r)
-    p = Vec8(repeating: 2.402_264_791_363_012e-1).addingProduct(p, r)
-    p = Vec8(repeating: 6.931_472_028_550_421e-1).addingProduct(p, r)
-    let poly = Vec8(repeating: 1).addingProduct(p, r)
+    var p = Vec8(repeating: 0.240_257_621).addingProduct(Vec8(repeating: 0.055_496_215_8), r)
+    p = Vec8(repeating: 0.693_147_242).addingProduct(p, r)
+    let powerOfRMinusOne = p * r
     let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
-    let scale = unsafeBitCast((bits &+ 0xB4C0_007F) &<< 23, to: Vec8.self)
-    return poly * scale
+    // (bits >> 3) is n plus magic's exponent bits over 8; rebias to 127 for 2^n.
+    let scale = unsafeBitCast(((bits &>> 3) &+ (127 &- (0x49C0_0000 >> 3))) &<< 23, to: Vec8.self)
+    let t = lookupEighths(bits) * scale
+    return t.addingProduct(t, powerOfRMinusOne)
+}
+
+/// 2^(j/8) for j = the low three bits of each lane of `bits`.
+@inline(__always)
+private func lookupEighths(_ bits: SIMD8<UInt32>) -> Vec8 {
+    let table = Vec8(1.0, 1.090_507_732_665_257_7, 1.189_207_115_002_721, 1.296_839_554_651_009_6,
+                     1.414_213_562_373_095_1, 1.542_210_825_407_940_8, 1.681_792_830_507_429, 1.834_008_086_409_342_5)
+    #if arch(x86_64)
+    // vpermps: one instruction, which reads only the low three bits of each index.
+    return unsafeBitCast(_mm256_permutevar8x32_ps(unsafeBitCast(table, to: __m256.self),
+                                                  unsafeBitCast(bits, to: __m256i.self)), to: Vec8.self)
+    #else
+    var result = Vec8()
+    for lane in 0..<8 { result[lane] = table[Int(bits[lane] & 7)] }
+    return result
+    #endif
 }
 
 @inline(__always)
