@@ -3,10 +3,17 @@
 Run by hand (never by CI), after `swift build -c release --product latentflow`:
     pip install torch diffusers transformers
     python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
+        [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]]
 PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
 SD1.5's configuration with random weights, float32 on the CPU; Latentflow runs
 `latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
 Latentflow is faster.
+
+With --workflow-checkpoint (an SD1.5 checkpoint for Latentflow's side, e.g. one written by
+`make-tiny-model --full-size`), the whole 4-step LCM txt2img at cfg 1 is compared too:
+diffusers' StableDiffusionPipeline with LCMScheduler on the models above, the prompt encoded
+once (as Latentflow's second seed in one process, which finds the prompt cached), the image
+saved as PNG; against `latentflow bench --workflow-checkpoint`'s "seed 2, same process" run.
 """
 import argparse
 import json
@@ -23,6 +30,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=os.cpu_count())
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--only", action="append", default=[])
+parser.add_argument("--workflow-checkpoint")
+parser.add_argument("--sizes", type=int, action="append")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -30,7 +39,9 @@ torch.manual_seed(0)
 unet = UNet2DConditionModel(cross_attention_dim=768, attention_head_dim=8).eval()          # SD1.5 defaults
 vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
                     up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, latent_channels=4).eval()
-clip = CLIPTextModel(CLIPTextConfig(hidden_act="quick_gelu")).eval()                          # ViT-L/14 text tower
+# ViT-L/14's text tower (CLIPTextConfig's defaults are the smaller ViT-B's: width 512, 8 heads).
+clip = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_attention_heads=12,
+                                    num_hidden_layers=12, projection_dim=768, hidden_act="quick_gelu")).eval()
 context = torch.randn(1, 77, 768)
 
 
@@ -55,15 +66,38 @@ cases = {
 }
 if args.only:
     cases = {k: v for k, v in cases.items() if any(o.lower() in k.lower() for o in args.only)}
+if args.workflow_checkpoint:
+    import tempfile
+
+    from diffusers import LCMScheduler, StableDiffusionPipeline
+
+    pipeline = StableDiffusionPipeline(vae=vae, text_encoder=clip, tokenizer=None, unet=unet, scheduler=LCMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, set_alpha_to_one=False),
+                                       safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipeline.set_progress_bar_config(disable=True)
+    prompt = clip(torch.full((1, 77), 320))[0].detach()
+    output_folder = tempfile.mkdtemp()
+
+    def lcm_image(size):
+        image = pipeline(prompt_embeds=prompt, num_inference_steps=4, guidance_scale=1.0, height=size, width=size,
+                         generator=torch.Generator().manual_seed(2)).images[0]
+        image.save(os.path.join(output_folder, f"{size}.png"))
+
+    for size in args.sizes or [256, 512]:
+        cases[f"LCM 4 steps {size}px, seed 2, same process"] = lambda size=size: lcm_image(size)
 pytorch = {name: median_time(fn) for name, fn in cases.items()}
 
 binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "latentflow")
 command = [binary, "bench", "--models", "--json", "--repeats", str(args.repeats * 3), "--threads", str(args.threads)]
 for o in args.only:
     command += ["--only", o]
+if args.workflow_checkpoint:
+    command += ["--workflow-checkpoint", args.workflow_checkpoint]
+    for size in args.sizes or [256, 512]:
+        command += ["--sizes", str(size)]
 ours = {r["name"]: r for r in json.loads(subprocess.check_output(command))["results"]}
 
-print(f"{'component':32} {'PyTorch':>10} {'Latentflow':>11} {'ratio':>7}")
+print(f"{'component':44} {'PyTorch':>10} {'Latentflow':>11} {'ratio':>7}")
 for name, seconds in pytorch.items():
     mine = ours[name]["seconds"]
-    print(f"{name:32} {seconds:9.2f}s {mine:10.2f}s {mine / seconds:7.2f}")
+    print(f"{name:44} {seconds:9.2f}s {mine:10.2f}s {mine / seconds:7.2f}")
