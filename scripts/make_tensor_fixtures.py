@@ -127,6 +127,22 @@ x = torch.cat([r(200, scale=100.0), torch.tensor([0.0, -0.0, 65504.0, 1e-8, 3.0e
 case("float16", {"x": x}, x.half())
 case("bfloat16", {"x": x}, x.bfloat16())
 
+# --- Thin products on large weights (WeightStationaryGEMM) --------------------------------------
+# Weights of at least 2^18 values and at most 96 columns, as at SD's deepest levels; odd sizes leave
+# partial tiles of 6 weight rows and partial panels of 16 columns. Inputs are stored in float16
+# (exactly: they are rounded first) to keep the file small; the products are float32.
+def half(*shape, scale=1.0):
+    return (torch.randn(*shape) * scale).half()
+
+x, w, bias = half(2, 9, 260), half(1027, 260, scale=0.1), half(1027)
+case("linear_thin", {"x": x, "weight": w, "bias": bias}, F.linear(x.float(), w.float(), bias.float()))
+x, w, bias = half(2, 232, 5, 7), half(131, 232, 3, 3, scale=0.05), half(131)
+case("conv3x3_deep", {"x": x, "weight": w, "bias": bias},
+     F.conv2d(x.float(), w.float(), bias.float(), padding=1), stride=1, padding=[1, 1, 1, 1])
+x, w, bias = half(1, 512, 3, 5), half(513, 512, 1, 1, scale=0.05), half(513)
+case("conv1x1_deep", {"x": x, "weight": w, "bias": bias},
+     F.conv2d(x.float(), w.float(), bias.float()), stride=1, padding=[0, 0, 0, 0])
+
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "LatentflowTensorTests", "Fixtures", "ops.safetensors")
 save_file(tensors, out, metadata={"cases": json.dumps(params, sort_keys=True),
                                   "torch": torch.__version__})

@@ -3,7 +3,8 @@
 /// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions on maps at least
 /// 32 wide go through Winograd F(4x4, 3x3) or F(2x2, 3x3) (`WinogradConvolution`). Anything
 /// else goes through im2col: on small maps (im2col matrix up to 32 MB) one matrix for the image
-/// and one GEMM split by output channel; on large ones band by band, each band's im2col matrix
+/// and one GEMM split by output channel (`weightProduct`: on SD's deepest maps, 96 pixels or
+/// fewer, a kernel that reads the weight in place); on large ones band by band, each band's im2col matrix
 /// `[Cin·kH·kW, rows·Wout]` built in a cache-sized scratch buffer and multiplied on one core
 /// while the other cores do the next bands, so the full matrix (47 MB for SD's 320-channel
 /// 64x64 layers) never exists.
@@ -49,9 +50,8 @@ extension Tensor {
                     let beta: Float = bias == nil ? 0 : 1
                     if kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0) {
                         for image in 0..<n {
-                            sgemm(transA: false, transB: false, m: cout, n: h * w, k: cin,
-                                  a: wt.baseAddress!, lda: cin, b: input + image * cin * h * w, ldb: h * w,
-                                  beta: beta, c: output + image * cout * h * w, ldc: h * w)
+                            weightProduct(n: cout, s: h * w, k: cin, w: wt.baseAddress!, ldw: cin, b: input + image * cin * h * w, ldb: h * w,
+                                          accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w)
                         }
                     } else {
                         geometry.run(images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta)
@@ -105,12 +105,12 @@ private struct ConvGeometry {
                     }
                 }
                 guard let product else {
-                    sgemm(transA: false, transB: false, m: cout, n: columns, k: patchSize, a: weight, lda: patchSize,
-                          b: col, ldb: columns, beta: beta, c: output + first * cout * columns, ldc: columns)
+                    weightProduct(n: cout, s: columns, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: columns,
+                                  accumulate: beta != 0, c: output + first * cout * columns, ldc: columns)
                     continue
                 }
-                sgemm(transA: false, transB: false, m: cout, n: ld, k: patchSize, a: weight, lda: patchSize,
-                      b: col, ldb: ld, c: product, ldc: ld)
+                weightProduct(n: cout, s: ld, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: ld,
+                              accumulate: false, c: product, ldc: ld)
                 // [cout, images·columns] back to [images, cout, columns], onto the bias if any.
                 parallelFor(group * cout) { task in
                     let (image, channel) = (task / cout, task % cout)

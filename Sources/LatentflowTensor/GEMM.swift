@@ -57,6 +57,19 @@ func sgemm(
     }
 }
 
+/// `C[n, s] = W[n, k] · B[k, s]`, or `C += W · B` when `accumulate`, for a layer's weight W and
+/// its activations B: thin products on large weights go to `WeightStationaryGEMM`, which reads W
+/// in place; the rest to OpenBLAS.
+func weightProduct(n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
+                   accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if WeightStationaryGEMM.applies(n: n, s: s, k: k) {
+        WeightStationaryGEMM.multiply(n: n, s: s, k: k, w: w, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+    } else {
+        sgemm(transA: false, transB: false, m: n, n: s, k: k, a: w, lda: ldw, b: b, ldb: ldb,
+              beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+    }
+}
+
 extension Tensor {
     /// Matrix product over the last two dimensions, `[..., M, K] x [..., K, N] -> [..., M, N]`.
     /// Leading dimensions must be equal, or `other` may be a plain matrix shared by every batch.
@@ -96,6 +109,31 @@ extension Tensor {
         if let bias { try requireShape(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs") }
         let rows = count / dim(-1), inFeatures = dim(-1)
         var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
+        if WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
+            // Cᵀ = W · Aᵀ: the activations transposed, the product transposed back onto the bias.
+            let activations = UnsafeMutablePointer<Float>.allocate(capacity: inFeatures * rows)
+            let product = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures * rows)
+            defer { activations.deallocate(); product.deallocate() }
+            withUnsafeBufferPointer { a in
+                transpose(a.baseAddress!, rows: rows, columns: inFeatures, into: activations)
+            }
+            weight.withUnsafeBufferPointer { w in
+                WeightStationaryGEMM.multiply(n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
+                                              b: activations, ldb: rows, accumulate: false, c: product, ldc: rows)
+            }
+            result.withUnsafeMutableBufferPointer { c in
+                transpose(product, rows: outFeatures, columns: rows, into: c.baseAddress!)
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        for row in 0..<rows {
+                            let target = c.baseAddress! + row * outFeatures
+                            for j in 0..<outFeatures { target[j] += b[j] }
+                        }
+                    }
+                }
+            }
+            return result
+        }
         result.withUnsafeMutableBufferPointer { c in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
@@ -111,5 +149,17 @@ extension Tensor {
             }
         }
         return result
+    }
+}
+
+/// `[rows, columns]` to `[columns, rows]`, in 8x8 blocks so both sides are read and written by whole cache lines.
+func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
+    let block = 8
+    for r0 in stride(from: 0, to: rows, by: block) {
+        for c0 in stride(from: 0, to: columns, by: block) {
+            for r in r0..<min(rows, r0 + block) {
+                for c in c0..<min(columns, c0 + block) { target[c * rows + r] = source[r * columns + c] }
+            }
+        }
     }
 }

@@ -30,7 +30,8 @@ final class Conv2DTests: XCTestCase {
     }
 
     private func compareFixtures(_ label: String) throws {
-        for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down", "conv7x7_nopad"] {
+        for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down", "conv7x7_nopad",
+                     "conv3x3_deep", "conv1x1_deep"] {
             let pad: [Int] = TorchFixtures.parameter(name, "padding")
             let stride: Int = TorchFixtures.parameter(name, "stride")
             let result = try TorchFixtures.tensor(name, "x").conv2d(
@@ -38,6 +39,15 @@ final class Conv2DTests: XCTestCase {
                 stride: stride, padding: Padding2D(top: pad[0], bottom: pad[1], left: pad[2], right: pad[3]))
             assertClose(result, try TorchFixtures.expected(name), tolerance: Tolerance.reduction, "\(name) (\(label))")
         }
+    }
+
+    /// The deep cases' batch of two shares one product (images side by side); one image alone
+    /// accumulates onto the bias instead.
+    func testThinProductOnLargeWeightOneImage() throws {
+        let name = "conv3x3_deep"
+        let first = try TorchFixtures.tensor(name, "x").slice(axis: 0, start: 0, length: 1)
+        let result = try first.conv2d(weight: TorchFixtures.tensor(name, "weight"), bias: TorchFixtures.tensor(name, "bias"), padding: 1)
+        assertClose(result, try TorchFixtures.expected(name).slice(axis: 0, start: 0, length: 1), tolerance: Tolerance.reduction, name)
     }
 
     func testWithoutBias() throws {
