@@ -110,27 +110,18 @@ extension Tensor {
         let rows = count / dim(-1), inFeatures = dim(-1)
         var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
         if WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
-            // Cᵀ = W · Aᵀ: the activations transposed, the product transposed back onto the bias.
-            let activations = UnsafeMutablePointer<Float>.allocate(capacity: inFeatures * rows)
+            // Cᵀ = W · Aᵀ, then transposed back onto the bias.
             let product = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures * rows)
-            defer { activations.deallocate(); product.deallocate() }
+            defer { product.deallocate() }
             withUnsafeBufferPointer { a in
-                transpose(a.baseAddress!, rows: rows, columns: inFeatures, into: activations)
-            }
-            weight.withUnsafeBufferPointer { w in
-                WeightStationaryGEMM.multiply(n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
-                                              b: activations, ldb: rows, accumulate: false, c: product, ldc: rows)
+                weight.withUnsafeBufferPointer { w in
+                    WeightStationaryGEMM.multiply(n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
+                                                  b: a.baseAddress!, ldb: inFeatures, bTransposed: true,
+                                                  accumulate: false, c: product, ldc: rows)
+                }
             }
             result.withUnsafeMutableBufferPointer { c in
-                transpose(product, rows: outFeatures, columns: rows, into: c.baseAddress!)
-                if let bias {
-                    bias.withUnsafeBufferPointer { b in
-                        for row in 0..<rows {
-                            let target = c.baseAddress! + row * outFeatures
-                            for j in 0..<outFeatures { target[j] += b[j] }
-                        }
-                    }
-                }
+                transpose(product, rows: outFeatures, columns: rows, adding: bias?.scalars, into: c.baseAddress!)
             }
             return result
         }
@@ -152,13 +143,17 @@ extension Tensor {
     }
 }
 
-/// `[rows, columns]` to `[columns, rows]`, in 8x8 blocks so both sides are read and written by whole cache lines.
-func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
-    let block = 8
-    for r0 in stride(from: 0, to: rows, by: block) {
-        for c0 in stride(from: 0, to: columns, by: block) {
-            for r in r0..<min(rows, r0 + block) {
-                for c in c0..<min(columns, c0 + block) { target[c * rows + r] = source[r * columns + c] }
+/// `[rows, columns]` to `[columns, rows]`, plus `bias[row]` on every value of a row if given;
+/// split over threads by blocks of 16 columns, so each source row is read a cache line at a time.
+func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, adding bias: [Float]?,
+               into target: UnsafeMutablePointer<Float>) {
+    let block = 16
+    parallelChunks((columns + block - 1) / block) { blocks, _ in
+        for column0 in stride(from: blocks.lowerBound * block, to: min(columns, blocks.upperBound * block), by: block) {
+            let column1 = min(columns, column0 + block)
+            for row in 0..<rows {
+                let shift = bias?[row] ?? 0
+                for column in column0..<column1 { target[column * rows + row] = source[row * columns + column] + shift }
             }
         }
     }

@@ -1,10 +1,10 @@
 /// `C = W · B (+ C)` for a large weight matrix `W [n, k]` and a thin activation matrix `B [k, s]`
-/// (s at most `maximumWidth`): the 4x4 maps of SD's deepest level at 256 px, and the 16 tokens of
-/// its middle transformer. W is read in place, never packed.
+/// (s at most `maximumWidth`): SD's deepest levels, 4x4 and 8x8 maps at 256 px and the 16 and 64
+/// tokens of their transformers. W is read in place, never packed.
 ///
 /// OpenBLAS packs the weight on every call, a full copy (59-118 MB for the 1280-channel 3x3
 /// convolutions) that is not overlapped with arithmetic; with 16 columns to multiply the copy
-/// cost as much as the product, and those convolutions ran at 0.3-0.45 of the GEMM rate. Here each
+/// cost as much as the product, and those convolutions ran at 0.45 of the GEMM rate. Here each
 /// register tile of 6 rows of W is broadcast, value by value, against 16-wide vectors of B, so W
 /// streams from memory once, 6 rows side by side, while the arithmetic runs.
 ///
@@ -13,34 +13,44 @@
 /// of W runs against it. The 6 x 16 tile of C (12 AVX registers) accumulates over a block and is
 /// added to C once per block.
 ///
-/// Past 32 columns OpenBLAS's packing pays for itself: at 64 this kernel measured 0.9-1.2x
-/// OpenBLAS's time on SD's shapes, at 256 0.75-0.8x its speed.
+/// Past 64 columns OpenBLAS's packing pays for itself: this kernel measured 1.03x OpenBLAS's
+/// speed at 128 columns and 0.89x at 256; a linear layer over the prompt's 77 tokens, which also
+/// pays for transposing its product, 0.93-1.06x.
 package enum WeightStationaryGEMM {
     static let tileRows = 6
     static let panelWidth = 16
-    static let maximumWidth = 96
-    /// Floats of B per block of k: 128 KB, a quarter of this machine's L2.
+    static let maximumWidth = 64
+    /// Floats of B per block of k: 128 KB, a quarter of the 512 KB L2 each core has here.
     static let depthBudget = 32768
 
-    /// Whether `W [n, k] · B [k, s]` goes here rather than to OpenBLAS: a thin B and a weight
-    /// too large for the caches (under 1 MB OpenBLAS's packing is cheap).
+    /// Whether `W [n, k] · B [k, s]` goes here rather than to OpenBLAS: a thin B and a weight of
+    /// 1 MB or more (the sizes measured; SD's smaller weights are multiplied on wider maps).
     static func applies(n: Int, s: Int, k: Int) -> Bool { s <= maximumWidth && n * k >= 1 << 18 }
 
     /// Row-major `C[n, s] = W[n, k] · B[k, s]`, or `C += W · B` when `accumulate`; split over
-    /// threads by tiles of W's rows, so each thread streams its own part of W.
+    /// threads by tiles of W's rows, so each thread streams its own part of W. With
+    /// `bTransposed` the argument `b` holds Bᵀ `[s, k]` (a linear layer's activations, one row per
+    /// token), read in that layout by the packing.
     package static func multiply(n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
-                         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                                 bTransposed: Bool = false, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let panels = (s + panelWidth - 1) / panelWidth
         let depthBlock = max(64, depthBudget / (panels * panelWidth))
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: panels * k * panelWidth)
         defer { packed.deallocate() }
         parallelChunks(k, chunksPerThread: 2) { rows, _ in
-            for row in rows {
-                for panel in 0..<panels {
-                    let first = panel * panelWidth, width = min(panelWidth, s - first)
-                    let target = packed + (panel * k + row) * panelWidth
-                    target.update(from: b + row * ldb + first, count: width)
-                    if width < panelWidth { (target + width).update(repeating: 0, count: panelWidth - width) }
+            for panel in 0..<panels {
+                let first = panel * panelWidth, width = min(panelWidth, s - first)
+                let target = packed + panel * k * panelWidth
+                if bTransposed {
+                    for column in 0..<width {
+                        let source = b + (first + column) * ldb
+                        for row in rows { target[row * panelWidth + column] = source[row] }
+                    }
+                } else {
+                    for row in rows { (target + row * panelWidth).update(from: b + row * ldb + first, count: width) }
+                }
+                if width < panelWidth {
+                    for row in rows { (target + row * panelWidth + width).update(repeating: 0, count: panelWidth - width) }
                 }
             }
         }

@@ -2,7 +2,7 @@ import LatentflowTensor
 import XCTest
 
 /// The kernel's own paths that the PyTorch cases reach only in part: leading dimensions wider
-/// than the matrices, accumulation onto C, and every remainder of 6-row tiles and 16-column
+/// than the matrices, B given transposed, accumulation onto C, and every remainder of 6-row tiles and 16-column
 /// panels, against a double-precision product.
 final class WeightStationaryGEMMTests: XCTestCase {
     func testStridedAndAccumulatingProductsMatchDoublePrecision() {
@@ -12,12 +12,17 @@ final class WeightStationaryGEMMTests: XCTestCase {
             let w = (0..<(n * ldw)).map { _ in generator.nextFloat() }
             let b = (0..<(k * ldb)).map { _ in generator.nextFloat() }
             let initial = (0..<(n * ldc)).map { _ in generator.nextFloat() }
-            for accumulate in [false, true] {
+            // The same B as Bᵀ [s, k] with rows k + 3 apart, as a linear layer's activations.
+            let ldbT = k + 3
+            var bT = [Float](repeating: .nan, count: s * ldbT)
+            for l in 0..<k { for j in 0..<s { bT[j * ldbT + l] = b[l * ldb + j] } }
+            for (accumulate, transposed) in [(false, false), (true, false), (false, true), (true, true)] {
                 var c = initial
                 w.withUnsafeBufferPointer { w in
-                    b.withUnsafeBufferPointer { b in
+                    (transposed ? bT : b).withUnsafeBufferPointer { b in
                         c.withUnsafeMutableBufferPointer { c in
-                            WeightStationaryGEMM.multiply(n: n, s: s, k: k, w: w.baseAddress!, ldw: ldw, b: b.baseAddress!, ldb: ldb,
+                            WeightStationaryGEMM.multiply(n: n, s: s, k: k, w: w.baseAddress!, ldw: ldw, b: b.baseAddress!,
+                                                          ldb: transposed ? ldbT : ldb, bTransposed: transposed,
                                                           accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
                         }
                     }
@@ -31,11 +36,12 @@ final class WeightStationaryGEMMTests: XCTestCase {
                         }
                         var sum = accumulate ? Double(initial[i * ldc + j]) : 0
                         for l in 0..<k { sum += Double(w[i * ldw + l]) * Double(b[l * ldb + j]) }
-                        worst = max(worst, abs(Double(c[i * ldc + j]) - sum) / Double(k).squareRoot())
+                        let error = abs(Double(c[i * ldc + j]) - sum) / Double(k).squareRoot()
+                        worst = max(worst, error.isNaN ? .infinity : error)
                     }
                 }
                 // Terms are products of values in [-1, 1]: float32 sums of k of them stay within a few ulps · sqrt(k).
-                XCTAssertLessThan(worst, 1e-6, "n \(n) s \(s) k \(k) accumulate \(accumulate)")
+                XCTAssertLessThan(worst, 1e-6, "n \(n) s \(s) k \(k) accumulate \(accumulate) transposed \(transposed)")
             }
         }
     }
