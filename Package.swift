@@ -37,8 +37,10 @@ let package = Package(
         // libpng and libjpeg report errors by longjmp, which Swift frames must never see:
         // this small C layer owns the setjmp points and returns plain error strings.
         .target(name: "CImageCodecs", dependencies: ["CLibPNG", "CLibJPEG"]),
+        // glibc's mallopt, which Swift's Glibc module leaves out (see AllocatorPolicy).
+        .target(name: "CAllocatorPolicy"),
 
-        .target(name: "LatentflowTensor", dependencies: ["COpenBLAS"], swiftSettings: vectorFlags),
+        .target(name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"], swiftSettings: vectorFlags),
         // The workflow engine: formats, typed nodes, validation, cached execution. No model code.
         .target(name: "LatentflowGraph"),
         .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "LatentflowGraph", "CImageCodecs", "Yams"]),
@@ -52,7 +54,7 @@ let package = Package(
                 dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling"],
                 swiftSettings: vectorFlags),
         // The facade for library users and the CLI: engine, models folder, workflow loading.
-        .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO"]),
+        .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO", "LatentflowTensor"]),
         // Stub nodes and builders for tests (ComfyUI's execution testing pack, re-created).
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowTensor"]),
         .executableTarget(

@@ -2,6 +2,7 @@ import Foundation
 import LatentflowGraph
 import LatentflowIO
 import LatentflowNodes
+import LatentflowTensor
 
 /// Latentflow for library users: the built-in nodes plus any packs, a models folder and one
 /// executor whose cache outlives single runs (so batches load each model once).
@@ -13,7 +14,11 @@ public final class Engine: @unchecked Sendable {
 
     /// - Parameter lowMemory: keep checkpoint weights in their files and read and widen them layer
     ///   by layer as the models run (see `WeightResidency.streamed`).
+    ///
+    /// Applies `AllocatorPolicy.keepFreedBlocksForReuse()` (large tensors reused warm; 15-20%
+    /// faster images); calling it first thing in `main` also covers threads started before.
     public init(paths: ModelPaths, packs: [any NodePack.Type] = [], cacheBudgetBytes: Int = 12 << 30, lowMemory: Bool = false) throws {
+        AllocatorPolicy.keepFreedBlocksForReuse()
         self.paths = paths
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)
         let environment = ExecutionEnvironment(files: paths, outputDirectory: paths.outputDirectory,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatentflowTensor
 
 @main
 struct Latentflow: AsyncParsableCommand {
@@ -7,4 +8,10 @@ struct Latentflow: AsyncParsableCommand {
         abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
         subcommands: [RunCommand.self, ValidateCommand.self, BatchCommand.self, ConvertCommand.self,
                       NodesCommand.self, BenchCommand.self, MakeTinyModelCommand.self])
+
+    static func main() async {
+        // Before any other thread allocates: threads that already have a malloc arena keep it.
+        AllocatorPolicy.keepFreedBlocksForReuse()
+        await main(nil)
+    }
 }
