@@ -5,11 +5,10 @@ import PackageDescription
 // code-generation target from the Clang importer, so -Xcc -march reaches Swift code too.
 #if arch(x86_64)
 let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
-let cVectorFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O3"])]
 #else
 let vectorFlags: [SwiftSetting] = []
-let cVectorFlags: [CSetting] = [.unsafeFlags(["-O3"])]
 #endif
+let swift5Mode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "Latentflow",
@@ -21,6 +20,7 @@ let package = Package(
         .library(name: "LatentflowNodes", targets: ["LatentflowNodes"]),
         .library(name: "Latentflow", targets: ["Latentflow"]),
         .executable(name: "latentflow", targets: ["LatentflowCLI"]),
+        .executable(name: "latentflow-tools", targets: ["LatentflowTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,54 +40,74 @@ let package = Package(
         // glibc's mallopt, which Swift's Glibc module leaves out (see AllocatorPolicy).
         .target(name: "CAllocatorPolicy"),
 
-        .target(name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"], swiftSettings: vectorFlags),
-        // The workflow engine: formats, typed nodes, validation, cached execution. No model code.
-        .target(name: "LatentflowGraph"),
-        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "LatentflowGraph", "CImageCodecs", "Yams"]),
-        // Model sampling, schedules, samplers and PyTorch-exact noise; sees models only as closures.
-        .target(name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags),
-        // CLIP, UNet and VAE on the tensor module; checkpoint layouts and LoRA.
+        // Each target's comment names what it may import; nothing else (the layers only point down).
+        // The numeric layer: tensors and kernels. May import: COpenBLAS, CAllocatorPolicy.
+        // Swift 5 mode: kernels hand raw buffers to worker threads, and the Swift 6 checker cannot
+        // see that each thread writes a disjoint range.
+        .target(name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"],
+                swiftSettings: vectorFlags + swift5Mode),
+        // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
+        // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.
+        .target(name: "LatentflowGraph", dependencies: ["LatentflowTensor"]),
+        // Files: safetensors, images, ComfyUI's model folders. May import: LatentflowTensor,
+        // CImageCodecs, Yams (not the engine).
+        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "CImageCodecs", "Yams"]),
+        // Model sampling, schedules, samplers, guidance and PyTorch-exact noise; sees models only as
+        // closures. May import: LatentflowTensor. Swift 5 mode for its vectorised kernels.
+        .target(name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags + swift5Mode),
+        // CLIP, UNet and VAE on the tensor module; checkpoint layouts, LoRA, textual inversion.
+        // May import: LatentflowTensor, LatentflowIO.
         .target(name: "LatentflowModels", dependencies: ["LatentflowTensor", "LatentflowIO"],
                 resources: [.copy("CLIP/Resources")], swiftSettings: vectorFlags),
-        // The built-in node pack under ComfyUI's class names.
+        // The built-in node pack under ComfyUI's class names: thin adapters over Models and
+        // Sampling. May import: LatentflowGraph, LatentflowTensor, LatentflowIO, LatentflowModels,
+        // LatentflowSampling.
         .target(name: "LatentflowNodes",
                 dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling"],
                 swiftSettings: vectorFlags),
-        // The facade for library users and the CLI: engine, models folder, workflow loading.
+        // The facade for library users, the CLI and a server: engine, configuration, workflow
+        // loading, batch runner, error JSON; re-exports Graph, IO, Nodes and Tensor. May import:
+        // LatentflowGraph, LatentflowNodes, LatentflowIO, LatentflowTensor.
         .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO", "LatentflowTensor"]),
-        // Stub nodes and builders for tests (ComfyUI's execution testing pack, re-created).
-        .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowTensor"]),
+        // Stub nodes for engine tests (ComfyUI's execution testing pack, re-created). May import:
+        // LatentflowGraph, LatentflowTensor.
+        .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
+        // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
+        // ArgumentParser.
         .executableTarget(
             name: "LatentflowCLI",
-            dependencies: [
-                "Latentflow", "LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["Latentflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // `latentflow-tools`: benchmarks, the reference-rate sampling and make-tiny-model (also
+        // reached as `latentflow bench` / `latentflow make-tiny-model`). May import: Latentflow,
+        // LatentflowModels, ArgumentParser.
+        .executableTarget(
+            name: "LatentflowTools",
+            dependencies: ["Latentflow", "LatentflowModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: vectorFlags),
 
         // Examples, built by CI so they cannot rot.
-        .target(name: "ExampleNodes", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowTensor"],
-                path: "examples/CustomNodePack/ExampleNodes"),
-        .executableTarget(name: "example-custom-nodes", dependencies: ["ExampleNodes", "Latentflow", "LatentflowIO"],
+        .target(name: "ExampleNodes", dependencies: ["Latentflow"], path: "examples/CustomNodePack/ExampleNodes"),
+        .executableTarget(name: "example-custom-nodes", dependencies: ["ExampleNodes", "Latentflow"],
                           path: "examples/CustomNodePack/Demo"),
-        .executableTarget(name: "example-custom-pipeline",
-                          dependencies: ["ExampleNodes", "Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowNodes"],
+        .executableTarget(name: "example-custom-pipeline", dependencies: ["ExampleNodes", "Latentflow"],
                           path: "examples/CustomPipeline"),
+        // The README's library example, verbatim: one `import Latentflow`.
+        .executableTarget(name: "example-library-use", dependencies: ["Latentflow"], path: "examples/LibraryUse"),
 
         .testTarget(name: "LatentflowTensorTests", dependencies: ["LatentflowTensor", "LatentflowIO"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowGraphTests",
-                    dependencies: ["LatentflowGraph", "LatentflowTestSupport", "LatentflowNodes", "Latentflow", "LatentflowIO"],
-                    resources: [.copy("Fixtures")]),
+                    resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
+        // Engine tests: stub nodes only, no model stack.
+        .testTarget(name: "LatentflowGraphTests", dependencies: ["LatentflowGraph", "LatentflowTestSupport"]),
         .testTarget(name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
-                    resources: [.copy("Fixtures")]),
+                    resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
         .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowGraph", "LatentflowIO", "LatentflowNodes", "LatentflowTensor"],
+        // Node-level tests: built-in nodes in the engine, with the stub nodes.
+        .testTarget(name: "LatentflowNodesTests",
+                    dependencies: ["Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
-    // Kernels hand raw buffers to worker threads; the Swift 6 checker cannot see that each
-    // thread writes a disjoint range, so the package compiles in the Swift 5 language mode.
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5]  // TEMPORARY while restructuring
 )

@@ -1,7 +1,7 @@
 """Whole workflows run by ComfyUI itself on full-size SD1.5 and SD2.1 checkpoints with random weights.
 
 Run by hand (never by CI):
-    swift run -c release latentflow make-tiny-model --full-size --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
+    swift run -c release latentflow-tools make-tiny-model --full-size --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
     (this also writes /tmp/parity/models/loras/latentflow-random-sd15-lora.safetensors)
     python3 scripts/make_random_sd21_checkpoint.py --models /tmp/parity/models   (for --family sd21)
     pip install torch torchsde einops scipy tqdm psutil av aiohttp safetensors transformers

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Latentflow
-import LatentflowGraph
 
 /// Renders every workflow of a folder through one engine, so each model loads once.
 struct BatchCommand: AsyncParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Latentflow
-import LatentflowGraph
 
 struct NodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

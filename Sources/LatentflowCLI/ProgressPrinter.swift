@@ -1,5 +1,5 @@
 import Foundation
-import LatentflowGraph
+import Latentflow
 
 /// Turns execution events into a progress bar on a terminal, or plain lines otherwise.
 final class ProgressPrinter: @unchecked Sendable {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Latentflow
-import LatentflowGraph
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,32 +52,5 @@ struct RunCommand: AsyncParsableCommand {
         }
         if json { print(JSONValue.array(results).serialized(pretty: true)) }
         if failures > 0 { throw ExitCode.failure }
-    }
-}
-
-/// Errors as JSON: validation failures in ComfyUI's node_errors shape.
-func errorJSON(_ error: Error) -> JSONValue {
-    if let failure = error as? WorkflowValidationFailure { return failure.report.json }
-    if let failure = error as? NodeExecutionFailure {
-        return .object([("node_id", .string(failure.location.nodeId)), ("node_type", .string(failure.location.classType)),
-                        ("exception_message", .string(failure.message))])
-    }
-    return .object([("message", .string("\(error)"))])
-}
-
-/// Ctrl-C cancels the run between nodes or sampler steps; a second Ctrl-C exits at once.
-enum SignalHandler {
-    static func onInterrupt(_ action: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        var count = 0
-        source.setEventHandler {
-            count += 1
-            if count > 1 { exit(130) }
-            printError("interrupt: cancelling (press Ctrl-C again to exit now)")
-            action()
-        }
-        source.resume()
-        return source
     }
 }

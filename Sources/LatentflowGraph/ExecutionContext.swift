@@ -18,29 +18,29 @@ public struct EmptyFileCatalog: FileCatalog {
     public func searchPaths(for folder: String) -> [String] { [] }
 }
 
-/// What the executor gives nodes besides their inputs: files, folders and shared services
-/// (the model cache). Lives across runs.
+/// What the executor gives nodes besides their inputs: files, folders and shared services (a
+/// pack's model cache, a pack's settings). Lives across runs. The engine knows no model
+/// setting: a pack owns its settings type, and whoever builds the environment hands it in.
 public final class ExecutionEnvironment: @unchecked Sendable {
     public let files: FileCatalog
     public let outputDirectory: URL
     public let tempDirectory: URL
-    /// Low-memory mode: loaders leave weights in their files, read and widened layer by layer as
-    /// the models run (less memory, some time spent widening).
-    public let lowMemory: Bool
     private var services: [ObjectIdentifier: Any] = [:]
     private let lock = NSLock()
 
+    /// - Parameter services: objects nodes find by type through `service(_:create:)`, e.g. a
+    ///   pack's settings.
     public init(files: FileCatalog = EmptyFileCatalog(),
                 outputDirectory: URL = URL(fileURLWithPath: "output"),
                 tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp"),
-                lowMemory: Bool = false) {
+                services: [AnyObject] = []) {
         self.files = files
         self.outputDirectory = outputDirectory
         self.tempDirectory = tempDirectory
-        self.lowMemory = lowMemory
+        for service in services { self.services[ObjectIdentifier(type(of: service))] = service }
     }
 
-    /// A shared service of the given type, created on first use.
+    /// A shared service of the given type: the one handed in, else one created on first use.
     public func service<T: AnyObject>(_ type: T.Type, create: () -> T) -> T {
         lock.lock(); defer { lock.unlock() }
         if let existing = services[ObjectIdentifier(type)] as? T { return existing }

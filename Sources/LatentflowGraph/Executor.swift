@@ -3,6 +3,8 @@ import Foundation
 /// What a run produced: output nodes' UI results, and which nodes ran or came from the cache.
 public struct RunResult: Sendable {
     public var ui: [(nodeId: String, ui: JSONValue)] = []
+    /// The files output nodes wrote, in the order they ran (cached outputs report theirs again).
+    public var writtenFiles: [URL] = []
     public var executed: [String] = []
     public var cached: [String] = []
     /// Problems with outputs that could not run (the run went ahead with the valid ones).
@@ -130,6 +132,7 @@ struct WorkflowRun {
             results[id] = entry.outputs
             result.cached.append(id)
             if let ui = entry.ui { result.ui.append((id, ui)) }
+            result.writtenFiles += entry.files
             return entry.outputs
         }
         let node = workflow.node(id)!
@@ -150,7 +153,8 @@ struct WorkflowRun {
         results[id] = outputs.values
         result.executed.append(id)
         if let ui = outputs.ui { result.ui.append((id, ui)) }
-        executor.cache.store(key, outputs: outputs.values, ui: outputs.ui, protecting: Set(keys.values))
+        result.writtenFiles += outputs.files
+        executor.cache.store(key, outputs: outputs.values, ui: outputs.ui, files: outputs.files, protecting: Set(keys.values))
         return outputs.values
     }
 
@@ -173,7 +177,7 @@ struct WorkflowRun {
 
     /// Calls the node once per list element (or once with whole lists) and gathers its outputs.
     private mutating func call(_ instance: any Node, node: WorkflowNode, schema: NodeSchema,
-                               lists: [String: [any Sendable]]) async throws -> (values: [[any Sendable]], ui: JSONValue?) {
+                               lists: [String: [any Sendable]]) async throws -> (values: [[any Sendable]], ui: JSONValue?, files: [URL]) {
         let context = ExecutionContext(nodeId: node.id, classType: node.classType, title: node.title,
                                        environment: executor.environment, prompt: prompt,
                                        extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
@@ -182,6 +186,7 @@ struct WorkflowRun {
         var values = [[any Sendable]](repeating: [], count: schema.outputs.count)
         var uiImages: [JSONValue] = []
         var ui: JSONValue?
+        var files: [URL] = []
         let calls = schema.inputIsList ? 1 : max(1, lists.values.map(\.count).max() ?? 1)
         do {
             for index in 0..<calls {
@@ -192,6 +197,7 @@ struct WorkflowRun {
                     if schema.outputs[slot].isList, let list = value as? [any Sendable] { values[slot] += list } else { values[slot].append(value) }
                 }
                 if let images = outputs.ui?["images"]?.arrayValue { uiImages += images } else if outputs.ui != nil { ui = outputs.ui }
+                files += outputs.files
             }
         } catch let cancelled as ExecutionCancelled {
             throw cancelled
@@ -202,7 +208,7 @@ struct WorkflowRun {
         }
         if !uiImages.isEmpty { ui = .object([("images", .array(uiImages))]) }
         events(.nodeFinished(nodeId: node.id, classType: node.classType, ui: ui))
-        return (values, ui)
+        return (values, ui, files)
     }
 
     /// A node must return one value per declared output, of the declared type where it can tell.

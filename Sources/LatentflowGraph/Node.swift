@@ -1,3 +1,4 @@
+import Foundation
 /// A node type. Built-in nodes and third-party nodes implement the same protocol and are
 /// registered the same way, through a `NodePack`.
 public protocol Node: Sendable {
@@ -106,15 +107,19 @@ public struct NodeInputs: Sendable {
 public struct NodeOutputs: Sendable {
     public var values: [any Sendable]
     public var ui: JSONValue?
+    /// Files the node wrote (output nodes), reported as written, never rebuilt from the UI entries.
+    public var files: [URL]
 
-    public init(_ values: any Sendable..., ui: JSONValue? = nil) {
+    public init(_ values: any Sendable..., ui: JSONValue? = nil, files: [URL] = []) {
         self.values = values
         self.ui = ui
+        self.files = files
     }
 
-    public init(values: [any Sendable], ui: JSONValue? = nil) {
+    public init(values: [any Sendable], ui: JSONValue? = nil, files: [URL] = []) {
         self.values = values
         self.ui = ui
+        self.files = files
     }
 
     public static let none = NodeOutputs(values: [])

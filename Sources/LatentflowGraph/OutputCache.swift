@@ -39,6 +39,7 @@ public final class OutputCache: @unchecked Sendable {
     struct Entry {
         var outputs: [[any Sendable]]
         var ui: JSONValue?
+        var files: [URL]
         var bytes: Int
         var lastUse: UInt64
     }
@@ -60,11 +61,11 @@ public final class OutputCache: @unchecked Sendable {
         return entry
     }
 
-    func store(_ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, protecting protected: Set<CacheKey>) {
+    func store(_ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, files: [URL], protecting protected: Set<CacheKey>) {
         let bytes = outputs.joined().reduce(0) { $0 + (($1 as? MemoryFootprint)?.byteCount ?? 0) }
         lock.lock(); defer { lock.unlock() }
         clock += 1
-        entries[key] = Entry(outputs: outputs, ui: ui, bytes: bytes, lastUse: clock)
+        entries[key] = Entry(outputs: outputs, ui: ui, files: files, bytes: bytes, lastUse: clock)
         evict(keeping: protected.union([key]))
     }
 

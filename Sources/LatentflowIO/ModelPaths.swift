@@ -1,11 +1,10 @@
 import Foundation
-import LatentflowGraph
 import Yams
 
 /// ComfyUI's folder layout: `models/<kind>/` for model files, `input/` and `output/`, plus the
 /// folders an `extra_model_paths.yaml` adds, so an existing ComfyUI install's models are found.
 /// A file name from a workflow never resolves outside these folders.
-public final class ModelPaths: FileCatalog, @unchecked Sendable {
+public final class ModelPaths: @unchecked Sendable {
     /// Extensions ComfyUI lists for model folders (`folder_paths.supported_pt_extensions`).
     public static let modelExtensions: Set<String> = ["ckpt", "pt", "pt2", "bin", "pth", "safetensors", "pkl", "sft"]
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]

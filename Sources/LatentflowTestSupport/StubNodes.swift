@@ -1,6 +1,5 @@
 import Foundation
 import LatentflowGraph
-import LatentflowNodes
 import LatentflowTensor
 
 /// Test nodes re-creating ComfyUI's execution testing pack
@@ -11,7 +10,7 @@ public enum StubNodes: NodePack {
     public static let nodes: [any Node.Type] = [
         StubImage.self, StubConstantImage.self, StubMask.self, StubInt.self, StubFloat.self, TestLazyMixImages.self,
         TestVariadicAverage.self, TestCustomIsChanged.self, TestIsChangedWithConstants.self, TestCustomValidation.self,
-        TestMakeListNode.self, TestFailingNode.self, StubOutput.self, StubListOutput.self, StubSeededImage.self,
+        TestMakeListNode.self, TestFailingNode.self, StubOutput.self, StubListOutput.self, StubSeededImage.self, StubInvertImage.self,
     ]
 }
 
@@ -200,6 +199,17 @@ public struct TestFailingNode: Node {
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         throw NodeError("deliberate failure")
+    }
+}
+
+/// `1 − x` per pixel, as ComfyUI's ImageInvert: a one-input image transform for graph tests.
+public struct StubInvertImage: Node {
+    static let image = Input<ImageBatch>("image")
+    public static let schema = NodeSchema("StubInvertImage", category: "Testing/Stub Nodes", inputs: [image],
+                                          outputs: outputs(Output<ImageBatch>()))
+    public init() {}
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(ImageBatch(try inputs[Self.image].pixels.scaled(by: -1, adding: 1)))
     }
 }
 

@@ -1,9 +1,5 @@
 import Foundation
 import Latentflow
-import LatentflowGraph
-import LatentflowIO
-import LatentflowNodes
-import LatentflowTensor
 import XCTest
 
 /// Test-only output node: writes a decoded float image as `image_tensor` in a safetensors file, so
@@ -27,7 +23,7 @@ enum ParityTestNodes: NodePack {
 
 /// Whole workflows against ComfyUI's own output on a full-size SD1.5 checkpoint with random
 /// weights (scripts/make_comfyui_parity_fixtures.py). The 2 GB checkpoint is not committed:
-///     swift run -c release latentflow make-tiny-model --full-size \
+///     swift run -c release latentflow-tools make-tiny-model --full-size \
 ///         --output /tmp/parity/models/checkpoints/latentflow-random-sd15.safetensors
 ///     LATENTFLOW_PARITY_MODELS=/tmp/parity/models swift test -c release --filter ComfyUIParityTests
 ///     (the first command also writes models/loras/latentflow-random-sd15-lora.safetensors there)

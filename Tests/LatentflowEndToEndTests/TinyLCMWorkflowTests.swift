@@ -1,7 +1,5 @@
 import Foundation
 import Latentflow
-import LatentflowGraph
-import LatentflowIO
 import XCTest
 
 /// The embedded tiny checkpoint through real workflows: ready-to-run files, caching across runs,

@@ -3,9 +3,6 @@
 import ExampleNodes
 import Foundation
 import Latentflow
-import LatentflowGraph
-import LatentflowIO
-import LatentflowNodes
 
 let output = CommandLine.arguments.dropFirst().first ?? "output"
 let paths = try ModelPaths(baseDirectory: URL(fileURLWithPath: "."), outputDirectory: URL(fileURLWithPath: output))

@@ -1,3 +1,4 @@
+import LatentflowGraph
 import LatentflowIO
 import LatentflowTensor
 

@@ -16,9 +16,8 @@ public struct SaveImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let written = try ImageSaver(directory: context.environment.outputDirectory, type: "output", compressionLevel: 4)
+        try ImageSaver(directory: context.environment.outputDirectory, type: "output", compressionLevel: 4)
             .save(try inputs[Self.images], prefix: try inputs[Self.filenamePrefix], context: context)
-        return NodeOutputs(values: [], ui: .object([("images", .array(written))]))
     }
 }
 
@@ -35,21 +34,21 @@ public struct PreviewImage: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let suffix = String((0..<5).map { _ in "abcdefghijklmnopqrstupvxyz".randomElement()! })
-        let written = try ImageSaver(directory: context.environment.tempDirectory, type: "temp", compressionLevel: 1)
+        return try ImageSaver(directory: context.environment.tempDirectory, type: "temp", compressionLevel: 1)
             .save(try inputs[Self.images], prefix: "ComfyUI_temp_" + suffix, context: context)
-        return NodeOutputs(values: [], ui: .object([("images", .array(written))]))
     }
 }
 
 /// ComfyUI's `get_save_image_path` and SaveImage loop: prefix variables, subfolders confined to
 /// the folder, `<prefix>_<counter:05>_.png` with the counter after the highest existing one, and
-/// `prompt` / `workflow` text chunks. Files are written atomically.
+/// `prompt` / `workflow` text chunks. Files are written atomically. The outputs carry ComfyUI's
+/// `images` UI entries and the files' URLs.
 struct ImageSaver {
     let directory: URL
     let type: String
     let compressionLevel: Int
 
-    func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> [JSONValue] {
+    func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> NodeOutputs {
         let prefix = Self.substitute(rawPrefix, width: batch.width, height: batch.height, date: Date())
         let (subfolder, name) = try Self.split(prefix, raw: rawPrefix, type: type)
         let folder = subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
@@ -57,17 +56,18 @@ struct ImageSaver {
         var counter = Self.nextCounter(in: folder, prefix: name)
         var texts: [(key: String, text: String)] = [("prompt", context.prompt.serialized())]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { texts.append((key, value.serialized())) }
-        var written: [JSONValue] = []
+        var written: [JSONValue] = [], files: [URL] = []
         for index in 0..<batch.count {
             let file = "\(name.replacingOccurrences(of: "%batch_num%", with: String(index)))_\(String(format: "%05d", counter))_.png"
             let raster = RasterImage(width: batch.width, height: batch.height, channels: 3,
                                      samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
-            try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel)
-                .write(to: folder.appendingPathComponent(file), options: .atomic)
+            let url = folder.appendingPathComponent(file)
+            try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel).write(to: url, options: .atomic)
             written.append(.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
+            files.append(url)
             counter += 1
         }
-        return written
+        return NodeOutputs(values: [], ui: .object([("images", .array(written))]), files: files)
     }
 
     /// A `filename_prefix` as (subfolder, file name prefix), refusing paths that leave the folder.

@@ -23,11 +23,12 @@ public struct SaveLatent: Node {
         let file = "\(name)_\(String(format: "%05d", counter))_.latent"
         var metadata = ["prompt": context.prompt.serialized()]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
+        let url = folder.appendingPathComponent(file)
         try SafeTensorsWriter.write([.init("latent_tensor", try inputs[Self.samples].samples),
                                      .init("latent_format_version_0", Tensor(shape: [0]))],
-                                    metadata: metadata, to: folder.appendingPathComponent(file))
-        return NodeOutputs(values: [], ui: .object([("latents", .array([.object([("filename", .string(file)),
-                                                                                  ("subfolder", .string(subfolder)), ("type", .string("output"))])]))]))
+                                    metadata: metadata, to: url)
+        let entry = JSONValue.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output"))])
+        return NodeOutputs(values: [], ui: .object([("latents", .array([entry]))]), files: [url])
     }
 }
 

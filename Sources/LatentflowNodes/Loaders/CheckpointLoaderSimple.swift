@@ -19,7 +19,7 @@ public struct CheckpointLoaderSimple: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
-        let models = try StableDiffusionCheckpoint.load(path: url.path, residency: context.environment.lowMemory ? .streamed : .float32)
+        let models = try StableDiffusionCheckpoint.load(path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
         guard let text = models.textModel else {
             throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
         }

@@ -16,10 +16,6 @@ func samplingValidation(_ constants: NodeConstants) -> String? {
     return nil
 }
 
-/// The per-step noise seed offset of ancestral and LCM samplers: 0 reproduces ComfyUI up to
-/// late 2025 on CPU (the default), 1 later versions. Set with LATENTFLOW_STEP_NOISE_SEED_OFFSET.
-let stepNoiseSeedOffset: UInt64 = UInt64(ProcessInfo.processInfo.environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] ?? "0") ?? 0
-
 /// ComfyUI's `common_ksampler`: noise from the seed (batch_index aware), the schedule, CFG.
 func commonKSampler(model: DiffusionModel, seed: Int, steps: Int, cfg: Double, samplerName: String, scheduler: String,
                     positive: Conditioning, negative: Conditioning, latent: Latent, denoise: Double,

@@ -3,7 +3,6 @@
 import ExampleNodes
 import Foundation
 import Latentflow
-import LatentflowIO
 
 let output = CommandLine.arguments.dropFirst().first ?? "output"
 let paths = try ModelPaths(baseDirectory: URL(fileURLWithPath: "."), outputDirectory: URL(fileURLWithPath: output))

@@ -1,6 +1,4 @@
-import LatentflowGraph
-import LatentflowNodes
-import LatentflowTensor
+import Latentflow
 
 /// A third-party node pack: it registers through the same `NodePack` API as the built-in nodes.
 /// In your own Swift package, depend on Latentflow's `LatentflowGraph` and `LatentflowNodes`

@@ -1,4 +1,3 @@
-import LatentflowGraph
 import LatentflowTensor
 
 /// ComfyUI's IMAGE: a float32 batch `[B, H, W, C]` with values in 0...1 (C = 3).

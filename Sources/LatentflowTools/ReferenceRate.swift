@@ -1,5 +1,5 @@
 import Foundation
-import LatentflowTensor
+import Latentflow
 
 /// R, the machine's sgemm rate, sampled around every timed run of the benchmark.
 ///

@@ -46,7 +46,7 @@ final class EngineTests: XCTestCase {
 
     func testSaveImageTruncatesLikeComfyUI() async throws {
         // 0x80 / 255 · 255 is exact; values between levels truncate (0.999 → 254).
-        let b = WorkflowBuilder()
+        let b = GraphBuilder()
         let image = b.add("StubConstantImage", ["value": 0.999, "height": 2, "width": 2, "batch_size": 1])
         b.add("SaveImage", ["images": image.out(0), "filename_prefix": "q"])
         let result = try await engine.executor.run(b.workflow)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LatentflowIO
+import Latentflow
 import LatentflowModels
 
 /// Regenerates the embedded default model (deterministic: the same bytes every time).

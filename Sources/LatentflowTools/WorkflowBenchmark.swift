@@ -1,7 +1,5 @@
 import Foundation
 import Latentflow
-import LatentflowGraph
-import LatentflowIO
 
 /// The whole 4-step LCM txt2img workflow through the real executor, on a given checkpoint:
 /// two seeds per size in one process: only the first run of all loads the checkpoint and encodes

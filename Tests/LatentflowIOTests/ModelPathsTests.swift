@@ -2,13 +2,6 @@ import Foundation
 import LatentflowIO
 import XCTest
 
-enum LatentflowIOCatalog {
-    static func make(_ root: URL) throws -> ModelPaths {
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("input"), withIntermediateDirectories: true)
-        return try ModelPaths(baseDirectory: root)
-    }
-}
-
 final class ModelPathsTests: XCTestCase {
     var root: URL!
 

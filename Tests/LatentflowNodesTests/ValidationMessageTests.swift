@@ -1,14 +1,22 @@
+import Latentflow
 import LatentflowGraph
 import LatentflowNodes
 import LatentflowTestSupport
 import XCTest
 
 /// Every validation error kind names the node (id, class, title) and the input.
+enum LatentflowIOCatalog {
+    static func make(_ root: URL) throws -> ModelPaths {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("input"), withIntermediateDirectories: true)
+        return try ModelPaths(baseDirectory: root)
+    }
+}
+
 final class ValidationMessageTests: XCTestCase {
     let executor = Executor(registry: try! NodeRegistry(packs: [BuiltinNodes.self, StubNodes.self]))
 
-    func errors(_ build: (WorkflowBuilder) -> Void) -> [ValidationError] {
-        let b = WorkflowBuilder()
+    func errors(_ build: (GraphBuilder) -> Void) -> [ValidationError] {
+        let b = GraphBuilder()
         build(b)
         return executor.validate(b.workflow).errors
     }
@@ -89,7 +97,7 @@ final class ValidationMessageTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: root) }
         let catalog = try LatentflowIOCatalog.make(root)
         let executor = Executor(registry: try NodeRegistry(packs: [BuiltinNodes.self]), environment: ExecutionEnvironment(files: catalog))
-        let b = WorkflowBuilder()
+        let b = GraphBuilder()
         let image = b.add("LoadImage", id: "3", ["image": "missing.png"])
         b.add("SaveImage", ["images": image.out(0), "filename_prefix": "x"])
         let e = executor.validate(b.workflow).errors
@@ -115,7 +123,7 @@ final class ValidationMessageTests: XCTestCase {
     }
 
     func testComfyJSONShape() {
-        let b = WorkflowBuilder()
+        let b = GraphBuilder()
         let image = b.add("EmptyImage", id: "1", ["width": 0, "height": 8, "batch_size": 1, "color": 0])
         b.add("SaveImage", id: "2", ["images": image.out(0), "filename_prefix": "x"])
         let json = executor.validate(b.workflow).json

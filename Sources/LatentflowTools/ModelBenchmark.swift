@@ -1,6 +1,6 @@
 import Foundation
+import Latentflow
 import LatentflowModels
-import LatentflowTensor
 
 /// Full-size SD1.5 networks with seeded random weights (no download), timed as the issue's
 /// workloads: FLOP counts are PyTorch's FLOP counter's figures for the same networks.

@@ -1,0 +1,95 @@
+import Foundation
+import LatentflowIO
+import LatentflowNodes
+
+/// Every setting of an engine, and the one place that reads `LATENTFLOW_*` environment
+/// variables: each setting comes from a flag, else its environment variable, else a default.
+public struct EngineConfiguration: Sendable {
+    /// Holds `models/`, `input/`, `output/` (ComfyUI's base path).
+    public var baseDirectory: URL
+    /// Overrides `<base>/models`.
+    public var modelsDirectory: URL?
+    /// Overrides `<base>/output`.
+    public var outputDirectory: URL?
+    /// `extra_model_paths.yaml` files to read besides the one in the base folder.
+    public var extraModelPaths: [URL] = []
+    /// The most the output cache keeps, in bytes (by the values' memory footprints).
+    public var cacheBudgetBytes = Self.defaultCacheBudgetBytes
+    /// The built-in nodes' settings.
+    public var lowMemory = false
+    public var stepNoiseSeedOffset: UInt64 = 0
+
+    public static let defaultCacheBudgetBytes = 12 << 30
+
+    public init(baseDirectory: URL) { self.baseDirectory = baseDirectory }
+
+    /// What the command line gave; nil or empty where a flag was not given.
+    public struct Flags: Sendable {
+        public var baseDirectory: String?
+        public var modelsDirectory: String?
+        public var outputDirectory: String?
+        public var extraModelPaths: [String] = []
+        public var cacheBudget: String?
+        public var lowMemory = false
+
+        public init() {}
+    }
+
+    /// Flags, then the environment (`LATENTFLOW_BASE_DIR`, `LATENTFLOW_MODELS_DIR`,
+    /// `LATENTFLOW_OUTPUT_DIR`, `LATENTFLOW_EXTRA_MODEL_PATHS` (colon-separated, added to the
+    /// flags'), `LATENTFLOW_CACHE_BUDGET`, `LATENTFLOW_LOW_MEMORY=1`,
+    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`), then defaults (the current folder).
+    public static func resolve(_ flags: Flags = Flags(),
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfiguration {
+        let base = flags.baseDirectory ?? environment["LATENTFLOW_BASE_DIR"] ?? FileManager.default.currentDirectoryPath
+        var configuration = EngineConfiguration(baseDirectory: URL(fileURLWithPath: base))
+        configuration.modelsDirectory = (flags.modelsDirectory ?? environment["LATENTFLOW_MODELS_DIR"]).map(URL.init(fileURLWithPath:))
+        configuration.outputDirectory = (flags.outputDirectory ?? environment["LATENTFLOW_OUTPUT_DIR"]).map(URL.init(fileURLWithPath:))
+        let extraFromEnvironment = environment["LATENTFLOW_EXTRA_MODEL_PATHS"].map { $0.split(separator: ":").map(String.init) } ?? []
+        configuration.extraModelPaths = (flags.extraModelPaths + extraFromEnvironment).map(URL.init(fileURLWithPath:))
+        if let budget = flags.cacheBudget ?? environment["LATENTFLOW_CACHE_BUDGET"] {
+            configuration.cacheBudgetBytes = try parseByteCount(budget, setting: "cache budget")
+        }
+        configuration.lowMemory = flags.lowMemory || environment["LATENTFLOW_LOW_MEMORY"] == "1"
+        if let offset = environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] {
+            guard let value = UInt64(offset) else {
+                throw ConfigurationError("LATENTFLOW_STEP_NOISE_SEED_OFFSET must be a non-negative integer, not '\(offset)'")
+            }
+            configuration.stepNoiseSeedOffset = value
+        }
+        return configuration
+    }
+
+    /// The model folders: the base folder's `extra_model_paths.yaml` first (as ComfyUI reads
+    /// it), then the configured ones.
+    public func modelPaths() throws -> ModelPaths {
+        var extras = extraModelPaths
+        let local = baseDirectory.appendingPathComponent("extra_model_paths.yaml")
+        if FileManager.default.fileExists(atPath: local.path) { extras.insert(local, at: 0) }
+        return try ModelPaths(baseDirectory: baseDirectory, modelsDirectory: modelsDirectory,
+                              outputDirectory: outputDirectory, extraPaths: extras)
+    }
+
+    public var nodeSettings: BuiltinNodeSettings {
+        BuiltinNodeSettings(lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset)
+    }
+
+    /// `8589934592`, `8G`, `512M`, `64K` (binary units).
+    static func parseByteCount(_ text: String, setting: String) throws -> Int {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces).uppercased())
+        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        var multiplier = 1
+        if let last = digits.last, let unit = units[last] { multiplier = unit; digits = digits.dropLast() }
+        guard let value = Double(digits), value >= 0, value.isFinite, value * Double(multiplier) < Double(Int.max) else {
+            throw ConfigurationError("the \(setting) must be a size such as 8G, 512M or a number of bytes, not '\(text)'")
+        }
+        return Int(value * Double(multiplier))
+    }
+}
+
+/// A setting that cannot be used, named with its value.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,22 @@
+import LatentflowGraph
+
+/// The built-in pack's settings, one value handed to the engine's environment by whoever builds
+/// it (the facade's `EngineConfiguration`); nodes read it with `environment.builtinSettings`.
+public final class BuiltinNodeSettings: Sendable {
+    /// Low-memory mode: loaders leave weights in their files, read and widened layer by layer as
+    /// the models run (less memory, some time spent widening).
+    public let lowMemory: Bool
+    /// The per-step noise seed offset of ancestral and LCM samplers: 0 reproduces ComfyUI up to
+    /// late 2025 on CPU (the default), 1 later versions (its PR #11528).
+    public let stepNoiseSeedOffset: UInt64
+
+    public init(lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0) {
+        self.lowMemory = lowMemory
+        self.stepNoiseSeedOffset = stepNoiseSeedOffset
+    }
+}
+
+extension ExecutionEnvironment {
+    /// The settings handed in, or the defaults.
+    var builtinSettings: BuiltinNodeSettings { service(BuiltinNodeSettings.self) { BuiltinNodeSettings() } }
+}
