@@ -1,13 +1,15 @@
-/// 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
-///
-/// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions on maps at least
-/// 32 wide go through Winograd F(4x4, 3x3) or F(2x2, 3x3) (`WinogradConvolution`). Anything
-/// else goes through im2col: on small maps (im2col matrix up to 32 MB) one matrix for the image
-/// and one GEMM split by output channel (`weightProduct`: on SD's deepest maps, 64 pixels or
-/// fewer, a kernel that reads the weight in place); on large ones band by band, each band's im2col matrix
-/// `[Cin·kH·kW, rows·Wout]` built in a cache-sized scratch buffer and multiplied on one core
-/// while the other cores do the next bands, so the full matrix (47 MB for SD's 320-channel
-/// 64x64 layers) never exists.
+// 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
+//
+// A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions on maps at least
+// 32 wide go through Winograd F(4x4, 3x3) or F(2x2, 3x3) (`WinogradConvolution`). Anything
+// else goes through im2col: on small maps (im2col matrix up to 32 MB) one matrix for the image
+// and one GEMM split by output channel (`weightProduct`: on SD's deepest maps, 64 pixels or
+// fewer, a kernel that reads the weight in place); on large ones band by band, each band's im2col matrix
+// `[Cin·kH·kW, rows·Wout]` built in a cache-sized scratch buffer and multiplied on one core
+// while the other cores do the next bands, so the full matrix (47 MB for SD's 320-channel
+// 64x64 layers) never exists.
+
+/// Zero padding on each side of a 2-D map (PyTorch's `padding=(h, w)`, or asymmetric).
 public struct Padding2D: Sendable, Equatable {
     public var top: Int, bottom: Int, left: Int, right: Int
 
