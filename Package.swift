@@ -109,5 +109,5 @@ let package = Package(
         .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
-    swiftLanguageModes: [.v5]  // TEMPORARY while restructuring
+    swiftLanguageModes: [.v6]
 )
