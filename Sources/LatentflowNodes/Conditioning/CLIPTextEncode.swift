@@ -92,7 +92,10 @@ public struct ConditioningSetArea: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let area = (height: try inputs[Self.height] / 8, width: try inputs[Self.width] / 8, y: try inputs[Self.y] / 8, x: try inputs[Self.x] / 8)
+        // No VAE at hand: the area is in SD's latent pixels, as ComfyUI's `// 8`.
+        let latent = LatentFormat.sd15.latentLength(forPixels:)
+        let area = (height: latent(try inputs[Self.height]), width: latent(try inputs[Self.width]),
+                    y: latent(try inputs[Self.y]), x: latent(try inputs[Self.x]))
         let strength = try inputs[Self.strength]
         let entries = try inputs[Self.conditioning].entries.map { entry -> Conditioning.Entry in
             var copy = entry
