@@ -18,45 +18,13 @@ public struct CLIPTextEncode: Node {
         let encoder = try inputs[Self.clip]
         let files = context.environment.files
         let key = encoder.model.config.embeddingKey
-        let lookup: EmbeddingLookup = { name in TextualInversion.load(name, key: key, files: files) }
-        let embedding = try Self.encode(try inputs[Self.text], with: encoder, embeddings: lookup) { name in
+        let lookup: EmbeddingLookup = { name in
+            TextualInversion.load(name, key: key) { try files.locate($0, in: "embeddings") }
+        }
+        let embedding = try encoder.promptEncoder.encode(try inputs[Self.text], embeddings: lookup) { name in
             context.warn("embedding:\(name) does not exist (looked in \(files.searchPaths(for: "embeddings").joined(separator: ", "))), ignoring")
         }
         return NodeOutputs(Conditioning([Conditioning.Entry(embedding: embedding)]))
-    }
-
-    /// ComfyUI's `encode_token_weights`: all chunks in one batch, plus the empty prompt when any
-    /// weight differs from 1; weighted tokens move away from the empty prompt's encoding,
-    /// `z = (z − z_empty)·w + z_empty`; chunks concatenated along the tokens.
-    static func encode(_ prompt: String, with encoder: TextEncoder, embeddings: EmbeddingLookup? = nil,
-                       missing: ((String) -> Void)? = nil) throws -> Tensor {
-        let padToken = encoder.model.config.padToken
-        let chunks = encoder.tokenizer.tokenizeWithWeights(prompt, padToken: padToken, embeddings: embeddings, missing: missing)
-        let hasWeights = chunks.contains { $0.contains { $0.weight != 1 } }
-        var sequences = chunks
-        if hasWeights {
-            let length = sequences[0].count
-            // ComfyUI's gen_empty_tokens: BOS, EOS, then padding.
-            sequences.append(([CLIPTokenizer.startToken, CLIPTokenizer.endToken] + Array(repeating: padToken, count: length - 2)).map { WeightedToken(id: $0, weight: 1) })
-        }
-        let encoded = try encoder.model.encode(sequences, lastLayer: encoder.lastLayer)   // [k(+1), 77, width]
-        let (tokens, width) = (encoded.dim(1), encoded.dim(2))
-        var out = try encoded.slice(axis: 0, start: 0, length: chunks.count)
-        if hasWeights {
-            let empty = Array(encoded.scalars[(chunks.count * tokens * width)...])
-            out.withUnsafeMutableBufferPointer { z in
-                for (k, chunk) in chunks.enumerated() {
-                    for (j, token) in chunk.enumerated() where token.weight != 1 {
-                        let w = Float(token.weight)
-                        for c in 0..<width {
-                            let i = (k * tokens + j) * width + c
-                            z[i] = (z[i] - empty[j * width + c]) * w + empty[j * width + c]
-                        }
-                    }
-                }
-            }
-        }
-        return try out.reshaped([1, chunks.count * tokens, width])
     }
 }
 

@@ -48,6 +48,11 @@ public struct TextEncoder: PortValue, MemoryFootprint {
         (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
         lastLayer = model.config.defaultLastLayer
     }
+
+    /// Encodes prompts with this model, tokenizer and last layer.
+    public var promptEncoder: WeightedPromptEncoder {
+        WeightedPromptEncoder(model: model, tokenizer: tokenizer, lastLayer: lastLayer)
+    }
 }
 
 /// ComfyUI's VAE.
