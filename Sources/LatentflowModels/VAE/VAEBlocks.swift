@@ -40,3 +40,23 @@ struct VAEAttention: Sendable {
         return try output(attended).tokensToChannels(height: h, width: w).adding(x)
     }
 }
+
+/// ResBlock, self-attention, ResBlock at the lowest resolution (LDM `mid`).
+struct VAEMidBlock: Sendable {
+    let first: VAEResBlock, attention: VAEAttention, second: VAEResBlock
+
+    init(_ scope: WeightScope, channels: Int) {
+        first = VAEResBlock(scope["block_1"], in: channels, out: channels)
+        attention = VAEAttention(scope["attn_1"], channels: channels)
+        second = VAEResBlock(scope["block_2"], in: channels, out: channels)
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try second(attention(first(x))) }
+}
+
+/// One resolution of the encoder or decoder: its ResBlocks, then the convolution of the
+/// downsampler (encoder) or upsampler (decoder) on every level that changes resolution.
+struct VAELevel: Sendable {
+    let blocks: [VAEResBlock]
+    let resample: Conv2D?
+}
