@@ -17,7 +17,8 @@ public enum TextualInversion {
             let key: String? = file.keys.contains(encoderKey)
                 ? encoderKey : (file.keys.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
             guard let key, let tensor = try? file.tensor(key) else { continue }
-            return tensor.rank == 1 ? (try? tensor.reshaped([1, tensor.count])) : (try? tensor.reshaped([-1, tensor.dim(-1)]))
+            return tensor.rank == 1 ? (try? tensor.reshaped([1, tensor.count]))
+                                    : (try? tensor.reshaped([-1, tensor.dim(-1)]))
         }
         return nil
     }

@@ -27,7 +27,8 @@ public struct WeightedPromptEncoder: Sendable {
         if hasWeights {
             let length = sequences[0].count
             // ComfyUI's gen_empty_tokens: BOS, EOS, then padding.
-            let empty = [CLIPTokenizer.startToken, CLIPTokenizer.endToken] + Array(repeating: padToken, count: length - 2)
+            let empty = [CLIPTokenizer.startToken, CLIPTokenizer.endToken]
+                + Array(repeating: padToken, count: length - 2)
             sequences.append(empty.map { WeightedToken(id: $0, weight: 1) })
         }
         let encoded = try model.encode(sequences, lastLayer: lastLayer)          // [k(+1), 77, width]

@@ -26,7 +26,9 @@ public enum DiffusersUNetKeyMap {
                 resnet("down_blocks.\(level).resnets.\(i)", block + ".0")
                 if config.attentionLevels[level] { map["down_blocks.\(level).attentions.\(i)"] = block + ".1" }
             }
-            if level < levels - 1 { map["down_blocks.\(level).downsamplers.0.conv"] = layout.downsample(level: level) + ".op" }
+            if level < levels - 1 {
+                map["down_blocks.\(level).downsamplers.0.conv"] = layout.downsample(level: level) + ".op"
+            }
         }
         resnet("mid_block.resnets.0", "middle_block.0")
         map["mid_block.attentions.0"] = "middle_block.1"
@@ -40,7 +42,8 @@ public enum DiffusersUNetKeyMap {
                 resnet("up_blocks.\(x).resnets.\(i)", block + ".0")
                 if hasAttention { map["up_blocks.\(x).attentions.\(i)"] = block + ".1" }
                 if layout.hasUpsample(level: level, index: i) {
-                    map["up_blocks.\(x).upsamplers.0.conv"] = layout.upsample(level: level, hasAttention: hasAttention) + ".conv"
+                    let upsample = layout.upsample(level: level, hasAttention: hasAttention)
+                    map["up_blocks.\(x).upsamplers.0.conv"] = upsample + ".conv"
                 }
             }
         }

@@ -32,7 +32,8 @@ public struct UNet: Sendable {
                 let block = scope[layout.inputBlock(level: level, index: index)]
                 let out = mc * multiplier
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
-                let attention = config.attentionLevels[level] ? SpatialTransformer(block["1"], channels: out, config: config) : nil
+                let attention = config.attentionLevels[level]
+                    ? SpatialTransformer(block["1"], channels: out, config: config) : nil
                 blocks.append(.residual(res, attention: attention))
                 channels = out
                 skipChannels.append(channels)
@@ -43,9 +44,10 @@ public struct UNet: Sendable {
             }
         }
         inputBlocks = blocks
-        middle = UNetMiddleBlock(first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
-                                 attention: SpatialTransformer(scope["middle_block.1"], channels: channels, config: config),
-                                 second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
+        middle = UNetMiddleBlock(
+            first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
+            attention: SpatialTransformer(scope["middle_block.1"], channels: channels, config: config),
+            second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
 
         var outputs: [UNetOutputBlock] = []
         for level in (0..<levels).reversed() {

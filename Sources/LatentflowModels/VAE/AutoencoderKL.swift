@@ -113,7 +113,9 @@ public struct AutoencoderKL: Sendable {
             h = try mid(h)
             for level in levels {
                 for block in level.blocks { h = try block(h) }
-                if let up = level.resample { h = try up(h.resized(height: h.dim(2) * 2, width: h.dim(3) * 2, mode: .nearest)) }
+                if let up = level.resample {
+                    h = try up(h.resized(height: h.dim(2) * 2, width: h.dim(3) * 2, mode: .nearest))
+                }
             }
             return try convOut(normOut(h, silu: true))
         }

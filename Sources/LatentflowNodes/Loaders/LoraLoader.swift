@@ -50,8 +50,9 @@ public struct LoraLoaderModelOnly: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let (model, _) = try LoRANodeAdapter.apply(name: try inputs[Self.loraName], model: try inputs[Self.model], clip: nil,
-                                                   strengthModel: try inputs[Self.strengthModel], strengthClip: 0, context: context)
+        let (model, _) = try LoRANodeAdapter.apply(
+            name: try inputs[Self.loraName], model: try inputs[Self.model], clip: nil,
+            strengthModel: try inputs[Self.strengthModel], strengthClip: 0, context: context)
         return NodeOutputs(model)
     }
 
@@ -68,14 +69,17 @@ enum LoRANodeAdapter {
         if strengthModel == 0 && strengthClip == 0 { return (model, clip) }
         let url = try context.environment.files.locate(name, in: "loras")
         let lora = try LoRAFile(path: url.path)
-        let text = clip.map { PatchableTextModel(model: $0.model, weights: $0.weights, weightsAreFloat16: $0.weightsAreFloat16) }
+        let text = clip.map {
+            PatchableTextModel(model: $0.model, weights: $0.weights, weightsAreFloat16: $0.weightsAreFloat16)
+        }
         let (unet, patchedText): (PatchableUNet, PatchableTextModel?)
         do {
             (unet, patchedText) = try LoRAApplication.apply(
                 lora, unet: PatchableUNet(unet: model.unet, weights: model.weights), unetStrength: strengthModel,
                 text: text, textStrength: strengthClip) { unmatched in
-                context.warn("\(url.lastPathComponent): \(unmatched.count) LoRA key(s) matched no weight and were not loaded: "
-                             + unmatched.prefix(8).joined(separator: ", ") + (unmatched.count > 8 ? ", …" : ""))
+                context.warn("\(url.lastPathComponent): \(unmatched.count) LoRA key(s) matched no weight "
+                             + "and were not loaded: " + unmatched.prefix(8).joined(separator: ", ")
+                             + (unmatched.count > 8 ? ", …" : ""))
             }
         } catch LoRAApplicationError.unetHasNoWeights {
             throw NodeError("this MODEL carries no weights to patch")

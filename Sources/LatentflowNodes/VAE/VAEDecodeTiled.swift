@@ -81,8 +81,10 @@ public struct VAEEncodeTiled: Node {
             let sample = try image.slice(axis: 0, start: b, length: 1).scaled(by: 2, adding: -1)
             var sum: Tensor?
             for (tileY, tileX) in [(tile, tile), (tile / 2, tile * 2), (tile * 2, tile / 2)] {
-                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap, scale: 1.0 / Double(format.downscaleFactor),
-                                          outChannels: format.channels) { try vae.encode($0) }
+                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap,
+                                          scale: 1.0 / Double(format.downscaleFactor), outChannels: format.channels) {
+                    try vae.encode($0)
+                }
                 sum = try sum.map { try $0.adding(pass) } ?? pass
             }
             latents.append(sum!.scaled(by: 1 / 3.0))
