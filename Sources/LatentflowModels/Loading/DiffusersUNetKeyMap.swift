@@ -19,28 +19,32 @@ public enum DiffusersUNetKeyMap {
             for (d, l) in resnetParts { map["\(diffusers).\(d)"] = "\(ldm).\(l)" }
         }
         let levels = config.channelMultipliers.count, blocks = config.resBlocksPerLevel
-        // input_blocks.{1 + (blocks + 1)·level + i}: resnet at .0, transformer at .1; downsampler after.
+        let layout = UNetKeyLayout(config)
         for level in 0..<levels {
-            var n = 1 + (blocks + 1) * level
             for i in 0..<blocks {
-                resnet("down_blocks.\(level).resnets.\(i)", "input_blocks.\(n).0")
-                if config.attentionLevels[level] { map["down_blocks.\(level).attentions.\(i)"] = "input_blocks.\(n).1" }
-                n += 1
+                let block = layout.inputBlock(level: level, index: i)
+                resnet("down_blocks.\(level).resnets.\(i)", block + ".0")
+                if config.attentionLevels[level] { map["down_blocks.\(level).attentions.\(i)"] = block + ".1" }
             }
-            if level < levels - 1 { map["down_blocks.\(level).downsamplers.0.conv"] = "input_blocks.\(n).0.op" }
+            if level < levels - 1 {
+                map["down_blocks.\(level).downsamplers.0.conv"] = layout.downsample(level: level) + ".op"
+            }
         }
         resnet("mid_block.resnets.0", "middle_block.0")
         map["mid_block.attentions.0"] = "middle_block.1"
         resnet("mid_block.resnets.1", "middle_block.2")
-        // output_blocks.{(blocks + 1)·x + i} for up block x (deepest level first).
+        // diffusers' up block x is level levels − 1 − x (deepest level first, as output_blocks).
         for x in 0..<levels {
             let level = levels - 1 - x
+            let hasAttention = config.attentionLevels[level]
             for i in 0...blocks {
-                let n = (blocks + 1) * x + i
-                resnet("up_blocks.\(x).resnets.\(i)", "output_blocks.\(n).0")
-                let hasAttention = config.attentionLevels[level]
-                if hasAttention { map["up_blocks.\(x).attentions.\(i)"] = "output_blocks.\(n).1" }
-                if i == blocks && level > 0 { map["up_blocks.\(x).upsamplers.0.conv"] = "output_blocks.\(n).\(hasAttention ? 2 : 1).conv" }
+                let block = layout.outputBlock(level: level, index: i)
+                resnet("up_blocks.\(x).resnets.\(i)", block + ".0")
+                if hasAttention { map["up_blocks.\(x).attentions.\(i)"] = block + ".1" }
+                if layout.hasUpsample(level: level, index: i) {
+                    let upsample = layout.upsample(level: level, hasAttention: hasAttention)
+                    map["up_blocks.\(x).upsamplers.0.conv"] = upsample + ".conv"
+                }
             }
         }
         return map

@@ -8,11 +8,11 @@ public struct UNet: Sendable {
     /// The LCM guidance-scale projection (key `time_embed.cond_proj`, diffusers `time_embedding.cond_proj`).
     let guidanceProjection: Linear?
     let convIn: Conv2D
-    /// Input blocks after `conv_in`, in key order: a ResBlock (+ transformer), or a Downsample.
-    let inputBlocks: [(res: ResBlock?, attention: SpatialTransformer?, down: Downsample?)]
-    let middle: (ResBlock, SpatialTransformer, ResBlock)
-    /// Output blocks in key order: ResBlock (+ transformer) (+ Upsample).
-    let outputBlocks: [(res: ResBlock, attention: SpatialTransformer?, up: Upsample?)]
+    /// Input blocks after `conv_in`, in key order.
+    let inputBlocks: [UNetInputBlock]
+    let middle: UNetMiddleBlock
+    /// Output blocks in key order (deepest level first).
+    let outputBlocks: [UNetOutputBlock]
     let outNorm: GroupNorm, convOut: Conv2D
 
     public init(_ scope: WeightScope, config: UNetConfiguration) {
@@ -22,44 +22,45 @@ public struct UNet: Sendable {
         guidanceProjection = config.guidanceEmbeddingDim.map { Linear(scope["time_embed.cond_proj"], in: $0, out: mc, bias: false) }
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
 
-        // input_blocks.{k}: k counts every ResBlock(+transformer) and every Downsample after conv_in.
-        var blocks: [(ResBlock?, SpatialTransformer?, Downsample?)] = []
+        let layout = UNetKeyLayout(config)
+        var blocks: [UNetInputBlock] = []
         var skipChannels = [mc]
         var channels = mc
         let levels = config.channelMultipliers.count
         for (level, multiplier) in config.channelMultipliers.enumerated() {
-            for _ in 0..<config.resBlocksPerLevel {
-                let block = scope["input_blocks.\(blocks.count + 1)"]
+            for index in 0..<config.resBlocksPerLevel {
+                let block = scope[layout.inputBlock(level: level, index: index)]
                 let out = mc * multiplier
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
-                let attention = config.attentionLevels[level] ? SpatialTransformer(block["1"], channels: out, config: config) : nil
-                blocks.append((res, attention, nil))
+                let attention = config.attentionLevels[level]
+                    ? SpatialTransformer(block["1"], channels: out, config: config) : nil
+                blocks.append(.residual(res, attention: attention))
                 channels = out
                 skipChannels.append(channels)
             }
             if level < levels - 1 {
-                blocks.append((nil, nil, Downsample(scope["input_blocks.\(blocks.count + 1)"]["0"], channels: channels)))
+                blocks.append(.downsample(Downsample(scope[layout.downsample(level: level)], channels: channels)))
                 skipChannels.append(channels)
             }
         }
         inputBlocks = blocks
-        middle = (ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
-                  SpatialTransformer(scope["middle_block.1"], channels: channels, config: config),
-                  ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
+        middle = UNetMiddleBlock(
+            first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
+            attention: SpatialTransformer(scope["middle_block.1"], channels: channels, config: config),
+            second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
 
-        // output_blocks.{k}: per level (deepest first) resBlocksPerLevel + 1 blocks; the last of a
-        // level (except level 0) ends with an Upsample at the next free sub-index.
-        var outputs: [(ResBlock, SpatialTransformer?, Upsample?)] = []
+        var outputs: [UNetOutputBlock] = []
         for level in (0..<levels).reversed() {
             let out = mc * config.channelMultipliers[level]
-            for i in 0...config.resBlocksPerLevel {
-                let block = scope["output_blocks.\(outputs.count)"]
+            let hasAttention = config.attentionLevels[level]
+            for index in 0...config.resBlocksPerLevel {
+                let block = scope[layout.outputBlock(level: level, index: index)]
                 let res = ResBlock(block["0"], in: channels + skipChannels.removeLast(), out: out, embedDim: embed)
                 channels = out
-                let attention = config.attentionLevels[level] ? SpatialTransformer(block["1"], channels: out, config: config) : nil
-                let up = (level > 0 && i == config.resBlocksPerLevel)
-                    ? Upsample(block[attention == nil ? "1" : "2"], channels: out) : nil
-                outputs.append((res, attention, up))
+                let attention = hasAttention ? SpatialTransformer(block["1"], channels: out, config: config) : nil
+                let upsample = layout.hasUpsample(level: level, index: index)
+                    ? Upsample(scope[layout.upsample(level: level, hasAttention: hasAttention)], channels: out) : nil
+                outputs.append(UNetOutputBlock(res: res, attention: attention, upsample: upsample))
             }
         }
         outputBlocks = outputs
@@ -81,22 +82,14 @@ public struct UNet: Sendable {
         var h = try convIn(x)
         var skips = [h]
         for block in inputBlocks {
-            if let down = block.down { h = try down(h) } else {
-                h = try block.res!(h, embedding)
-                if let attention = block.attention { h = try attention(h, context: context) }
-            }
+            h = try block(h, embedding: embedding, context: context)
             skips.append(h)
         }
-        h = try middle.0(h, embedding)
-        h = try middle.1(h, context: context)
-        h = try middle.2(h, embedding)
+        h = try middle(h, embedding: embedding, context: context)
         for block in outputBlocks {
-            h = try block.res(Tensor.concat([h, skips.removeLast()], axis: 1), embedding)
-            if let attention = block.attention { h = try attention(h, context: context) }
-            if let up = block.up {
-                let next = skips.last!
-                h = try up(h, size: (next.dim(2), next.dim(3)))
-            }
+            let skip = skips.removeLast()
+            let next = skips.last.map { (height: $0.dim(2), width: $0.dim(3)) }
+            h = try block(h, skip: skip, embedding: embedding, context: context, upsampledSize: next)
         }
         return try convOut(outNorm(h, silu: true))
     }

@@ -68,8 +68,7 @@ public struct UNetConfiguration: Sendable, Equatable {
             throw ModelLoadError.unrecognized(file: store.source, reason: "UNet levels have different block counts \(resCounts)")
         }
         if let level = attention.firstIndex(of: true) {
-            let block = (level * (config.resBlocksPerLevel + 1)) + 1
-            let prefix = "input_blocks.\(block).1"
+            let prefix = UNetKeyLayout(config).inputBlock(level: level, index: 0) + ".1"
             if let k = shape("\(prefix).transformer_blocks.0.attn2.to_k.weight") { config.contextDim = k[1] }
             config.linearProjection = shape("\(prefix).proj_in.weight")?.count == 2
             var depth = 0

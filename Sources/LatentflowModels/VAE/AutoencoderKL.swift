@@ -28,17 +28,27 @@ public struct AutoencoderKL: Sendable {
         try decoder(postQuantConv(latent))
     }
 
+    /// Images `[N, C, H, W]` centre-cropped to whole latent pixels, as `encode` needs them
+    /// (ComfyUI `vae_encode_crop_pixels`).
+    public func croppedToLatentGrid(_ image: Tensor) throws -> Tensor {
+        let factor = config.downscaleFactor
+        let (h, w) = (image.dim(2), image.dim(3))
+        guard h % factor != 0 || w % factor != 0 else { return image }
+        return try image.slice(axis: 2, start: (h % factor) / 2, length: h / factor * factor)
+            .slice(axis: 3, start: (w % factor) / 2, length: w / factor * factor)
+    }
+
     struct Encoder: Sendable {
         let convIn: Conv2D
-        let levels: [(blocks: [VAEResBlock], down: Conv2D?)]
-        let mid: (VAEResBlock, VAEAttention, VAEResBlock)
+        let levels: [VAELevel]
+        let mid: VAEMidBlock
         let normOut: GroupNorm, convOut: Conv2D
 
         init(_ scope: WeightScope, config: VAEConfiguration) {
             let base = config.channels
             convIn = Conv2D(scope["conv_in"], in: config.imageChannels, out: base, kernel: 3)
             var channels = base
-            var levels: [([VAEResBlock], Conv2D?)] = []
+            var levels: [VAELevel] = []
             for (level, multiplier) in config.channelMultipliers.enumerated() {
                 let out = base * multiplier
                 let blocks = (0..<config.resBlocks).map { i -> VAEResBlock in
@@ -49,11 +59,10 @@ public struct AutoencoderKL: Sendable {
                 // The downsampler pads right and bottom by one, then convolves with stride 2, padding 0.
                 let down = level < config.channelMultipliers.count - 1
                     ? Conv2D(scope["down.\(level).downsample.conv"], in: out, out: out, kernel: 3, stride: 2, padding: 0) : nil
-                levels.append((blocks, down))
+                levels.append(VAELevel(blocks: blocks, resample: down))
             }
             self.levels = levels
-            mid = (VAEResBlock(scope["mid.block_1"], in: channels, out: channels), VAEAttention(scope["mid.attn_1"], channels: channels),
-                   VAEResBlock(scope["mid.block_2"], in: channels, out: channels))
+            mid = VAEMidBlock(scope["mid"], channels: channels)
             normOut = GroupNorm(scope["norm_out"], channels: channels, epsilon: 1e-6)
             convOut = Conv2D(scope["conv_out"], in: channels, out: 2 * config.latentChannels, kernel: 3)
         }
@@ -62,29 +71,28 @@ public struct AutoencoderKL: Sendable {
             var h = try convIn(x)
             for level in levels {
                 for block in level.blocks { h = try block(h) }
-                if let down = level.down {
+                if let down = level.resample {
                     h = try down(h.padded(Padding2D(top: 0, bottom: 1, left: 0, right: 1)))
                 }
             }
-            h = try mid.2(mid.1(mid.0(h)))
+            h = try mid(h)
             return try convOut(normOut(h, silu: true))
         }
     }
 
     struct Decoder: Sendable {
         let convIn: Conv2D
-        let mid: (VAEResBlock, VAEAttention, VAEResBlock)
+        let mid: VAEMidBlock
         /// Deepest level first, as they run; keys are `up.<level>`.
-        let levels: [(blocks: [VAEResBlock], up: Conv2D?)]
+        let levels: [VAELevel]
         let normOut: GroupNorm, convOut: Conv2D
 
         init(_ scope: WeightScope, config: VAEConfiguration) {
             let base = config.channels
             var channels = base * config.channelMultipliers.last!
             convIn = Conv2D(scope["conv_in"], in: config.latentChannels, out: channels, kernel: 3)
-            mid = (VAEResBlock(scope["mid.block_1"], in: channels, out: channels), VAEAttention(scope["mid.attn_1"], channels: channels),
-                   VAEResBlock(scope["mid.block_2"], in: channels, out: channels))
-            var levels: [([VAEResBlock], Conv2D?)] = []
+            mid = VAEMidBlock(scope["mid"], channels: channels)
+            var levels: [VAELevel] = []
             for level in (0..<config.channelMultipliers.count).reversed() {
                 let out = base * config.channelMultipliers[level]
                 var blocks: [VAEResBlock] = []
@@ -93,7 +101,7 @@ public struct AutoencoderKL: Sendable {
                     channels = out
                 }
                 let up = level > 0 ? Conv2D(scope["up.\(level).upsample.conv"], in: out, out: out, kernel: 3) : nil
-                levels.append((blocks, up))
+                levels.append(VAELevel(blocks: blocks, resample: up))
             }
             self.levels = levels
             normOut = GroupNorm(scope["norm_out"], channels: channels, epsilon: 1e-6)
@@ -102,10 +110,12 @@ public struct AutoencoderKL: Sendable {
 
         func callAsFunction(_ z: Tensor) throws -> Tensor {
             var h = try convIn(z)
-            h = try mid.2(mid.1(mid.0(h)))
+            h = try mid(h)
             for level in levels {
                 for block in level.blocks { h = try block(h) }
-                if let up = level.up { h = try up(h.resized(height: h.dim(2) * 2, width: h.dim(3) * 2, mode: .nearest)) }
+                if let up = level.resample {
+                    h = try up(h.resized(height: h.dim(2) * 2, width: h.dim(3) * 2, mode: .nearest))
+                }
             }
             return try convOut(normOut(h, silu: true))
         }

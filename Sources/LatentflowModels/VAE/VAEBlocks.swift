@@ -1,43 +1,5 @@
 import LatentflowTensor
 
-/// The VAE's configuration; SD1.x's values by default.
-public struct VAEConfiguration: Sendable, Equatable {
-    public var channels = 128
-    public var channelMultipliers = [1, 2, 4, 4]
-    public var resBlocks = 2
-    public var latentChannels = 4
-    public var imageChannels = 3
-    /// `process_in` multiplies latents by this before sampling (SD1.x: 0.18215).
-    public var scaleFactor: Float = 0.18215
-
-    public static let sd15 = VAEConfiguration()
-    public init() {}
-
-    /// Reads channels and depth off LDM-layout VAE weights.
-    public static func detect(_ scope: WeightScope) throws -> VAEConfiguration {
-        let store = scope.store
-        let shape = scope.shape(of:)
-        guard let convIn = shape("decoder.conv_in.weight") else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "no VAE found (missing \(scope.prefix).decoder.conv_in.weight)")
-        }
-        var config = VAEConfiguration()
-        config.latentChannels = convIn[1]
-        var multipliers: [Int] = []
-        var level = 0
-        while let block = shape("decoder.up.\(level).block.0.conv1.weight") { multipliers.append(block[0]); level += 1 }
-        guard let base = multipliers.first, base > 0 else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "VAE decoder has no up blocks")
-        }
-        config.channels = base
-        config.channelMultipliers = multipliers.map { $0 / base }
-        var blocks = 0
-        while shape("decoder.up.0.block.\(blocks).conv1.weight") != nil { blocks += 1 }
-        config.resBlocks = blocks - 1
-        config.imageChannels = shape("decoder.conv_out.weight")?[0] ?? 3
-        return config
-    }
-}
-
 /// GroupNorm→SiLU→conv twice, plus a (1x1-projected) shortcut (LDM `ResnetBlock`, no time embedding).
 struct VAEResBlock: Sendable {
     let norm1: GroupNorm, conv1: Conv2D, norm2: GroupNorm, conv2: Conv2D
@@ -77,4 +39,24 @@ struct VAEAttention: Sendable {
         let attended = try query(tokens).attention(key: key(tokens), value: value(tokens), heads: 1)
         return try output(attended).tokensToChannels(height: h, width: w).adding(x)
     }
+}
+
+/// ResBlock, self-attention, ResBlock at the lowest resolution (LDM `mid`).
+struct VAEMidBlock: Sendable {
+    let first: VAEResBlock, attention: VAEAttention, second: VAEResBlock
+
+    init(_ scope: WeightScope, channels: Int) {
+        first = VAEResBlock(scope["block_1"], in: channels, out: channels)
+        attention = VAEAttention(scope["attn_1"], channels: channels)
+        second = VAEResBlock(scope["block_2"], in: channels, out: channels)
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try second(attention(first(x))) }
+}
+
+/// One resolution of the encoder or decoder: its ResBlocks, then the convolution of the
+/// downsampler (encoder) or upsampler (decoder) on every level that changes resolution.
+struct VAELevel: Sendable {
+    let blocks: [VAEResBlock]
+    let resample: Conv2D?
 }

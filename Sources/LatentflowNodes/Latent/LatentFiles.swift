@@ -1,6 +1,7 @@
 import Foundation
 import LatentflowGraph
 import LatentflowIO
+import LatentflowModels
 import LatentflowTensor
 
 /// Saves latents as ComfyUI's `.latent` files (safetensors: `latent_tensor` plus the
@@ -33,7 +34,7 @@ public struct SaveLatent: Node {
 }
 
 /// Loads a `.latent` file from the input folder; files without the version marker are old
-/// ComfyUI files holding scaled latents (divided by 0.18215 on load).
+/// ComfyUI files holding scaled latents (divided by SD's 0.18215 on load, whatever the model).
 public struct LoadLatent: Node {
     static let latent = Input.files("latent", folder: "input")
 
@@ -46,7 +47,7 @@ public struct LoadLatent: Node {
         let url = try context.environment.files.locate(try inputs[Self.latent], in: "input")
         let file = try SafeTensorsFile(path: url.path)
         let samples = try file.tensor("latent_tensor")
-        let multiplier: Float = file.keys.contains("latent_format_version_0") ? 1 : 1 / 0.18215
+        let multiplier: Float = file.keys.contains("latent_format_version_0") ? 1 : 1 / LatentFormat.sd15.scaleFactor
         return NodeOutputs(Latent(samples.scaled(by: multiplier)))
     }
 

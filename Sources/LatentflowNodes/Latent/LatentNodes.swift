@@ -1,5 +1,6 @@
 import Foundation
 import LatentflowGraph
+import LatentflowModels
 import LatentflowTensor
 
 /// A batch of zero latents for a given image size.
@@ -16,7 +17,9 @@ public struct EmptyLatentImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        NodeOutputs(Latent(Tensor(shape: [try inputs[Self.batchSize], 4, try inputs[Self.height] / 8, try inputs[Self.width] / 8])))
+        let shape = LatentFormat.sd15.latentShape(batchSize: try inputs[Self.batchSize],
+                                                  height: try inputs[Self.height], width: try inputs[Self.width])
+        return NodeOutputs(Latent(Tensor(shape: shape)))
     }
 }
 
@@ -29,7 +32,7 @@ private func latentMethodValidation(_ constants: NodeConstants) -> String? {
     return nil
 }
 
-/// Resizes latents to a pixel size (divided by 8); 0 keeps the aspect ratio.
+/// Resizes latents to a pixel size (in SD's latent pixels, 1/8 of it); 0 keeps the aspect ratio.
 public struct LatentUpscale: Node {
     static let samples = Input<Latent>("samples")
     static let method = Input.combo("upscale_method", options: latentUpscaleMethods)
@@ -56,7 +59,10 @@ public struct LatentUpscale: Node {
         if w == 0 { h = max(64, h); w = Int((Double(lw) * Double(h) / Double(lh)).rounded(.toNearestOrEven)) }
         else if h == 0 { w = max(64, w); h = Int((Double(lh) * Double(w) / Double(lw)).rounded(.toNearestOrEven)) }
         w = max(64, w); h = max(64, h)
-        latent.samples = try commonUpscale(latent.samples, width: w / 8, height: h / 8, method: try inputs[Self.method], crop: try inputs[Self.crop])
+        let format = LatentFormat.sd15
+        latent.samples = try commonUpscale(latent.samples, width: format.latentLength(forPixels: w),
+                                           height: format.latentLength(forPixels: h),
+                                           method: try inputs[Self.method], crop: try inputs[Self.crop])
         return NodeOutputs(latent)
     }
 }

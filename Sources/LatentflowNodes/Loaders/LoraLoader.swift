@@ -25,7 +25,7 @@ public struct LoraLoader: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let (model, clip) = try LoRAApplication.apply(
+        let (model, clip) = try LoRANodeAdapter.apply(
             name: try inputs[Self.loraName], model: try inputs[Self.model], clip: try inputs[Self.clip],
             strengthModel: try inputs[Self.strengthModel], strengthClip: try inputs[Self.strengthClip], context: context)
         return NodeOutputs(model, clip!)
@@ -50,8 +50,9 @@ public struct LoraLoaderModelOnly: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let (model, _) = try LoRAApplication.apply(name: try inputs[Self.loraName], model: try inputs[Self.model], clip: nil,
-                                                   strengthModel: try inputs[Self.strengthModel], strengthClip: 0, context: context)
+        let (model, _) = try LoRANodeAdapter.apply(
+            name: try inputs[Self.loraName], model: try inputs[Self.model], clip: nil,
+            strengthModel: try inputs[Self.strengthModel], strengthClip: 0, context: context)
         return NodeOutputs(model)
     }
 
@@ -60,39 +61,36 @@ public struct LoraLoaderModelOnly: Node {
     }
 }
 
-enum LoRAApplication {
+/// The nodes' side of `LoRAApplication`: finds the file, turns the unmatched-key report into a
+/// warning and errors into NodeErrors.
+enum LoRANodeAdapter {
     static func apply(name: String, model: DiffusionModel, clip: TextEncoder?, strengthModel: Double, strengthClip: Double,
                       context: ExecutionContext) throws -> (DiffusionModel, TextEncoder?) {
         if strengthModel == 0 && strengthClip == 0 { return (model, clip) }
         let url = try context.environment.files.locate(name, in: "loras")
         let lora = try LoRAFile(path: url.path)
+        let text = clip.map {
+            PatchableTextModel(model: $0.model, weights: $0.weights, weightsAreFloat16: $0.weightsAreFloat16)
+        }
+        let (unet, patchedText): (PatchableUNet, PatchableTextModel?)
+        do {
+            (unet, patchedText) = try LoRAApplication.apply(
+                lora, unet: PatchableUNet(unet: model.unet, weights: model.weights), unetStrength: strengthModel,
+                text: text, textStrength: strengthClip) { unmatched in
+                context.warn("\(url.lastPathComponent): \(unmatched.count) LoRA key(s) matched no weight "
+                             + "and were not loaded: " + unmatched.prefix(8).joined(separator: ", ")
+                             + (unmatched.count > 8 ? ", …" : ""))
+            }
+        } catch LoRAApplicationError.unetHasNoWeights {
+            throw NodeError("this MODEL carries no weights to patch")
+        } catch let error as LoRAApplicationError {
+            throw NodeError(error.description)
+        }
         var newModel = model, newClip = clip
-        var unmatchedModel = Set(lora.patches.keys), unmatchedClip = Set(lora.patches.keys)
-        if strengthModel != 0 {
-            guard !model.weights.isEmpty else { throw NodeError("this MODEL carries no weights to patch") }
-            let keyMap = LoRAKeyMap.unet(Array(model.weights.keys), config: model.unet.config)
-            let result = try LoRAPatcher.apply(lora, to: model.weights, keyMap: keyMap, strength: strengthModel)
-            newModel.weights = result.weights
-            let store = WeightStore(result.weights, source: url.path)
-            newModel.unet = UNet(store.root, config: model.unet.config)
-            unmatchedModel = Set(result.unmatched)
-        }
-        if let clip, strengthClip != 0 {
-            let keyMap = LoRAKeyMap.clip(layers: clip.model.config.layers)
-            let result = try LoRAPatcher.apply(lora, to: clip.weights, keyMap: keyMap, strength: strengthClip, float16Weights: clip.weightsAreFloat16)
-            newClip?.weights = result.weights
-            newClip?.model = CLIPTextModel(WeightStore(result.weights, source: url.path).root, config: clip.model.config)
-            unmatchedClip = Set(result.unmatched)
-        }
-        // A key no model took is reported, never silently dropped.
-        let unmatched = (strengthModel != 0 && strengthClip != 0 && clip != nil ? unmatchedModel.intersection(unmatchedClip)
-                         : strengthModel != 0 ? unmatchedModel : unmatchedClip).sorted() + lora.unrecognizedKeys
-        if !unmatched.isEmpty {
-            context.warn("\(url.lastPathComponent): \(unmatched.count) LoRA key(s) matched no weight and were not loaded: "
-                         + unmatched.prefix(8).joined(separator: ", ") + (unmatched.count > 8 ? ", …" : ""))
-        }
-        if lora.patches.count > 0 && unmatched.count >= lora.patches.count + lora.unrecognizedKeys.count {
-            throw NodeError("\(url.lastPathComponent): none of its \(lora.patches.count) patches fits this model (is it for another architecture?)")
+        (newModel.unet, newModel.weights) = (unet.unet, unet.weights)
+        if let patchedText {
+            newClip?.model = patchedText.model
+            newClip?.weights = patchedText.weights
         }
         return (newModel, newClip)
     }

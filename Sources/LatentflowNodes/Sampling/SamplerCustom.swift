@@ -97,6 +97,7 @@ func customSample(guider: Guider, sampler: SamplerName, sigmas: [Float], noise: 
     var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(bitPattern: Int64(noise.seed)))
     plan.addNoise = noise.enabled
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
+    plan.latentScale = guider.model.latentScale
     let denoiser = CFGDenoiser(model: guider.model, positive: guider.positive, negative: guider.negative, cfg: guider.cfg)
     let result = try plan.run(latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
                               denoiser: { try denoiser.denoise($0, sigma: $1) }) { step, total in

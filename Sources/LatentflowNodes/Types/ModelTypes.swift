@@ -15,6 +15,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// For LCM-distilled UNets with a guidance embedding: the w it encodes (nil: diffusers'
     /// default guidance_scale 8.5, i.e. w = 7.5).
     public var lcmGuidance: Float?
+    /// What sampling multiplies latents by on the way in (ComfyUI keeps it as the model's
+    /// `latent_format`); loaders take it from the checkpoint's VAE.
+    public var latentScale: Float = LatentFormat.sd15.scaleFactor
 
     public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]) {
         (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
@@ -24,6 +27,7 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public init(_ models: StableDiffusionModels) {
         let parameterization: Parameterization = models.prediction == .vPrediction ? .vPrediction : .eps
         self.init(unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes, weights: models.unetWeights)
+        latentScale = models.vae.config.scaleFactor
     }
 }
 
@@ -43,6 +47,11 @@ public struct TextEncoder: PortValue, MemoryFootprint {
                 weights: [String: Parameter] = [:], weightsAreFloat16: Bool = false) {
         (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
         lastLayer = model.config.defaultLastLayer
+    }
+
+    /// Encodes prompts with this model, tokenizer and last layer.
+    public var promptEncoder: WeightedPromptEncoder {
+        WeightedPromptEncoder(model: model, tokenizer: tokenizer, lastLayer: lastLayer)
     }
 }
 

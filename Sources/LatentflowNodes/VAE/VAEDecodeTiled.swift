@@ -28,7 +28,8 @@ public struct VAEDecodeTiled: Node {
         let tileSize = try inputs[Self.tileSize]
         var overlap = try inputs[Self.overlap]
         if tileSize < overlap * 4 { overlap = tileSize / 4 }
-        let (tile, lap) = (tileSize / 8, overlap / 8)
+        let format = vae.config.latentFormat
+        let (tile, lap) = (format.latentLength(forPixels: tileSize), format.latentLength(forPixels: overlap))
         var images: [Tensor] = []
         for b in 0..<latent.dim(0) {
             let sample = try latent.slice(axis: 0, start: b, length: 1)
@@ -44,7 +45,9 @@ public struct VAEDecodeTiled: Node {
     }
 
     static func tiledDecode(_ z: Tensor, vae: AutoencoderKL, tile: (Int, Int), overlap: Int) throws -> Tensor {
-        try Tiling.run(z, tile: tile, overlap: overlap, scale: 8, outChannels: 3) { try vae.decode($0) }
+        try Tiling.run(z, tile: tile, overlap: overlap, scale: Double(vae.config.downscaleFactor), outChannels: 3) {
+            try vae.decode($0)
+        }
     }
 }
 
@@ -71,13 +74,17 @@ public struct VAEEncodeTiled: Node {
         if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
         let vae = try inputs[Self.vae].autoencoder
         let tile = try inputs[Self.tileSize], overlap = try inputs[Self.overlap]
+        let format = vae.config.latentFormat
         var latents: [Tensor] = []
         for b in 0..<image.dim(0) {
             try context.checkCancellation()
             let sample = try image.slice(axis: 0, start: b, length: 1).scaled(by: 2, adding: -1)
             var sum: Tensor?
             for (tileY, tileX) in [(tile, tile), (tile / 2, tile * 2), (tile * 2, tile / 2)] {
-                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap, scale: 1.0 / 8, outChannels: 4) { try vae.encode($0) }
+                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap,
+                                          scale: 1.0 / Double(format.downscaleFactor), outChannels: format.channels) {
+                    try vae.encode($0)
+                }
                 sum = try sum.map { try $0.adding(pass) } ?? pass
             }
             latents.append(sum!.scaled(by: 1 / 3.0))

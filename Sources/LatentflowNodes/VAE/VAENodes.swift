@@ -1,4 +1,5 @@
 import LatentflowGraph
+import LatentflowModels
 import LatentflowTensor
 
 /// Latents to images: decode, then `clamp((x + 1) / 2, 0, 1)`, one sample at a time.
@@ -25,7 +26,7 @@ public struct VAEDecode: Node {
     }
 }
 
-/// Images to latents: RGB only, centre-cropped to multiples of 8, `2x − 1`, posterior mean.
+/// Images to latents: RGB only, centre-cropped to whole latent pixels, `2x − 1`, posterior mean.
 public struct VAEEncode: Node {
     static let pixels = Input<ImageBatch>("pixels")
     static let vae = Input<VAEModel>("vae")
@@ -39,11 +40,8 @@ public struct VAEEncode: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         var image = try inputs[Self.pixels].channelsFirst()                          // [B, C, H, W]
         let vae = try inputs[Self.vae].autoencoder
-        let (h, w) = (image.dim(2), image.dim(3))
         if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
-        if h % 8 != 0 || w % 8 != 0 {
-            image = try image.slice(axis: 2, start: (h % 8) / 2, length: h / 8 * 8).slice(axis: 3, start: (w % 8) / 2, length: w / 8 * 8)
-        }
+        image = try vae.croppedToLatentGrid(image)
         var latents: [Tensor] = []
         for i in 0..<image.dim(0) {
             try context.checkCancellation()

@@ -1,0 +1,50 @@
+import LatentflowTensor
+
+/// One of the UNet's `input_blocks` after `conv_in`: its output is also a skip connection.
+enum UNetInputBlock: Sendable {
+    /// A ResBlock, followed by a spatial transformer on attention levels.
+    case residual(ResBlock, attention: SpatialTransformer?)
+    /// The stride-2 convolution that ends a level.
+    case downsample(Downsample)
+
+    func callAsFunction(_ x: Tensor, embedding: Tensor, context: Tensor) throws -> Tensor {
+        switch self {
+        case let .downsample(down):
+            return try down(x)
+        case let .residual(res, attention):
+            let h = try res(x, embedding)
+            return try attention.map { try $0(h, context: context) } ?? h
+        }
+    }
+}
+
+/// The UNet's `middle_block`: ResBlock, spatial transformer, ResBlock at the deepest level.
+struct UNetMiddleBlock: Sendable {
+    let first: ResBlock
+    let attention: SpatialTransformer
+    let second: ResBlock
+
+    func callAsFunction(_ x: Tensor, embedding: Tensor, context: Tensor) throws -> Tensor {
+        var h = try first(x, embedding)
+        h = try attention(h, context: context)
+        return try second(h, embedding)
+    }
+}
+
+/// One of the UNet's `output_blocks`: a ResBlock over the features joined with a skip connection,
+/// a spatial transformer on attention levels, and an Upsample at the end of a level.
+struct UNetOutputBlock: Sendable {
+    let res: ResBlock
+    let attention: SpatialTransformer?
+    let upsample: Upsample?
+
+    /// - Parameter upsampledSize: the size of the skip connection the next block joins, which the
+    ///   Upsample restores (odd sizes included).
+    func callAsFunction(_ x: Tensor, skip: Tensor, embedding: Tensor, context: Tensor,
+                        upsampledSize: (height: Int, width: Int)?) throws -> Tensor {
+        var h = try res(Tensor.concat([x, skip], axis: 1), embedding)
+        if let attention { h = try attention(h, context: context) }
+        if let upsample { h = try upsample(h, size: upsampledSize) }
+        return h
+    }
+}
