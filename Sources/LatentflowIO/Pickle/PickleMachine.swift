@@ -4,7 +4,7 @@ struct PickleLimits {
     var maximumMarks = 1_000
     var maximumMemo = 1 << 22
     var maximumDepth = 100
-    var maximumNodes = 1 << 22
+    var maximumNodes = 1 << 20
     var maximumLineLength = 1_024
     var maximumLongBytes = 1 << 12
 
