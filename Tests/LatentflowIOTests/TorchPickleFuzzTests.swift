@@ -14,14 +14,17 @@ final class TorchPickleFuzzTests: XCTestCase {
     }
 
     func testMutatedCheckpointsThrowOrReadNeverCrash() throws {
-        var generator = Generator(state: 20)
+        // LATENTFLOW_FUZZ_ROUNDS / LATENTFLOW_FUZZ_SEED run a longer campaign by hand.
+        let environment = ProcessInfo.processInfo.environment
+        let rounds = environment["LATENTFLOW_FUZZ_ROUNDS"].flatMap(Int.init) ?? 500
+        var generator = Generator(state: environment["LATENTFLOW_FUZZ_SEED"].flatMap(UInt64.init) ?? 20)
         var outcomes = (accepted: 0, refused: 0)
-        let deadline = Date().addingTimeInterval(8)
+        let deadline = Date().addingTimeInterval(rounds > 500 ? 600 : 8)
         for name in ["torch_zip.pt", "torch_legacy.pt", "torch_nested_legacy.ckpt", "torch_embedding.pt"] {
             let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TorchPickleTests.fixture(name))))
             // Mutations aimed at the pickle hit far more code than ones in raw storage bytes.
             let pickle = try pickleRange(original, name: name)
-            for _ in 0..<500 where Date() < deadline {
+            for _ in 0..<rounds where Date() < deadline {
                 var bytes = original
                 for _ in 0..<(1 + generator.next(4)) {
                     // Earlier mutations of this round may have shortened the bytes.

@@ -100,6 +100,14 @@ final class TorchPickleHostileTests: XCTestCase {
         (error, _) = try refusal(pickle: laughs.bytes)
         guard case .limitExceeded(_, let values, _) = error, values.contains("values") else { return XCTFail("\(error)") }
 
+        // Half a million nested tuples: refused, and released without as many nested calls.
+        var tuples = PickleBytes()
+        tuples.op(0x4E)
+        for _ in 0..<500_000 { tuples.op(0x85) }
+        tuples.stop()
+        (error, _) = try refusal(pickle: tuples.bytes)
+        guard case .limitExceeded = error else { return XCTFail("\(error)") }
+
         // MARK after MARK.
         var marks = PickleBytes()
         for _ in 0..<100_000 { marks.mark() }

@@ -124,20 +124,20 @@ struct PickleMachine {
         case .binBytes: try push(.value(.bytes(Array(try reader.take(Int(try reader.littleEndian(UInt32.self)))))))
         case .shortBinBytes: try push(.value(.bytes(Array(try reader.take(Int(try reader.byte()))))))
         case .binBytes8: try push(.value(.bytes(Array(try reader.take(try length64(&reader))))))
-        case .emptyTuple: try push(.tuple([]))
+        case .emptyTuple: try push(tuple([]))
         case .emptyList: try push(container(.list(PickleListBox())))
         case .emptyDict: try push(container(.dict(PickleDictBox(isOrdered: false))))
         case .emptySet: try push(container(.set(PickleListBox())))
-        case .tuple: try push(.tuple(try popMark(offset)))
+        case .tuple: try push(tuple(try popMark(offset)))
         case .tuple1:
             let first = try pop(offset)
-            try push(.tuple([first]))
+            try push(tuple([first]))
         case .tuple2:
             let second = try pop(offset), first = try pop(offset)
-            try push(.tuple([first, second]))
+            try push(tuple([first, second]))
         case .tuple3:
             let third = try pop(offset), second = try pop(offset), first = try pop(offset)
-            try push(.tuple([first, second, third]))
+            try push(tuple([first, second, third]))
         case .frozenSet:
             let box = PickleListBox()
             box.items = try popMark(offset)
@@ -181,12 +181,12 @@ struct PickleMachine {
             try push(.global(try resolve(module: moduleText, name: nameText)))
         case .reduce, .newObject:
             let arguments = try pop(offset), callee = try pop(offset)
-            guard case let .tuple(items) = arguments else {
+            guard case let .tuple(box) = arguments else {
                 throw malformed(offset, "\(opcode == .reduce ? "REDUCE" : "NEWOBJ") arguments are a \(arguments.typeName)")
             }
             var created: [PickleObject] = []
             let call = TorchGlobalCall(file: file, offset: offset) { created.append($0) }
-            let result = try call.call(callee, arguments: items)
+            let result = try call.call(callee, arguments: box.items)
             containers.append(contentsOf: created)
             try push(result)
         case .build:
@@ -246,6 +246,8 @@ struct PickleMachine {
         try push(object)
     }
 
+    private mutating func tuple(_ items: [PickleObject]) -> PickleObject { container(.tuple(PickleTupleBox(items))) }
+
     private mutating func container(_ object: PickleObject) -> PickleObject {
         containers.append(object)
         return object
@@ -258,6 +260,7 @@ struct PickleMachine {
             switch object {
             case let .list(box), let .set(box): box.items.removeAll()
             case let .dict(box): box.removeAll()
+            case let .tuple(box): box.items.removeAll()
             default: break
             }
         }
@@ -316,9 +319,10 @@ struct PickleMachine {
             .invalidPersistentID(file: file, offset: offset, reason: reason)
         }
         guard let persistentLoad else { throw refuse("this pickle may not refer to storages") }
-        guard case let .tuple(items) = identifier, items.count == 5 || items.count == 6 else {
+        guard case let .tuple(box) = identifier, box.items.count == 5 || box.items.count == 6 else {
             throw refuse("expected a ('storage', type, key, location, numel) tuple, got \(identifier.typeName)")
         }
+        let items = box.items
         let tag: String?
         switch items[0] {
         case let .value(.string(text)): tag = text
@@ -338,7 +342,8 @@ struct PickleMachine {
         if items.count == 6 {
             switch items[5] {
             case .value(.none): break
-            case let .tuple(parts):
+            case let .tuple(partsBox):
+                let parts = partsBox.items
                 guard parts.count == 3, case let .value(.string(viewKey)) = parts[0],
                       case let .value(.int(viewOffset)) = parts[1], case let .value(.int(viewCount)) = parts[2],
                       viewOffset >= 0, viewCount >= 0 else {

@@ -1,12 +1,14 @@
 /// The unpickler's working objects. Lists, dicts and sets are boxes with reference semantics,
 /// because pickles memoize a container before filling it and later refer back to it; once the
-/// pickle stops, the graph is copied out into the value type `PickleValue`.
+/// pickle stops, the graph is copied out into the value type `PickleValue`. Tuples are boxes
+/// too, so that every composite object can be emptied by the machine's tear-down: a million
+/// nested tuples would otherwise be released by a million nested calls.
 enum PickleObject {
     case value(PickleValue)
     case list(PickleListBox)
     case dict(PickleDictBox)
     case set(PickleListBox)
-    case tuple([PickleObject])
+    case tuple(PickleTupleBox)
     case global(TorchGlobal)
     case storage(TorchStorageReference)
 
@@ -25,6 +27,12 @@ enum PickleObject {
 
 final class PickleListBox {
     var items: [PickleObject] = []
+}
+
+final class PickleTupleBox {
+    var items: [PickleObject]
+
+    init(_ items: [PickleObject]) { self.items = items }
 }
 
 final class PickleDictBox {
@@ -86,7 +94,7 @@ struct PickleValueBuilder {
         case let .value(value): return value
         case let .list(box): return .list(try box.items.map { try value(of: $0, depth: depth + 1) })
         case let .set(box): return .set(try box.items.map { try value(of: $0, depth: depth + 1) })
-        case let .tuple(items): return .tuple(try items.map { try value(of: $0, depth: depth + 1) })
+        case let .tuple(box): return .tuple(try box.items.map { try value(of: $0, depth: depth + 1) })
         case let .dict(box):
             var entries: [PickleDictEntry] = []
             entries.reserveCapacity(box.count)

@@ -114,9 +114,14 @@ struct TorchGlobalCall {
             return .value(.bytes(bytes))
         case .torchSize:
             guard arguments.count <= 1 else { throw refuse("expects one sequence of ints") }
-            guard let first = arguments.first else { return .tuple([]) }
-            guard let items = Self.sequence(first) else { throw refuse("expects one sequence of ints") }
-            return .tuple(items)
+            var items: [PickleObject] = []
+            if let first = arguments.first {
+                guard let sequence = Self.sequence(first) else { throw refuse("expects one sequence of ints") }
+                items = sequence
+            }
+            let size = PickleObject.tuple(PickleTupleBox(items))
+            newContainer(size)
+            return size
         case .rebuildTensor, .rebuildTensorV2:
             guard arguments.count >= 4, case let .storage(storage) = arguments[0] else {
                 throw refuse("expects (storage, storage_offset, size, stride, ...)")
@@ -143,8 +148,10 @@ struct TorchGlobalCall {
         case .rebuildFromTypeV2:
             // (func, new_type, args, state): tensor subclasses; only plain Tensor and Parameter
             // are accepted, built by the (allowed) rebuild function they name.
-            guard arguments.count >= 3, case let .global(newType) = arguments[1],
-                  newType == .tensorClass || newType == .parameterClass,
+            // The inner function must be a plain rebuild function, so this never recurses further.
+            guard arguments.count >= 3, case let .global(function) = arguments[0],
+                  [.rebuildTensor, .rebuildTensorV2, .rebuildParameter].contains(function),
+                  case let .global(newType) = arguments[1], newType == .tensorClass || newType == .parameterClass,
                   let innerArguments = Self.sequence(arguments[2]) else {
                 throw refuse("expects (rebuild function, torch.Tensor or Parameter, args, state)")
             }
@@ -156,7 +163,7 @@ struct TorchGlobalCall {
 
     static func sequence(_ object: PickleObject) -> [PickleObject]? {
         switch object {
-        case let .tuple(items): return items
+        case let .tuple(box): return box.items
         case let .list(box): return box.items
         default: return nil
         }
