@@ -45,7 +45,8 @@ public enum ModelFileFormat: String, Sendable {
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
         if head.count >= 262, head[257..<262] == Array("ustar".utf8)[...] {
             throw TorchPickleError.unrecognisedFormat(
-                file: path, reason: "this is the tar-based torch.save format of PyTorch before 0.1.10, which is not supported")
+                file: path,
+                reason: "this is the tar-based torch.save format of PyTorch before 0.1.10, which is not supported")
         }
         let shown = head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
         throw TorchPickleError.unrecognisedFormat(file: path, reason: "the file begins with bytes [\(shown)]")

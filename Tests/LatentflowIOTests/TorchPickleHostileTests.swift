@@ -50,7 +50,9 @@ final class TorchPickleHostileTests: XCTestCase {
     func testUnknownGlobalsAreRefusedByName() throws {
         for (module, name) in [("builtins", "eval"), ("os", "system"), ("posix", "system"), ("torch", "load"),
                                ("__builtin__", "getattr"), ("subprocess", "Popen"), ("torch", "FloatTensor")] {
-            let pickle = PickleBytes.stateDict { $0.global(module, name); $0.mark(); $0.string("x"); $0.tuple(); $0.reduce() }
+            let pickle = PickleBytes.stateDict {
+                $0.global(module, name); $0.mark(); $0.string("x"); $0.tuple(); $0.reduce()
+            }
             let (error, path) = try refusal(pickle: pickle)
             XCTAssertEqual(error, .disallowedGlobal(file: path, global: "\(module).\(name)"))
         }
@@ -80,7 +82,9 @@ final class TorchPickleHostileTests: XCTestCase {
         for _ in 0..<4_999 { deep.op(0x61) }
         deep.stop()
         var (error, _) = try refusal(pickle: deep.bytes)
-        guard case .limitExceeded(_, let what, 100) = error, what.contains("nesting") else { return XCTFail("\(error)") }
+        guard case .limitExceeded(_, let what, 100) = error, what.contains("nesting") else {
+            return XCTFail("\(error)")
+        }
 
         // A list that contains itself.
         var cycle = PickleBytes()
@@ -98,7 +102,9 @@ final class TorchPickleHostileTests: XCTestCase {
         }
         laughs.stop()
         (error, _) = try refusal(pickle: laughs.bytes)
-        guard case .limitExceeded(_, let values, _) = error, values.contains("values") else { return XCTFail("\(error)") }
+        guard case .limitExceeded(_, let values, _) = error, values.contains("values") else {
+            return XCTFail("\(error)")
+        }
 
         // Half a million nested tuples: refused, and released without as many nested calls.
         var tuples = PickleBytes()
@@ -112,7 +118,9 @@ final class TorchPickleHostileTests: XCTestCase {
         var marks = PickleBytes()
         for _ in 0..<100_000 { marks.mark() }
         (error, _) = try refusal(pickle: marks.bytes)
-        guard case .limitExceeded(_, let nested, 1_000) = error, nested.contains("MARK") else { return XCTFail("\(error)") }
+        guard case .limitExceeded(_, let nested, 1_000) = error, nested.contains("MARK") else {
+            return XCTFail("\(error)")
+        }
     }
 
     func testBrokenPicklesAreRefusedWithTheirOffset() throws {
@@ -134,7 +142,9 @@ final class TorchPickleHostileTests: XCTestCase {
         var underflow = PickleBytes()
         underflow.op(0x86); underflow.stop()
         (error, _) = try refusal(pickle: underflow.bytes)
-        guard case .malformedPickle(_, 2, let reason) = error, reason.contains("underflow") else { return XCTFail("\(error)") }
+        guard case .malformedPickle(_, 2, let reason) = error, reason.contains("underflow") else {
+            return XCTFail("\(error)")
+        }
 
         var noStop = PickleBytes()
         noStop.emptyDict()
@@ -156,12 +166,12 @@ final class TorchPickleHostileTests: XCTestCase {
         guard case .invalidPersistentID = error else { return XCTFail("\(error)") }
 
         var path: String
-        (error, path) = try refusal(pickle: PickleBytes.stateDict { $0.tensor(key: "99", count: 4, offset: 0, size: [4], stride: [1]) },
-                                    storages: ["0": four])
+        let missing = PickleBytes.stateDict { $0.tensor(key: "99", count: 4, offset: 0, size: [4], stride: [1]) }
+        (error, path) = try refusal(pickle: missing, storages: ["0": four])
         XCTAssertEqual(error, .missingStorage(file: path, key: "99"))
 
-        (error, path) = try refusal(pickle: PickleBytes.stateDict { $0.tensor(count: 1_000, offset: 0, size: [4], stride: [1]) },
-                                    storages: ["0": four])
+        let large = PickleBytes.stateDict { $0.tensor(count: 1_000, offset: 0, size: [4], stride: [1]) }
+        (error, path) = try refusal(pickle: large, storages: ["0": four])
         XCTAssertEqual(error, .storageTooSmall(file: path, key: "0", neededBytes: 4_000, availableBytes: 16))
 
         (error, _) = try refusal(pickle: PickleBytes.stateDict { $0.storage(key: "0", count: 4, type: "EvilStorage") },
@@ -183,7 +193,9 @@ final class TorchPickleHostileTests: XCTestCase {
             (0, [2, 2], [1], "differ in length"),
         ]
         for entry in cases {
-            let pickle = PickleBytes.stateDict { $0.tensor(count: 4, offset: entry.offset, size: entry.size, stride: entry.stride) }
+            let pickle = PickleBytes.stateDict {
+                $0.tensor(count: 4, offset: entry.offset, size: entry.size, stride: entry.stride)
+            }
             let (error, _) = try refusal(pickle: pickle, storages: ["0": four])
             guard case .invalidTensor(_, "0", let reason) = error, reason.contains(entry.reason) else {
                 XCTFail("\(entry): \(error)")
@@ -193,7 +205,8 @@ final class TorchPickleHostileTests: XCTestCase {
         // The same view inside the storage is fine, and reads what the storage holds.
         let values: [Float] = [1, 2, 3, 4]
         let pickle = PickleBytes.stateDict { $0.tensor(count: 4, offset: 1, size: [2, 2], stride: [1, 1]) }
-        let file = try TorchCheckpointFile(path: try write(TestZip.torch(pickle: pickle, storages: ["0": values.flatMap { le($0.bitPattern) }])))
+        let storage = values.flatMap { le($0.bitPattern) }
+        let file = try TorchCheckpointFile(path: try write(TestZip.torch(pickle: pickle, storages: ["0": storage])))
         XCTAssertEqual(try file.tensor("w").scalars, [2, 3, 3, 4])
     }
 

@@ -19,12 +19,15 @@ final class TorchPickleTests: XCTestCase {
         Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!.path
     }
 
-    private func expected() throws -> SafeTensorsFile { try SafeTensorsFile(path: Self.fixture("pickle_expected.safetensors")) }
+    private func expected() throws -> SafeTensorsFile {
+        try SafeTensorsFile(path: Self.fixture("pickle_expected.safetensors"))
+    }
 
     private func assertMatchesTorch(_ name: String, file line: UInt = #line) throws {
         let checkpoint = try TorchCheckpointFile(path: Self.fixture(name))
         let reference = try expected()
-        let expectedKeys = reference.keys.filter { $0.hasPrefix(name + "/") }.map { String($0.dropFirst(name.count + 1)) }
+        let expectedKeys = reference.keys.filter { $0.hasPrefix(name + "/") }
+            .map { String($0.dropFirst(name.count + 1)) }
         XCTAssertEqual(Set(checkpoint.keys), Set(expectedKeys), name, line: line)
         for key in checkpoint.keys {
             let tensor = try checkpoint.tensor(key)

@@ -182,7 +182,8 @@ struct PickleMachine {
         case .reduce, .newObject:
             let arguments = try pop(offset), callee = try pop(offset)
             guard case let .tuple(box) = arguments else {
-                throw malformed(offset, "\(opcode == .reduce ? "REDUCE" : "NEWOBJ") arguments are a \(arguments.typeName)")
+                let name = opcode == .reduce ? "REDUCE" : "NEWOBJ"
+                throw malformed(offset, "\(name) arguments are a \(arguments.typeName)")
             }
             var created: [PickleObject] = []
             let call = TorchGlobalCall(file: file, offset: offset) { created.append($0) }
@@ -296,7 +297,8 @@ struct PickleMachine {
     /// LONG1/LONG4: a little-endian two's complement integer of `length` bytes.
     private func long(length: Int, reader: inout PickleByteReader, at offset: Int) throws -> PickleValue {
         guard length <= limits.maximumLongBytes else {
-            throw TorchPickleError.limitExceeded(file: file, what: "bytes in one integer", limit: limits.maximumLongBytes)
+            throw TorchPickleError.limitExceeded(file: file, what: "bytes in one integer",
+                                                 limit: limits.maximumLongBytes)
         }
         let raw = Array(try reader.take(length))
         guard let last = raw.last else { return .int(0) }

@@ -126,7 +126,9 @@ struct TorchGlobalCall {
             guard arguments.count >= 4, case let .storage(storage) = arguments[0] else {
                 throw refuse("expects (storage, storage_offset, size, stride, ...)")
             }
-            guard case let .value(.int(storageOffset)) = arguments[1] else { throw refuse("storage_offset is not an int") }
+            guard case let .value(.int(storageOffset)) = arguments[1] else {
+                throw refuse("storage_offset is not an int")
+            }
             guard let shape = Self.integers(arguments[2]) else { throw refuse("size is not a sequence of ints") }
             guard let strides = Self.integers(arguments[3]) else { throw refuse("stride is not a sequence of ints") }
             var requiresGrad = false

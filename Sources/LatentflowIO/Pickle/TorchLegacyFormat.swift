@@ -43,7 +43,9 @@ enum TorchLegacyFormat {
         }
         let root = try machine.load(&reader)
 
-        guard case let .list(keyValues) = try plain.load(&reader) else { throw refuse("storage key list is not a list") }
+        guard case let .list(keyValues) = try plain.load(&reader) else {
+            throw refuse("storage key list is not a list")
+        }
         var storages: [String: Range<Int>] = [:]
         for keyValue in keyValues {
             guard case let .string(key) = keyValue else { throw refuse("storage key is a \(keyValue.typeName)") }
@@ -56,7 +58,8 @@ enum TorchLegacyFormat {
             guard count == Int64(storage.elementCount) else {
                 throw TorchPickleError.invalidTensor(
                     file: file, storage: key,
-                    reason: "raw storage at byte \(start) holds \(count) elements, the pickle declared \(storage.elementCount)")
+                    reason: "raw storage at byte \(start) holds \(count) elements, "
+                        + "the pickle declared \(storage.elementCount)")
             }
             let (length, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.byteSize)
             guard !overflow, length <= reader.remaining else {

@@ -34,7 +34,8 @@ public enum TorchPickleError: Error, Equatable, CustomStringConvertible {
         case let .invalidZip(file, reason):
             return "\(file): invalid PyTorch zip archive: \(reason)"
         case let .compressedEntry(file, entry, method):
-            return "\(file): zip entry '\(entry)' is compressed (method \(method)); torch.save stores entries uncompressed"
+            return "\(file): zip entry '\(entry)' is compressed (method \(method)); "
+                + "torch.save stores entries uncompressed"
         case let .missingRecord(file, name):
             return "\(file): PyTorch archive has no record '\(name)'"
         case let .unsupportedByteOrder(file, byteOrder):

@@ -5,14 +5,16 @@ import LatentflowTensor
 /// by element through its strides. Storages need not be aligned (legacy files pack them tightly).
 enum TorchTensorReader {
     /// `storage` is the storage's bytes, already checked to cover every element `info` touches.
-    static func read(_ info: TorchTensorInfo, storage: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {
+    static func read(_ info: TorchTensorInfo, storage: UnsafeRawBufferPointer,
+                     into out: UnsafeMutableBufferPointer<Float>) {
         let count = info.elementCount
         precondition(out.count >= count)
         guard count > 0 else { return }
         let size = info.dtype.byteSize
         let out = UnsafeMutableBufferPointer(rebasing: out[0..<count])
         if info.isContiguous {
-            let bytes = UnsafeRawBufferPointer(rebasing: storage[(info.storageOffset * size)..<((info.storageOffset + count) * size)])
+            let first = info.storageOffset * size
+            let bytes = UnsafeRawBufferPointer(rebasing: storage[first..<(first + count * size)])
             switch info.dtype {
             case .float32:
                 UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)

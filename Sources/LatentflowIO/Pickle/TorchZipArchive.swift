@@ -30,7 +30,9 @@ struct TorchZipArchive {
             return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
         }
         func offset(_ value: UInt64, _ what: String) throws -> Int {
-            guard value <= UInt64(size) else { throw refuse("\(what) \(value) lies past the end of the \(size)-byte file") }
+            guard value <= UInt64(size) else {
+                throw refuse("\(what) \(value) lies past the end of the \(size)-byte file")
+            }
             return Int(value)
         }
 
@@ -76,7 +78,9 @@ struct TorchZipArchive {
             let commentLength = try u16(position + 32)
             var localOffset = UInt64(try u32(position + 42))
             let nameStart = position + 46
-            guard nameStart + nameLength + extraLength <= size else { throw refuse("truncated entry name at byte \(nameStart)") }
+            guard nameStart + nameLength + extraLength <= size else {
+                throw refuse("truncated entry name at byte \(nameStart)")
+            }
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)]),
                               as: UTF8.self)
             // The ZIP64 extra field holds, in order, whichever of the three sizes overflowed 32 bits.
@@ -96,7 +100,8 @@ struct TorchZipArchive {
             guard flags & 1 == 0 else { throw refuse("entry '\(name)' is encrypted") }
             guard method == 0 else { throw TorchPickleError.compressedEntry(file: file, entry: name, method: method) }
             guard compressedSize == uncompressedSize else {
-                throw refuse("stored entry '\(name)' declares \(compressedSize) stored and \(uncompressedSize) real bytes")
+                throw refuse("stored entry '\(name)' declares \(compressedSize) stored and "
+                    + "\(uncompressedSize) real bytes")
             }
             let local = try offset(localOffset, "entry '\(name)' local header offset")
             guard try u32(local) == Self.localHeaderSignature else {
@@ -105,7 +110,8 @@ struct TorchZipArchive {
             let dataStart = local + 30 + (try u16(local + 26)) + (try u16(local + 28))
             let dataLength = try offset(compressedSize, "entry '\(name)' size")
             guard dataStart <= size, dataLength <= size - dataStart else {
-                throw refuse("entry '\(name)' of \(dataLength) bytes at byte \(dataStart) runs past the \(size)-byte file")
+                throw refuse("entry '\(name)' of \(dataLength) bytes at byte \(dataStart) "
+                    + "runs past the \(size)-byte file")
             }
             if entries[name] == nil { names.append(name) }
             entries[name] = dataStart..<(dataStart + dataLength)
