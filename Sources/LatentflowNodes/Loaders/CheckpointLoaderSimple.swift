@@ -34,11 +34,3 @@ public struct CheckpointLoaderSimple: Node {
         fileFingerprint(constants[checkpoint], folder: "checkpoints", environment: environment)
     }
 }
-
-func fileFingerprint(_ name: String?, folder: String, environment: ExecutionEnvironment) -> Fingerprint {
-    guard let name, let url = try? environment.files.locate(name, in: folder),
-          let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return .unchanged }
-    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-    let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-    return .value("\(url.path)|\(size)|\(modified)")
-}
