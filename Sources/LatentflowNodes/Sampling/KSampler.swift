@@ -10,7 +10,7 @@ let schedulerNames = SchedulerName.allCases.map(\.rawValue)
 /// ComfyUI scheduler is implemented).
 func samplingValidation(_ constants: NodeConstants) -> String? {
     if let name = constants["sampler_name"] as? String, let sampler = SamplerName(rawValue: name), !sampler.isImplemented {
-        let available = SamplerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
+        let available = SamplerName.implemented.map(\.rawValue).joined(separator: ", ")
         return "sampler_name '\(name)' is a ComfyUI sampler that Latentflow does not implement yet (available: \(available))"
     }
     return nil
