@@ -168,6 +168,9 @@ private struct JSONParser {
         try enter(); defer { depth -= 1 }
         position += 1
         var pairs: [(key: String, value: JSONValue)] = []
+        // Where each key is in `pairs`: a linear search per key made a 100,000-node workflow
+        // take minutes to parse.
+        var positions: [String: Int] = [:]
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
         while true {
@@ -178,7 +181,12 @@ private struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             position += 1
             let value = try parseValue()
-            if let existing = pairs.firstIndex(where: { $0.key == key }) { pairs.remove(at: existing) }
+            if let existing = positions[key] {
+                // A repeated key moves to the end with its last value (rare, so reindexing is fine).
+                pairs.remove(at: existing)
+                positions = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($0.element.key, $0.offset) })
+            }
+            positions[key] = pairs.count
             pairs.append((key, value))
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in an object") }
