@@ -96,6 +96,7 @@ struct Validator {
         let type: any Node.Type
         /// Declared inputs (value nil when absent), then undeclared ones, in the order checked.
         let items: [(spec: InputSpec, value: WorkflowInput?, declared: Bool)]
+        let customValidated: Set<String>
         let errorsBefore: Int
         var next = 0
         /// The verdict on the source of `items[next]`, once the walk has validated it.
@@ -142,11 +143,11 @@ struct Validator {
         let schema = type.schema
         var items = schema.inputs.map { (spec: $0, value: node.input($0.name), declared: true) }
         // Undeclared inputs still reach the node (ComfyUI passes them as kwargs).
-        let declared = Set(schema.inputs.map(\.name))
-        for (name, value) in node.inputs where !declared.contains(name) {
+        for (name, value) in node.inputs where schema.input(named: name) == nil {
             items.append((InputSpec(name: name, type: .any), value, false))
         }
-        return .frame(Frame(node: node, type: type, items: items, errorsBefore: report.errors.count))
+        return .frame(Frame(node: node, type: type, items: items, customValidated: type.customValidatedInputs,
+                            errorsBefore: report.errors.count))
     }
 
     /// Checks the frame's inputs from where it stopped. Returns the id of a linked source that must
@@ -154,7 +155,7 @@ struct Validator {
     private mutating func advance(_ frame: inout Frame) -> String? {
         while frame.next < frame.items.count {
             let (spec, value, declared) = frame.items[frame.next]
-            let customValidated = frame.type.customValidatedInputs.contains(spec.name)
+            let customValidated = frame.customValidated.contains(spec.name)
             switch value {
             case nil:
                 if !spec.isOptional { fail(.requiredInputMissing, "Required input is missing", details: spec.name, frame.node, spec) }
