@@ -38,7 +38,9 @@ public struct UIWorkflowConverter {
         }
         guard let nodeList = json["nodes"]?.arrayValue else { throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list") }
         let linkList = json["links"]?.arrayValue ?? []
-        if let violation = limits.violation(nodes: nodeList.count, links: linkList.count) { throw WorkflowFormatError(violation) }
+        if let violation = limits.violation(nodes: nodeList.count, links: linkList.count) {
+            throw WorkflowFormatError(violation)
+        }
         let nodes = try nodeList.map(Self.parseNode)
         let byId = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let links = try Self.parseLinks(linkList)
@@ -112,7 +114,8 @@ public struct UIWorkflowConverter {
     /// Follows a link upstream through Reroutes, PrimitiveNodes and bypassed nodes to a real output.
     /// A loop, not recursion, so a chain of thousands of Reroutes fits the stack; every link on the
     /// way is memoized in `resolved`, so chains shared by many inputs are followed once.
-    func resolve(linkId: Int, links: [Int: UILink], nodes: [String: UINode], resolved: inout [Int: Resolution]) -> Resolution {
+    func resolve(linkId: Int, links: [Int: UILink], nodes: [String: UINode],
+                 resolved: inout [Int: Resolution]) -> Resolution {
         var path: [Int] = []
         var seen: Set<String> = []
         var current = linkId
@@ -121,7 +124,9 @@ public struct UIWorkflowConverter {
             if let known = resolved[current] { outcome = known; break }
             path.append(current)
             // A node met twice means the links loop: nothing real feeds the input.
-            guard let link = links[current], let origin = nodes[link.origin], seen.insert(origin.id).inserted else { break }
+            guard let link = links[current], let origin = nodes[link.origin], seen.insert(origin.id).inserted else {
+                break
+            }
             switch step(link, from: origin) {
             case .upstream(let next): current = next; continue
             case .done(let resolution): outcome = resolution

@@ -20,7 +20,8 @@ struct Validator {
     /// Nodes with at least one error, so dependent outputs are found without scanning the errors.
     private var failingNodes: Set<String> = []
 
-    init(workflow: Workflow, registry: NodeRegistry, environment: ExecutionEnvironment, limits: GraphLimits = .standard) {
+    init(workflow: Workflow, registry: NodeRegistry, environment: ExecutionEnvironment,
+         limits: GraphLimits = .standard) {
         (self.workflow, self.registry, self.environment, self.limits) = (workflow, registry, environment, limits)
         index = WorkflowIndex(workflow)
     }
@@ -158,7 +159,9 @@ struct Validator {
             let customValidated = frame.customValidated.contains(spec.name)
             switch value {
             case nil:
-                if !spec.isOptional { fail(.requiredInputMissing, "Required input is missing", details: spec.name, frame.node, spec) }
+                if !spec.isOptional {
+                    fail(.requiredInputMissing, "Required input is missing", details: spec.name, frame.node, spec)
+                }
             case .malformedLink(let json)?:
                 if declared {
                     fail(.badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
@@ -167,7 +170,8 @@ struct Validator {
             case let .link(sourceId, slot)?:
                 guard let source = index.node(sourceId) else {
                     fail(.missingLinkedNode, "Input is linked to a node that does not exist",
-                         details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow", frame.node, spec)
+                         details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow",
+                         frame.node, spec)
                     frame.upstreamValid = false
                     break
                 }
@@ -176,7 +180,8 @@ struct Validator {
                 guard let sourceValid = frame.sourceVerdict else { return sourceId }
                 frame.sourceVerdict = nil
                 let skipTypeCheck = !declared || customValidated
-                if !checkLink(frame.node, spec, source: source, slot: slot, sourceValid: sourceValid, skipTypeCheck: skipTypeCheck) {
+                if !checkLink(frame.node, spec, source: source, slot: slot, sourceValid: sourceValid,
+                              skipTypeCheck: skipTypeCheck) {
                     frame.upstreamValid = false
                 }
             case .constant(let json)?:
@@ -231,7 +236,8 @@ struct Validator {
         // node as a number where it expects a model. Nodes that validate an input themselves decide.
         if !spec.type.acceptsConstants && !customValidated {
             fail(.badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                 details: "\(spec.name): expected a link to \(Self.article(spec.type.name)) \(spec.type.name) output, got the constant \(json.serialized())",
+                 details: "\(spec.name): expected a link to \(Self.article(spec.type.name)) \(spec.type.name) output, "
+                    + "got the constant \(json.serialized())",
                  node, spec, extra: [("received_value", json)])
             return nil
         }

@@ -63,7 +63,9 @@ struct WorkflowRun {
                 started[id] = keyPrefix(node)
                 // Sources are pushed last-first so the first input (by name) is keyed first.
                 for input in inputs.reversed() {
-                    if case let .link(source, _) = input.value, keys[source] == nil, started[source] == nil { stack.append(source) }
+                    if case let .link(source, _) = input.value, keys[source] == nil, started[source] == nil {
+                        stack.append(source)
+                    }
                 }
                 continue
             }

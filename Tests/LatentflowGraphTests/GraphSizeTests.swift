@@ -18,7 +18,8 @@ final class GraphSizeTests: XCTestCase {
             nodes.append(WorkflowNode(id: String(index), classType: "StubInvertImage",
                                       inputs: [("image", .link(nodeId: String(index - 1), slot: 0))]))
         }
-        nodes.append(WorkflowNode(id: "out", classType: "StubOutput", inputs: [("images", .link(nodeId: String(length), slot: 0))]))
+        nodes.append(WorkflowNode(id: "out", classType: "StubOutput",
+                                  inputs: [("images", .link(nodeId: String(length), slot: 0))]))
         return Workflow(nodes: nodes)
     }
 
@@ -38,7 +39,8 @@ final class GraphSizeTests: XCTestCase {
         XCTAssertEqual(report.validOutputs, ["out"])
         // Quadratic validation took about 16 times as long for 4 times the nodes.
         XCTAssertLessThan(long, 5, "20,000 nodes validate in well under 5 s")
-        XCTAssertLessThan(long, max(short, 0.05) * 10, "4 × the nodes costs about 4 × the time (\(short) s → \(long) s)")
+        XCTAssertLessThan(long, max(short, 0.05) * 10,
+                          "4 × the nodes costs about 4 × the time (\(short) s → \(long) s)")
     }
 
     func testLongChainRuns() async throws {

@@ -10,7 +10,8 @@ final class NumberValidationTests: XCTestCase {
 
     /// The errors of a StubFloat (FLOAT in -1e6...1e6) or StubInt (INT in ±0xFFFFFFFF) given `value`.
     func errors(_ classType: String, _ value: JSONValue) -> [ValidationError] {
-        let workflow = Workflow(nodes: [WorkflowNode(id: "1", classType: classType, inputs: [("value", .constant(value))])])
+        let node = WorkflowNode(id: "1", classType: classType, inputs: [("value", .constant(value))])
+        let workflow = Workflow(nodes: [node])
         return executor.validate(workflow, targets: ["1"]).errors
     }
 
@@ -47,7 +48,8 @@ final class NumberValidationTests: XCTestCase {
         let low = errors("StubInt", try parsed("-9223372036854775809"))
         XCTAssertEqual(low.map(\.kind), [.valueSmallerThanMin])
         // In range for 64 bits, past the node's own range: the node's max is reported.
-        XCTAssertEqual(errors("StubInt", .int(Int64.max)).first?.message, "Value 9223372036854775807 bigger than max of 4294967295")
+        XCTAssertEqual(errors("StubInt", .int(Int64.max)).first?.message,
+                       "Value 9223372036854775807 bigger than max of 4294967295")
         XCTAssertEqual(errors("StubInt", try parsed("NaN")).map(\.kind), [.invalidInputType])
         XCTAssertEqual(errors("StubInt", .int(42)), [])
     }
