@@ -77,7 +77,8 @@ enum SixtyFourBitRange {
             let text = s.trimmingCharacters(in: .whitespaces)
             let digits = text.drop { $0 == "+" || $0 == "-" }
             guard text.count - digits.count <= 1, !digits.isEmpty, digits.allSatisfy(\.isASCII),
-                  digits.allSatisfy(\.isNumber), Int(text) == nil else { return nil }
+                digits.allSatisfy(\.isNumber), Int(text) == nil
+            else { return nil }
             return text.hasPrefix("-") ? -1 : 1
         default:
             return nil

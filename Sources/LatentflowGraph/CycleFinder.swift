@@ -18,8 +18,11 @@ struct CycleFinder {
         var visits: [Visit] = []
 
         func open(_ id: String) {
-            indices[id] = counter; lowlinks[id] = counter; counter += 1
-            stack.append(id); onStack.insert(id)
+            indices[id] = counter
+            lowlinks[id] = counter
+            counter += 1
+            stack.append(id)
+            onStack.insert(id)
             visits.append(Visit(id: id, successors: index.sources(of: id)))
         }
 

@@ -29,8 +29,10 @@ public final class Executor: @unchecked Sendable {
     /// The largest graph `validate` accepts.
     public let limits: GraphLimits
 
-    public init(registry: NodeRegistry, environment: ExecutionEnvironment = ExecutionEnvironment(),
-                cache: OutputCache = OutputCache(), limits: GraphLimits = .standard) {
+    public init(
+        registry: NodeRegistry, environment: ExecutionEnvironment = ExecutionEnvironment(),
+        cache: OutputCache = OutputCache(), limits: GraphLimits = .standard
+    ) {
         (self.registry, self.environment, self.cache, self.limits) = (registry, environment, cache, limits)
     }
 
@@ -44,13 +46,16 @@ public final class Executor: @unchecked Sendable {
     /// - Parameters:
     ///   - targets: output node ids to run (ComfyUI's partial execution); all output nodes if nil.
     ///   - extraPNGInfo: metadata SaveImage embeds besides the prompt, normally `{"workflow": ...}`.
-    public func run(_ workflow: Workflow, targets: [String]? = nil, extraPNGInfo: JSONValue? = nil,
-                    cancellation: CancellationFlag = CancellationFlag(),
-                    events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> RunResult {
+    public func run(
+        _ workflow: Workflow, targets: [String]? = nil, extraPNGInfo: JSONValue? = nil,
+        cancellation: CancellationFlag = CancellationFlag(),
+        events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> RunResult {
         let report = validate(workflow, targets: targets)
         guard report.isRunnable else { throw WorkflowValidationFailure(report: report) }
-        var run = WorkflowRun(executor: self, workflow: workflow, report: report, extraPNGInfo: extraPNGInfo,
-                              cancellation: cancellation, events: events)
+        var run = WorkflowRun(
+            executor: self, workflow: workflow, report: report, extraPNGInfo: extraPNGInfo,
+            cancellation: cancellation, events: events)
         return try await run.execute()
     }
 }

@@ -56,7 +56,8 @@ public final class OutputCache: @unchecked Sendable {
     public init(budgetBytes: Int = 8 << 30) { self.budgetBytes = budgetBytes }
 
     func lookup(_ key: CacheKey) -> Entry? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard var entry = entries[key] else { return nil }
         clock += 1
         entry.lastUse = clock
@@ -64,9 +65,12 @@ public final class OutputCache: @unchecked Sendable {
         return entry
     }
 
-    func store(_ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, files: [URL], protecting protected: Set<CacheKey>) {
+    func store(
+        _ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, files: [URL], protecting protected: Set<CacheKey>
+    ) {
         let bytes = outputs.joined().reduce(0) { $0 + (($1 as? MemoryFootprint)?.byteCount ?? 0) }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         clock += 1
         storedBytes += bytes - (entries[key]?.bytes ?? 0)
         entries[key] = Entry(outputs: outputs, ui: ui, files: files, bytes: bytes, lastUse: clock)
@@ -84,8 +88,21 @@ public final class OutputCache: @unchecked Sendable {
         }
     }
 
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
-    public var totalBytes: Int { lock.lock(); defer { lock.unlock() }; return storedBytes }
+    public var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.count
+    }
+    public var totalBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return storedBytes
+    }
 
-    public func removeAll() { lock.lock(); entries = [:]; storedBytes = 0; lock.unlock() }
+    public func removeAll() {
+        lock.lock()
+        entries = [:]
+        storedBytes = 0
+        lock.unlock()
+    }
 }

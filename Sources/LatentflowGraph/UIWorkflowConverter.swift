@@ -34,9 +34,12 @@ public struct UIWorkflowConverter {
 
     public func convert(_ json: JSONValue) throws -> Workflow {
         if let subgraphs = json["definitions"]?["subgraphs"]?.arrayValue, !subgraphs.isEmpty {
-            throw WorkflowFormatError("this workflow uses subgraphs, which Latentflow does not expand yet; export it in API format instead")
+            throw WorkflowFormatError(
+                "this workflow uses subgraphs, which Latentflow does not expand yet; export it in API format instead")
         }
-        guard let nodeList = json["nodes"]?.arrayValue else { throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list") }
+        guard let nodeList = json["nodes"]?.arrayValue else {
+            throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list")
+        }
         let linkList = json["links"]?.arrayValue ?? []
         if let violation = limits.violation(nodes: nodeList.count, links: linkList.count) {
             throw WorkflowFormatError(violation)
@@ -48,8 +51,9 @@ public struct UIWorkflowConverter {
 
         var workflow = Workflow(nodes: [])
         for node in nodes where !Self.virtualTypes.contains(node.type) && node.mode != 2 && node.mode != 4 {
-            var apiNode = WorkflowNode(id: node.id, classType: node.type,
-                                       title: node.title ?? registry.schema(node.type)?.displayName)
+            var apiNode = WorkflowNode(
+                id: node.id, classType: node.type,
+                title: node.title ?? registry.schema(node.type)?.displayName)
             if let schema = registry.schema(node.type) {
                 for (name, value) in widgetAssignments(node, schema: schema) { apiNode.set(name, .constant(value)) }
             }
@@ -82,7 +86,9 @@ public struct UIWorkflowConverter {
     private func savedWidgetValues(_ node: UINode, schema: NodeSchema) -> [(String, JSONValue)] {
         guard let values = node.widgetValues else { return [] }
         if let named = values.objectPairs {
-            return schema.inputs.filter(\.isWidget).compactMap { spec in named.first { $0.key == spec.name }.map { (spec.name, $0.value) } }
+            return schema.inputs.filter(\.isWidget).compactMap { spec in
+                named.first { $0.key == spec.name }.map { (spec.name, $0.value) }
+            }
         }
         guard let list = values.arrayValue else { return [] }
         var result: [(String, JSONValue)] = []
@@ -91,7 +97,8 @@ public struct UIWorkflowConverter {
             guard index < list.count else { break }
             result.append((spec.name, list[index]))
             index += 1
-            let hasControl = spec.controlAfterGenerate || (spec.type == .int && ["seed", "noise_seed"].contains(spec.name))
+            let hasControl =
+                spec.controlAfterGenerate || (spec.type == .int && ["seed", "noise_seed"].contains(spec.name))
             if hasControl, index < list.count, Self.isControlValue(list[index]) { index += 1 }
             if spec.imageUpload { index += 1 }
         }
@@ -114,21 +121,28 @@ public struct UIWorkflowConverter {
     /// Follows a link upstream through Reroutes, PrimitiveNodes and bypassed nodes to a real output.
     /// A loop, not recursion, so a chain of thousands of Reroutes fits the stack; every link on the
     /// way is memoized in `resolved`, so chains shared by many inputs are followed once.
-    func resolve(linkId: Int, links: [Int: UILink], nodes: [String: UINode],
-                 resolved: inout [Int: Resolution]) -> Resolution {
+    func resolve(
+        linkId: Int, links: [Int: UILink], nodes: [String: UINode],
+        resolved: inout [Int: Resolution]
+    ) -> Resolution {
         var path: [Int] = []
         var seen: Set<String> = []
         var current = linkId
         var outcome = Resolution.dropped
         while true {
-            if let known = resolved[current] { outcome = known; break }
+            if let known = resolved[current] {
+                outcome = known
+                break
+            }
             path.append(current)
             // A node met twice means the links loop: nothing real feeds the input.
             guard let link = links[current], let origin = nodes[link.origin], seen.insert(origin.id).inserted else {
                 break
             }
             switch step(link, from: origin) {
-            case .upstream(let next): current = next; continue
+            case .upstream(let next):
+                current = next
+                continue
             case .done(let resolution): outcome = resolution
             }
             break
@@ -160,7 +174,8 @@ public struct UIWorkflowConverter {
             // type fits, else the first exact type match, else the first compatible one.
             let wanted = PortType(link.type)
             let candidates = origin.inputs.enumerated().filter { $0.element.link != nil }
-            let pick = candidates.first { $0.offset == link.slot && wanted.accepts(PortType($0.element.type)) }
+            let pick =
+                candidates.first { $0.offset == link.slot && wanted.accepts(PortType($0.element.type)) }
                 ?? candidates.first { PortType($0.element.type) == wanted }
                 ?? candidates.first { wanted.accepts(PortType($0.element.type)) }
             guard let upstream = pick?.element.link else { return .done(.dropped) }
@@ -185,11 +200,14 @@ public struct UIWorkflowConverter {
             throw WorkflowFormatError("a UI node lacks its id or type: \(json.serialized().prefix(120))")
         }
         let inputs = (json["inputs"]?.arrayValue ?? []).map { input in
-            (name: input["name"]?.stringValue ?? "", type: input["type"]?.stringValue ?? "*",
-             link: input["link"]?.intValue, widget: input["widget"]?["name"]?.stringValue)
+            (
+                name: input["name"]?.stringValue ?? "", type: input["type"]?.stringValue ?? "*",
+                link: input["link"]?.intValue, widget: input["widget"]?["name"]?.stringValue
+            )
         }
-        return UINode(id: id, type: type, mode: json["mode"]?.intValue ?? 0, title: json["title"]?.stringValue,
-                      inputs: inputs, widgetValues: json["widgets_values"])
+        return UINode(
+            id: id, type: type, mode: json["mode"]?.intValue ?? 0, title: json["title"]?.stringValue,
+            inputs: inputs, widgetValues: json["widgets_values"])
     }
 
     /// Links in the 0.4 array form `[id, origin, slot, target, target_slot, type]` or the
@@ -198,9 +216,13 @@ public struct UIWorkflowConverter {
         var links: [Int: UILink] = [:]
         for entry in list {
             if let fields = entry.arrayValue, fields.count >= 5, let id = fields[0].intValue,
-               let origin = identifier(fields[1]), let slot = fields[2].intValue {
-                links[id] = UILink(origin: origin, slot: slot, type: fields.count > 5 ? fields[5].stringValue ?? "*" : "*")
-            } else if let id = entry["id"]?.intValue, let origin = identifier(entry["origin_id"]), let slot = entry["origin_slot"]?.intValue {
+                let origin = identifier(fields[1]), let slot = fields[2].intValue
+            {
+                links[id] = UILink(
+                    origin: origin, slot: slot, type: fields.count > 5 ? fields[5].stringValue ?? "*" : "*")
+            } else if let id = entry["id"]?.intValue, let origin = identifier(entry["origin_id"]),
+                let slot = entry["origin_slot"]?.intValue
+            {
                 links[id] = UILink(origin: origin, slot: slot, type: entry["type"]?.stringValue ?? "*")
             } else if entry != .null {
                 throw WorkflowFormatError("malformed link entry: \(entry.serialized().prefix(120))")

@@ -20,8 +20,10 @@ struct Validator {
     /// Nodes with at least one error, so dependent outputs are found without scanning the errors.
     private var failingNodes: Set<String> = []
 
-    init(workflow: Workflow, registry: NodeRegistry, environment: ExecutionEnvironment,
-         limits: GraphLimits = .standard) {
+    init(
+        workflow: Workflow, registry: NodeRegistry, environment: ExecutionEnvironment,
+        limits: GraphLimits = .standard
+    ) {
         (self.workflow, self.registry, self.environment, self.limits) = (workflow, registry, environment, limits)
         index = WorkflowIndex(workflow)
     }
@@ -33,8 +35,10 @@ struct Validator {
             return report
         }
         for node in workflow.nodes where registry.node(node.classType) == nil {
-            record(ValidationError(.invalidPrompt, "Cannot execute because node \(node.classType) does not exist.",
-                                   details: "Node ID '#\(node.id)'", at: location(node)))
+            record(
+                ValidationError(
+                    .invalidPrompt, "Cannot execute because node \(node.classType) does not exist.",
+                    details: "Node ID '#\(node.id)'", at: location(node)))
             report.promptFailed = true
         }
         report.outputs = outputNodes(targets: targets)
@@ -46,8 +50,10 @@ struct Validator {
         let cycles = CycleFinder(index: index).nodesInCycles(from: report.outputs)
         for id in cycles.sorted() {
             guard let node = index.node(id) else { continue }
-            record(ValidationError(.dependencyCycle, "Dependency cycle detected",
-                                   details: "node \(id) depends on its own output", at: location(node)))
+            record(
+                ValidationError(
+                    .dependencyCycle, "Dependency cycle detected",
+                    details: "node \(id) depends on its own output", at: location(node)))
             verdicts[id] = false
         }
         for output in report.outputs {
@@ -64,8 +70,12 @@ struct Validator {
         if let targets {
             var found: [String] = []
             for id in targets {
-                if index.contains(id) { found.append(id); continue }
-                report.errors.append(ValidationError(.invalidPrompt, "Execution target does not exist", details: "Node ID '#\(id)'"))
+                if index.contains(id) {
+                    found.append(id)
+                    continue
+                }
+                report.errors.append(
+                    ValidationError(.invalidPrompt, "Execution target does not exist", details: "Node ID '#\(id)'"))
                 report.promptFailed = true
             }
             return found
@@ -82,11 +92,14 @@ struct Validator {
         if let id = error.location?.nodeId { failingNodes.insert(id) }
     }
 
-    private mutating func fail(_ kind: ValidationError.Kind, _ message: String, details: String, _ node: WorkflowNode,
-                               _ input: InputSpec?, extra: [(key: String, value: JSONValue)] = []) {
+    private mutating func fail(
+        _ kind: ValidationError.Kind, _ message: String, details: String, _ node: WorkflowNode,
+        _ input: InputSpec?, extra: [(key: String, value: JSONValue)] = []
+    ) {
         var info: [(key: String, value: JSONValue)] = input.map { [("input_name", .string($0.name))] } ?? []
         info += extra
-        record(ValidationError(kind, message, details: details, extraInfo: .object(info), at: location(node, input?.name)))
+        record(
+            ValidationError(kind, message, details: details, extraInfo: .object(info), at: location(node, input?.name)))
     }
 
     // MARK: The walk
@@ -147,8 +160,10 @@ struct Validator {
         for (name, value) in node.inputs where schema.input(named: name) == nil {
             items.append((InputSpec(name: name, type: .any), value, false))
         }
-        return .frame(Frame(node: node, type: type, items: items, customValidated: type.customValidatedInputs,
-                            errorsBefore: report.errors.count))
+        return .frame(
+            Frame(
+                node: node, type: type, items: items, customValidated: type.customValidatedInputs,
+                errorsBefore: report.errors.count))
     }
 
     /// Checks the frame's inputs from where it stopped. Returns the id of a linked source that must
@@ -164,14 +179,16 @@ struct Validator {
                 }
             case .malformedLink(let json)?:
                 if declared {
-                    fail(.badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                         details: "\(spec.name): \(json.serialized())", frame.node, spec)
+                    fail(
+                        .badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                        details: "\(spec.name): \(json.serialized())", frame.node, spec)
                 }
             case let .link(sourceId, slot)?:
                 guard let source = index.node(sourceId) else {
-                    fail(.missingLinkedNode, "Input is linked to a node that does not exist",
-                         details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow",
-                         frame.node, spec)
+                    fail(
+                        .missingLinkedNode, "Input is linked to a node that does not exist",
+                        details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow",
+                        frame.node, spec)
                     frame.upstreamValid = false
                     break
                 }
@@ -180,8 +197,10 @@ struct Validator {
                 guard let sourceValid = frame.sourceVerdict else { return sourceId }
                 frame.sourceVerdict = nil
                 let skipTypeCheck = !declared || customValidated
-                if !checkLink(frame.node, spec, source: source, slot: slot, sourceValid: sourceValid,
-                              skipTypeCheck: skipTypeCheck) {
+                if !checkLink(
+                    frame.node, spec, source: source, slot: slot, sourceValid: sourceValid,
+                    skipTypeCheck: skipTypeCheck)
+                {
                     frame.upstreamValid = false
                 }
             case .constant(let json)?:
@@ -200,7 +219,8 @@ struct Validator {
     private mutating func finish(_ frame: Frame) -> Bool {
         let id = frame.node.id
         if report.errors.count == frame.errorsBefore,
-           let message = frame.type.validate(NodeConstants(frame.constants), environment: environment) {
+            let message = frame.type.validate(NodeConstants(frame.constants), environment: environment)
+        {
             fail(.customValidationFailed, "Custom validation failed for node", details: message, frame.node, nil)
         }
         let valid = report.errors.count == frame.errorsBefore && frame.upstreamValid
@@ -212,74 +232,100 @@ struct Validator {
 
     // MARK: Inputs
 
-    private mutating func checkLink(_ node: WorkflowNode, _ spec: InputSpec, source: WorkflowNode, slot: Int,
-                                    sourceValid: Bool, skipTypeCheck: Bool) -> Bool {
+    private mutating func checkLink(
+        _ node: WorkflowNode, _ spec: InputSpec, source: WorkflowNode, slot: Int,
+        sourceValid: Bool, skipTypeCheck: Bool
+    ) -> Bool {
         guard let sourceSchema = registry.schema(source.classType) else { return false }
         guard slot >= 0, slot < sourceSchema.outputs.count else {
-            fail(.badLinkedInput, "Bad linked input: the source node has no such output",
-                 details: "\(spec.name) is linked to output \(slot) of node \(source.id) (\(source.classType)), which has \(sourceSchema.outputs.count) output(s)",
-                 node, spec)
+            fail(
+                .badLinkedInput, "Bad linked input: the source node has no such output",
+                details:
+                    "\(spec.name) is linked to output \(slot) of node \(source.id) (\(source.classType)), which has \(sourceSchema.outputs.count) output(s)",
+                node, spec)
             return false
         }
         let received = sourceSchema.outputs[slot].type
         if !skipTypeCheck && !spec.type.accepts(received) {
-            fail(.returnTypeMismatch, "Return type mismatch between linked nodes",
-                 details: "\(spec.name), received_type(\(received.name)) mismatch input_type(\(spec.type.name))", node, spec,
-                 extra: [("received_type", .string(received.name)), ("linked_node", .array([.string(source.id), .int(Int64(slot))]))])
+            fail(
+                .returnTypeMismatch, "Return type mismatch between linked nodes",
+                details: "\(spec.name), received_type(\(received.name)) mismatch input_type(\(spec.type.name))", node,
+                spec,
+                extra: [
+                    ("received_type", .string(received.name)),
+                    ("linked_node", .array([.string(source.id), .int(Int64(slot))])),
+                ])
             return false
         }
         return sourceValid
     }
 
-    private mutating func checkConstant(_ node: WorkflowNode, _ spec: InputSpec, _ json: JSONValue, customValidated: Bool) -> (any Sendable)? {
+    private mutating func checkConstant(
+        _ node: WorkflowNode, _ spec: InputSpec, _ json: JSONValue, customValidated: Bool
+    ) -> (any Sendable)? {
         // A socket (MODEL, LATENT, ...) is fed by a link only: a constant there would reach the
         // node as a number where it expects a model. Nodes that validate an input themselves decide.
         if !spec.type.acceptsConstants && !customValidated {
-            fail(.badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                 details: "\(spec.name): expected a link to \(Self.article(spec.type.name)) \(spec.type.name) output, "
+            fail(
+                .badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                details: "\(spec.name): expected a link to \(Self.article(spec.type.name)) \(spec.type.name) output, "
                     + "got the constant \(json.serialized())",
-                 node, spec, extra: [("received_value", json)])
+                node, spec, extra: [("received_value", json)])
             return nil
         }
         if spec.type == .int, let direction = SixtyFourBitRange.overflow(json) {
             let shown = json.stringValue ?? json.serialized()
             let bound = direction > 0 ? SixtyFourBitRange.maxText : SixtyFourBitRange.minText
-            fail(direction > 0 ? .valueBiggerThanMax : .valueSmallerThanMin,
-                 "Value \(shown) \(direction > 0 ? "bigger than max" : "smaller than min") of \(bound)",
-                 details: "\(spec.name): Latentflow holds INT values as 64-bit integers", node, spec, extra: [("received_value", json)])
+            fail(
+                direction > 0 ? .valueBiggerThanMax : .valueSmallerThanMin,
+                "Value \(shown) \(direction > 0 ? "bigger than max" : "smaller than min") of \(bound)",
+                details: "\(spec.name): Latentflow holds INT values as 64-bit integers", node, spec,
+                extra: [("received_value", json)])
             return nil
         }
         guard let value = ConstantConversion.convert(json, to: spec.type) else {
-            fail(.invalidInputType, "Failed to convert an input value to a \(spec.type.name) value",
-                 details: "\(spec.name), \(json.serialized())", node, spec, extra: [("received_value", json)])
+            fail(
+                .invalidInputType, "Failed to convert an input value to a \(spec.type.name) value",
+                details: "\(spec.name), \(json.serialized())", node, spec, extra: [("received_value", json)])
             return nil
         }
         if customValidated { return value }
         if let number = (value as? Int).map(Double.init) ?? (value as? Double) {
             // NaN compares false with everything, so the range checks alone would let it through.
             if number.isNaN, spec.min != nil || spec.max != nil {
-                fail(.invalidInputType, "Value NaN is not a number",
-                     details: "\(spec.name): NaN has no place in a range", node, spec, extra: [("received_value", json)])
+                fail(
+                    .invalidInputType, "Value NaN is not a number",
+                    details: "\(spec.name): NaN has no place in a range", node, spec, extra: [("received_value", json)])
                 return nil
             }
             if let min = spec.min, number < min {
-                fail(.valueSmallerThanMin, "Value \(json.serialized()) smaller than min of \(Self.number(min, spec))",
-                     details: spec.name, node, spec, extra: [("received_value", json)])
+                fail(
+                    .valueSmallerThanMin, "Value \(json.serialized()) smaller than min of \(Self.number(min, spec))",
+                    details: spec.name, node, spec, extra: [("received_value", json)])
                 return nil
             }
             if let max = spec.max, number > max {
-                fail(.valueBiggerThanMax, "Value \(json.serialized()) bigger than max of \(Self.number(max, spec))",
-                     details: spec.name, node, spec, extra: [("received_value", json)])
+                fail(
+                    .valueBiggerThanMax, "Value \(json.serialized()) bigger than max of \(Self.number(max, spec))",
+                    details: spec.name, node, spec, extra: [("received_value", json)])
                 return nil
             }
         }
         if spec.type == .combo, let options = spec.options, let text = value as? String {
             let (choices, searched) = resolve(options)
             if !choices.contains(text) {
-                let listed = choices.count > 20 ? "(list of length \(choices.count))" : "[" + choices.map { "'\($0)'" }.joined(separator: ", ") + "]"
+                let listed =
+                    choices.count > 20
+                    ? "(list of length \(choices.count))"
+                    : "[" + choices.map { "'\($0)'" }.joined(separator: ", ") + "]"
                 var details = "\(spec.name): '\(text)' not in \(listed)"
-                if let searched { details += "; looked in \(searched.isEmpty ? "(no folders configured)" : searched.joined(separator: ", "))" }
-                fail(.valueNotInList, "Value not in list", details: details, node, spec, extra: [("received_value", json)])
+                if let searched {
+                    details +=
+                        "; looked in \(searched.isEmpty ? "(no folders configured)" : searched.joined(separator: ", "))"
+                }
+                fail(
+                    .valueNotInList, "Value not in list", details: details, node, spec,
+                    extra: [("received_value", json)])
                 return nil
             }
         }
@@ -289,7 +335,8 @@ struct Validator {
     private func resolve(_ options: ComboOptions) -> ([String], [String]?) {
         switch options {
         case .fixed(let list): return (list, nil)
-        case .files(let folder): return (environment.files.files(in: folder), environment.files.searchPaths(for: folder))
+        case .files(let folder):
+            return (environment.files.files(in: folder), environment.files.searchPaths(for: folder))
         }
     }
 

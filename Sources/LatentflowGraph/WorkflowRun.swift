@@ -22,8 +22,10 @@ struct WorkflowRun {
     private var results: [String: [[any Sendable]]] = [:]
     private var result: RunResult
 
-    init(executor: Executor, workflow: Workflow, report: ValidationReport, extraPNGInfo: JSONValue?,
-         cancellation: CancellationFlag, events: @escaping @Sendable (ExecutionEvent) -> Void) {
+    init(
+        executor: Executor, workflow: Workflow, report: ValidationReport, extraPNGInfo: JSONValue?,
+        cancellation: CancellationFlag, events: @escaping @Sendable (ExecutionEvent) -> Void
+    ) {
         (self.executor, self.workflow, self.report, self.extraPNGInfo) = (executor, workflow, report, extraPNGInfo)
         (self.cancellation, self.events) = (cancellation, events)
         prompt = workflow.apiJSON
@@ -56,7 +58,10 @@ struct WorkflowRun {
         var started: [String: KeyHasher] = [:]
         var stack: [String] = [root]
         while let id = stack.last {
-            if keys[id] != nil { stack.removeLast(); continue }
+            if keys[id] != nil {
+                stack.removeLast()
+                continue
+            }
             let node = index.node(id)!
             let inputs = node.inputs.sorted { $0.name < $1.name }
             if started[id] == nil {
@@ -163,15 +168,19 @@ struct WorkflowRun {
         result.executed.append(id)
         if let ui = outputs.ui { result.ui.append((id, ui)) }
         result.writtenFiles += outputs.files
-        executor.cache.store(pending.key, outputs: outputs.values, ui: outputs.ui, files: outputs.files, protecting: protectedKeys)
+        executor.cache.store(
+            pending.key, outputs: outputs.values, ui: outputs.ui, files: outputs.files, protecting: protectedKeys)
     }
 
     /// Calls the node once per list element (or once with whole lists) and gathers its outputs.
-    private mutating func call(_ instance: any Node, node: WorkflowNode, schema: NodeSchema,
-                               lists: [String: [any Sendable]]) async throws -> (values: [[any Sendable]], ui: JSONValue?, files: [URL]) {
-        let context = ExecutionContext(nodeId: node.id, classType: node.classType, title: node.title,
-                                       environment: executor.environment, prompt: prompt,
-                                       extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
+    private mutating func call(
+        _ instance: any Node, node: WorkflowNode, schema: NodeSchema,
+        lists: [String: [any Sendable]]
+    ) async throws -> (values: [[any Sendable]], ui: JSONValue?, files: [URL]) {
+        let context = ExecutionContext(
+            nodeId: node.id, classType: node.classType, title: node.title,
+            environment: executor.environment, prompt: prompt,
+            extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
         let location = NodeLocation(nodeId: node.id, classType: node.classType, title: node.title)
         events(.nodeStarted(nodeId: node.id, classType: node.classType))
         var values = [[any Sendable]](repeating: [], count: schema.outputs.count)
@@ -182,12 +191,21 @@ struct WorkflowRun {
         do {
             for index in 0..<calls {
                 try context.checkCancellation()
-                let outputs = try await instance.execute(NodeInputs(lists: lists, index: schema.inputIsList ? nil : index), context: context)
+                let outputs = try await instance.execute(
+                    NodeInputs(lists: lists, index: schema.inputIsList ? nil : index), context: context)
                 try Self.check(outputs, against: schema)
                 for (slot, value) in outputs.values.enumerated() {
-                    if schema.outputs[slot].isList, let list = value as? [any Sendable] { values[slot] += list } else { values[slot].append(value) }
+                    if schema.outputs[slot].isList, let list = value as? [any Sendable] {
+                        values[slot] += list
+                    } else {
+                        values[slot].append(value)
+                    }
                 }
-                if let images = outputs.ui?["images"]?.arrayValue { uiImages += images } else if outputs.ui != nil { ui = outputs.ui }
+                if let images = outputs.ui?["images"]?.arrayValue {
+                    uiImages += images
+                } else if outputs.ui != nil {
+                    ui = outputs.ui
+                }
                 files += outputs.files
             }
         } catch let cancelled as ExecutionCancelled {
@@ -209,7 +227,9 @@ struct WorkflowRun {
         }
         for (slot, (value, spec)) in zip(outputs.values, schema.outputs).enumerated() where !spec.isList {
             if let typed = value as? any PortValue, !spec.type.accepts(type(of: typed).portType) {
-                throw NodeError("output \(slot) (\(spec.name)) is declared \(spec.type.name) but the node returned \(type(of: typed).portType.name)")
+                throw NodeError(
+                    "output \(slot) (\(spec.name)) is declared \(spec.type.name) but the node returned \(type(of: typed).portType.name)"
+                )
             }
         }
     }

@@ -10,16 +10,24 @@ final class GraphSizeTests: XCTestCase {
 
     /// StubImage → `length` × StubInvertImage → StubOutput, as an API workflow.
     func chain(_ length: Int) -> Workflow {
-        var nodes = [WorkflowNode(id: "0", classType: "StubImage", inputs: [
-            ("content", .constant(.string("BLACK"))), ("height", .constant(.int(1))),
-            ("width", .constant(.int(1))), ("batch_size", .constant(.int(1))),
-        ])]
+        var nodes = [
+            WorkflowNode(
+                id: "0", classType: "StubImage",
+                inputs: [
+                    ("content", .constant(.string("BLACK"))), ("height", .constant(.int(1))),
+                    ("width", .constant(.int(1))), ("batch_size", .constant(.int(1))),
+                ])
+        ]
         for index in 1...length {
-            nodes.append(WorkflowNode(id: String(index), classType: "StubInvertImage",
-                                      inputs: [("image", .link(nodeId: String(index - 1), slot: 0))]))
+            nodes.append(
+                WorkflowNode(
+                    id: String(index), classType: "StubInvertImage",
+                    inputs: [("image", .link(nodeId: String(index - 1), slot: 0))]))
         }
-        nodes.append(WorkflowNode(id: "out", classType: "StubOutput",
-                                  inputs: [("images", .link(nodeId: String(length), slot: 0))]))
+        nodes.append(
+            WorkflowNode(
+                id: "out", classType: "StubOutput",
+                inputs: [("images", .link(nodeId: String(length), slot: 0))]))
         return Workflow(nodes: nodes)
     }
 
@@ -39,8 +47,9 @@ final class GraphSizeTests: XCTestCase {
         XCTAssertEqual(report.validOutputs, ["out"])
         // Quadratic validation took about 16 times as long for 4 times the nodes.
         XCTAssertLessThan(long, 5, "20,000 nodes validate in well under 5 s")
-        XCTAssertLessThan(long, max(short, 0.05) * 10,
-                          "4 × the nodes costs about 4 × the time (\(short) s → \(long) s)")
+        XCTAssertLessThan(
+            long, max(short, 0.05) * 10,
+            "4 × the nodes costs about 4 × the time (\(short) s → \(long) s)")
     }
 
     func testLongChainRuns() async throws {
@@ -57,20 +66,30 @@ final class GraphSizeTests: XCTestCase {
 
     /// A UI workflow with `count` Reroutes in a row between an image and an output.
     func rerouteChain(_ count: Int) -> JSONValue {
-        var nodes: [JSONValue] = [.object([
-            ("id", .int(1)), ("type", .string("StubImage")), ("mode", .int(0)),
-            ("inputs", .array([])), ("widgets_values", .array([.string("WHITE"), .int(1), .int(1), .int(1)])),
-        ])]
+        var nodes: [JSONValue] = [
+            .object([
+                ("id", .int(1)), ("type", .string("StubImage")), ("mode", .int(0)),
+                ("inputs", .array([])), ("widgets_values", .array([.string("WHITE"), .int(1), .int(1), .int(1)])),
+            ])
+        ]
         var links: [JSONValue] = []
         for index in 0...count {
             let node = Int64(index + 2), link = Int64(index + 1)
             links.append(.array([.int(link), .int(node - 1), .int(0), .int(node), .int(0), .string("IMAGE")]))
             let isOutput = index == count
-            nodes.append(.object([
-                ("id", .int(node)), ("type", .string(isOutput ? "StubOutput" : "Reroute")), ("mode", .int(0)),
-                ("inputs", .array([.object([("name", .string(isOutput ? "images" : "")), ("type", .string("IMAGE")),
-                                            ("link", .int(link))])])),
-            ]))
+            nodes.append(
+                .object([
+                    ("id", .int(node)), ("type", .string(isOutput ? "StubOutput" : "Reroute")), ("mode", .int(0)),
+                    (
+                        "inputs",
+                        .array([
+                            .object([
+                                ("name", .string(isOutput ? "images" : "")), ("type", .string("IMAGE")),
+                                ("link", .int(link)),
+                            ])
+                        ])
+                    ),
+                ]))
         }
         return .object([("nodes", .array(nodes)), ("links", .array(links))])
     }

@@ -48,8 +48,9 @@ final class NumberValidationTests: XCTestCase {
         let low = errors("StubInt", try parsed("-9223372036854775809"))
         XCTAssertEqual(low.map(\.kind), [.valueSmallerThanMin])
         // In range for 64 bits, past the node's own range: the node's max is reported.
-        XCTAssertEqual(errors("StubInt", .int(Int64.max)).first?.message,
-                       "Value 9223372036854775807 bigger than max of 4294967295")
+        XCTAssertEqual(
+            errors("StubInt", .int(Int64.max)).first?.message,
+            "Value 9223372036854775807 bigger than max of 4294967295")
         XCTAssertEqual(errors("StubInt", try parsed("NaN")).map(\.kind), [.invalidInputType])
         XCTAssertEqual(errors("StubInt", .int(42)), [])
     }

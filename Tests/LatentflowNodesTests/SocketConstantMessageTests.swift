@@ -11,10 +11,12 @@ final class SocketConstantMessageTests: XCTestCase {
 
     func testKSamplerAndVAEDecodeRefuseConstantsForSockets() {
         let b = GraphBuilder()
-        let sampler = b.add("KSampler", id: "3", [
-            "model": 5, "seed": 1, "steps": 20, "cfg": 8.0, "sampler_name": "euler", "scheduler": "normal",
-            "positive": 5, "negative": 5, "latent_image": 5, "denoise": 1.0,
-        ])
+        let sampler = b.add(
+            "KSampler", id: "3",
+            [
+                "model": 5, "seed": 1, "steps": 20, "cfg": 8.0, "sampler_name": "euler", "scheduler": "normal",
+                "positive": 5, "negative": 5, "latent_image": 5, "denoise": 1.0,
+            ])
         let decode = b.add("VAEDecode", id: "8", ["samples": 5, "vae": 5])
         _ = sampler
         b.add("SaveImage", id: "9", ["images": decode.out(0), "filename_prefix": "x"])
@@ -26,13 +28,16 @@ final class SocketConstantMessageTests: XCTestCase {
         XCTAssertTrue(samples?.description.contains("node 8 (VAEDecode") == true, "\(String(describing: samples))")
 
         let alone = GraphBuilder()
-        alone.add("KSampler", id: "3", [
-            "model": 5, "seed": 1, "steps": 20, "cfg": 8.0, "sampler_name": "euler", "scheduler": "normal",
-            "positive": 5, "negative": 5, "latent_image": 5, "denoise": 1.0,
-        ])
+        alone.add(
+            "KSampler", id: "3",
+            [
+                "model": 5, "seed": 1, "steps": 20, "cfg": 8.0, "sampler_name": "euler", "scheduler": "normal",
+                "positive": 5, "negative": 5, "latent_image": 5, "denoise": 1.0,
+            ])
         let own = executor.validate(alone.workflow, targets: ["3"]).errors.filter { $0.kind == .badLinkedInput }
         XCTAssertEqual(Set(own.compactMap(\.location?.input)), ["model", "positive", "negative", "latent_image"])
-        XCTAssertEqual(own.first { $0.location?.input == "model" }?.details,
-                       "model: expected a link to a MODEL output, got the constant 5")
+        XCTAssertEqual(
+            own.first { $0.location?.input == "model" }?.details,
+            "model: expected a link to a MODEL output, got the constant 5")
     }
 }
