@@ -136,7 +136,13 @@ private struct JSONParser {
     }
 
     mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        // A switch, not an array literal's contains: this runs for every byte between tokens.
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
     }
 
     mutating func parseValue() throws -> JSONValue {
@@ -184,6 +190,9 @@ private struct JSONParser {
         defer { depth -= 1 }
         position += 1
         var pairs: [(key: String, value: JSONValue)] = []
+        // Where each key is in `pairs`: a linear search per key made a 100,000-node workflow
+        // take minutes to parse.
+        var positions: [String: Int] = [:]
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -201,7 +210,12 @@ private struct JSONParser {
             }
             position += 1
             let value = try parseValue()
-            if let existing = pairs.firstIndex(where: { $0.key == key }) { pairs.remove(at: existing) }
+            if let existing = positions[key] {
+                // A repeated key moves to the end with its last value (rare, so reindexing is fine).
+                pairs.remove(at: existing)
+                positions = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($0.element.key, $0.offset) })
+            }
+            positions[key] = pairs.count
             pairs.append((key, value))
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in an object") }

@@ -46,6 +46,9 @@ public final class OutputCache: @unchecked Sendable {
 
     public let budgetBytes: Int
     private var entries: [CacheKey: Entry] = [:]
+    /// The sum of the entries' bytes, kept as they come and go: summing on every store made a
+    /// run quadratic in its node count.
+    private var storedBytes = 0
     private var clock: UInt64 = 0
     private let lock = NSLock()
 
@@ -69,19 +72,19 @@ public final class OutputCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         clock += 1
+        storedBytes += bytes - (entries[key]?.bytes ?? 0)
         entries[key] = Entry(outputs: outputs, ui: ui, files: files, bytes: bytes, lastUse: clock)
+        guard storedBytes > budgetBytes else { return }
         evict(keeping: protected.union([key]))
     }
 
     /// Drops least recently used entries until the budget holds, never those the running
     /// workflow still needs.
     private func evict(keeping protected: Set<CacheKey>) {
-        var total = entries.values.reduce(0) { $0 + $1.bytes }
-        guard total > budgetBytes else { return }
         for (key, entry) in entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where !protected.contains(key) {
             entries[key] = nil
-            total -= entry.bytes
-            if total <= budgetBytes { break }
+            storedBytes -= entry.bytes
+            if storedBytes <= budgetBytes { break }
         }
     }
 
@@ -93,12 +96,13 @@ public final class OutputCache: @unchecked Sendable {
     public var totalBytes: Int {
         lock.lock()
         defer { lock.unlock() }
-        return entries.values.reduce(0) { $0 + $1.bytes }
+        return storedBytes
     }
 
     public func removeAll() {
         lock.lock()
         entries = [:]
+        storedBytes = 0
         lock.unlock()
     }
 }

@@ -32,6 +32,16 @@ public struct PortType: Hashable, Sendable, ExpressibleByStringLiteral, CustomSt
     /// Widget types take constants in a workflow; the rest are sockets fed by links.
     public var isWidget: Bool { [.int, .float, .string, .boolean, .combo].contains(self) }
 
+    /// Widget types and `*` can be given a constant in a workflow, and so can a union with one of
+    /// them ("IMAGE,FLOAT"); other sockets (MODEL, LATENT, ...) need a link.
+    public var acceptsConstants: Bool {
+        self == .any || isWidget || members.contains { $0 == .any || $0.isWidget }
+    }
+
+    private var members: [PortType] {
+        name.split(separator: ",").map { PortType($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     /// ComfyUI's link rule (`comfy_execution/validation.py`): equal names match, `*` matches
     /// anything, and comma-separated unions match when they share a member.
     public func accepts(_ received: PortType) -> Bool {

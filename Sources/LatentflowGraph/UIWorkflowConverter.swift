@@ -4,8 +4,12 @@
 /// bypassed nodes rewired.
 public struct UIWorkflowConverter {
     public let registry: NodeRegistry
+    /// The largest UI graph converted (virtual nodes count: each one is a step to resolve).
+    public let limits: GraphLimits
 
-    public init(registry: NodeRegistry) { self.registry = registry }
+    public init(registry: NodeRegistry, limits: GraphLimits = .standard) {
+        (self.registry, self.limits) = (registry, limits)
+    }
 
     /// Frontend-only nodes that never reach the backend.
     static let virtualTypes: Set<String> = ["Reroute", "PrimitiveNode", "Note", "MarkdownNote"]
@@ -36,9 +40,14 @@ public struct UIWorkflowConverter {
         guard let nodeList = json["nodes"]?.arrayValue else {
             throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list")
         }
+        let linkList = json["links"]?.arrayValue ?? []
+        if let violation = limits.violation(nodes: nodeList.count, links: linkList.count) {
+            throw WorkflowFormatError(violation)
+        }
         let nodes = try nodeList.map(Self.parseNode)
         let byId = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let links = try Self.parseLinks(json["links"]?.arrayValue ?? [])
+        let links = try Self.parseLinks(linkList)
+        var resolved: [Int: Resolution] = [:]
 
         var workflow = Workflow(nodes: [])
         for node in nodes where !Self.virtualTypes.contains(node.type) && node.mode != 2 && node.mode != 4 {
@@ -50,7 +59,7 @@ public struct UIWorkflowConverter {
             }
             for input in node.inputs {
                 guard let linkId = input.link else { continue }
-                switch resolve(linkId: linkId, links: links, nodes: byId, seen: []) {
+                switch resolve(linkId: linkId, links: links, nodes: byId, resolved: &resolved) {
                 case .link(let origin, let slot): apiNode.set(input.name, .link(nodeId: origin, slot: slot))
                 case .value(let value): apiNode.set(input.widget ?? input.name, .constant(value))
                 case .dropped: apiNode.inputs.removeAll { $0.name == input.name }
@@ -110,22 +119,56 @@ public struct UIWorkflowConverter {
     }
 
     /// Follows a link upstream through Reroutes, PrimitiveNodes and bypassed nodes to a real output.
-    func resolve(linkId: Int, links: [Int: UILink], nodes: [String: UINode], seen: Set<String>) -> Resolution {
-        guard let link = links[linkId], let origin = nodes[link.origin], !seen.contains(origin.id) else {
-            return .dropped
+    /// A loop, not recursion, so a chain of thousands of Reroutes fits the stack; every link on the
+    /// way is memoized in `resolved`, so chains shared by many inputs are followed once.
+    func resolve(
+        linkId: Int, links: [Int: UILink], nodes: [String: UINode],
+        resolved: inout [Int: Resolution]
+    ) -> Resolution {
+        var path: [Int] = []
+        var seen: Set<String> = []
+        var current = linkId
+        var outcome = Resolution.dropped
+        while true {
+            if let known = resolved[current] {
+                outcome = known
+                break
+            }
+            path.append(current)
+            // A node met twice means the links loop: nothing real feeds the input.
+            guard let link = links[current], let origin = nodes[link.origin], seen.insert(origin.id).inserted else {
+                break
+            }
+            switch step(link, from: origin) {
+            case .upstream(let next):
+                current = next
+                continue
+            case .done(let resolution): outcome = resolution
+            }
+            break
         }
-        let seen = seen.union([origin.id])
+        for id in path { resolved[id] = outcome }
+        return outcome
+    }
+
+    private enum Step {
+        case upstream(Int)
+        case done(Resolution)
+    }
+
+    /// What one link's origin makes of it: a real output, a value, nothing, or the link to follow.
+    private func step(_ link: UILink, from origin: UINode) -> Step {
         switch origin.type {
         case "Reroute":
-            guard let upstream = origin.inputs.first?.link else { return .dropped }
-            return resolve(linkId: upstream, links: links, nodes: nodes, seen: seen)
+            guard let upstream = origin.inputs.first?.link else { return .done(.dropped) }
+            return .upstream(upstream)
         case "PrimitiveNode":
-            if let value = origin.widgetValues?.arrayValue?.first { return .value(value) }
-            return .dropped
+            if let value = origin.widgetValues?.arrayValue?.first { return .done(.value(value)) }
+            return .done(.dropped)
         default:
             break
         }
-        if origin.mode == 2 { return .dropped }
+        if origin.mode == 2 { return .done(.dropped) }
         if origin.mode == 4 {
             // Bypass: take the bypassed node's input of a matching type: the same slot if its
             // type fits, else the first exact type match, else the first compatible one.
@@ -135,10 +178,10 @@ public struct UIWorkflowConverter {
                 candidates.first { $0.offset == link.slot && wanted.accepts(PortType($0.element.type)) }
                 ?? candidates.first { PortType($0.element.type) == wanted }
                 ?? candidates.first { wanted.accepts(PortType($0.element.type)) }
-            guard let upstream = pick?.element.link else { return .dropped }
-            return resolve(linkId: upstream, links: links, nodes: nodes, seen: seen)
+            guard let upstream = pick?.element.link else { return .done(.dropped) }
+            return .upstream(upstream)
         }
-        return .link(origin.id, link.slot)
+        return .done(.link(origin.id, link.slot))
     }
 
     // MARK: Parsing

@@ -94,15 +94,17 @@ public struct ValidationReport: Sendable {
             ])
         }
         var nodeErrors: [(key: String, value: JSONValue)] = []
+        var positions: [String: Int] = [:]
         for error in errors {
             guard let location = error.location else { continue }
-            if let i = nodeErrors.firstIndex(where: { $0.key == location.nodeId }),
+            if let i = positions[location.nodeId],
                 case .object(var body) = nodeErrors[i].value, case .array(var list) = body[0].value
             {
                 list.append(error.json)
                 body[0].value = .array(list)
                 nodeErrors[i].value = .object(body)
             } else {
+                positions[location.nodeId] = nodeErrors.count
                 let dependents = (dependentOutputs[location.nodeId] ?? []).map(JSONValue.string)
                 nodeErrors.append(
                     (
