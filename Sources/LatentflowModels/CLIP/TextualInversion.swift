@@ -51,12 +51,15 @@ public enum TextualInversion {
                 vectors = try safetensorsVectors(in: file, key: encoderKey)
             }
         } catch {
-            return .unreadable(file: url.path, reason: "\(error)")
+            // Loader errors name the file already; any other gets it in front.
+            let text = "\(error)"
+            return .unreadable(file: url.path, reason: text.contains(url.path) ? text : url.path + ": " + text)
         }
         let shaped = vectors.rank == 1 ? try? vectors.reshaped([1, vectors.count])
                                        : try? vectors.reshaped([-1, vectors.dim(-1)])
         guard let shaped else {
-            return .unreadable(file: url.path, reason: "embedding of shape \(vectors.shape) is not a list of vectors")
+            return .unreadable(file: url.path,
+                               reason: "\(url.path): embedding of shape \(vectors.shape) is not a list of vectors")
         }
         return .found(shaped)
     }

@@ -18,13 +18,14 @@ public struct CLIPTextEncode: Node {
         let encoder = try inputs[Self.clip]
         let files = context.environment.files
         let config = encoder.model.config
-        // Files that exist but cannot be read, so the warning gives the real reason.
+        // Files that exist but cannot be read (the reason names the file), so the warning
+        // gives the real reason instead of claiming there is no such embedding.
         var unreadable: [String: String] = [:]
         let lookup: EmbeddingLookup = { name in
             let found = TextualInversion.find(name, key: config.embeddingKey, width: config.width) {
                 try files.locate($0, in: "embeddings")
             }
-            if case let .unreadable(file, reason) = found { unreadable[name] = "\(file): \(reason)" }
+            if case let .unreadable(_, reason) = found { unreadable[name] = reason }
             return found.tensor
         }
         let embedding = try encoder.promptEncoder.encode(try inputs[Self.text], embeddings: lookup) { name in
