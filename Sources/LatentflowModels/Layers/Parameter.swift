@@ -10,7 +10,8 @@ public enum WeightResidency: Sendable, Equatable {
     /// Left in the checkpoint file in the file's own dtype (float16 stays float16): each layer
     /// reads and widens its weight when it runs, so only the running layer's weight is in
     /// process memory (low-memory mode). Reads go through the OS page cache, so while memory
-    /// allows they cost a copy, not disk reads.
+    /// allows they cost a copy, not disk reads (a PyTorch checkpoint's storages are read from
+    /// its mapping, whose pages are released after each read).
     case streamed
 }
 
