@@ -21,8 +21,10 @@ final class PickledModelFileTests: XCTestCase {
             ("checkpoints/latentflow-tiny-sd15.safetensors", Self.tinyCheckpoint),
             ("checkpoints/tiny-sd15.ckpt", Self.fixtures.appendingPathComponent("tiny-sd15.ckpt")),
             ("checkpoints/hostile.ckpt", Self.fixtures.appendingPathComponent("hostile.ckpt")),
-            ("loras/latentflow-tiny-lora.safetensors",
-             repository.appendingPathComponent("models/loras/latentflow-tiny-lora.safetensors")),
+            (
+                "loras/latentflow-tiny-lora.safetensors",
+                repository.appendingPathComponent("models/loras/latentflow-tiny-lora.safetensors")
+            ),
             ("loras/tiny-lora.pt", Self.fixtures.appendingPathComponent("tiny-lora.pt")),
             ("embeddings/twin.safetensors", Self.fixtures.appendingPathComponent("embedding.safetensors")),
             ("embeddings/a1111.pt", Self.fixtures.appendingPathComponent("embedding-a1111.pt")),
@@ -30,7 +32,8 @@ final class PickledModelFileTests: XCTestCase {
         ]
         for (name, source) in files {
             let target = base.appendingPathComponent("models/" + name)
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: source, to: target)
         }
         // Exists, but is neither safetensors nor a torch.save file.
@@ -44,8 +47,10 @@ final class PickledModelFileTests: XCTestCase {
         for residency in [WeightResidency.float32, .streamed] {
             let models = try StableDiffusionCheckpoint.load(
                 path: Self.fixtures.appendingPathComponent("tiny-sd15.ckpt").path, residency: residency)
-            for (name, weights, expected) in [("unet", models.unetWeights, reference.unetWeights),
-                                              ("text", models.textWeights, reference.textWeights)] {
+            for (name, weights, expected) in [
+                ("unet", models.unetWeights, reference.unetWeights),
+                ("text", models.textWeights, reference.textWeights),
+            ] {
                 XCTAssertEqual(Set(weights.keys), Set(expected.keys), name)
                 for (key, parameter) in expected {
                     XCTAssertEqual(weights[key]?.tensor().scalars, parameter.tensor().scalars, "\(residency) \(key)")
@@ -106,8 +111,10 @@ final class PickledModelFileTests: XCTestCase {
     }
 
     /// The 8-bit pixels of the one image `workflow` writes at 64x64 in one step with `overrides`.
-    private func pixels(_ workflow: String, _ overrides: [String], lowMemory: Bool = false,
-                        log: WarningLog? = nil) async throws -> [UInt8] {
+    private func pixels(
+        _ workflow: String, _ overrides: [String], lowMemory: Bool = false,
+        log: WarningLog? = nil
+    ) async throws -> [UInt8] {
         let output = base.appendingPathComponent("output-\(UUID().uuidString)")
         let engine = try Engine(paths: ModelPaths(baseDirectory: base, outputDirectory: output), lowMemory: lowMemory)
         var loaded = try engine.load(TinyLCMWorkflowTests.repository.appendingPathComponent(workflow))

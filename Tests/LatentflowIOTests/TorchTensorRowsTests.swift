@@ -14,9 +14,10 @@ final class TorchTensorRowsTests: XCTestCase {
             for range in [0..<1, 1..<info.shape[0], 0..<info.shape[0]] {
                 let part = try XCTUnwrap(info.rows(range), key)
                 XCTAssertEqual(part.shape, [range.count] + info.shape.dropFirst(), key)
-                XCTAssertEqual(try file.tensor(part).scalars,
-                               Array(whole.scalars[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)]),
-                               "\(key) rows \(range)")
+                XCTAssertEqual(
+                    try file.tensor(part).scalars,
+                    Array(whole.scalars[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)]),
+                    "\(key) rows \(range)")
             }
             XCTAssertNil(info.rows(0..<(info.shape[0] + 1)), key)
         }

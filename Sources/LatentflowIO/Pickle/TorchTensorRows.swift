@@ -4,9 +4,11 @@ extension TorchTensorInfo {
     /// sub-range of a validated view lies inside its storage, so the result is valid too.
     public func rows(_ range: Range<Int>) -> TorchTensorInfo? {
         guard let first = shape.first, let stride = strides.first, range.lowerBound >= 0,
-              range.upperBound <= first else { return nil }
-        return TorchTensorInfo(dtype: dtype, shape: [range.count] + shape.dropFirst(), strides: strides,
-                               storageOffset: storageOffset + range.lowerBound * stride, storageKey: storageKey,
-                               requiresGrad: requiresGrad)
+            range.upperBound <= first
+        else { return nil }
+        return TorchTensorInfo(
+            dtype: dtype, shape: [range.count] + shape.dropFirst(), strides: strides,
+            storageOffset: storageOffset + range.lowerBound * stride, storageKey: storageKey,
+            requiresGrad: requiresGrad)
     }
 }

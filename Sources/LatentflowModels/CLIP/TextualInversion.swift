@@ -24,8 +24,10 @@ public enum TextualInversion {
 
     /// The vectors `[count, width]` of embedding `name`, or nil when there is none (or the file
     /// cannot be read; `find` tells these apart).
-    public static func load(_ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
-                            locate: (_ fileName: String) throws -> URL) -> Tensor? {
+    public static func load(
+        _ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
+        locate: (_ fileName: String) throws -> URL
+    ) -> Tensor? {
         find(name, key: encoderKey, width: width, locate: locate).tensor
     }
 
@@ -35,8 +37,10 @@ public enum TextualInversion {
     ///   - encoderKey: the tensor to take from a multi-encoder file (`clip_l`, `clip_h`, `clip_g`).
     ///   - width: the encoder's token width; a list-form pickle keeps only tensors this wide.
     ///   - locate: finds a file among the embeddings by name (throws when there is none).
-    public static func find(_ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
-                            locate: (_ fileName: String) throws -> URL) -> Lookup {
+    public static func find(
+        _ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
+        locate: (_ fileName: String) throws -> URL
+    ) -> Lookup {
         var located: URL?
         for candidate in [name, name + ".safetensors", name + ".pt", name + ".bin"] where located == nil {
             located = try? locate(candidate)
@@ -55,11 +59,14 @@ public enum TextualInversion {
             let text = "\(error)"
             return .unreadable(file: url.path, reason: text.contains(url.path) ? text : url.path + ": " + text)
         }
-        let shaped = vectors.rank == 1 ? try? vectors.reshaped([1, vectors.count])
-                                       : try? vectors.reshaped([-1, vectors.dim(-1)])
+        let shaped =
+            vectors.rank == 1
+            ? try? vectors.reshaped([1, vectors.count])
+            : try? vectors.reshaped([-1, vectors.dim(-1)])
         guard let shaped else {
-            return .unreadable(file: url.path,
-                               reason: "\(url.path): embedding of shape \(vectors.shape) is not a list of vectors")
+            return .unreadable(
+                file: url.path,
+                reason: "\(url.path): embedding of shape \(vectors.shape) is not a list of vectors")
         }
         return .found(shaped)
     }
@@ -67,7 +74,9 @@ public enum TextualInversion {
     /// The encoder's key, `emb_params`, or else the first key in sorted order (as safetensors
     /// stores them).
     static func safetensorsVectors(in file: any TensorArchive, key encoderKey: String) throws -> Tensor {
-        let key: String? = file.contains(encoderKey) ? encoderKey
+        let key: String? =
+            file.contains(encoderKey)
+            ? encoderKey
             : (file.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
         guard let key else {
             throw ModelLoadError.unrecognized(file: file.path, reason: "holds no tensors, expected an embedding")

@@ -37,7 +37,8 @@ enum TextualInversionPickle {
         for item in items {
             for entry in item.dictEntries ?? [] {
                 guard let info = entry.value.tensorValue, let last = info.shape.last,
-                      last == (rowWidth ?? last) else { continue }
+                    last == (rowWidth ?? last)
+                else { continue }
                 rowWidth = last
                 rows += try file.tensor(info).scalars
             }

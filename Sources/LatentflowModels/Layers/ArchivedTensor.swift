@@ -15,8 +15,9 @@ public enum ArchivedTensor: Sendable {
         case let file as TorchCheckpointFile:
             return file.entries.map { ($0.key, .torch(file, $0.info)) }
         default:
-            throw ModelLoadError.unrecognized(file: archive.path,
-                                              reason: "unsupported tensor container \(type(of: archive))")
+            throw ModelLoadError.unrecognized(
+                file: archive.path,
+                reason: "unsupported tensor container \(type(of: archive))")
         }
     }
 

@@ -9,8 +9,12 @@ public struct CLIPTextEncode: Node {
 
     public static let schema = NodeSchema(
         "CLIPTextEncode", displayName: "CLIP Text Encode (Prompt)", category: "conditioning",
-        description: "Encodes a text prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.",
-        inputs: [text, clip], outputs: outputs(Output<Conditioning>(tooltip: "A conditioning containing the embedded text used to guide the diffusion model.")))
+        description:
+            "Encodes a text prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.",
+        inputs: [text, clip],
+        outputs: outputs(
+            Output<Conditioning>(
+                tooltip: "A conditioning containing the embedded text used to guide the diffusion model.")))
 
     public init() {}
 
