@@ -81,6 +81,12 @@ public final class TorchCheckpointFile: @unchecked Sendable {
         return Tensor(shape: info.shape) { TorchTensorReader.read(info, storage: storage, into: $0) }
     }
 
+    /// Widens a tensor of this file into `out` (at least its element count), for callers that
+    /// recycle their buffers (low-memory models widen each weight as a layer runs).
+    public func read(_ info: TorchTensorInfo, into out: UnsafeMutableBufferPointer<Float>) throws {
+        TorchTensorReader.read(info, storage: try storageBytes(info), into: out)
+    }
+
     /// An integer tensor's values exactly, as Int64.
     public func integers(_ key: String) throws -> [Int64] {
         let info = try info(key)
@@ -93,7 +99,12 @@ public final class TorchCheckpointFile: @unchecked Sendable {
     /// Lets the OS drop the pages of a tensor's storage (shared storages' pages go too; they are
     /// re-read from disk when touched again).
     public func releasePages(_ key: String) {
-        if let info = index[key], let range = storages[info.storageKey] { mapping.releasePages(range) }
+        if let info = index[key] { releasePages(info) }
+    }
+
+    /// `releasePages` for any tensor of this file (one found in `root`, or rows of one).
+    public func releasePages(_ info: TorchTensorInfo) {
+        if let range = storages[info.storageKey] { mapping.releasePages(range) }
     }
 
     private func storageBytes(_ info: TorchTensorInfo) throws -> UnsafeRawBufferPointer {

@@ -3,28 +3,84 @@ import LatentflowIO
 import LatentflowTensor
 
 /// Textual-inversion embeddings, as ComfyUI's `load_embed` finds them: the name as given or with
-/// `.safetensors` / `.pt` / `.bin`; in the file, the tensor under the encoder's key (`clip_l` for
-/// SD1.x, `clip_h` for SD2.x), `emb_params`, or else the first one. Only safetensors files are
-/// read (pickled `.pt` files are refused: loading them would mean running untrusted pickle code).
+/// `.safetensors` / `.pt` / `.bin`, the first that exists; its format told by content. Pickled
+/// files are read by the restricted unpickler (no code runs), in the layouts `load_embed` knows:
+/// A1111's `string_to_param`, a list of per-encoder dicts, or a dict of tensors.
 public enum TextualInversion {
-    /// The vectors `[count, width]` of embedding `name`, or nil when there is no such file.
-    /// - Parameter locate: finds a file among the embeddings by name (throws when there is none).
+    /// What looking an embedding up found.
+    public enum Lookup: Sendable {
+        /// The vectors, `[count, width]`.
+        case found(Tensor)
+        /// No file of that name among the embeddings.
+        case notFound
+        /// A file exists but holds no usable embedding: the reason names the file.
+        case unreadable(file: String, reason: String)
+
+        public var tensor: Tensor? {
+            if case let .found(tensor) = self { return tensor }
+            return nil
+        }
+    }
+
+    /// The vectors `[count, width]` of embedding `name`, or nil when there is none (or the file
+    /// cannot be read; `find` tells these apart).
     public static func load(
-        _ name: String, key encoderKey: String = "clip_l",
+        _ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
         locate: (_ fileName: String) throws -> URL
     ) -> Tensor? {
-        for candidate in [name, name + ".safetensors"] {
-            guard let url = try? locate(candidate), url.pathExtension == "safetensors",
-                let file = try? SafeTensorsFile(path: url.path)
-            else { continue }
-            let key: String? =
-                file.keys.contains(encoderKey)
-                ? encoderKey : (file.keys.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
-            guard let key, let tensor = try? file.tensor(key) else { continue }
-            return tensor.rank == 1
-                ? (try? tensor.reshaped([1, tensor.count]))
-                : (try? tensor.reshaped([-1, tensor.dim(-1)]))
+        find(name, key: encoderKey, width: width, locate: locate).tensor
+    }
+
+    /// Embedding `name`, read from the first of `name`, `name.safetensors`, `name.pt`, `name.bin`
+    /// that `locate` finds.
+    /// - Parameters:
+    ///   - encoderKey: the tensor to take from a multi-encoder file (`clip_l`, `clip_h`, `clip_g`).
+    ///   - width: the encoder's token width; a list-form pickle keeps only tensors this wide.
+    ///   - locate: finds a file among the embeddings by name (throws when there is none).
+    public static func find(
+        _ name: String, key encoderKey: String = "clip_l", width: Int? = nil,
+        locate: (_ fileName: String) throws -> URL
+    ) -> Lookup {
+        var located: URL?
+        for candidate in [name, name + ".safetensors", name + ".pt", name + ".bin"] where located == nil {
+            located = try? locate(candidate)
         }
-        return nil
+        guard let url = located else { return .notFound }
+        let vectors: Tensor
+        do {
+            switch try openModelFile(path: url.path) {
+            case let file as TorchCheckpointFile:
+                vectors = try TextualInversionPickle.vectors(in: file, key: encoderKey, width: width)
+            case let file:
+                vectors = try safetensorsVectors(in: file, key: encoderKey)
+            }
+        } catch {
+            // Loader errors name the file already; any other gets it in front.
+            let text = "\(error)"
+            return .unreadable(file: url.path, reason: text.contains(url.path) ? text : url.path + ": " + text)
+        }
+        let shaped =
+            vectors.rank == 1
+            ? try? vectors.reshaped([1, vectors.count])
+            : try? vectors.reshaped([-1, vectors.dim(-1)])
+        guard let shaped else {
+            return .unreadable(
+                file: url.path,
+                reason: "\(url.path): embedding of shape \(vectors.shape) is not a list of vectors")
+        }
+        return .found(shaped)
+    }
+
+    /// The encoder's key, `emb_params`, or else the first key in sorted order (as safetensors
+    /// stores them).
+    static func safetensorsVectors(in file: any TensorArchive, key encoderKey: String) throws -> Tensor {
+        let key: String? =
+            file.contains(encoderKey)
+            ? encoderKey
+            : (file.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
+        guard let key else {
+            throw ModelLoadError.unrecognized(file: file.path, reason: "holds no tensors, expected an embedding")
+        }
+        return try file.tensor(key)
     }
 }

@@ -10,11 +10,12 @@ public enum WeightResidency: Sendable, Equatable {
     /// Left in the checkpoint file in the file's own dtype (float16 stays float16): each layer
     /// reads and widens its weight when it runs, so only the running layer's weight is in
     /// process memory (low-memory mode). Reads go through the OS page cache, so while memory
-    /// allows they cost a copy, not disk reads.
+    /// allows they cost a copy, not disk reads (a PyTorch checkpoint's storages are read from
+    /// its mapping, whose pages are released after each read).
     case streamed
 }
 
-/// A weight as a model holds it: a float32 tensor, a tensor of a checkpoint file, or
+/// A weight as a model holds it: a float32 tensor, a tensor of a model file, or
 /// float16 values (a LoRA-patched weight of a low-memory model, rounded as ComfyUI rounds
 /// patches of float16 weights). Layers ask for `tensor()` each time they run.
 public struct Parameter: Sendable {
@@ -23,7 +24,7 @@ public struct Parameter: Sendable {
 
     private enum Storage: Sendable {
         case resident(Tensor)
-        case file(SafeTensorsFile, SafeTensorsEntry, roundToFloat16: Bool)
+        case file(ArchivedTensor, roundToFloat16: Bool)
         case float16([UInt16])
     }
 
@@ -32,8 +33,13 @@ public struct Parameter: Sendable {
     /// One tensor of a safetensors file, read when used; `roundToFloat16` rounds each widened value to
     /// float16 (ComfyUI keeps the text encoder in float16 even when the file holds float32).
     public init(streaming entry: SafeTensorsEntry, from file: SafeTensorsFile, roundToFloat16: Bool = false) {
-        shape = entry.shape
-        storage = .file(file, entry, roundToFloat16: roundToFloat16 && entry.dtype != .float16)
+        self.init(streaming: .safetensors(file, entry), roundToFloat16: roundToFloat16)
+    }
+
+    /// One tensor of a model file (safetensors or PyTorch checkpoint), read when used.
+    public init(streaming tensor: ArchivedTensor, roundToFloat16: Bool = false) {
+        shape = tensor.shape
+        storage = .file(tensor, roundToFloat16: roundToFloat16 && tensor.dtype != .float16)
     }
 
     /// `tensor` rounded to float16 and kept so.
@@ -44,8 +50,8 @@ public struct Parameter: Sendable {
         switch storage {
         case .resident(let tensor):
             return tensor.shape == shape ? tensor : (try? tensor.reshaped(shape)) ?? tensor
-        case let .file(file, entry, roundToFloat16):
-            var tensor = Tensor(shape: entry.shape) { file.stream(entry, into: $0) }
+        case let .file(archived, roundToFloat16):
+            var tensor = Tensor(shape: archived.shape) { archived.stream(into: $0) }
             if roundToFloat16 { tensor = (try? Tensor(shape: shape, float16Bits: tensor.float16Bits)) ?? tensor }
             return (try? tensor.reshaped(shape)) ?? tensor
         case .float16(let bits):
@@ -57,9 +63,9 @@ public struct Parameter: Sendable {
     /// buffer: a fresh allocation per layer call would cost a page fault per 4 KiB written,
     /// gigabytes per UNet forward.
     public func withTensor<R>(_ body: (Tensor) throws -> R) rethrows -> R {
-        guard case let .file(file, entry, roundToFloat16) = storage, !roundToFloat16 else { return try body(tensor()) }
-        var buffer = WideningBuffers.shared.take(entry.elementCount)
-        buffer.withUnsafeMutableBufferPointer { file.stream(entry, into: $0) }
+        guard case let .file(archived, roundToFloat16) = storage, !roundToFloat16 else { return try body(tensor()) }
+        var buffer = WideningBuffers.shared.take(archived.elementCount)
+        buffer.withUnsafeMutableBufferPointer { archived.stream(into: $0) }
         var widened: Tensor? = try? Tensor(shape: shape, scalars: buffer)
         buffer = []
         defer {

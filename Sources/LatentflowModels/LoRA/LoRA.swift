@@ -93,7 +93,7 @@ public struct LoRAFile: Sendable {
     ]
 
     public init(path: String) throws {
-        let file = try SafeTensorsFile(path: path)
+        let file = try openModelFile(path: path)
         self.path = path
         var tensors: [String: Tensor] = [:]
         for key in file.keys { tensors[key] = try file.tensor(key) }

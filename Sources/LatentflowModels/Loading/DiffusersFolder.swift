@@ -3,8 +3,9 @@ import LatentflowIO
 import LatentflowTensor
 
 /// Diffusers pipeline folders: `unet/`, `vae/`, `text_encoder/`, each with a `config.json` and
-/// `diffusion_pytorch_model[.fp16].safetensors` / `model[.fp16].safetensors`, converted to the
-/// canonical LDM keys through `DiffusersUNetKeyMap` and `DiffusersVAEKeyMap`.
+/// `diffusion_pytorch_model[.fp16].safetensors` / `model[.fp16].safetensors` (or the pickled
+/// `diffusion_pytorch_model[.fp16].bin` / `pytorch_model[.fp16].bin` of older exports),
+/// converted to the canonical LDM keys through `DiffusersUNetKeyMap` and `DiffusersVAEKeyMap`.
 public enum DiffusersFolder {
     /// The parts of diffusers' `UNet2DConditionModel` config that shape an SD-family UNet.
     struct UNetConfig: Decodable {
@@ -31,17 +32,27 @@ public enum DiffusersFolder {
         }
     }
 
+    /// Safetensors first, as diffusers prefers them when a folder holds both.
+    static let unetOrVAEWeightNames = [
+        "diffusion_pytorch_model.safetensors",
+        "diffusion_pytorch_model.fp16.safetensors",
+        "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin",
+    ]
+    static let textEncoderWeightNames = [
+        "model.safetensors", "model.fp16.safetensors",
+        "pytorch_model.bin", "pytorch_model.fp16.bin",
+    ]
+
     static func weights(_ folder: URL, names: [String]) throws -> (path: String, tensors: [String: Tensor]) {
         for name in names {
             let url = folder.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            let file = try SafeTensorsFile(path: url.path)
+            let file = try openModelFile(path: url.path)
             var tensors: [String: Tensor] = [:]
             for key in file.keys { tensors[key] = try file.tensor(key) }
             return (url.path, tensors)
         }
-        throw ModelLoadError.unrecognized(
-            file: folder.path, reason: "none of \(names.joined(separator: ", ")) found (only .safetensors are read)")
+        throw ModelLoadError.unrecognized(file: folder.path, reason: "none of \(names.joined(separator: ", ")) found")
     }
 
     public static func load(_ folder: URL, roundCLIPToFloat16: Bool = true) throws -> StableDiffusionModels {
@@ -72,8 +83,7 @@ public enum DiffusersFolder {
             config.heads = nil
             config.headWidth = 64
         }
-        let (unetPath, diffusersTensors) = try weights(
-            unetFolder, names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        let (unetPath, diffusersTensors) = try weights(unetFolder, names: unetOrVAEWeightNames)
         let map = DiffusersUNetKeyMap.modules(config)
         var unetTensors: [String: Tensor] = [:]
         var unknown: [String] = []
@@ -96,9 +106,7 @@ public enum DiffusersFolder {
     static func loadRest(_ folder: URL, unet: UNet, unetTensors: [String: Tensor], roundCLIPToFloat16: Bool) throws
         -> StableDiffusionModels
     {
-        let (vaePath, vaeRaw) = try weights(
-            folder.appendingPathComponent("vae"),
-            names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        let (vaePath, vaeRaw) = try weights(folder.appendingPathComponent("vae"), names: unetOrVAEWeightNames)
         let vaeTensors = try DiffusersVAEKeyMap.toLDM(vaeRaw, file: vaePath)
         let vaeStore = WeightStore(vaeTensors, source: vaePath)
         let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
@@ -108,7 +116,7 @@ public enum DiffusersFolder {
         var textTensors: [String: Tensor] = [:]
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent("text_encoder").path) {
             let (textPath, raw) = try weights(
-                folder.appendingPathComponent("text_encoder"), names: ["model.safetensors", "model.fp16.safetensors"])
+                folder.appendingPathComponent("text_encoder"), names: textEncoderWeightNames)
             for (key, tensor) in raw {
                 let stripped = key.hasPrefix("text_model.") ? String(key.dropFirst("text_model.".count)) : key
                 textTensors[stripped] =

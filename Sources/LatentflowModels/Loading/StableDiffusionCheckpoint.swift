@@ -20,8 +20,9 @@ public struct StableDiffusionModels: Sendable {
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
 /// `first_stage_model.`, and `cond_stage_model.transformer.` for SD1.x's CLIP ViT-L or
 /// `cond_stage_model.model.` for SD2.x's OpenCLIP ViT-H) from float32, float16 or bfloat16
-/// safetensors. The file is memory-mapped and widened tensor by tensor, so a 2 GB float16 file
-/// never sits in memory twice; with `.streamed` residency the weights stay in the file and are
+/// safetensors or PyTorch checkpoints (`.ckpt`: the `state_dict` entry, else the top-level dict,
+/// as ComfyUI's `load_torch_file`). The file is memory-mapped and widened tensor by tensor, so
+/// a 2 GB float16 file never sits in memory twice; with `.streamed` residency the weights stay in the file and are
 /// widened layer by layer as the models run (low-memory mode). Loading is strict: missing keys, unexpected keys and shape
 /// mismatches are all listed, by file and key.
 public enum StableDiffusionCheckpoint {
@@ -34,19 +35,19 @@ public enum StableDiffusionCheckpoint {
     public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws
         -> StableDiffusionModels
     {
-        let file = try SafeTensorsFile(path: path)
+        // Told by content, not extension: a pickle is never reported as a bad safetensors header.
+        let file = try openModelFile(path: path)
         var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:],
             clipTensors: [String: Parameter] = [:]
         var openCLIP = false
-        func parameter(_ entry: SafeTensorsEntry, roundToFloat16: Bool = false) throws -> Parameter {
-            if residency == .streamed { return Parameter(streaming: entry, from: file, roundToFloat16: roundToFloat16) }
-            var tensor = file.tensor(entry)
-            file.releasePages(entry)
+        func parameter(_ entry: ArchivedTensor, roundToFloat16: Bool = false) throws -> Parameter {
+            if residency == .streamed { return Parameter(streaming: entry, roundToFloat16: roundToFloat16) }
+            var tensor = try entry.tensor()
+            entry.releasePages()
             if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
             return Parameter(tensor)
         }
-        for entry in file.entries {
-            let key = entry.key
+        for (key, entry) in try ArchivedTensor.entries(of: file) {
             if key.hasPrefix(unetPrefix) {
                 unetTensors[String(key.dropFirst(unetPrefix.count))] = try parameter(entry)
             } else if key.hasPrefix(vaePrefix) {

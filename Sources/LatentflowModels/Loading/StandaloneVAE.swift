@@ -1,11 +1,11 @@
 import LatentflowIO
 import LatentflowTensor
 
-/// Standalone VAE files (`models/vae`): the LDM layout (bare or under `first_stage_model.`) or
+/// Standalone VAE files (`models/vae`, safetensors or PyTorch checkpoints): the LDM layout (bare or under `first_stage_model.`) or
 /// diffusers' AutoencoderKL layout, converted through `DiffusersVAEKeyMap`.
 public enum StandaloneVAE {
     public static func load(path: String) throws -> (AutoencoderKL, bytes: Int) {
-        let file = try SafeTensorsFile(path: path)
+        let file = try openModelFile(path: path)
         var tensors: [String: Tensor] = [:]
         for key in file.keys {
             let stripped = key.hasPrefix("first_stage_model.") ? String(key.dropFirst("first_stage_model.".count)) : key

@@ -21,14 +21,24 @@ public struct CLIPTextEncode: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let encoder = try inputs[Self.clip]
         let files = context.environment.files
-        let key = encoder.model.config.embeddingKey
+        let config = encoder.model.config
+        // Files that exist but cannot be read (the reason names the file), so the warning
+        // gives the real reason instead of claiming there is no such embedding.
+        var unreadable: [String: String] = [:]
         let lookup: EmbeddingLookup = { name in
-            TextualInversion.load(name, key: key) { try files.locate($0, in: "embeddings") }
+            let found = TextualInversion.find(name, key: config.embeddingKey, width: config.width) {
+                try files.locate($0, in: "embeddings")
+            }
+            if case let .unreadable(_, reason) = found { unreadable[name] = reason }
+            return found.tensor
         }
         let embedding = try encoder.promptEncoder.encode(try inputs[Self.text], embeddings: lookup) { name in
-            context.warn(
-                "embedding:\(name) does not exist (looked in \(files.searchPaths(for: "embeddings").joined(separator: ", "))), ignoring"
-            )
+            if let reason = unreadable[name] {
+                context.warn("embedding:\(name) could not be read (\(reason)), ignoring")
+            } else {
+                let folders = files.searchPaths(for: "embeddings").joined(separator: ", ")
+                context.warn("embedding:\(name) does not exist (looked in \(folders)), ignoring")
+            }
         }
         return NodeOutputs(Conditioning([Conditioning.Entry(embedding: embedding)]))
     }
