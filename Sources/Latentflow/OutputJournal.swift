@@ -21,13 +21,17 @@ final class OutputJournal: @unchecked Sendable {
             guard entry["type"]?.stringValue == "output", let name = entry["filename"]?.stringValue else { return nil }
             let subfolder = entry["subfolder"]?.stringValue ?? ""
             // Only names inside the output folder: a resume deletes what is listed here.
-            guard (try? ModelPaths.checkRelativeName(subfolder.isEmpty ? name : subfolder + "/" + name,
-                                                     folder: "output")) != nil else { return nil }
+            guard
+                (try? ModelPaths.checkRelativeName(
+                    subfolder.isEmpty ? name : subfolder + "/" + name,
+                    folder: "output")) != nil
+            else { return nil }
             return (subfolder.isEmpty ? outputDirectory : outputDirectory.appendingPathComponent(subfolder))
                 .appendingPathComponent(name).path
         }
         guard !written.isEmpty else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         files += written
         try? OutputFile.replace(file, with: Data(JSONValue.array(files.map(JSONValue.string)).serialized().utf8))
     }

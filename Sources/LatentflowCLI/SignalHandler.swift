@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ctrl-C cancels the run between nodes or sampler steps; a second Ctrl-C exits at once.
@@ -36,11 +37,14 @@ private final class InterruptState: @unchecked Sendable {
     private var installed = false
 
     func setAction(_ action: @escaping @Sendable () -> Void) {
-        lock.lock(); self.action = action; lock.unlock()
+        lock.lock()
+        self.action = action
+        lock.unlock()
     }
 
     func installOnce() {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard !installed else { return }
         installed = true
         var fds: [Int32] = [-1, -1]
@@ -66,7 +70,9 @@ private final class InterruptState: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             guard n == 1 else { return }
             printError("interrupt: cancelling (press Ctrl-C again to exit now)")
-            lock.lock(); let action = self.action; lock.unlock()
+            lock.lock()
+            let action = self.action
+            lock.unlock()
             action?()
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Yams
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// ComfyUI's folder layout: `models/<kind>/` for model files, `input/` and `output/`, plus the
 /// folders an `extra_model_paths.yaml` adds, so an existing ComfyUI install's models are found.
@@ -12,8 +13,10 @@ public final class ModelPaths: @unchecked Sendable {
     public static let modelExtensions: Set<String> = ["ckpt", "pt", "pt2", "bin", "pth", "safetensors", "pkl", "sft"]
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
     /// The model folder kinds ComfyUI knows, under their default directory names.
-    public static let modelKinds = ["checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
-                                    "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers"]
+    public static let modelKinds = [
+        "checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
+        "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers",
+    ]
     /// Older names ComfyUI still accepts in `extra_model_paths.yaml`.
     static let aliases = ["unet": "diffusion_models", "clip": "text_encoders"]
 
@@ -26,7 +29,9 @@ public final class ModelPaths: @unchecked Sendable {
     ///   - modelsDirectory: overrides `<base>/models`.
     ///   - outputDirectory: overrides `<base>/output`.
     ///   - extraPaths: `extra_model_paths.yaml` files to read.
-    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = []) throws {
+    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [])
+        throws
+    {
         self.baseDirectory = baseDirectory.standardizedFileURL
         self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
         let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
@@ -57,7 +62,9 @@ public final class ModelPaths: @unchecked Sendable {
             var base = configDirectory
             if let path = section["base_path"] as? String {
                 let expanded = (path as NSString).expandingTildeInPath
-                base = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : configDirectory.appendingPathComponent(expanded)
+                base =
+                    expanded.hasPrefix("/")
+                    ? URL(fileURLWithPath: expanded) : configDirectory.appendingPathComponent(expanded)
             }
             let isDefault = section["is_default"] as? Bool ?? false
             for (key, paths) in section where key != "base_path" && key != "is_default" {
@@ -67,8 +74,14 @@ public final class ModelPaths: @unchecked Sendable {
                     let trimmed = line.trimmingCharacters(in: .whitespaces)
                     guard !trimmed.isEmpty else { continue }
                     let expanded = (trimmed as NSString).expandingTildeInPath
-                    let url = (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
-                    if isDefault { roots[kind, default: []].insert(url, at: 0) } else { roots[kind, default: []].append(url) }
+                    let url =
+                        (expanded.hasPrefix("/")
+                        ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
+                    if isDefault {
+                        roots[kind, default: []].insert(url, at: 0)
+                    } else {
+                        roots[kind, default: []].append(url)
+                    }
                 }
             }
         }
@@ -90,10 +103,13 @@ public final class ModelPaths: @unchecked Sendable {
     /// Symlinks are followed, to files and to folders, as ComfyUI's `os.walk(followlinks=True)`
     /// does: the user's own folders are trusted, and installs share a model store through links.
     /// `ancestors` (resolved paths) stops link loops; dangling links are skipped.
-    static func collect(_ folder: URL, below relative: String, extensions: Set<String>, ancestors: Set<String>,
-                        into names: inout Set<String>) {
+    static func collect(
+        _ folder: URL, below relative: String, extensions: Set<String>, ancestors: Set<String>,
+        into names: inout Set<String>
+    ) {
         guard let real = OutputFolder.realPath(folder.path), !ancestors.contains(real),
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
+        else { return }
         for entry in entries where !entry.hasPrefix(".") {
             let url = folder.appendingPathComponent(entry)
             let name = relative.isEmpty ? entry : relative + "/" + entry
@@ -117,7 +133,8 @@ public final class ModelPaths: @unchecked Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
                 let folder = root.appendingPathComponent(name)
                 if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path)
-                    || FileManager.default.fileExists(atPath: folder.appendingPathComponent("unet/config.json").path) {
+                    || FileManager.default.fileExists(atPath: folder.appendingPathComponent("unet/config.json").path)
+                {
                     names.insert(name)
                 }
             }
@@ -146,7 +163,9 @@ public final class ModelPaths: @unchecked Sendable {
     /// Refuses absolute names and `..` components before touching the file system.
     public static func checkRelativeName(_ name: String, folder: String) throws {
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
-        if name.isEmpty || name.hasPrefix("/") || name.hasPrefix("~") || components.contains("..") || name.contains("\0") || name.contains("\\") {
+        if name.isEmpty || name.hasPrefix("/") || name.hasPrefix("~") || components.contains("..")
+            || name.contains("\0") || name.contains("\\")
+        {
             throw ModelPathError.escapesFolder(name: name, folder: folder, target: nil)
         }
     }
@@ -166,9 +185,11 @@ public enum ModelPathError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .notFound(name, folder, searched):
-            return "'\(name)' was not found in the \(folder) folder; looked in: \(searched.isEmpty ? "(none configured)" : searched.joined(separator: ", "))"
+            return
+                "'\(name)' was not found in the \(folder) folder; looked in: \(searched.isEmpty ? "(none configured)" : searched.joined(separator: ", "))"
         case let .escapesFolder(name, folder, target):
-            return "'\(name)' is outside the \(folder) folder" + (target.map { " (it resolves to \($0))" } ?? "") + "; names must be relative paths inside the folder"
+            return "'\(name)' is outside the \(folder) folder" + (target.map { " (it resolves to \($0))" } ?? "")
+                + "; names must be relative paths inside the folder"
         case let .unreadableConfig(file, reason):
             return "\(file): \(reason)"
         }

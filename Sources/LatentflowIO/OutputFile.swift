@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Output files that never overwrite one another and are never seen half-written, even with
@@ -17,8 +18,10 @@ public enum OutputFile {
 
     /// Writes `data` under the first free `name(counter)` for counters from `start` up; returns
     /// the file and the counter it took.
-    public static func create(_ data: Data, in folder: URL, startingAt start: Int,
-                              name: (Int) -> String) throws -> (url: URL, counter: Int) {
+    public static func create(
+        _ data: Data, in folder: URL, startingAt start: Int,
+        name: (Int) -> String
+    ) throws -> (url: URL, counter: Int) {
         let temporary = try writeTemporary(data, in: folder)
         defer { unlink(temporary.path) }
         var counter = start

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Subfolders of an output folder that stay inside it: a symlink planted in the output folder

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Removes the temporary files of writers that were killed before they renamed them. Several
@@ -12,8 +13,10 @@ public enum TemporaryFileSweep {
 
     /// Sweeps `folder` and its subfolders; returns the files removed.
     @discardableResult
-    public static func sweep(_ folder: URL, maximumAge: TimeInterval = defaultMaximumAge,
-                             now: Date = Date()) -> [URL] {
+    public static func sweep(
+        _ folder: URL, maximumAge: TimeInterval = defaultMaximumAge,
+        now: Date = Date()
+    ) -> [URL] {
         let keys: [URLResourceKey] = [.contentModificationDateKey]
         let files = FileManager.default
         guard let walker = files.enumerator(at: folder, includingPropertiesForKeys: keys) else { return [] }

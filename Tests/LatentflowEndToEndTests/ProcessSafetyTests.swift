@@ -43,7 +43,11 @@ final class ProcessSafetyTests: XCTestCase {
     func finish(_ process: Process, within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate(); process.waitUntilExit(); return false }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            return false
+        }
         process.waitUntilExit()
         return true
     }
@@ -59,8 +63,10 @@ final class ProcessSafetyTests: XCTestCase {
     func testProcessesSavingOnePrefixAtOnceKeepEveryImage() throws {
         let workflow = Self.repository.appendingPathComponent("workflows/lcm-tiny.json").path
         let processes = try (0..<3).map { run in
-            try start(["run", workflow, "--set", "5.width=64", "--set", "5.height=64", "--set", "5.batch_size=3",
-                       "--set", "6.seed=\(run)"])
+            try start([
+                "run", workflow, "--set", "5.width=64", "--set", "5.height=64", "--set", "5.batch_size=3",
+                "--set", "6.seed=\(run)",
+            ])
         }
         for (process, lines) in processes {
             XCTAssertTrue(finish(process, within: 300), "run did not finish")
@@ -124,6 +130,14 @@ final class StandardErrorLines: @unchecked Sendable {
     private var data = Data()
     private let lock = NSLock()
 
-    func append(_ chunk: Data) { lock.lock(); data.append(chunk); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
 }

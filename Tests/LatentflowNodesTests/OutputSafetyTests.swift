@@ -69,23 +69,27 @@ final class OutputSafetyTests: XCTestCase {
     func testSymlinkInOutputFolderCannotCarrySavesOutside() async throws {
         let elsewhere = root.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: output.appendingPathComponent("linkout"),
-                                                   withDestinationURL: elsewhere)
+        try FileManager.default.createSymbolicLink(
+            at: output.appendingPathComponent("linkout"),
+            withDestinationURL: elsewhere)
         for prefix in ["linkout/x", "linkout/deeper/x"] {
             do {
                 _ = try await engine.executor.run(saveWorkflow(color: 0, prefix: prefix))
                 XCTFail("\(prefix): expected refusal")
             } catch let failure as NodeExecutionFailure {
-                XCTAssertTrue(failure.description.contains("outside the output folder")
-                              && failure.description.contains(prefix), failure.description)
+                XCTAssertTrue(
+                    failure.description.contains("outside the output folder")
+                        && failure.description.contains(prefix), failure.description)
             }
         }
         XCTAssertEqual(names(in: elsewhere), [], "nothing was written (or created) through the link")
         // A link that stays inside the output folder is fine.
-        try FileManager.default.createDirectory(at: output.appendingPathComponent("real"),
-                                                withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: output.appendingPathComponent("inner"),
-                                                   withDestinationURL: output.appendingPathComponent("real"))
+        try FileManager.default.createDirectory(
+            at: output.appendingPathComponent("real"),
+            withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: output.appendingPathComponent("inner"),
+            withDestinationURL: output.appendingPathComponent("real"))
         _ = try await engine.executor.run(saveWorkflow(color: 0, prefix: "inner/y"))
         XCTAssertEqual(names(in: output.appendingPathComponent("real")), ["y_00001_.png"])
     }

@@ -5,8 +5,11 @@ import LatentflowIO
 /// Saves images as PNG in the output folder, named and tagged as ComfyUI does.
 public struct SaveImage: Node {
     static let images = Input<ImageBatch>("images", tooltip: "The images to save.")
-    static let filenamePrefix = Input.string("filename_prefix", default: "ComfyUI",
-        tooltip: "The prefix for the file to save. May contain subfolders and %width%, %height%, %year%, %month%, %day%, %hour%, %minute%, %second% and %batch_num%.")
+    static let filenamePrefix = Input.string(
+        "filename_prefix", default: "ComfyUI",
+        tooltip:
+            "The prefix for the file to save. May contain subfolders and %width%, %height%, %year%, %month%, %day%, %hour%, %minute%, %second% and %batch_num%."
+    )
 
     public static let schema = NodeSchema(
         "SaveImage", displayName: "Save Image", category: "image",
@@ -60,14 +63,16 @@ struct ImageSaver {
         var written: [JSONValue] = [], files: [URL] = []
         for index in 0..<batch.count {
             let stem = name.replacingOccurrences(of: "%batch_num%", with: String(index))
-            let raster = RasterImage(width: batch.width, height: batch.height, channels: 3,
-                                     samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
+            let raster = RasterImage(
+                width: batch.width, height: batch.height, channels: 3,
+                samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
             let png = try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel)
             let (url, used) = try OutputFile.create(png, in: folder, startingAt: counter) {
                 "\(stem)_\(String(format: "%05d", $0))_.png"
             }
             let file = url.lastPathComponent
-            written.append(.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
+            written.append(
+                .object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
             // Reported under the folder as configured, not the resolved path it was written to.
             files.append(reportedFolder.appendingPathComponent(file))
             counter = used + 1
@@ -77,9 +82,12 @@ struct ImageSaver {
 
     /// A `filename_prefix` as (subfolder, file name prefix), refusing paths that leave the folder.
     static func split(_ prefix: String, raw: String, type: String) throws -> (subfolder: String, name: String) {
-        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
+        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(
+            String.init)
         guard !prefix.hasPrefix("/"), !components.contains(".."), let name = components.last else {
-            throw NodeError("Saving \(type == "temp" ? "previews" : "files") outside the \(type) folder is not allowed: filename_prefix '\(raw)'")
+            throw NodeError(
+                "Saving \(type == "temp" ? "previews" : "files") outside the \(type) folder is not allowed: filename_prefix '\(raw)'"
+            )
         }
         return (components.dropLast().joined(separator: "/"), name)
     }
@@ -92,8 +100,9 @@ struct ImageSaver {
         } catch let error as OutputFileError {
             guard case .leavesFolder = error else { throw NodeError("\(error)") }
             let what = type == "temp" ? "previews" : "files"
-            throw NodeError("Saving \(what) outside the \(type) folder is not allowed: "
-                            + "filename_prefix '\(raw)' (\(error))")
+            throw NodeError(
+                "Saving \(what) outside the \(type) folder is not allowed: "
+                    + "filename_prefix '\(raw)' (\(error))")
         }
     }
 
@@ -117,7 +126,8 @@ struct ImageSaver {
         for name in names where name.count > prefix.count {
             let head = name.prefix(prefix.count + 1)
             guard head.dropLast().lowercased() == prefix.lowercased(), head.last == "_" else { continue }
-            let digits = name.dropFirst(prefix.count + 1).split(separator: "_", omittingEmptySubsequences: false).first ?? ""
+            let digits =
+                name.dropFirst(prefix.count + 1).split(separator: "_", omittingEmptySubsequences: false).first ?? ""
             highest = max(highest, Int(digits) ?? 0)
         }
         return highest + 1

@@ -22,8 +22,10 @@ public struct SaveLatent: Node {
         let folder = try ImageSaver.confinedFolder(subfolder, in: output, raw: prefix, type: "output")
         var metadata = ["prompt": context.prompt.serialized()]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
-        let tensors: [SafeTensorsWriter.Item] = [.init("latent_tensor", try inputs[Self.samples].samples),
-                                                 .init("latent_format_version_0", Tensor(shape: [0]))]
+        let tensors: [SafeTensorsWriter.Item] = [
+            .init("latent_tensor", try inputs[Self.samples].samples),
+            .init("latent_format_version_0", Tensor(shape: [0])),
+        ]
         let data = try SafeTensorsWriter.data(tensors, metadata: metadata)
         // The name is claimed atomically: a concurrent save of the same prefix takes the next counter.
         let first = ImageSaver.nextCounter(in: folder, prefix: name)
@@ -32,7 +34,9 @@ public struct SaveLatent: Node {
         }
         let file = claimed.lastPathComponent
         let url = (subfolder.isEmpty ? output : output.appendingPathComponent(subfolder)).appendingPathComponent(file)
-        let entry = JSONValue.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output"))])
+        let entry = JSONValue.object([
+            ("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output")),
+        ])
         return NodeOutputs(values: [], ui: .object([("latents", .array([entry]))]), files: [url])
     }
 }
