@@ -56,11 +56,14 @@ public struct BatchRunner: Sendable {
         events: @escaping @Sendable (String, ExecutionEvent) -> Void = { _, _ in }
     ) async throws -> [Outcome] {
         let names = try workflows(in: folder).selected
+        // Leftovers of writers killed mid-write (their pids are gone) would otherwise stay forever.
+        if resume { TemporaryFileSweep.sweep(engine.paths.outputDirectory) }
         var outcomes: [Outcome] = []
         await withTaskGroup(of: Outcome.self) { group in
             var next = 0
             func launch() {
-                guard next < names.count else { return }
+                // After Ctrl-C nothing new starts; the running workflows stop at their next step.
+                guard next < names.count, !cancellation.isCancelled else { return }
                 let name = names[next]
                 next += 1
                 group.addTask { await render(name, in: folder, cancellation: cancellation) { events(name, $0) } }
@@ -82,25 +85,39 @@ public struct BatchRunner: Sendable {
         events: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> Outcome {
         let record = records.appendingPathComponent(name + ".outputs.json")
-        if resume, let data = try? Data(contentsOf: record),
-            let files = try? JSONValue.parse(data).arrayValue?.compactMap(\.stringValue),
-            !files.isEmpty, files.allSatisfy({ FileManager.default.fileExists(atPath: $0) })
+        let journal = OutputJournal(
+            file: records.appendingPathComponent(name + ".partial.json"),
+            outputDirectory: engine.paths.outputDirectory)
+        if resume, let files = Self.recordedFiles(record), !files.isEmpty,
+            files.allSatisfy({ FileManager.default.fileExists(atPath: $0) })
         {
             return Outcome(name: name, status: .skipped, seconds: 0, files: files)
         }
+        // An earlier attempt that stopped part-way (killed, failed, cancelled) is rendered again
+        // in full; the files it did write go first, so the new run does not add a second copy.
+        if resume { journal.removeRecordedFiles() }
         let start = Date()
         do {
+            try FileManager.default.createDirectory(at: records, withIntermediateDirectories: true)
             var loaded = try engine.load(folder.appendingPathComponent(name))
             try loaded.apply(overrides: overrides)
-            let result = try await engine.run(loaded, cancellation: cancellation, events: events)
+            let result = try await engine.run(loaded, cancellation: cancellation) { event in
+                journal.note(event)
+                events(event)
+            }
             let files = engine.writtenFiles(result).map(\.path)
-            try FileManager.default.createDirectory(at: records, withIntermediateDirectories: true)
-            try Data(JSONValue.array(files.map(JSONValue.string)).serialized().utf8).write(to: record, options: .atomic)
+            try OutputFile.replace(record, with: Data(JSONValue.array(files.map(JSONValue.string)).serialized().utf8))
+            journal.finish()
             return Outcome(name: name, status: .ok, seconds: Date().timeIntervalSince(start), files: files)
         } catch {
             return Outcome(
                 name: name, status: .failed, seconds: Date().timeIntervalSince(start), files: [],
                 error: "\(error)".replacingOccurrences(of: "\n", with: " "))
         }
+    }
+
+    static func recordedFiles(_ record: URL) -> [String]? {
+        guard let data = try? Data(contentsOf: record) else { return nil }
+        return try? JSONValue.parse(data).arrayValue?.compactMap(\.stringValue)
     }
 }

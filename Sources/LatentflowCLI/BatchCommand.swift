@@ -11,7 +11,7 @@ struct BatchCommand: AsyncParsableCommand {
             --shard I/N runs the workflows whose position in name order is I modulo N (I from 0), so N \
             machines (a Kubernetes indexed Job, a Slurm array) split one folder deterministically. \
             --resume skips workflows whose outputs a previous batch recorded and that still exist. \
-            Files are written atomically (a temporary file, then a rename).
+            Files are written atomically (a temporary file, then a rename that never replaces another file).
             """)
 
     @Argument(help: "Folder of workflows.")
@@ -35,7 +35,10 @@ struct BatchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        var runner = BatchRunner(engine: try folders.engine())
+        let engine = try folders.engine()
+        // Temporary files of writers killed mid-write; live writers' files are left alone.
+        TemporaryFileSweep.sweep(engine.paths.outputDirectory)
+        var runner = BatchRunner(engine: engine)
         runner.jobs = max(1, jobs)
         runner.shard = try shard.map(BatchRunner.Shard.init(parsing:))
         runner.resume = resume
@@ -43,13 +46,13 @@ struct BatchCommand: AsyncParsableCommand {
         let folder = URL(fileURLWithPath: directory)
         let total = try runner.workflows(in: folder).total
         let cancellation = CancellationFlag()
-        let interrupt = SignalHandler.onInterrupt { cancellation.cancel() }
-        defer { _ = interrupt }
+        SignalHandler.onInterrupt { cancellation.cancel() }
         let printers = PrinterSet(quiet: json)
         let outcomes = try await runner.run(folder: folder, cancellation: cancellation) { name, event in
             printers.printer(for: name).handle(event)
         }
         report(outcomes, total: total)
+        if cancellation.isCancelled { throw ExitCode(130) }  // as a shell reports SIGINT
         if outcomes.contains(where: { $0.status == .failed }) { throw ExitCode.failure }
     }
 

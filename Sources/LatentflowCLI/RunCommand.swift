@@ -22,9 +22,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try folders.engine()
+        TemporaryFileSweep.sweep(engine.paths.outputDirectory)
         let cancellation = CancellationFlag()
-        let interrupt = SignalHandler.onInterrupt { cancellation.cancel() }
-        defer { _ = interrupt }
+        SignalHandler.onInterrupt { cancellation.cancel() }
         var failures = 0
         var results: [JSONValue] = []
         for path in workflows {
@@ -60,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         if json { print(JSONValue.array(results).serialized(pretty: true)) }
+        if cancellation.isCancelled { throw ExitCode(130) }  // as a shell reports SIGINT
         if failures > 0 { throw ExitCode.failure }
     }
 }

@@ -1,18 +1,79 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Ctrl-C cancels the run between nodes or sampler steps; a second Ctrl-C exits at once.
+///
+/// The SIGINT handler only does what is safe in a signal handler: the first time it writes a
+/// byte to a pipe, whose reader thread runs the cancellation; the second time it calls `_exit`.
+/// (A Dispatch signal source needs SIGINT ignored and, here, never fired.) Handlers do not
+/// survive `exec`, so `latentflow-tools` started by the forwarder gets the default behaviour.
 enum SignalHandler {
-    static func onInterrupt(_ action: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        var count = 0
-        source.setEventHandler {
-            count += 1
-            if count > 1 { exit(130) }
-            printError("interrupt: cancelling (press Ctrl-C again to exit now)")
-            action()
+    /// Calls `action` (once) on the first SIGINT from now on.
+    static func onInterrupt(_ action: @escaping @Sendable () -> Void) {
+        InterruptState.shared.setAction(action)
+        InterruptState.shared.installOnce()
+    }
+}
+
+/// The pipe between the signal handler and the thread that cancels: set up before the handler
+/// is installed, never changed afterwards, so the handler reads plain globals.
+nonisolated(unsafe) private var interruptPipe: (read: Int32, write: Int32) = (-1, -1)
+nonisolated(unsafe) private var interruptCount: sig_atomic_t = 0
+
+private func handleInterrupt(_: Int32) {
+    interruptCount += 1
+    if interruptCount > 1 { _exit(130) }
+    var byte: UInt8 = 1
+    _ = write(interruptPipe.write, &byte, 1)
+}
+
+private final class InterruptState: @unchecked Sendable {
+    static let shared = InterruptState()
+    private let lock = NSLock()
+    private var action: (@Sendable () -> Void)?
+    private var installed = false
+
+    func setAction(_ action: @escaping @Sendable () -> Void) {
+        lock.lock()
+        self.action = action
+        lock.unlock()
+    }
+
+    func installOnce() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !installed else { return }
+        installed = true
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            return printError("warning: Ctrl-C will not cancel: \(String(cString: strerror(errno)))")
         }
-        source.resume()
-        return source
+        interruptPipe = (fds[0], fds[1])
+        interruptCount = 0  // both globals initialised here, not lazily inside the handler
+        let reader = Thread { [self] in waitForInterrupt() }
+        reader.name = "latentflow-interrupt"
+        reader.start()
+        var handler = sigaction()
+        handler.__sigaction_handler.sa_handler = handleInterrupt
+        handler.sa_flags = SA_RESTART
+        sigemptyset(&handler.sa_mask)
+        sigaction(SIGINT, &handler, nil)
+    }
+
+    private func waitForInterrupt() {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(interruptPipe.read, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            guard n == 1 else { return }
+            printError("interrupt: cancelling (press Ctrl-C again to exit now)")
+            lock.lock()
+            let action = self.action
+            lock.unlock()
+            action?()
+        }
     }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Yams
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// ComfyUI's folder layout: `models/<kind>/` for model files, `input/` and `output/`, plus the
 /// folders an `extra_model_paths.yaml` adds, so an existing ComfyUI install's models are found.
 /// A file name from a workflow never resolves outside these folders.
@@ -90,26 +94,36 @@ public final class ModelPaths: @unchecked Sendable {
         let extensions = folder == "input" ? Self.imageExtensions.union(["latent"]) : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
-            guard
-                let walker = FileManager.default.enumerator(
-                    at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                    options: [.skipsHiddenFiles])
-            else { continue }
-            let prefix = root.resolvingSymlinksInPath().path
-            for case let url as URL in walker {
-                guard extensions.contains(url.pathExtension.lowercased()),
-                    (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
-                else { continue }
-                let path = url.resolvingSymlinksInPath().path
-                // Symlinked files are listed by their name under the root, not their target.
-                let name =
-                    url.path.hasPrefix(root.path + "/")
-                    ? String(url.path.dropFirst(root.path.count + 1))
-                    : String(path.dropFirst(prefix.count + 1))
-                names.insert(name)
-            }
+            Self.collect(root, below: "", extensions: extensions, ancestors: [], into: &names)
         }
         return names.sorted()
+    }
+
+    /// Adds the files under `folder` with one of `extensions`, by their path below the root.
+    /// Symlinks are followed, to files and to folders, as ComfyUI's `os.walk(followlinks=True)`
+    /// does: the user's own folders are trusted, and installs share a model store through links.
+    /// `ancestors` (resolved paths) stops link loops; dangling links are skipped.
+    static func collect(
+        _ folder: URL, below relative: String, extensions: Set<String>, ancestors: Set<String>,
+        into names: inout Set<String>
+    ) {
+        guard let real = OutputFolder.realPath(folder.path), !ancestors.contains(real),
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
+        else { return }
+        for entry in entries where !entry.hasPrefix(".") {
+            let url = folder.appendingPathComponent(entry)
+            let name = relative.isEmpty ? entry : relative + "/" + entry
+            var info = stat()
+            guard stat(url.path, &info) == 0 else { continue }  // follows the link; a dangling one fails
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                collect(url, below: name, extensions: extensions, ancestors: ancestors.union([real]), into: &names)
+            case S_IFREG where extensions.contains(url.pathExtension.lowercased()):
+                names.insert(name)
+            default:
+                break
+            }
+        }
     }
 
     /// Pipeline folders (holding `model_index.json` or `unet/config.json`) in the diffusers roots.

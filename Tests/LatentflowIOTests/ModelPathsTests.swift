@@ -59,6 +59,37 @@ final class ModelPathsTests: XCTestCase {
         }
     }
 
+    /// Symlinked models and symlinked subfolders are listed (and load) like files, as in ComfyUI:
+    /// installs share one model store through links.
+    func testSymlinkedModelsAndFoldersAreListed() throws {
+        let checkpoints = root.appendingPathComponent("models/checkpoints")
+        let links = FileManager.default
+        try links.createSymbolicLink(
+            at: checkpoints.appendingPathComponent("alias.safetensors"),
+            withDestinationURL: checkpoints.appendingPathComponent("a.safetensors"))
+        try FileManager.default.createSymbolicLink(
+            atPath: checkpoints.appendingPathComponent("relative.ckpt").path,
+            withDestinationPath: "sd15/b.ckpt")
+        try FileManager.default.createSymbolicLink(
+            at: checkpoints.appendingPathComponent("linked"),
+            withDestinationURL: checkpoints.appendingPathComponent("sd15"))
+        // A loop and a dangling link are skipped, not followed forever or listed.
+        try links.createSymbolicLink(
+            at: checkpoints.appendingPathComponent("sd15/loop"),
+            withDestinationURL: checkpoints)
+        try links.createSymbolicLink(
+            at: checkpoints.appendingPathComponent("gone.safetensors"),
+            withDestinationURL: checkpoints.appendingPathComponent("missing.safetensors"))
+        let paths = try ModelPaths(baseDirectory: root)
+        let listed = paths.files(in: "checkpoints")
+        for name in ["a.safetensors", "alias.safetensors", "relative.ckpt", "linked/b.ckpt", "sd15/b.ckpt"] {
+            XCTAssertTrue(listed.contains(name), "\(name) missing from \(listed)")
+        }
+        XCTAssertFalse(listed.contains("gone.safetensors"), "\(listed)")
+        XCTAssertEqual(try paths.locate("alias.safetensors", in: "checkpoints").lastPathComponent, "alias.safetensors")
+        XCTAssertEqual(try paths.locate("linked/b.ckpt", in: "checkpoints").lastPathComponent, "b.ckpt")
+    }
+
     func testMissingFileNamesTheFoldersSearched() throws {
         let paths = try ModelPaths(baseDirectory: root)
         XCTAssertThrowsError(try paths.locate("nope.safetensors", in: "loras")) { error in

@@ -44,8 +44,9 @@ public struct PreviewImage: Node {
 
 /// ComfyUI's `get_save_image_path` and SaveImage loop: prefix variables, subfolders confined to
 /// the folder, `<prefix>_<counter:05>_.png` with the counter after the highest existing one, and
-/// `prompt` / `workflow` text chunks. Files are written atomically. The outputs carry ComfyUI's
-/// `images` UI entries and the files' URLs.
+/// `prompt` / `workflow` text chunks. Each file claims its name atomically (a name another save
+/// took meanwhile moves it on to the next counter) and appears complete. The outputs carry
+/// ComfyUI's `images` UI entries and the files' URLs.
 struct ImageSaver {
     let directory: URL
     let type: String
@@ -54,24 +55,27 @@ struct ImageSaver {
     func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> NodeOutputs {
         let prefix = Self.substitute(rawPrefix, width: batch.width, height: batch.height, date: Date())
         let (subfolder, name) = try Self.split(prefix, raw: rawPrefix, type: type)
-        let folder = subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.confinedFolder(subfolder, in: directory, raw: rawPrefix, type: type)
+        let reportedFolder = subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
         var counter = Self.nextCounter(in: folder, prefix: name)
         var texts: [(key: String, text: String)] = [("prompt", context.prompt.serialized())]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { texts.append((key, value.serialized())) }
         var written: [JSONValue] = [], files: [URL] = []
         for index in 0..<batch.count {
-            let file =
-                "\(name.replacingOccurrences(of: "%batch_num%", with: String(index)))_\(String(format: "%05d", counter))_.png"
+            let stem = name.replacingOccurrences(of: "%batch_num%", with: String(index))
             let raster = RasterImage(
                 width: batch.width, height: batch.height, channels: 3,
                 samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
-            let url = folder.appendingPathComponent(file)
-            try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel).write(to: url, options: .atomic)
+            let png = try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel)
+            let (url, used) = try OutputFile.create(png, in: folder, startingAt: counter) {
+                "\(stem)_\(String(format: "%05d", $0))_.png"
+            }
+            let file = url.lastPathComponent
             written.append(
                 .object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
-            files.append(url)
-            counter += 1
+            // Reported under the folder as configured, not the resolved path it was written to.
+            files.append(reportedFolder.appendingPathComponent(file))
+            counter = used + 1
         }
         return NodeOutputs(values: [], ui: .object([("images", .array(written))]), files: files)
     }
@@ -86,6 +90,20 @@ struct ImageSaver {
             )
         }
         return (components.dropLast().joined(separator: "/"), name)
+    }
+
+    /// The folder to write into: `subfolder` of `directory`, refused when a symlink in it leads
+    /// outside `directory`.
+    static func confinedFolder(_ subfolder: String, in directory: URL, raw: String, type: String) throws -> URL {
+        do {
+            return try OutputFolder.confined(subfolder, in: directory)
+        } catch let error as OutputFileError {
+            guard case .leavesFolder = error else { throw NodeError("\(error)") }
+            let what = type == "temp" ? "previews" : "files"
+            throw NodeError(
+                "Saving \(what) outside the \(type) folder is not allowed: "
+                    + "filename_prefix '\(raw)' (\(error))")
+        }
     }
 
     static func substitute(_ prefix: String, width: Int, height: Int, date: Date) -> String {

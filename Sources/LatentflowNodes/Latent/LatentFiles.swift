@@ -18,22 +18,22 @@ public struct SaveLatent: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let prefix = try inputs[Self.prefix]
         let (subfolder, name) = try ImageSaver.split(prefix, raw: prefix, type: "output")
-        let folder =
-            subfolder.isEmpty
-            ? context.environment.outputDirectory
-            : context.environment.outputDirectory.appendingPathComponent(subfolder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let counter = ImageSaver.nextCounter(in: folder, prefix: name)
-        let file = "\(name)_\(String(format: "%05d", counter))_.latent"
+        let output = context.environment.outputDirectory
+        let folder = try ImageSaver.confinedFolder(subfolder, in: output, raw: prefix, type: "output")
         var metadata = ["prompt": context.prompt.serialized()]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
-        let url = folder.appendingPathComponent(file)
-        try SafeTensorsWriter.write(
-            [
-                .init("latent_tensor", try inputs[Self.samples].samples),
-                .init("latent_format_version_0", Tensor(shape: [0])),
-            ],
-            metadata: metadata, to: url)
+        let tensors: [SafeTensorsWriter.Item] = [
+            .init("latent_tensor", try inputs[Self.samples].samples),
+            .init("latent_format_version_0", Tensor(shape: [0])),
+        ]
+        let data = try SafeTensorsWriter.data(tensors, metadata: metadata)
+        // The name is claimed atomically: a concurrent save of the same prefix takes the next counter.
+        let first = ImageSaver.nextCounter(in: folder, prefix: name)
+        let (claimed, _) = try OutputFile.create(data, in: folder, startingAt: first) {
+            "\(name)_\(String(format: "%05d", $0))_.latent"
+        }
+        let file = claimed.lastPathComponent
+        let url = (subfolder.isEmpty ? output : output.appendingPathComponent(subfolder)).appendingPathComponent(file)
         let entry = JSONValue.object([
             ("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output")),
         ])
