@@ -115,7 +115,7 @@ let package = Package(
         // Engine tests: stub nodes only, no model stack.
         .testTarget(name: "LatentflowGraphTests", dependencies: ["LatentflowGraph", "LatentflowTestSupport"]),
         .testTarget(
-            name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
+            name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO", "LatentflowTensor"],
             resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
         .testTarget(
             name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
@@ -123,10 +123,16 @@ let package = Package(
         // Node-level tests: built-in nodes in the engine, with the stub nodes.
         .testTarget(
             name: "LatentflowNodesTests",
-            dependencies: ["Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowTestSupport"],
+            dependencies: [
+                "Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowIO", "LatentflowTestSupport",
+            ],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowModels"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LatentflowIOTests", dependencies: ["LatentflowIO", "LatentflowTensor"],
+            resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
