@@ -148,12 +148,16 @@ public final class ModelPaths: @unchecked Sendable {
         for root in searched {
             let candidate = root.appendingPathComponent(name).standardizedFileURL
             guard FileManager.default.fileExists(atPath: candidate.path) else { continue }
-            // Symlinks may point anywhere inside the configured roots of this kind (ComfyUI installs
-            // often link models across folders), never outside them.
-            let resolved = candidate.resolvingSymlinksInPath().path
-            let allowed = searched.map { $0.resolvingSymlinksInPath().path }
-            guard allowed.contains(where: { resolved == $0 || resolved.hasPrefix($0 + "/") }) else {
-                throw ModelPathError.escapesFolder(name: name, folder: folder, target: resolved)
+            // A workflow's name cannot leave the folder (checkRelativeName), but the user's own
+            // symlinks in the model folders are trusted and followed wherever they point, as ComfyUI
+            // does: installs share one model store through links. The input and output folders,
+            // which a server's clients write to, stay confined to their roots.
+            if !Self.modelKinds.contains(folder) {
+                let resolved = candidate.resolvingSymlinksInPath().path
+                let allowed = searched.map { $0.resolvingSymlinksInPath().path }
+                guard allowed.contains(where: { resolved == $0 || resolved.hasPrefix($0 + "/") }) else {
+                    throw ModelPathError.escapesFolder(name: name, folder: folder, target: resolved)
+                }
             }
             return candidate
         }

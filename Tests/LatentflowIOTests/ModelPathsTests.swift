@@ -49,12 +49,21 @@ final class ModelPathsTests: XCTestCase {
         }
     }
 
-    func testSymlinkEscapeIsRefused() throws {
+    /// Attack report 8: a model linked from a shared store outside `models/` was refused at load
+    /// ("resolves to ..."), so installs sharing one store through symlinks could load nothing. The
+    /// user's links in model folders are followed, as in ComfyUI; the input folder stays confined.
+    func testSymlinksInModelFoldersAreFollowedAndTheInputFolderStaysConfined() throws {
         try FileManager.default.createSymbolicLink(
             at: root.appendingPathComponent("models/checkpoints/link.safetensors"),
             withDestinationURL: root.appendingPathComponent("outside/secret.safetensors"))
         let paths = try ModelPaths(baseDirectory: root)
-        XCTAssertThrowsError(try paths.locate("link.safetensors", in: "checkpoints")) { error in
+        XCTAssertEqual(try paths.locate("link.safetensors", in: "checkpoints").lastPathComponent, "link.safetensors")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("input"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("input/link.png"),
+            withDestinationURL: root.appendingPathComponent("outside/secret.safetensors"))
+        XCTAssertThrowsError(try paths.locate("link.png", in: "input")) { error in
             XCTAssertTrue("\(error)".contains("resolves to"), "\(error)")
         }
     }
