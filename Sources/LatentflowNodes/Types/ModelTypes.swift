@@ -84,6 +84,14 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// (height, width, y, x) in latent pixels (ComfyUI stores `area` as h//8, w//8, y//8, x//8).
         public var area: (height: Int, width: Int, y: Int, x: Int)?
         public var strength: Double = 1
+        /// The part of sampling this entry applies to, as fractions of the schedule
+        /// (ComfyUI's `start_percent`/`end_percent`; nil: not set).
+        public var startPercent: Double?
+        public var endPercent: Double?
+
+        public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
+            (self.embedding, self.area, self.strength) = (embedding, area, strength)
+        }
     }
 
     public var entries: [Entry]
