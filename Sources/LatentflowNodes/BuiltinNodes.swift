@@ -9,7 +9,7 @@ public enum BuiltinNodes: NodePack {
         CheckpointLoaderSimple.self, DiffusersLoader.self, LCMGuidanceScale.self, LoraLoader.self,
         LoraLoaderModelOnly.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self,
         ConditioningSetArea.self, ConditioningConcat.self, ConditioningAverage.self, ConditioningZeroOut.self,
-        ConditioningSetTimestepRange.self, ConditioningSetAreaStrength.self,
+        ConditioningSetTimestepRange.self, ConditioningSetAreaStrength.self, ConditioningSetAreaPercentage.self,
         EmptyLatentImage.self, LatentUpscale.self, LatentUpscaleBy.self, LatentFromBatch.self, RepeatLatentBatch.self,
         LatentComposite.self, LatentBlend.self, LatentCrop.self, LatentFlip.self, LatentRotate.self, LatentAdd.self,
         LatentSubtract.self, LatentMultiply.self, LatentInterpolate.self, LatentBatch.self,

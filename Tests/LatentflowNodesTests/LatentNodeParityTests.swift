@@ -118,5 +118,18 @@ final class LatentNodeParityTests: XCTestCase {
             ConditioningSetTimestepRange(), ["conditioning": Conditioning([entry]), "start": 0.25, "end": 0.75])
         XCTAssertEqual((range as! Conditioning).entries[0].startPercent, 0.25)
         XCTAssertEqual((range as! Conditioning).entries[0].endPercent, 0.75)
+
+        // Python round() (ties to even) on a 5 × 6 latent, sizes at least 1, as ComfyUI resolves it.
+        let percentage = try await run(
+            ConditioningSetAreaPercentage(),
+            ["conditioning": Conditioning([entry]), "width": 0.05, "height": 0.5, "x": 0.7, "y": 0.3, "strength": 1.5])
+        let stored = (percentage as! Conditioning).entries[0]
+        XCTAssertNil(stored.area)
+        XCTAssertEqual(stored.strength, 1.5)
+        let resolved = (percentage as! Conditioning).resolvingAreaFractions(height: 5, width: 6).entries[0]
+        XCTAssertEqual(resolved.area?.height, 2)
+        XCTAssertEqual(resolved.area?.width, 1)
+        XCTAssertEqual(resolved.area?.y, 2)
+        XCTAssertEqual(resolved.area?.x, 4)
     }
 }
