@@ -8,8 +8,12 @@ public enum BuiltinNodes: NodePack {
     public static let nodes: [any Node.Type] = [
         CheckpointLoaderSimple.self, DiffusersLoader.self, LCMGuidanceScale.self, LoraLoader.self,
         LoraLoaderModelOnly.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self,
-        ConditioningSetArea.self,
+        ConditioningSetArea.self, ConditioningConcat.self, ConditioningAverage.self, ConditioningZeroOut.self,
+        ConditioningSetTimestepRange.self, ConditioningSetAreaStrength.self, ConditioningSetAreaPercentage.self,
         EmptyLatentImage.self, LatentUpscale.self, LatentUpscaleBy.self, LatentFromBatch.self, RepeatLatentBatch.self,
+        LatentComposite.self, LatentBlend.self, LatentCrop.self, LatentFlip.self, LatentRotate.self, LatentAdd.self,
+        LatentSubtract.self, LatentMultiply.self, LatentInterpolate.self, LatentBatch.self,
+        LatentBatchSeedBehavior.self,
         ModelSamplingDiscrete.self, KSampler.self, KSamplerAdvanced.self, VAELoader.self, VAEDecode.self,
         VAEDecodeTiled.self, VAEEncode.self, VAEEncodeTiled.self,
         SaveLatent.self, LoadLatent.self, KSamplerSelect.self, BasicScheduler.self, RandomNoise.self, DisableNoise.self,

@@ -18,9 +18,24 @@ public struct CFGGuidance {
         /// Nil: the whole latent.
         public let area: LatentArea?
         public let strength: Double
+        /// The sigmas this entry applies at: it is skipped above `startSigma` and below
+        /// `endSigma` (ComfyUI's `timestep_start`/`timestep_end`, from `start_percent`/`end_percent`).
+        public let startSigma: Float?
+        public let endSigma: Float?
 
-        public init(area: LatentArea?, strength: Double, denoise: @escaping Denoiser) {
+        public init(
+            area: LatentArea?, strength: Double, startSigma: Float? = nil, endSigma: Float? = nil,
+            denoise: @escaping Denoiser
+        ) {
             (self.area, self.strength, self.denoise) = (area, strength, denoise)
+            (self.startSigma, self.endSigma) = (startSigma, endSigma)
+        }
+
+        /// Whether sampling at `sigma` uses this entry (`get_area_and_mult`'s timestep checks).
+        public func isActive(at sigma: Float) -> Bool {
+            if let start = startSigma, sigma > start { return false }
+            if let end = endSigma, sigma < end { return false }
+            return true
         }
     }
 
@@ -42,6 +57,8 @@ public struct CFGGuidance {
 
     /// The strength-weighted average of every entry's denoised prediction over its area.
     static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
+        // Entries outside their timestep range count as absent; with none left the side predicts 0.
+        let entries = entries.filter { $0.isActive(at: sigma) }
         if entries.count == 1, entries[0].area == nil {
             return try entries[0].denoise(x, sigma)  // output·s / s
         }
@@ -97,5 +114,16 @@ public struct CFGGuidance {
             }
         }
         return weights
+    }
+}
+
+extension ModelSampling {
+    /// The sigma at a fraction of the schedule, for conditioning timestep ranges (ComfyUI
+    /// `ModelSamplingDiscrete.percent_to_sigma`): 0 is above every sigma, 1 below every sigma,
+    /// else the table's sigma at timestep (1 − p)·999.
+    public func percentToSigma(_ percent: Double) -> Float {
+        if percent <= 0 { return 999_999_999.9 }
+        if percent >= 1 { return 0 }
+        return sigma(Float((1.0 - percent) * 999.0))
     }
 }

@@ -27,9 +27,41 @@ public struct ConditioningSetArea: Node {
         let entries = try inputs[Self.conditioning].entries.map { entry -> Conditioning.Entry in
             var copy = entry
             copy.area = area
+            copy.areaFraction = nil
             copy.strength = strength
             return copy
         }
         return NodeOutputs(Conditioning(entries))
+    }
+}
+
+/// Restricts a conditioning to a rectangle given as fractions of the image, with a strength.
+public struct ConditioningSetAreaPercentage: Node {
+    static let conditioning = Input<Conditioning>("conditioning")
+    static let width = Input.float("width", default: 1.0, min: 0, max: 1.0, step: 0.01)
+    static let height = Input.float("height", default: 1.0, min: 0, max: 1.0, step: 0.01)
+    static let x = Input.float("x", default: 0, min: 0, max: 1.0, step: 0.01)
+    static let y = Input.float("y", default: 0, min: 0, max: 1.0, step: 0.01)
+    static let strength = Input.float("strength", default: 1.0, min: 0, max: 10, step: 0.01)
+
+    public static let schema = NodeSchema(
+        "ConditioningSetAreaPercentage", displayName: "Conditioning (Set Area with Percentage)",
+        category: "conditioning", inputs: [conditioning, width, height, x, y, strength],
+        outputs: outputs(Output<Conditioning>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let fraction = (
+            height: try inputs[Self.height], width: try inputs[Self.width], y: try inputs[Self.y],
+            x: try inputs[Self.x]
+        )
+        let strength = try inputs[Self.strength]
+        return NodeOutputs(
+            try inputs[Self.conditioning].updatingEntries { entry in
+                entry.area = nil
+                entry.areaFraction = fraction
+                entry.strength = strength
+            })
     }
 }

@@ -14,7 +14,11 @@ struct CFGDenoiser {
     init(model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double) {
         func entries(_ conditioning: Conditioning) -> [CFGGuidance.Entry] {
             conditioning.entries.map { entry in
-                CFGGuidance.Entry(area: entry.area, strength: entry.strength) { x, sigma in
+                CFGGuidance.Entry(
+                    area: entry.area, strength: entry.strength,
+                    startSigma: entry.startPercent.map(model.sampling.percentToSigma),
+                    endSigma: entry.endPercent.map(model.sampling.percentToSigma)
+                ) { x, sigma in
                     try Self.denoised(model, entry.embedding, x, sigma)
                 }
             }

@@ -102,8 +102,10 @@ func customSample(
     plan.addNoise = noise.enabled
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
     plan.latentScale = guider.model.latentScale
+    let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
     let denoiser = CFGDenoiser(
-        model: guider.model, positive: guider.positive, negative: guider.negative, cfg: guider.cfg)
+        model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
+        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
         denoiser: { try denoiser.denoise($0, sigma: $1) }

@@ -84,12 +84,40 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// (height, width, y, x) in latent pixels (ComfyUI stores `area` as h//8, w//8, y//8, x//8).
         public var area: (height: Int, width: Int, y: Int, x: Int)?
         public var strength: Double = 1
+        /// The part of sampling this entry applies to, as fractions of the schedule
+        /// (ComfyUI's `start_percent`/`end_percent`; nil: not set).
+        public var startPercent: Double?
+        public var endPercent: Double?
+        /// An area as fractions of the latent (height, width, y, x), set instead of `area` by
+        /// ConditioningSetAreaPercentage; sampling resolves it against the latent's size.
+        public var areaFraction: (height: Double, width: Double, y: Double, x: Double)?
+
+        public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
+            (self.embedding, self.area, self.strength) = (embedding, area, strength)
+        }
     }
 
     public var entries: [Entry]
     public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 } }
 
     public init(_ entries: [Entry]) { self.entries = entries }
+
+    /// Fractional areas turned into latent pixels for a latent of `height` × `width` (ComfyUI
+    /// `resolve_areas_and_cond_masks_multidim`: Python `round`, sizes at least 1).
+    public func resolvingAreaFractions(height: Int, width: Int) -> Conditioning {
+        Conditioning(
+            entries.map { entry in
+                guard let fraction = entry.areaFraction else { return entry }
+                func scaled(_ f: Double, _ size: Int) -> Int { Int((f * Double(size)).rounded(.toNearestOrEven)) }
+                var copy = entry
+                copy.area = (
+                    height: max(1, scaled(fraction.height, height)), width: max(1, scaled(fraction.width, width)),
+                    y: scaled(fraction.y, height), x: scaled(fraction.x, width)
+                )
+                copy.areaFraction = nil
+                return copy
+            })
+    }
 }
 
 /// ComfyUI's LATENT: unscaled VAE-space samples `[B, 4, H/8, W/8]`, and which batch indices
