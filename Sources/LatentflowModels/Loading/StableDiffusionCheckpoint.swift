@@ -18,6 +18,13 @@ public struct StableDiffusionModels: Sendable {
     /// Keys of the tensors holding NaN or infinite values (checked for float32 residency), sorted:
     /// such weights load but give black or noisy images, so the loader nodes warn about them.
     public var nonFiniteTensors: [String] = []
+
+    /// The warning a loader gives for `nonFiniteTensors`, nil when there are none.
+    public var nonFiniteWarning: String? {
+        guard !nonFiniteTensors.isEmpty else { return nil }
+        return "\(nonFiniteTensors.count) tensor(s) hold NaN or infinite values, which give black or noisy images: "
+            + nonFiniteTensors.prefix(8).joined(separator: ", ") + (nonFiniteTensors.count > 8 ? ", …" : "")
+    }
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
@@ -69,6 +76,11 @@ public enum StableDiffusionCheckpoint {
                 case .renamed(let hfName)?:
                     clipTensors[hfName] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
                 case .split(let names)?:
+                    guard (1...2).contains(entry.shape.count), !entry.shape.contains(0) else {
+                        throw ModelLoadError.unexpectedShape(
+                            file: path, key: key, found: entry.shape,
+                            expected: "1 or 2 non-zero dimensions, \(names.count) equal row blocks")
+                    }
                     let rows = (entry.shape.first ?? 0) / names.count
                     for (index, hfName) in names.enumerated() {
                         guard rows * names.count == entry.shape.first,

@@ -24,13 +24,7 @@ public struct CheckpointLoaderSimple: Node {
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
         let models = try StableDiffusionCheckpoint.load(
             path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
-        if !models.nonFiniteTensors.isEmpty {
-            let keys = models.nonFiniteTensors
-            context.warn(
-                "\(url.lastPathComponent): \(keys.count) tensor(s) hold NaN or infinite values, "
-                    + "which give black or noisy images: " + keys.prefix(8).joined(separator: ", ")
-                    + (keys.count > 8 ? ", …" : ""))
-        }
+        if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else {
             throw NodeError(
                 "\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
