@@ -194,4 +194,28 @@ final class HostileShapeTests: XCTestCase {
         XCTAssertEqual(clean.nonFiniteTensors, [])
     }
 
+    func testDiffusersBlockChannelsThatDoNotDivideAreRefused() throws {
+        let source = DiffusersFolderTests.folder("tiny_lcm_unet").appendingPathComponent("config.json")
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
+        for channels in [[], [0, 32], [32, 48]] {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lf-unet-\(UUID())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            config["block_out_channels"] = channels
+            try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("config.json"))
+            XCTAssertThrowsError(try DiffusersFolder.loadUNet(folder)) {
+                XCTAssertTrue("\($0)".contains("block_out_channels \(channels)"), "\($0)")
+            }
+        }
+    }
+
+    func testNonFiniteWarningNamesTheTensors() throws {
+        var models = try StableDiffusionCheckpoint.load(path: Self.tiny.path)
+        XCTAssertNil(models.nonFiniteWarning)
+        models.nonFiniteTensors = ["model.diffusion_model.out.2.bias"]
+        XCTAssertEqual(
+            models.nonFiniteWarning,
+            "1 tensor(s) hold NaN or infinite values, which give black or noisy images: model.diffusion_model.out.2.bias"
+        )
+    }
 }
