@@ -45,8 +45,8 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
     /// Reads the configuration off HF-layout weights (`text_model.*`).
     public static func detect(_ scope: WeightScope) throws -> CLIPTextConfiguration {
         let store = scope.store
-        let shape = scope.shape(of:)
-        guard let embedding = shape("embeddings.token_embedding.weight") else {
+        func shape(_ name: String) throws -> [Int]? { try scope.checkedShape(name, rank: 2) }
+        guard let embedding = try shape("embeddings.token_embedding.weight") else {
             throw ModelLoadError.unrecognized(
                 file: store.source,
                 reason: "no CLIP text model found (missing \(scope.prefix).embeddings.token_embedding.weight)")
@@ -54,11 +54,11 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
         var config = CLIPTextConfiguration()
         config.vocabularySize = embedding[0]
         config.width = embedding[1]
-        config.positions = shape("embeddings.position_embedding.weight")?[0] ?? 77
+        config.positions = try shape("embeddings.position_embedding.weight")?[0] ?? 77
         var layers = 0
-        while shape("encoder.layers.\(layers).layer_norm1.weight") != nil { layers += 1 }
+        while scope.has("encoder.layers.\(layers).layer_norm1.weight") { layers += 1 }
         config.layers = layers
-        config.mlpWidth = shape("encoder.layers.0.mlp.fc1.weight")?[0] ?? config.width * 4
+        config.mlpWidth = try shape("encoder.layers.0.mlp.fc1.weight")?[0] ?? config.width * 4
         config.heads = max(1, config.width / 64)
         return config
     }

@@ -59,6 +59,13 @@ public enum TextualInversion {
             let text = "\(error)"
             return .unreadable(file: url.path, reason: text.contains(url.path) ? text : url.path + ": " + text)
         }
+        // A vector table the encoder can take: one or more vectors of its width, none empty.
+        guard vectors.rank >= 1, !vectors.shape.contains(0), width.map({ vectors.shape.last == $0 }) ?? true else {
+            return .unreadable(
+                file: url.path,
+                reason: "\(url.path): embedding of shape \(vectors.shape) is not a list of vectors "
+                    + "[count, \(width.map(String.init) ?? "width")]")
+        }
         let shaped =
             vectors.rank == 1
             ? try? vectors.reshaped([1, vectors.count])

@@ -36,7 +36,7 @@ enum TextualInversionPickle {
         var rowWidth = width
         for item in items {
             for entry in item.dictEntries ?? [] {
-                guard let info = entry.value.tensorValue, let last = info.shape.last,
+                guard let info = entry.value.tensorValue, let last = info.shape.last, last > 0,
                     last == (rowWidth ?? last)
                 else { continue }
                 rowWidth = last

@@ -40,10 +40,21 @@ public final class WeightStore: @unchecked Sendable {
             return Parameter(Tensor(shape: shape ?? [0]))
         }
         guard let shape, parameter.shape != shape else { return parameter }
-        // Linear projections stored as 1x1 convolutions (and the reverse) differ only in shape.
-        if let reshaped = parameter.reshaped(shape) { return reshaped }
+        // Linear projections stored as 1x1 convolutions (and the reverse) differ only in trailing
+        // 1s; any other shape of the same element count (a transposed matrix) is a mismatch.
+        if Self.droppingTrailingOnes(parameter.shape) == Self.droppingTrailingOnes(shape),
+            let reshaped = parameter.reshaped(shape)
+        {
+            return reshaped
+        }
         mismatched.append("\(key): expected \(shape), found \(parameter.shape)")
         return parameter
+    }
+
+    private static func droppingTrailingOnes(_ shape: [Int]) -> ArraySlice<Int> {
+        var shape = shape[...]
+        while shape.count > 1, shape.last == 1 { shape.removeLast() }
+        return shape
     }
 
     /// Throws a `ModelLoadError` listing every missing key and shape mismatch, and the keys
@@ -88,12 +99,34 @@ public struct WeightScope: Sendable {
     /// detection reads.
     public func shape(of name: String) -> [Int]? { store.parameters[key(name)]?.shape }
 
+    /// The stored shape at `<prefix>.<name>`, nil when there is none, checked before a detector
+    /// reads its dimensions: throws `ModelLoadError.unexpectedShape` unless its rank is one of
+    /// `ranks` and no dimension is zero.
+    public func checkedShape(_ name: String, rank ranks: Int...) throws -> [Int]? {
+        guard let shape = shape(of: name) else { return nil }
+        guard ranks.contains(shape.count), !shape.contains(0) else {
+            throw ModelLoadError.unexpectedShape(
+                file: store.source, key: key(name), found: shape,
+                expected: ranks.map { "\($0) non-zero dimensions" }.joined(separator: " or "))
+        }
+        return shape
+    }
+
+    /// Throws `ModelLoadError.unexpectedShape` for `<prefix>.<name>` unless `valid`.
+    public func require(_ valid: Bool, _ name: String, expected: @autoclosure () -> String) throws {
+        guard !valid else { return }
+        throw ModelLoadError.unexpectedShape(
+            file: store.source, key: key(name), found: shape(of: name) ?? [], expected: expected())
+    }
+
     private func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
 }
 
 public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     case keys(file: String, missing: [String], unexpected: [String], mismatched: [String])
     case unrecognized(file: String, reason: String)
+    /// A tensor whose shape a loader cannot read: `expected` says what it needed.
+    case unexpectedShape(file: String, key: String, found: [Int], expected: String)
 
     public var description: String {
         switch self {
@@ -111,6 +144,8 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
             return lines.joined(separator: "\n")
         case let .unrecognized(file, reason):
             return "\(file): \(reason)"
+        case let .unexpectedShape(file, key, found, expected):
+            return "\(file): tensor \(key) has shape \(found), expected \(expected)"
         }
     }
 }

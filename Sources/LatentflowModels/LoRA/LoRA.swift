@@ -99,6 +99,17 @@ public struct LoRAFile: Sendable {
         for key in file.keys { tensors[key] = try file.tensor(key) }
         var patches: [String: WeightPatch] = [:]
         var consumed = Set<String>()
+        /// Each factor's rank is checked before `delta` reads its dimensions.
+        func check(_ key: String, ranks: ClosedRange<Int>) throws {
+            guard let shape = tensors[key]?.shape else { return }
+            guard ranks.contains(shape.count), !shape.contains(0) else {
+                throw ModelLoadError.unexpectedShape(
+                    file: path, key: key, found: shape,
+                    expected: ranks.count == 1
+                        ? "\(ranks.lowerBound) non-zero dimensions"
+                        : "\(ranks.lowerBound) to \(ranks.upperBound) non-zero dimensions")
+            }
+        }
         func alpha(_ base: String) -> Float? {
             guard let t = tensors[base + ".alpha"] else { return nil }
             consumed.insert(base + ".alpha")
@@ -108,6 +119,9 @@ public struct LoRAFile: Sendable {
             for (up, down) in Self.loraSuffixes where key.hasSuffix(down) {
                 let base = String(key.dropLast(down.count))
                 guard let upTensor = tensors[base + up], let downTensor = tensors[key] else { continue }
+                try check(base + up, ranks: 2...4)
+                try check(key, ranks: 2...4)
+                try check(base + ".lora_mid.weight", ranks: 4...4)
                 let mid = tensors[base + ".lora_mid.weight"]
                 if mid != nil { consumed.insert(base + ".lora_mid.weight") }
                 patches[base] = .lora(up: upTensor, down: downTensor, mid: mid, alpha: alpha(base))
@@ -118,6 +132,9 @@ public struct LoRAFile: Sendable {
                 if let w1b = tensors[base + ".hada_w1_b"], let w2a = tensors[base + ".hada_w2_a"],
                     let w2b = tensors[base + ".hada_w2_b"]
                 {
+                    for factor in ["_w1_a", "_w1_b", "_w2_a", "_w2_b"] {
+                        try check(base + ".hada" + factor, ranks: 2...2)
+                    }
                     patches[base] = .loha(w1a: tensors[key]!, w1b: w1b, w2a: w2a, w2b: w2b, alpha: alpha(base))
                     consumed.formUnion(["_w1_a", "_w1_b", "_w2_a", "_w2_b"].map { base + ".hada" + $0 })
                 }
@@ -128,6 +145,7 @@ public struct LoRAFile: Sendable {
                 let names = ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b"].map {
                     base + "." + $0
                 }
+                for (index, name) in names.enumerated() { try check(name, ranks: index == 3 ? 2...4 : 2...2) }
                 let t = names.map { tensors[$0] }
                 patches[base] = .lokr(
                     w1: t[0], w1a: t[1], w1b: t[2], w2: t[3], w2a: t[4], w2b: t[5], alpha: alpha(base))

@@ -70,8 +70,15 @@ public enum DiffusersFolder {
         var config = UNetConfiguration()
         config.inChannels = raw.in_channels
         config.outChannels = raw.out_channels
-        config.modelChannels = raw.block_out_channels[0]
-        config.channelMultipliers = raw.block_out_channels.map { $0 / raw.block_out_channels[0] }
+        guard let base = raw.block_out_channels.first, base > 0,
+            raw.block_out_channels.allSatisfy({ $0 > 0 && $0 % base == 0 })
+        else {
+            throw ModelLoadError.unrecognized(
+                file: unetFolder.appendingPathComponent("config.json").path,
+                reason: "block_out_channels \(raw.block_out_channels) are not positive multiples of the first")
+        }
+        config.modelChannels = base
+        config.channelMultipliers = raw.block_out_channels.map { $0 / base }
         config.resBlocksPerLevel = raw.layers_per_block
         config.attentionLevels = raw.down_block_types.map { $0.contains("CrossAttn") }
         config.contextDim = raw.cross_attention_dim
@@ -135,12 +142,15 @@ public enum DiffusersFolder {
         }
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         let unetWeights = unetTensors.mapValues { Parameter($0) }
-        return StableDiffusionModels(
+        var models = StableDiffusionModels(
             unet: unet, vae: vae, textModel: textModel, source: folder.path,
             unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
             unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) },
             textWeightsAreFloat16: roundCLIPToFloat16,
             prediction: .guess(unet.config, weights: unetWeights))
+        models.nonFiniteTensors = [("unet: ", unetTensors), ("vae: ", vaeTensors), ("text_encoder: ", textTensors)]
+            .flatMap { part, tensors in tensors.filter { $0.value.hasNonFiniteValues }.keys.map { part + $0 } }.sorted()
+        return models
     }
 
     /// `hidden_act` of `text_encoder/config.json` (quick-GELU when absent, as transformers' default).

@@ -15,6 +15,16 @@ public struct StableDiffusionModels: Sendable {
     public let textWeightsAreFloat16: Bool
     /// How the UNet's output is read, as ComfyUI guesses it from the weights.
     public let prediction: PredictionType
+    /// Keys of the tensors holding NaN or infinite values (checked for float32 residency), sorted:
+    /// such weights load but give black or noisy images, so the loader nodes warn about them.
+    public var nonFiniteTensors: [String] = []
+
+    /// The warning a loader gives for `nonFiniteTensors`, nil when there are none.
+    public var nonFiniteWarning: String? {
+        guard !nonFiniteTensors.isEmpty else { return nil }
+        return "\(nonFiniteTensors.count) tensor(s) hold NaN or infinite values, which give black or noisy images: "
+            + nonFiniteTensors.prefix(8).joined(separator: ", ") + (nonFiniteTensors.count > 8 ? ", …" : "")
+    }
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
@@ -40,14 +50,18 @@ public enum StableDiffusionCheckpoint {
         var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:],
             clipTensors: [String: Parameter] = [:]
         var openCLIP = false
+        var nonFinite: Set<String> = []
+        var key = ""
         func parameter(_ entry: ArchivedTensor, roundToFloat16: Bool = false) throws -> Parameter {
             if residency == .streamed { return Parameter(streaming: entry, roundToFloat16: roundToFloat16) }
             var tensor = try entry.tensor()
             entry.releasePages()
+            if tensor.hasNonFiniteValues { nonFinite.insert(key) }
             if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
             return Parameter(tensor)
         }
-        for (key, entry) in try ArchivedTensor.entries(of: file) {
+        for (entryKey, entry) in try ArchivedTensor.entries(of: file) {
+            key = entryKey
             if key.hasPrefix(unetPrefix) {
                 unetTensors[String(key.dropFirst(unetPrefix.count))] = try parameter(entry)
             } else if key.hasPrefix(vaePrefix) {
@@ -62,6 +76,11 @@ public enum StableDiffusionCheckpoint {
                 case .renamed(let hfName)?:
                     clipTensors[hfName] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
                 case .split(let names)?:
+                    guard (1...2).contains(entry.shape.count), !entry.shape.contains(0) else {
+                        throw ModelLoadError.unexpectedShape(
+                            file: path, key: key, found: entry.shape,
+                            expected: "1 or 2 non-zero dimensions, \(names.count) equal row blocks")
+                    }
                     let rows = (entry.shape.first ?? 0) / names.count
                     for (index, hfName) in names.enumerated() {
                         guard rows * names.count == entry.shape.first,
@@ -110,11 +129,27 @@ public enum StableDiffusionCheckpoint {
                 $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale"
             })
         }
-        return StableDiffusionModels(
+        var models = StableDiffusionModels(
             unet: unet, vae: vae, textModel: textModel, source: path,
             unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes,
             textBytes: clipTensors.residentBytes,
             unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16,
             prediction: .guess(unet.config, weights: unetTensors))
+        models.nonFiniteTensors = nonFinite.sorted()
+        return models
+    }
+}
+
+extension Tensor {
+    /// Whether any value is NaN or infinite: all exponent bits set. An integer max over the bit
+    /// patterns, which the compiler vectorises, so a scan costs a fraction of the widening before it.
+    var hasNonFiniteValues: Bool {
+        withUnsafeBufferPointer { values in
+            values.withMemoryRebound(to: UInt32.self) { bits in
+                var exponent: UInt32 = 0
+                for pattern in bits { exponent = max(exponent, pattern & 0x7F80_0000) }
+                return exponent == 0x7F80_0000
+            }
+        }
     }
 }

@@ -37,15 +37,15 @@ public struct UNetConfiguration: Sendable, Equatable {
     public static func detect(_ scope: WeightScope) throws -> UNetConfiguration {
         let store = scope.store
         let shape = scope.shape(of:)
-        guard let convIn = shape("input_blocks.0.0.weight"), convIn.count == 4 else {
+        guard let convIn = try scope.checkedShape("input_blocks.0.0.weight", rank: 4) else {
             throw ModelLoadError.unrecognized(
                 file: store.source, reason: "no UNet found (missing \(scope.prefix).input_blocks.0.0.weight)")
         }
         var config = UNetConfiguration()
         config.modelChannels = convIn[0]
         config.inChannels = convIn[1]
-        config.outChannels = shape("out.2.weight")?[0] ?? 4
-        config.guidanceEmbeddingDim = shape("time_embed.cond_proj.weight")?[1]
+        config.outChannels = try scope.checkedShape("out.2.weight", rank: 4)?[0] ?? 4
+        config.guidanceEmbeddingDim = try scope.checkedShape("time_embed.cond_proj.weight", rank: 2)?[1]
         // Walk input blocks: a ResBlock at .0 (in_layers), a transformer at .1, a downsampler at .0.op.
         var multipliers: [Int] = [], attention: [Bool] = []
         var resCounts: [Int] = []
@@ -53,7 +53,11 @@ public struct UNetConfiguration: Sendable, Equatable {
         while shape("input_blocks.\(index).0.in_layers.0.weight") != nil
             || shape("input_blocks.\(index).0.op.weight") != nil
         {
-            if let out = shape("input_blocks.\(index).0.out_layers.3.weight") {
+            let outName = "input_blocks.\(index).0.out_layers.3.weight"
+            if let out = try scope.checkedShape(outName, rank: 4) {
+                try scope.require(
+                    out[0] % config.modelChannels == 0, outName,
+                    expected: "a multiple of \(config.modelChannels) output channels")
                 if currentRes == 0 { multipliers.append(out[0] / config.modelChannels) }
                 currentRes += 1
                 if shape("input_blocks.\(index).1.norm.weight") != nil { currentAttention = true }
@@ -67,6 +71,10 @@ public struct UNetConfiguration: Sendable, Equatable {
         }
         resCounts.append(currentRes)
         attention.append(currentAttention)
+        guard !multipliers.isEmpty else {
+            throw ModelLoadError.unrecognized(
+                file: store.source, reason: "no UNet found (no ResBlock under \(scope.prefix).input_blocks.1)")
+        }
         config.channelMultipliers = multipliers
         config.attentionLevels = attention
         config.resBlocksPerLevel = resCounts.first ?? 2
@@ -76,8 +84,10 @@ public struct UNetConfiguration: Sendable, Equatable {
         }
         if let level = attention.firstIndex(of: true) {
             let prefix = UNetKeyLayout(config).inputBlock(level: level, index: 0) + ".1"
-            if let k = shape("\(prefix).transformer_blocks.0.attn2.to_k.weight") { config.contextDim = k[1] }
-            config.linearProjection = shape("\(prefix).proj_in.weight")?.count == 2
+            if let k = try scope.checkedShape("\(prefix).transformer_blocks.0.attn2.to_k.weight", rank: 2) {
+                config.contextDim = k[1]
+            }
+            config.linearProjection = try scope.checkedShape("\(prefix).proj_in.weight", rank: 2, 4)?.count == 2
             var depth = 0
             while shape("\(prefix).transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
             config.transformerDepth = depth

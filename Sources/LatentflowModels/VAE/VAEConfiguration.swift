@@ -25,7 +25,7 @@ public struct VAEConfiguration: Sendable, Equatable {
     public static func detect(_ scope: WeightScope) throws -> VAEConfiguration {
         let store = scope.store
         let shape = scope.shape(of:)
-        guard let convIn = shape("decoder.conv_in.weight") else {
+        guard let convIn = try scope.checkedShape("decoder.conv_in.weight", rank: 4) else {
             throw ModelLoadError.unrecognized(
                 file: store.source, reason: "no VAE found (missing \(scope.prefix).decoder.conv_in.weight)")
         }
@@ -33,19 +33,24 @@ public struct VAEConfiguration: Sendable, Equatable {
         config.latentChannels = convIn[1]
         var multipliers: [Int] = []
         var level = 0
-        while let block = shape("decoder.up.\(level).block.0.conv1.weight") {
+        while let block = try scope.checkedShape("decoder.up.\(level).block.0.conv1.weight", rank: 4) {
             multipliers.append(block[0])
             level += 1
         }
         guard let base = multipliers.first, base > 0 else {
             throw ModelLoadError.unrecognized(file: store.source, reason: "VAE decoder has no up blocks")
         }
+        for (level, channels) in multipliers.enumerated() {
+            try scope.require(
+                channels % base == 0, "decoder.up.\(level).block.0.conv1.weight",
+                expected: "a multiple of \(base) output channels")
+        }
         config.channels = base
         config.channelMultipliers = multipliers.map { $0 / base }
         var blocks = 0
         while shape("decoder.up.0.block.\(blocks).conv1.weight") != nil { blocks += 1 }
         config.resBlocks = blocks - 1
-        config.imageChannels = shape("decoder.conv_out.weight")?[0] ?? 3
+        config.imageChannels = try scope.checkedShape("decoder.conv_out.weight", rank: 4)?[0] ?? 3
         return config
     }
 }

@@ -24,6 +24,7 @@ public struct CheckpointLoaderSimple: Node {
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
         let models = try StableDiffusionCheckpoint.load(
             path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+        if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else {
             throw NodeError(
                 "\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")

@@ -17,6 +17,7 @@ public struct DiffusersLoader: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.modelPath], in: "diffusers")
         let models = try DiffusersFolder.load(url)
+        if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else { throw NodeError("\(url.lastPathComponent) has no text_encoder/") }
         return NodeOutputs(
             DiffusionModel(models),
