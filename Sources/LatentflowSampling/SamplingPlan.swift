@@ -1,3 +1,4 @@
+import Foundation
 import LatentflowTensor
 
 /// One KSampler / KSamplerAdvanced / SamplerCustom run in ComfyUI's terms: the sigma schedule
@@ -50,7 +51,7 @@ public struct SamplingPlan: Sendable {
         let total = Double(steps) / denoise
         guard total.isFinite, total <= Double(maxScheduledSteps) else {
             throw SamplingError(
-                "denoise \(denoise) with \(steps) steps would schedule \(total) steps (steps / denoise); at most \(maxScheduledSteps) can be scheduled: use a denoise of at least \(Double(steps) / Double(maxScheduledSteps)) (ComfyUI's denoise is 0...1 in steps of 0.01)"
+                "denoise \(denoise) with \(steps) steps would schedule \(String(format: "%.3g", total)) steps (steps / denoise); at most \(maxScheduledSteps) can be scheduled: use a denoise of at least \(Double(steps) / Double(maxScheduledSteps)) (ComfyUI's denoise is 0...1 in steps of 0.01)"
             )
         }
         return Int(total)

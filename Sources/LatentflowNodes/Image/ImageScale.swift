@@ -130,6 +130,7 @@ public struct ImageScaleToTotalPixels: Node {
         let scale = (total / Double(image.width * image.height)).squareRoot()
         let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)),
             h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
+        try checkImageAllocation(image, width: w, height: h, context)
         let scaled = try commonUpscale(
             try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
