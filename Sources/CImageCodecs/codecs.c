@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 /* Pixel data above this many bytes is refused before allocation (a hostile header can claim
@@ -35,6 +36,7 @@ typedef struct {
     jmp_buf jump;
     char *error;
     size_t error_size;
+    int too_large;
 } png_failure;
 
 typedef struct {
@@ -102,7 +104,8 @@ static void collect_texts(png_structp png, png_infop info, lf_decoded_image *out
     }
 }
 
-int lf_png_decode(const uint8_t *data, size_t size, lf_decoded_image *out, char *error, size_t error_size) {
+int lf_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, lf_decoded_image *out,
+                  char *error, size_t error_size) {
     memset(out, 0, sizeof(*out));
     if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
         set_error(error, error_size, "not a PNG file (bad signature)");
@@ -122,12 +125,28 @@ int lf_png_decode(const uint8_t *data, size_t size, lf_decoded_image *out, char 
     if (setjmp(failure.jump)) {
         free(rows);
         png_destroy_read_struct(&png, &info, &end_info);
+        if (failure.too_large) {
+            free(out->pixels);
+            out->pixels = NULL;
+            out->pixels_size = 0;
+            return LF_DECODE_TOO_LARGE;
+        }
         lf_decoded_image_free(out);
         return 1;
     }
     png_set_read_fn(png, &reader, png_read_memory);
     png_set_user_limits(png, 16384, 16384);
     png_read_info(png, info);
+    if (max_pixels && (uint64_t)png_get_image_width(png, info) * png_get_image_height(png, info) > max_pixels) {
+        /* Refused from the header, before any pixel memory is asked for. */
+        out->width = (int)png_get_image_width(png, info);
+        out->height = (int)png_get_image_height(png, info);
+        int color_type = png_get_color_type(png, info);
+        out->channels = (color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS) ? 4 : 3;
+        out->bit_depth = png_get_bit_depth(png, info) == 16 ? 16 : 8;
+        failure.too_large = 1;
+        png_error(png, "image too large for the pixel budget");
+    }
     collect_texts(png, info, out);
 
     int color = png_get_color_type(png, info);
@@ -227,6 +246,7 @@ typedef struct {
     jmp_buf jump;
     char *error;
     size_t error_size;
+    lf_decoded_image *image;
 } jpeg_failure;
 
 static void jpeg_on_error(j_common_ptr info) {
@@ -239,13 +259,31 @@ static void jpeg_on_error(j_common_ptr info) {
 
 static void jpeg_on_message(j_common_ptr info, int level) { (void)info; (void)level; }
 
-int lf_jpeg_decode(const uint8_t *data, size_t size, lf_decoded_image *out, char *error, size_t error_size) {
+/* Warnings (level -1) are counted and the first kept: libjpeg decodes past a truncated or
+ * corrupt stream (filling what is missing), which callers should hear about. Trace messages
+ * (level >= 0) are dropped. */
+static void jpeg_on_decode_message(j_common_ptr info, int level) {
+    if (level >= 0) return;
+    jpeg_failure *failure = (jpeg_failure *)info->err;
+    lf_decoded_image *image = failure->image;
+    info->err->num_warnings++;
+    image->warning_count++;
+    if (info->err->msg_code == JWRN_JPEG_EOF) image->truncated = 1;
+    if (image->warning_count == 1) {
+        char message[JMSG_LENGTH_MAX];
+        info->err->format_message(info, message);
+        snprintf(image->warning, sizeof(image->warning), "%s", message);
+    }
+}
+
+int lf_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, lf_decoded_image *out,
+                   char *error, size_t error_size) {
     memset(out, 0, sizeof(*out));
     struct jpeg_decompress_struct info;
-    jpeg_failure failure = {.error = error, .error_size = error_size};
+    jpeg_failure failure = {.error = error, .error_size = error_size, .image = out};
     info.err = jpeg_std_error(&failure.manager);
     failure.manager.error_exit = jpeg_on_error;
-    failure.manager.emit_message = jpeg_on_message;
+    failure.manager.emit_message = jpeg_on_decode_message;
     if (setjmp(failure.jump)) {
         jpeg_destroy_decompress(&info);
         lf_decoded_image_free(out);
@@ -255,6 +293,16 @@ int lf_jpeg_decode(const uint8_t *data, size_t size, lf_decoded_image *out, char
     jpeg_mem_src(&info, data, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
     info.out_color_space = JCS_RGB;
+    jpeg_calc_output_dimensions(&info);
+    if (max_pixels && (uint64_t)info.output_width * info.output_height > max_pixels) {
+        /* Refused from the header, before any pixel memory is asked for. */
+        out->width = (int)info.output_width;
+        out->height = (int)info.output_height;
+        out->channels = 3;
+        out->bit_depth = 8;
+        jpeg_destroy_decompress(&info);
+        return LF_DECODE_TOO_LARGE;
+    }
     jpeg_start_decompress(&info);
     out->width = (int)info.output_width;
     out->height = (int)info.output_height;

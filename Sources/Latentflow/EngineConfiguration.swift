@@ -18,6 +18,9 @@ public struct EngineConfiguration: Sendable {
     /// The built-in nodes' settings.
     public var lowMemory = false
     public var stepNoiseSeedOffset: UInt64 = 0
+    /// The most one node may allocate at once, in bytes (checked before allocating); 75% of the
+    /// machine's memory by default.
+    public var memoryBudgetBytes = MemoryBudget.defaultBytes
 
     public static let defaultCacheBudgetBytes = 12 << 30
 
@@ -30,6 +33,7 @@ public struct EngineConfiguration: Sendable {
         public var outputDirectory: String?
         public var extraModelPaths: [String] = []
         public var cacheBudget: String?
+        public var memoryBudget: String?
         public var lowMemory = false
 
         public init() {}
@@ -38,7 +42,7 @@ public struct EngineConfiguration: Sendable {
     /// Flags, then the environment (`LATENTFLOW_BASE_DIR`, `LATENTFLOW_MODELS_DIR`,
     /// `LATENTFLOW_OUTPUT_DIR`, `LATENTFLOW_EXTRA_MODEL_PATHS` (colon-separated, added to the
     /// flags'), `LATENTFLOW_CACHE_BUDGET`, `LATENTFLOW_LOW_MEMORY=1`,
-    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`), then defaults (the current folder).
+    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`, `LATENTFLOW_MEMORY_BUDGET`), then defaults (the current folder).
     public static func resolve(
         _ flags: Flags = Flags(),
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -54,6 +58,9 @@ public struct EngineConfiguration: Sendable {
         configuration.extraModelPaths = (flags.extraModelPaths + extraFromEnvironment).map(URL.init(fileURLWithPath:))
         if let budget = flags.cacheBudget ?? environment["LATENTFLOW_CACHE_BUDGET"] {
             configuration.cacheBudgetBytes = try parseByteCount(budget, setting: "cache budget")
+        }
+        if let budget = flags.memoryBudget ?? environment["LATENTFLOW_MEMORY_BUDGET"] {
+            configuration.memoryBudgetBytes = try parseByteCount(budget, setting: "memory budget")
         }
         configuration.lowMemory = flags.lowMemory || environment["LATENTFLOW_LOW_MEMORY"] == "1"
         if let offset = environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] {
@@ -78,7 +85,8 @@ public struct EngineConfiguration: Sendable {
     }
 
     public var nodeSettings: BuiltinNodeSettings {
-        BuiltinNodeSettings(lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset)
+        BuiltinNodeSettings(
+            lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset, memoryBudgetBytes: memoryBudgetBytes)
     }
 
     /// `8589934592`, `8G`, `512M`, `64K` (binary units).

@@ -28,6 +28,13 @@ struct FolderOptions: ParsableArguments {
         help: "The most the output cache keeps, e.g. 8G or 512M (default: $LATENTFLOW_CACHE_BUDGET or 12G).")
     var cacheBudget: String?
 
+    @Option(
+        name: .customLong("memory-budget"),
+        help:
+            "The most one node may allocate at once, e.g. 16G; larger images and latents fail the node with a clear message (default: $LATENTFLOW_MEMORY_BUDGET or 75% of the machine's memory)."
+    )
+    var memoryBudget: String?
+
     @Flag(
         name: .customLong("low-memory"),
         help:
@@ -42,6 +49,7 @@ struct FolderOptions: ParsableArguments {
         flags.outputDirectory = outputDirectory
         flags.extraModelPaths = extraModelPaths
         flags.cacheBudget = cacheBudget
+        flags.memoryBudget = memoryBudget
         flags.lowMemory = lowMemory
         return flags
     }

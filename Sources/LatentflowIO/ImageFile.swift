@@ -16,6 +16,9 @@ public struct RasterImage: Sendable, Equatable {
     public var samples: Samples
     /// Text chunks in file order (tEXt, zTXt and iTXt alike).
     public var textChunks: [(key: String, text: String)]
+    /// What the decoder warned about and went on past (a truncated JPEG decodes with its
+    /// missing rows filled in); nil when it had nothing to say. Not part of equality.
+    public var decodeWarning: String?
 
     public init(
         width: Int, height: Int, channels: Int, samples: Samples, textChunks: [(key: String, text: String)] = []
@@ -52,9 +55,14 @@ public enum ImageFileError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
     case corrupt(file: String, format: String, reason: String)
     case unsupported(String)
+    /// The header claims more pixels than the caller's pixel budget allows decoding.
+    case tooLarge(file: String, format: String, width: Int, height: Int, channels: Int, maxPixels: Int)
 
     public var description: String {
         switch self {
+        case let .tooLarge(file, format, width, height, _, maxPixels):
+            return
+                "\(file): the \(format) image is \(width)x\(height) (\(width * height) pixels), more than the \(maxPixels) pixels the budget allows decoding"
         case let .unreadable(file, reason): return "\(file): cannot read image: \(reason)"
         case let .corrupt(file, format, reason): return "\(file): invalid \(format) data: \(reason)"
         case let .unsupported(reason): return "unsupported image: \(reason)"
@@ -73,35 +81,48 @@ public enum ImageCodec {
         return nil
     }
 
-    public static func decode(_ data: Data, name: String = "(memory)") throws -> RasterImage {
+    /// Decodes a PNG or JPEG; `maxPixels` (width x height) is checked against the header before
+    /// any pixel memory is allocated (`ImageFileError.tooLarge`); nil keeps the built-in limit
+    /// (16384 x 16384).
+    public static func decode(_ data: Data, name: String = "(memory)", maxPixels: Int? = nil) throws -> RasterImage {
         switch sniff(data) {
-        case .png: return try decode(data, name: name, format: "PNG", lf_png_decode)
-        case .jpeg: return try decode(data, name: name, format: "JPEG", lf_jpeg_decode)
+        case .png: return try decode(data, name: name, format: "PNG", maxPixels: maxPixels, lf_png_decode)
+        case .jpeg: return try decode(data, name: name, format: "JPEG", maxPixels: maxPixels, lf_jpeg_decode)
         case nil:
             throw ImageFileError.corrupt(file: name, format: "image", reason: "neither a PNG nor a JPEG signature")
         }
     }
 
-    public static func read(path: String) throws -> RasterImage {
+    public static func read(path: String, maxPixels: Int? = nil) throws -> RasterImage {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ImageFileError.unreadable(file: path, reason: error.localizedDescription)
         }
-        return try decode(data, name: path)
+        return try decode(data, name: path, maxPixels: maxPixels)
     }
 
     private typealias Decoder = (
-        UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<lf_decoded_image>?,
+        UnsafePointer<UInt8>?, Int, UInt64, UnsafeMutablePointer<lf_decoded_image>?,
         UnsafeMutablePointer<CChar>?, Int
     ) -> Int32
 
-    private static func decode(_ data: Data, name: String, format: String, _ decoder: Decoder) throws -> RasterImage {
+    private static func decode(
+        _ data: Data, name: String, format: String, maxPixels: Int?, _ decoder: Decoder
+    ) throws -> RasterImage {
         var image = lf_decoded_image()
         var message = [CChar](repeating: 0, count: 512)
+        let limit = UInt64(max(1, maxPixels ?? 0))
         let status = data.withUnsafeBytes { bytes in
-            decoder(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &image, &message, message.count)
+            decoder(
+                bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, maxPixels == nil ? 0 : limit, &image,
+                &message, message.count)
         }
         defer { lf_decoded_image_free(&image) }
+        if status == LF_DECODE_TOO_LARGE {
+            throw ImageFileError.tooLarge(
+                file: name, format: format, width: Int(image.width), height: Int(image.height),
+                channels: Int(image.channels), maxPixels: maxPixels ?? 0)
+        }
         guard status == 0 else {
             throw ImageFileError.corrupt(file: name, format: format, reason: String(cString: message))
         }
@@ -114,9 +135,18 @@ public enum ImageCodec {
             let chunk = image.texts[i]
             texts.append((String(cString: chunk.key), String(cString: chunk.text)))
         }
-        return RasterImage(
+        var decoded = RasterImage(
             width: Int(image.width), height: Int(image.height), channels: Int(image.channels),
             samples: samples, textChunks: texts)
+        if image.warning_count > 0 {
+            let first = withUnsafeBytes(of: image.warning) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let more = image.warning_count > 1 ? " (and \(image.warning_count - 1) more warnings)" : ""
+            decoded.decodeWarning =
+                image.truncated != 0
+                ? "the \(format) data ends early (\(first)): the file is truncated and the missing part of the image is filled in\(more)"
+                : "the \(format) decoder warned: \(first)\(more)"
+        }
+        return decoded
     }
 
     /// 8-bit PNG with the image's text chunks. Compression level 4 is ComfyUI's default.

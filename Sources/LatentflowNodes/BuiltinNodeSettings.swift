@@ -9,10 +9,17 @@ public final class BuiltinNodeSettings: Sendable {
     /// The per-step noise seed offset of ancestral and LCM samplers: 0 reproduces ComfyUI up to
     /// late 2025 on CPU (the default), 1 later versions (its PR #11528).
     public let stepNoiseSeedOffset: UInt64
+    /// The most one node may ask for at once, in bytes: image and latent producing nodes check
+    /// their output's size against it before allocating, and LoadImage the decoded size before
+    /// decoding (`checkAllocation`). Defaults to 75% of the machine's memory.
+    public let memoryBudgetBytes: Int
 
-    public init(lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0) {
+    public init(
+        lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0, memoryBudgetBytes: Int = MemoryBudget.defaultBytes
+    ) {
         self.lowMemory = lowMemory
         self.stepNoiseSeedOffset = stepNoiseSeedOffset
+        self.memoryBudgetBytes = memoryBudgetBytes
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import LatentflowTensor
 
 /// One KSampler / KSamplerAdvanced / SamplerCustom run in ComfyUI's terms: the sigma schedule
@@ -36,7 +37,24 @@ public struct SamplingPlan: Sendable {
         }
         if denoise > 0.9999 { return try schedule(steps) }
         if denoise <= 0 { return [] }
-        return Array(try schedule(Int(Double(steps) / denoise)).suffix(steps + 1))
+        return Array(try schedule(scheduledSteps(steps: steps, denoise: denoise)).suffix(steps + 1))
+    }
+
+    /// The most steps a partial denoise may schedule: ComfyUI's largest `steps` (10000) at its
+    /// smallest denoise step (0.01).
+    public static let maxScheduledSteps = 1_000_000
+
+    /// `int(steps / denoise)`, the steps a denoise below 1 schedules (of which the last `steps`
+    /// run), checked before anything is allocated: a tiny positive denoise (1e-300) would ask for
+    /// more steps than memory holds, or more than an Int counts.
+    public static func scheduledSteps(steps: Int, denoise: Double) throws -> Int {
+        let total = Double(steps) / denoise
+        guard total.isFinite, total <= Double(maxScheduledSteps) else {
+            throw SamplingError(
+                "denoise \(denoise) with \(steps) steps would schedule \(String(format: "%.3g", total)) steps (steps / denoise); at most \(maxScheduledSteps) can be scheduled: use a denoise of at least \(Double(steps) / Double(maxScheduledSteps)) (ComfyUI's denoise is 0...1 in steps of 0.01)"
+            )
+        }
+        return Int(total)
     }
 
     /// KSamplerAdvanced's truncation: stop after `endStep` (zeroing the last sigma when fully

@@ -18,6 +18,7 @@ public struct EmptyImage: Node {
         let (w, h, n, rgb) = (
             try inputs[Self.width], try inputs[Self.height], try inputs[Self.batchSize], try inputs[Self.color]
         )
+        try context.checkAllocation(shape: [n, h, w, 3], for: describeBatch(n, "image", width: w, height: h))
         let channels = [Float((rgb >> 16) & 0xFF), Float((rgb >> 8) & 0xFF), Float(rgb & 0xFF)].map { $0 / 255 }
         let pixels = Tensor(shape: [n, h, w, 3]) { out in
             for i in 0..<out.count { out[i] = channels[i % 3] }

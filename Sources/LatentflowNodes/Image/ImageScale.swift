@@ -7,6 +7,13 @@ import LatentflowTensor
 let imageUpscaleMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 let cropMethods = ["disabled", "center"]
 
+/// The memory budget check for scaling an image batch to `width` x `height`.
+func checkImageAllocation(_ image: ImageBatch, width: Int, height: Int, _ context: ExecutionContext) throws {
+    try context.checkAllocation(
+        shape: [image.count, height, width, image.channels],
+        for: describeBatch(image.count, "image", width: width, height: height))
+}
+
 /// ComfyUI's `common_upscale` on `[B, C, H, W]`: optional centre crop to the target aspect,
 /// then `F.interpolate` semantics.
 func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, crop: String) throws -> Tensor {
@@ -66,6 +73,7 @@ public struct ImageScale: Node {
         if h == 0 {
             h = max(1, Int((Double(image.height) * Double(w) / Double(image.width)).rounded(.toNearestOrEven)))
         }
+        try checkImageAllocation(image, width: w, height: h, context)
         let scaled = try commonUpscale(
             try image.channelsFirst(), width: w, height: h,
             method: try inputs[Self.method], crop: try inputs[Self.crop])
@@ -93,6 +101,7 @@ public struct ImageScaleBy: Node {
         let scale = try inputs[Self.scaleBy]
         let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)),
             h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
+        try checkImageAllocation(image, width: w, height: h, context)
         let scaled = try commonUpscale(
             try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
@@ -121,6 +130,7 @@ public struct ImageScaleToTotalPixels: Node {
         let scale = (total / Double(image.width * image.height)).squareRoot()
         let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)),
             h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
+        try checkImageAllocation(image, width: w, height: h, context)
         let scaled = try commonUpscale(
             try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))

@@ -14,10 +14,31 @@ public struct LoadImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let url = try context.environment.files.locate(try inputs[Self.image], in: "input")
-        let (image, mask) = ImageQuantization.imageAndMask(try ImageCodec.read(path: url.path))
+        let name = try inputs[Self.image]
+        let url = try context.environment.files.locate(name, in: "input")
+        let settings = context.environment.builtinSettings
+        let raster: RasterImage
+        do {
+            // The pixel budget is checked from the header, before decoding.
+            raster = try ImageCodec.read(
+                path: url.path, maxPixels: max(1, settings.memoryBudgetBytes / Self.leastBytesPerPixel))
+        } catch let ImageFileError.tooLarge(_, format, width, height, channels, _) {
+            let bytes = MemoryBudget.product([width, height, Self.bytesPerPixel(channels: channels)])
+            try settings.checkAllocation(
+                bytes: bytes ?? Int.max, what: "LoadImage",
+                for: "\(name), a \(format) image of \(width)x\(height), decoded")
+            throw NodeError("\(name): the \(format) image of \(width)x\(height) is too large to decode")
+        }
+        if let warning = raster.decodeWarning { context.warn("LoadImage: \(name): \(warning)") }
+        let (image, mask) = ImageQuantization.imageAndMask(raster)
         return NodeOutputs(image, mask)
     }
+
+    /// What decoding costs per pixel: the decoder's samples and their copy (up to 8 bytes each
+    /// at 16 bits RGBA), the 0...1 floats, the IMAGE tensor and the mask.
+    static func bytesPerPixel(channels: Int) -> Int { 2 * channels * 2 + channels * 4 + 12 + (channels == 4 ? 4 : 0) }
+    /// The least of it (8-bit RGB), which the header check uses so that nothing it refuses fits.
+    static let leastBytesPerPixel = 3 + 3 + 12 + 12
 
     /// ComfyUI re-runs LoadImage when the file's content changes (it hashes the file); path, size
     /// and modification time stand in for the hash here.

@@ -22,9 +22,9 @@ public struct EmptyLatentImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let shape = LatentFormat.sd15.latentShape(
-            batchSize: try inputs[Self.batchSize],
-            height: try inputs[Self.height], width: try inputs[Self.width])
+        let (n, h, w) = (try inputs[Self.batchSize], try inputs[Self.height], try inputs[Self.width])
+        let shape = LatentFormat.sd15.latentShape(batchSize: n, height: h, width: w)
+        try context.checkAllocation(shape: shape, for: describeBatch(n, "latent", width: w, height: h))
         return NodeOutputs(Latent(Tensor(shape: shape)))
     }
 }
@@ -72,9 +72,12 @@ public struct LatentUpscale: Node {
         w = max(64, w)
         h = max(64, h)
         let format = LatentFormat.sd15
+        let (latentW, latentH) = (format.latentLength(forPixels: w), format.latentLength(forPixels: h))
+        try checkLatentAllocation(
+            latent.samples, batch: latent.samples.dim(0), width: latentW, height: latentH, context)
         latent.samples = try commonUpscale(
-            latent.samples, width: format.latentLength(forPixels: w),
-            height: format.latentLength(forPixels: h),
+            latent.samples, width: latentW,
+            height: latentH,
             method: try inputs[Self.method], crop: try inputs[Self.crop])
         return NodeOutputs(latent)
     }
@@ -100,10 +103,25 @@ public struct LatentUpscaleBy: Node {
         let scale = try inputs[Self.scaleBy]
         let w = Int((Double(latent.samples.dim(3)) * scale).rounded(.toNearestOrEven)),
             h = Int((Double(latent.samples.dim(2)) * scale).rounded(.toNearestOrEven))
+        try checkLatentAllocation(latent.samples, batch: latent.samples.dim(0), width: w, height: h, context)
         latent.samples = try commonUpscale(
             latent.samples, width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(latent)
     }
+}
+
+/// The memory budget check for a `[batch, C, height, width]` latent (sizes in latent pixels;
+/// a nil batch overflowed).
+func checkLatentAllocation(
+    _ samples: Tensor, batch: Int?, width: Int, height: Int, _ context: ExecutionContext
+) throws {
+    let format = LatentFormat.sd15
+    let purpose = describeBatch(
+        batch ?? Int.max, "latent", width: MemoryBudget.product([width, format.downscaleFactor]) ?? Int.max,
+        height: MemoryBudget.product([height, format.downscaleFactor]) ?? Int.max)
+    try context.environment.builtinSettings.checkAllocation(
+        bytes: batch.flatMap { MemoryBudget.tensorBytes([$0, samples.dim(1), height, width]) }, what: context.classType,
+        for: purpose)
 }
 
 /// A slice of a latent batch, remembering which batch indices it holds (they decide its noise).
@@ -145,6 +163,9 @@ public struct RepeatLatentBatch: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let latent = try inputs[Self.samples]
         let amount = try inputs[Self.amount]
+        let s = latent.samples
+        try checkLatentAllocation(
+            s, batch: MemoryBudget.product([s.dim(0), amount]), width: s.dim(3), height: s.dim(2), context)
         let samples = try Tensor.concat(Array(repeating: latent.samples, count: amount), axis: 0)
         var indices: [Int]?
         if let base = latent.batchIndex {

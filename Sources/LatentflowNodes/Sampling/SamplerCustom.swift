@@ -35,7 +35,7 @@ public struct BasicScheduler: Node {
         }
         let steps = try inputs[Self.steps], denoise = try inputs[Self.denoise]
         if denoise <= 0 { return NodeOutputs(Sigmas(values: [])) }
-        let total = denoise < 1 ? Int(Double(steps) / denoise) : steps
+        let total = denoise < 1 ? try SamplingPlan.scheduledSteps(steps: steps, denoise: denoise) : steps
         let sigmas = try Schedulers.sigmas(scheduler, try inputs[Self.model].sampling, steps: total)
         return NodeOutputs(Sigmas(values: Array(sigmas.suffix(steps + 1))))
     }

@@ -78,6 +78,7 @@ public struct VAEEncodeTiled: Node {
         var image = try inputs[Self.pixels].channelsFirst()
         if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
         let vae = try inputs[Self.vae].autoencoder
+        try checkEncodable(image, vae, context)
         let tile = try inputs[Self.tileSize], overlap = try inputs[Self.overlap]
         let format = vae.config.latentFormat
         var latents: [Tensor] = []

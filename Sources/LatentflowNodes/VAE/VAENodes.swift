@@ -16,6 +16,13 @@ public struct VAEDecode: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let latent = try inputs[Self.samples].samples, vae = try inputs[Self.vae].autoencoder
+        let factor = vae.config.downscaleFactor
+        if let h = MemoryBudget.product([latent.dim(2), factor]), let w = MemoryBudget.product([latent.dim(3), factor])
+        {
+            // The decoded batch, and its channels-last copy.
+            try context.checkAllocation(
+                shape: [2, latent.dim(0), 3, h, w], for: describeBatch(latent.dim(0), "image", width: w, height: h))
+        }
         var images: [Tensor] = []
         for i in 0..<latent.dim(0) {
             try context.checkCancellation()
@@ -24,6 +31,15 @@ public struct VAEDecode: Node {
         }
         return NodeOutputs(try ImageBatch(channelsFirst: Tensor.concat(images, axis: 0)))
     }
+}
+
+/// An image smaller than one latent pixel (8x8 for SD) would be cropped to nothing.
+func checkEncodable(_ image: Tensor, _ vae: AutoencoderKL, _ context: ExecutionContext) throws {
+    let factor = vae.config.downscaleFactor, (h, w) = (image.dim(2), image.dim(3))
+    guard h < factor || w < factor else { return }
+    throw NodeError(
+        "\(context.classType) needs images of at least \(factor)x\(factor) pixels (one latent pixel), but this one is \(w)x\(h): scale it up first (ImageScale)"
+    )
 }
 
 /// Images to latents: RGB only, centre-cropped to whole latent pixels, `2x − 1`, posterior mean.
@@ -41,6 +57,7 @@ public struct VAEEncode: Node {
         var image = try inputs[Self.pixels].channelsFirst()  // [B, C, H, W]
         let vae = try inputs[Self.vae].autoencoder
         if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
+        try checkEncodable(image, vae, context)
         image = try vae.croppedToLatentGrid(image)
         var latents: [Tensor] = []
         for i in 0..<image.dim(0) {
