@@ -25,6 +25,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
@@ -72,11 +74,17 @@ let package = Package(
         // Stub nodes for engine tests (ComfyUI's execution testing pack, re-created). May import:
         // LatentflowGraph, LatentflowTensor.
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
+        // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine. May import: Latentflow,
+        // Hummingbird, HummingbirdWebSocket.
+        .target(name: "LatentflowServer",
+                dependencies: ["Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")]),
         // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
-        // ArgumentParser.
+        // LatentflowServer, ArgumentParser.
         .executableTarget(
             name: "LatentflowCLI",
-            dependencies: ["Latentflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Latentflow", "LatentflowServer",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // `latentflow-tools`: benchmarks, the reference-rate sampling and make-tiny-model (also
         // reached as `latentflow bench` / `latentflow make-tiny-model`). May import: Latentflow,
         // LatentflowModels, ArgumentParser.
@@ -107,6 +115,11 @@ let package = Package(
                     dependencies: ["Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow"], resources: [.copy("Fixtures")]),
+        // The server in-process on a loopback port with the tiny model: HTTP routes and WebSocket events.
+        .testTarget(name: "LatentflowServerTests",
+                    dependencies: ["LatentflowServer", "Latentflow",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
