@@ -56,9 +56,15 @@ final class ExecutionReporter: @unchecked Sendable {
                                                ("prompt_id", promptId), ("timestamp", .timestampNow)])
     }
 
-    func succeeded() {
+    /// Output nodes served from the cache ran no code but still have UI results: ComfyUI sends
+    /// `executed` for them too, so clients that collect images from these messages get them.
+    func succeeded(outputs finalOutputs: [(nodeId: String, ui: JSONValue)]) {
         lock.withLock {
             reportCached([])
+            for (nodeId, ui) in finalOutputs where !outputs.contains(where: { $0.key == nodeId }) {
+                send("executed", [("node", .string(nodeId)), ("display_node", .string(nodeId)), ("output", ui),
+                                  ("prompt_id", promptId)])
+            }
             sendStatusMessage("execution_success", [("prompt_id", promptId), ("timestamp", .timestampNow)])
         }
     }

@@ -51,7 +51,8 @@ public final class LatentflowServer: Sendable {
         let router = makeRouter()
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 20)),
+            server: .http1WebSocketUpgrade(webSocketRouter: router,
+                                           configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: "latentflow"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) })

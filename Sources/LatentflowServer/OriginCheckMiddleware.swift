@@ -13,11 +13,19 @@ struct OriginCheckMiddleware: RouterMiddleware {
         let guarded = request.method != .get && request.method != .head && request.method != .options
             || request.uri.path.hasSuffix("/ws")
         if guarded, let origin = request.headers[.origin], let host = request.head.authority,
-           Self.hostAndPort(ofOrigin: origin) != host.lowercased() {
+           Self.isFromWebPage(origin), Self.hostAndPort(ofOrigin: origin) != host.lowercased() {
             return JSONResponse.error("forbidden_origin", "Cross-origin request refused",
                                       details: "Origin \(origin) does not match Host \(host)", status: .forbidden)
         }
         return try await next(request, context)
+    }
+
+    /// Browsers send the page's origin (`http(s)://...`, or `null` from sandboxed frames and files),
+    /// and a page cannot choose it. Other schemes come from programs (Swift's WebSocket client sends
+    /// `ws://host` without the port), which this check is not about.
+    static func isFromWebPage(_ origin: String) -> Bool {
+        let lowered = origin.lowercased()
+        return lowered == "null" || lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
     }
 
     /// `http://127.0.0.1:8188` → `127.0.0.1:8188`; a default port is left out, as browsers do in Host.

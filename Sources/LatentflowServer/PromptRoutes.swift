@@ -35,7 +35,7 @@ extension LatentflowServer {
         workflow.extraPNGInfo = extraData["extra_pnginfo"]
         let report = engine.executor.validate(workflow.workflow, targets: targets)
         let nodeErrors = report.json["node_errors"] ?? .object([])
-        guard report.isRunnable else { return JSONResponse.make(report.json, status: .badRequest) }
+        guard report.isRunnable else { return Self.validationFailure(report) }
 
         let number = await queue.nextNumber(requested: body["number"]?.doubleValue,
                                             front: body["front"]?.boolValue ?? false)
@@ -51,5 +51,15 @@ extension LatentflowServer {
         }
         return JSONResponse.make(.object([("prompt_id", .string(promptId)), ("number", QueuedPrompt.numberJSON(number)),
                                           ("node_errors", nodeErrors)]))
+    }
+
+    /// ComfyUI's 400: a prompt-level problem (an unknown node class, no outputs) stands alone in
+    /// `error` with empty `node_errors`; otherwise the per-node errors.
+    static func validationFailure(_ report: ValidationReport) -> Response {
+        if let whole = report.errors.first(where: { $0.kind == .invalidPrompt || $0.kind == .noOutputs }) {
+            return JSONResponse.make(.object([("error", whole.json), ("node_errors", .object([]))]),
+                                     status: .badRequest)
+        }
+        return JSONResponse.make(report.json, status: .badRequest)
     }
 }

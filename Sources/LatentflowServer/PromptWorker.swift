@@ -27,7 +27,7 @@ struct PromptWorker: Sendable {
             let result = try await engine.executor.run(
                 prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,
                 cancellation: cancellation, events: { reporter.handle($0) })
-            reporter.succeeded()
+            reporter.succeeded(outputs: result.ui)
             return reporter.historyEntry(outputs: result.ui, success: true)
         } catch let cancelled as ExecutionCancelled {
             reporter.interrupted(at: cancelled.nodeId)

@@ -14,8 +14,12 @@ final class PromptExecutionTests: XCTestCase {
         try await harness.run { client, port in
             let clientId = "test-client"
             let (connected, signalConnected) = AsyncStream.makeStream(of: Void.self)
-            let messages = Task { try await Self.collectUntilDone(port: port, clientId: clientId,
-                                                                  onConnected: { signalConnected.yield() }) }
+            let messages = Task {
+                // Finishing the signal on any exit keeps a failed connection from hanging the test.
+                defer { signalConnected.finish() }
+                return try await Self.collectUntilDone(port: port, clientId: clientId,
+                                                       onConnected: { signalConnected.yield() })
+            }
             for await _ in connected { break }
 
             let body = JSONValue.object([("prompt", try ServerHarness.tinyWorkflow()),
