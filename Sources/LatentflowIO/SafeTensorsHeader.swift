@@ -11,6 +11,7 @@ struct SafeTensorsHeader {
     let metadata: [String: String]
 
     init(json: Data, dataSize: Int, file: String) throws {
+        try SafeTensorsHeaderScan.check(json, file: file)
         let decoder = JSONDecoder()
         decoder.userInfo[HeaderDocument.fileKey] = file
         let document: HeaderDocument

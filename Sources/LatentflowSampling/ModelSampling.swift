@@ -79,8 +79,8 @@ public struct ModelSampling: Sendable {
         return Foundation.exp(logSigma)
     }
 
-    /// The model input for a noisy latent: `x / sqrt(σ² + σ_data²)` (image-to-image and x0 take x as is
-    /// only for img_to_img).
+    /// The model input for a noisy latent: `x / sqrt(σ² + σ_data²)` (ComfyUI's `EPS.calculate_input`,
+    /// which eps, v-prediction, x0 and LCM share); `img_to_img` passes x unscaled.
     public func calculateInput(sigma: Float, _ x: Tensor) -> Tensor {
         if parameterization == .imgToImg { return x }
         return x.scaled(by: 1 / (sigma * sigma + sigmaData * sigmaData).squareRoot())

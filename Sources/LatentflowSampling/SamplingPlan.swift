@@ -20,12 +20,15 @@ public struct SamplingPlan: Sendable {
     }
 
     /// KSampler's schedule: `denoise < 1` computes `int(steps/denoise)` steps and keeps the last
-    /// `steps + 1` sigmas; `denoise <= 0` gives none. For dpm_2 and dpm_2_ancestral KSampler
-    /// schedules one step more and drops the next-to-last sigma (SamplerCustom does not).
+    /// `steps + 1` sigmas; `denoise <= 0` gives none. For the samplers whose algorithm
+    /// `discardsPenultimateSigma` (dpm_2, dpm_2_ancestral, uni_pc, uni_pc_bh2) KSampler schedules
+    /// one step more and drops the next-to-last sigma (SamplerCustom does not).
     public static func sigmas(scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double,
                               sampler: SamplerName? = nil) throws -> [Float] {
         func schedule(_ steps: Int) throws -> [Float] {
-            guard let sampler, discardsPenultimateSigma.contains(sampler) else { return try Schedulers.sigmas(scheduler, sampling, steps: steps) }
+            guard let sampler, sampler.discardsPenultimateSigma else {
+                return try Schedulers.sigmas(scheduler, sampling, steps: steps)
+            }
             let sigmas = try Schedulers.sigmas(scheduler, sampling, steps: steps + 1)
             return Array(sigmas.dropLast(2)) + sigmas.suffix(1)
         }
@@ -33,9 +36,6 @@ public struct SamplingPlan: Sendable {
         if denoise <= 0 { return [] }
         return Array(try schedule(Int(Double(steps) / denoise)).suffix(steps + 1))
     }
-
-    /// ComfyUI's `KSampler.DISCARD_PENULTIMATE_SIGMA_SAMPLERS`.
-    public static let discardsPenultimateSigma: Set<SamplerName> = [.dpm2, .dpm2Ancestral, .uniPC, .uniPCBH2]
 
     /// KSamplerAdvanced's truncation: stop after `endStep` (zeroing the last sigma when fully
     /// denoising), start at `startStep`; nil when there is nothing to sample.

@@ -7,12 +7,6 @@ public enum SchedulerName: String, Sendable, CaseIterable {
 
 }
 
-public struct SamplingError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Pure functions from a model's schedule and a step count to the sigmas a sampler walks,
 /// trailing 0 included.
 ///

@@ -8,8 +8,13 @@ import LatentflowTensor
 /// Matches: ComfyUI `comfy/extra_samplers/uni_pc.py` (`sample_unipc`, `SigmaConvert`,
 /// `predict_eps_sigma`, `UniPC.sample` with method "multistep", `multistep_uni_pc_bh_update`
 /// with predict_x0), from Zhao et al., "UniPC" (2023).
-extension Samplers {
-    enum UniPCVariant { case bh1, bh2 }
+struct UniPC: SamplerAlgorithm {
+    /// B(h) = h (bh1) or eʰ − 1 (bh2).
+    enum Variant { case bh1, bh2 }
+    let variant: Variant
+
+    var names: [SamplerName] { variant == .bh1 ? [.uniPC] : [.uniPCBH2] }
+    var discardsPenultimateSigma: Bool { true }
 
     /// `SigmaConvert`: the VP schedule seen through σ, with log α = ½·log(1 / (σ² + 1)).
     private struct VPSchedule {
@@ -22,8 +27,8 @@ extension Samplers {
         }
     }
 
-    static func sampleUniPC(_ variant: UniPCVariant, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
-                            onStep: (Int, Int, Tensor) throws -> Void) throws -> Tensor {
+    func sample(denoiser: Denoiser, x start: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+                onStep: StepCallback) throws -> Tensor {
         var times = sigmas
         if times.last == 0 { times[times.count - 1] = 0.001 }
         let steps = times.count - 1
@@ -33,11 +38,12 @@ extension Samplers {
         /// into ε and back into x0 as `predict_eps_sigma` and `data_prediction_fn` do.
         func predictData(_ x: Tensor, _ sigma: Float) throws -> Tensor {
             let input = x.scaled(by: (sigma * sigma + 1).squareRoot())
-            let eps = try input.subtracting(denoiser(input, sigma)).dividing(scalar(sigma))
-            return try x.subtracting(eps.scaled(by: VPSchedule.std(sigma))).dividing(scalar(VPSchedule.alpha(sigma)))
+            let eps = try input.subtracting(denoiser(input, sigma)).dividing(Samplers.scalar(sigma))
+            return try x.subtracting(eps.scaled(by: VPSchedule.std(sigma)))
+                .dividing(Samplers.scalar(VPSchedule.alpha(sigma)))
         }
 
-        var x = try start.dividing(scalar((1 + times[0] * times[0]).squareRoot()))
+        var x = try start.dividing(Samplers.scalar((1 + times[0] * times[0]).squareRoot()))
         var models = [try predictData(x, times[0])]
         var previousTimes = [times[0]]
         try onStep(1, steps, models[0])
@@ -45,8 +51,8 @@ extension Samplers {
             for stepIndex in 1..<steps {
                 if stepIndex < order {
                     let t = times[stepIndex]
-                    let (next, model) = try uniPCUpdate(variant, x, models: models, times: previousTimes, t: t, order: stepIndex,
-                                                        useCorrector: true, predict: predictData)
+                    let (next, model) = try Self.update(variant, x, models: models, times: previousTimes, t: t,
+                                                        order: stepIndex, useCorrector: true, predict: predictData)
                     x = next
                     models.append(try model ?? predictData(x, t))
                     previousTimes.append(t)
@@ -54,8 +60,9 @@ extension Samplers {
                     for step in stepIndex...(stepIndex == steps - 1 ? stepIndex + 1 : stepIndex) {
                         let t = times[step]
                         let stepOrder = min(order, steps + 1 - step)
-                        let (next, model) = try uniPCUpdate(variant, x, models: models, times: previousTimes, t: t, order: stepOrder,
-                                                            useCorrector: step != steps, predict: predictData)
+                        let (next, model) = try Self.update(variant, x, models: models, times: previousTimes, t: t,
+                                                            order: stepOrder, useCorrector: step != steps,
+                                                            predict: predictData)
                         x = next
                         models = Array(models.dropFirst()) + [models[models.count - 1]]
                         previousTimes = Array(previousTimes.dropFirst()) + [t]
@@ -65,12 +72,13 @@ extension Samplers {
                 try onStep(stepIndex + 1, steps, models[models.count - 1])
             }
         }
-        return try x.dividing(scalar(VPSchedule.alpha(times[steps])))
+        return try x.dividing(Samplers.scalar(VPSchedule.alpha(times[steps])))
     }
 
     /// `multistep_uni_pc_bh_update` with data prediction: `models` and `times` oldest first.
-    private static func uniPCUpdate(_ variant: UniPCVariant, _ x: Tensor, models: [Tensor], times: [Float], t: Float, order: Int,
-                                    useCorrector: Bool, predict: (Tensor, Float) throws -> Tensor) throws -> (Tensor, Tensor?) {
+    private static func update(_ variant: Variant, _ x: Tensor, models: [Tensor], times: [Float], t: Float, order: Int,
+                               useCorrector: Bool,
+                               predict: (Tensor, Float) throws -> Tensor) throws -> (Tensor, Tensor?) {
         let previousTime = times[times.count - 1], previousModel = models[models.count - 1]
         let lambdaPrevious = VPSchedule.lambda(previousTime), lambdaT = VPSchedule.lambda(t)
         let sigmaPrevious = VPSchedule.std(previousTime), sigmaT = VPSchedule.std(t)
@@ -82,7 +90,8 @@ extension Samplers {
             for i in 1..<order {
                 let rk = (VPSchedule.lambda(times[times.count - 1 - i]) - lambdaPrevious) / h
                 rks.append(rk)
-                differences.append(try models[models.count - 1 - i].subtracting(previousModel).dividing(scalar(rk)))
+                let difference = try models[models.count - 1 - i].subtracting(previousModel)
+                differences.append(try difference.dividing(Samplers.scalar(rk)))
             }
         }
         rks.append(1)

@@ -108,6 +108,30 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// Attack report: a key written twice was accepted silently (one tensor dropped), and offsets at
+    /// or past 2^63 were reported as "not valid JSON" without the tensor's name.
+    func testRefusesDuplicateKeysAndOversizedIntegersNamingTheTensor() throws {
+        let cases: [(String, String, Int, String)] = [
+            ("duplicate", #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+             8, "'w': the key appears twice"),
+            ("escaped duplicate", #"{"wA":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"wA":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+             8, "'wA': the key appears twice"),
+            ("offset 2^63", #"{"big":{"dtype":"F32","shape":[1],"data_offsets":[0,9223372036854775808]}}"#, 4,
+             "'big': the number 9223372036854775808 does not fit"),
+            ("shape 2^64", #"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,4]}}"#,
+             4, "'b': the number 18446744073709551616"),
+        ]
+        for (label, header, dataBytes, expected) in cases {
+            let path = try write(file(header: header, dataBytes: dataBytes), "\(label).safetensors")
+            XCTAssertThrowsError(try SafeTensorsFile(path: path), label) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(label): '\(error)' lacks '\(expected)'")
+            }
+        }
+        // Keys inside the metadata or an entry may repeat names used elsewhere.
+        let fine = #"{"__metadata__":{"w":"x"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        XCTAssertNoThrow(try SafeTensorsFile(path: write(file(header: fine, dataBytes: 4), "fine.safetensors")))
+    }
+
     func testMissingFileAndMissingKey() throws {
         XCTAssertThrowsError(try SafeTensorsFile(path: directory.appendingPathComponent("absent.safetensors").path)) { error in
             XCTAssertTrue("\(error)".contains("absent.safetensors"), "\(error)")

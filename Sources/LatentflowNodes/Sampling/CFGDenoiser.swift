@@ -3,81 +3,35 @@ import LatentflowSampling
 import LatentflowTensor
 
 /// The model as samplers see it: (x, σ) → denoised, with classifier-free guidance on the
-/// denoised predictions and area conditioning.
+/// denoised predictions and area conditioning. The guidance maths is `CFGGuidance`
+/// (LatentflowSampling); this adapter gives it one UNet-calling denoiser per conditioning entry.
 ///
-/// Matches: ComfyUI `comfy/samplers.py` `sampling_function`, `calc_cond_batch`,
-/// `get_area_and_mult` (8-pixel feathered area edges) and `cfg_function`; cfg ≈ 1 skips the
-/// negative pass entirely.
+/// Matches: ComfyUI `comfy/samplers.py` `calc_cond_batch`'s model call and `BaseModel.apply_model`
+/// (`model_sampling.calculate_input`, `timestep`, `calculate_denoised`).
 struct CFGDenoiser {
-    let model: DiffusionModel
-    let positive: Conditioning
-    let negative: Conditioning
-    let cfg: Double
+    let guidance: CFGGuidance
 
-    func denoise(_ x: Tensor, sigma: Float) throws -> Tensor {
-        let cond = try predict(positive, x, sigma)
-        if abs(cfg - 1) <= 1e-9 * max(1, abs(cfg)) { return cond }
-        let uncond = try predict(negative, x, sigma)
-        return try uncond.adding(cond.subtracting(uncond).scaled(by: Float(cfg)))
-    }
-
-    /// The strength-weighted average of every entry's denoised prediction over its area.
-    func predict(_ conditioning: Conditioning, _ x: Tensor, _ sigma: Float) throws -> Tensor {
-        if conditioning.entries.count == 1, conditioning.entries[0].area == nil {
-            return try denoised(conditioning.entries[0].embedding, x, sigma)             // output·s / s
-        }
-        let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
-        var sum = Tensor(shape: x.shape), count = Tensor(shape: x.shape)
-        for entry in conditioning.entries {
-            let area = entry.area ?? (height: h, width: w, y: 0, x: 0)
-            let ay = min(area.y, h - 1), ax = min(area.x, w - 1)
-            let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
-            let region = try x.slice(axis: 2, start: ay, length: ah).slice(axis: 3, start: ax, length: aw)
-            let output = try denoised(entry.embedding, region, sigma)
-            let weights = Self.featheredWeights(height: ah, width: aw, strength: Float(entry.strength),
-                                                 feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h, left: ax != 0, right: ax + aw < w)
-            sum.withUnsafeMutableBufferPointer { s in
-                count.withUnsafeMutableBufferPointer { k in
-                    for b in 0..<n { for ch in 0..<c { for y in 0..<ah { for xx in 0..<aw {
-                        let weight = weights[y * aw + xx]
-                        let target = ((b * c + ch) * h + ay + y) * w + ax + xx
-                        s[target] += output.scalars[((b * c + ch) * ah + y) * aw + xx] * weight
-                        k[target] += weight
-                    } } } }
+    init(model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double) {
+        func entries(_ conditioning: Conditioning) -> [CFGGuidance.Entry] {
+            conditioning.entries.map { entry in
+                CFGGuidance.Entry(area: entry.area, strength: entry.strength) { x, sigma in
+                    try Self.denoised(model, entry.embedding, x, sigma)
                 }
             }
         }
-        return try sum.dividing(count.scaled(by: 1, adding: 1e-37))
+        guidance = CFGGuidance(positive: entries(positive), negative: entries(negative), cfg: cfg)
     }
 
-    /// ComfyUI's area multiplier: strength, fading linearly over 8 pixels at inner edges.
-    static func featheredWeights(height: Int, width: Int, strength: Float, feather: Bool,
-                                 top: Bool, bottom: Bool, left: Bool, right: Bool) -> [Float] {
-        var weights = [Float](repeating: strength, count: height * width)
-        guard feather else { return weights }
-        let rr = 8
-        for t in 0..<rr {
-            let factor = Float(1) / Float(rr) * Float(t + 1)
-            for x in 0..<width {
-                if top, t < height { weights[t * width + x] *= factor }
-                if bottom, height - 1 - t >= 0 { weights[(height - 1 - t) * width + x] *= factor }
-            }
-            for y in 0..<height {
-                if left, t < width { weights[y * width + t] *= factor }
-                if right, width - 1 - t >= 0 { weights[y * width + width - 1 - t] *= factor }
-            }
-        }
-        return weights
-    }
+    func denoise(_ x: Tensor, sigma: Float) throws -> Tensor { try guidance.denoise(x, sigma: sigma) }
 
     /// One UNet call: input scaling, quantized timestep, the text context repeated per sample.
-    func denoised(_ embedding: Tensor, _ x: Tensor, _ sigma: Float) throws -> Tensor {
+    static func denoised(_ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float) throws -> Tensor {
         let sampling = model.sampling
         let input = sampling.calculateInput(sigma: sigma, x)
         let n = x.dim(0)
         let context = n == 1 ? embedding : try Tensor.concat(Array(repeating: embedding, count: n), axis: 0)
-        let output = try model.unet(input, timesteps: Array(repeating: sampling.timestep(sigma), count: n), context: context,
-                                    guidance: model.lcmGuidance)
+        let output = try model.unet(input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
+                                    context: context, guidance: model.lcmGuidance)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

@@ -10,7 +10,7 @@ let schedulerNames = SchedulerName.allCases.map(\.rawValue)
 /// ComfyUI scheduler is implemented).
 func samplingValidation(_ constants: NodeConstants) -> String? {
     if let name = constants["sampler_name"] as? String, let sampler = SamplerName(rawValue: name), !sampler.isImplemented {
-        let available = SamplerName.allCases.filter(\.isImplemented).map(\.rawValue).joined(separator: ", ")
+        let available = SamplerName.implemented.map(\.rawValue).joined(separator: ", ")
         return "sampler_name '\(name)' is a ComfyUI sampler that Latentflow does not implement yet (available: \(available))"
     }
     return nil
@@ -96,27 +96,5 @@ public struct KSamplerAdvanced: Node {
             negative: try inputs[Self.negative], latent: try inputs[Self.latentImage], denoise: 1.0,
             addNoise: try inputs[Self.addNoise] == "enable", startStep: try inputs[Self.startAt], endStep: try inputs[Self.endAt],
             forceFullDenoise: try inputs[Self.leftover] != "enable", context: context))
-    }
-}
-
-/// Replaces the model's sampling parameterization (eps, v_prediction, lcm, x0, img_to_img).
-public struct ModelSamplingDiscrete: Node {
-    static let model = Input<DiffusionModel>("model")
-    static let sampling = Input.combo("sampling", options: ["eps", "v_prediction", "lcm", "x0", "img_to_img"])
-    static let zsnr = Input.boolean("zsnr", default: false)
-
-    public static let schema = NodeSchema(
-        "ModelSamplingDiscrete", category: "advanced/model",
-        description: "Sets how the model's outputs are read (eps, v_prediction, lcm, x0, img_to_img) and optionally rescales to zero terminal SNR.",
-        inputs: [model, sampling, zsnr], outputs: outputs(Output<DiffusionModel>()))
-
-    public init() {}
-
-    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        var model = try inputs[Self.model]
-        let name = try inputs[Self.sampling]
-        guard let parameterization = Parameterization(rawValue: name) else { throw NodeError("unknown sampling '\(name)'") }
-        model.sampling = ModelSampling(parameterization: parameterization, zeroTerminalSNR: try inputs[Self.zsnr])
-        return NodeOutputs(model)
     }
 }

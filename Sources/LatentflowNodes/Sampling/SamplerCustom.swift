@@ -2,21 +2,6 @@ import LatentflowGraph
 import LatentflowSampling
 import LatentflowTensor
 
-/// SAMPLER: a sampling algorithm by name.
-public struct SamplerChoice: PortValue { public static var portType: PortType { .sampler }; public let name: SamplerName }
-/// SIGMAS: a noise schedule, trailing 0 included.
-public struct Sigmas: PortValue { public static var portType: PortType { .sigmas }; public let values: [Float] }
-/// NOISE: the initial noise's seed, or none.
-public struct NoiseSource: PortValue { public static var portType: PortType { .noise }; public let seed: Int; public let enabled: Bool }
-/// GUIDER: the model with its conditioning and CFG scale.
-public struct Guider: PortValue {
-    public static var portType: PortType { .guider }
-    public let model: DiffusionModel
-    public let positive: Conditioning
-    public let negative: Conditioning
-    public let cfg: Double
-}
-
 public struct KSamplerSelect: Node {
     static let samplerName = Input.combo("sampler_name", options: samplerNames)
     public static let schema = NodeSchema("KSamplerSelect", category: "sampling/custom_sampling/samplers",

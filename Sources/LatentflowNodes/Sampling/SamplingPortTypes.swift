@@ -1,0 +1,30 @@
+import LatentflowGraph
+import LatentflowSampling
+
+// The values on the custom-sampling ports (SAMPLER, SIGMAS, NOISE, GUIDER), which
+// SamplerCustomAdvanced puts together (ComfyUI `comfy_extras/nodes_custom_sampler.py`).
+
+/// SAMPLER: a sampling algorithm by name.
+public struct SamplerChoice: PortValue {
+    public static var portType: PortType { .sampler }
+    public let name: SamplerName
+}
+/// SIGMAS: a noise schedule, trailing 0 included.
+public struct Sigmas: PortValue {
+    public static var portType: PortType { .sigmas }
+    public let values: [Float]
+}
+/// NOISE: the initial noise's seed, or none.
+public struct NoiseSource: PortValue {
+    public static var portType: PortType { .noise }
+    public let seed: Int
+    public let enabled: Bool
+}
+/// GUIDER: the model with its conditioning and CFG scale.
+public struct Guider: PortValue {
+    public static var portType: PortType { .guider }
+    public let model: DiffusionModel
+    public let positive: Conditioning
+    public let negative: Conditioning
+    public let cfg: Double
+}

@@ -1,0 +1,92 @@
+import LatentflowTensor
+
+/// A rectangle of the latent, in latent pixels (ComfyUI's `area`: h//8, w//8, y//8, x//8).
+public typealias LatentArea = (height: Int, width: Int, y: Int, x: Int)
+
+/// Classifier-free guidance on denoised predictions over area conditioning: each side's entries
+/// are averaged over their areas, weighted by strength with feathered inner edges, then the
+/// negative is pushed away from by the cfg scale; cfg ≈ 1 skips the negative side entirely.
+/// It sees each entry only as a denoiser closure, never the model behind it.
+///
+/// Matches: ComfyUI `comfy/samplers.py` `sampling_function`, `calc_cond_batch`,
+/// `get_area_and_mult` (8-pixel feathered area edges) and `cfg_function`.
+public struct CFGGuidance {
+    /// One conditioning entry as guidance sees it: its own denoiser, where it applies and how strongly.
+    public struct Entry {
+        /// (the area's region of x, σ) → the denoised region under this entry's conditioning.
+        public let denoise: Denoiser
+        /// Nil: the whole latent.
+        public let area: LatentArea?
+        public let strength: Double
+
+        public init(area: LatentArea?, strength: Double, denoise: @escaping Denoiser) {
+            (self.area, self.strength, self.denoise) = (area, strength, denoise)
+        }
+    }
+
+    public let positive: [Entry]
+    public let negative: [Entry]
+    public let cfg: Double
+
+    public init(positive: [Entry], negative: [Entry], cfg: Double) {
+        (self.positive, self.negative, self.cfg) = (positive, negative, cfg)
+    }
+
+    /// The guided denoised prediction: uncond + (cond − uncond)·cfg.
+    public func denoise(_ x: Tensor, sigma: Float) throws -> Tensor {
+        let cond = try Self.predict(positive, x, sigma)
+        if abs(cfg - 1) <= 1e-9 * max(1, abs(cfg)) { return cond }
+        let uncond = try Self.predict(negative, x, sigma)
+        return try uncond.adding(cond.subtracting(uncond).scaled(by: Float(cfg)))
+    }
+
+    /// The strength-weighted average of every entry's denoised prediction over its area.
+    static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
+        if entries.count == 1, entries[0].area == nil {
+            return try entries[0].denoise(x, sigma)             // output·s / s
+        }
+        let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
+        var sum = Tensor(shape: x.shape), count = Tensor(shape: x.shape)
+        for entry in entries {
+            let area = entry.area ?? (height: h, width: w, y: 0, x: 0)
+            let ay = min(area.y, h - 1), ax = min(area.x, w - 1)
+            let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
+            let region = try x.slice(axis: 2, start: ay, length: ah).slice(axis: 3, start: ax, length: aw)
+            let output = try entry.denoise(region, sigma)
+            let weights = featheredWeights(height: ah, width: aw, strength: Float(entry.strength),
+                                           feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
+                                           left: ax != 0, right: ax + aw < w)
+            sum.withUnsafeMutableBufferPointer { s in
+                count.withUnsafeMutableBufferPointer { k in
+                    for b in 0..<n { for ch in 0..<c { for y in 0..<ah { for xx in 0..<aw {
+                        let weight = weights[y * aw + xx]
+                        let target = ((b * c + ch) * h + ay + y) * w + ax + xx
+                        s[target] += output.scalars[((b * c + ch) * ah + y) * aw + xx] * weight
+                        k[target] += weight
+                    } } } }
+                }
+            }
+        }
+        return try sum.dividing(count.scaled(by: 1, adding: 1e-37))
+    }
+
+    /// ComfyUI's area multiplier: strength, fading linearly over 8 pixels at inner edges.
+    static func featheredWeights(height: Int, width: Int, strength: Float, feather: Bool,
+                                 top: Bool, bottom: Bool, left: Bool, right: Bool) -> [Float] {
+        var weights = [Float](repeating: strength, count: height * width)
+        guard feather else { return weights }
+        let rr = 8
+        for t in 0..<rr {
+            let factor = Float(1) / Float(rr) * Float(t + 1)
+            for x in 0..<width {
+                if top, t < height { weights[t * width + x] *= factor }
+                if bottom, height - 1 - t >= 0 { weights[(height - 1 - t) * width + x] *= factor }
+            }
+            for y in 0..<height {
+                if left, t < width { weights[y * width + t] *= factor }
+                if right, width - 1 - t >= 0 { weights[y * width + width - 1 - t] *= factor }
+            }
+        }
+        return weights
+    }
+}
