@@ -4,9 +4,9 @@ import PackageDescription
 // The numeric kernels rely on AVX2 + FMA (every x86-64 CPU since 2013); Swift takes its
 // code-generation target from the Clang importer, so -Xcc -march reaches Swift code too.
 #if arch(x86_64)
-let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+    let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 #else
-let vectorFlags: [SwiftSetting] = []
+    let vectorFlags: [SwiftSetting] = []
 #endif
 let swift5Mode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
@@ -30,12 +30,15 @@ let package = Package(
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
-        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
-                       providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
-        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg",
-                       providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .systemLibrary(
+            name: "CLibPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(
+            name: "CLibJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
         // libpng and libjpeg report errors by longjmp, which Swift frames must never see:
         // this small C layer owns the setjmp points and returns plain error strings.
         .target(name: "CImageCodecs", dependencies: ["CLibPNG", "CLibJPEG"]),
@@ -46,8 +49,9 @@ let package = Package(
         // The numeric layer: tensors and kernels. May import: COpenBLAS, CAllocatorPolicy.
         // Swift 5 mode: kernels hand raw buffers to worker threads, and the Swift 6 checker cannot
         // see that each thread writes a disjoint range.
-        .target(name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"],
-                swiftSettings: vectorFlags + swift5Mode),
+        .target(
+            name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"],
+            swiftSettings: vectorFlags + swift5Mode),
         // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.
         .target(name: "LatentflowGraph", dependencies: ["LatentflowTensor"]),
@@ -56,70 +60,93 @@ let package = Package(
         .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "CImageCodecs", "Yams"]),
         // Model sampling, schedules, samplers, guidance and PyTorch-exact noise; sees models only as
         // closures. May import: LatentflowTensor. Swift 5 mode for its vectorised kernels.
-        .target(name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags + swift5Mode),
+        .target(
+            name: "LatentflowSampling", dependencies: ["LatentflowTensor"], swiftSettings: vectorFlags + swift5Mode),
         // CLIP, UNet and VAE on the tensor module; checkpoint layouts, LoRA, textual inversion.
         // May import: LatentflowTensor, LatentflowIO.
-        .target(name: "LatentflowModels", dependencies: ["LatentflowTensor", "LatentflowIO"],
-                resources: [.copy("CLIP/Resources")], swiftSettings: vectorFlags),
+        .target(
+            name: "LatentflowModels", dependencies: ["LatentflowTensor", "LatentflowIO"],
+            resources: [.copy("CLIP/Resources")], swiftSettings: vectorFlags),
         // The built-in node pack under ComfyUI's class names: thin adapters over Models and
         // Sampling. May import: LatentflowGraph, LatentflowTensor, LatentflowIO, LatentflowModels,
         // LatentflowSampling.
-        .target(name: "LatentflowNodes",
-                dependencies: ["LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling"],
-                swiftSettings: vectorFlags),
+        .target(
+            name: "LatentflowNodes",
+            dependencies: [
+                "LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling",
+            ],
+            swiftSettings: vectorFlags),
         // The facade for library users, the CLI and a server: engine, configuration, workflow
         // loading, batch runner, error JSON; re-exports Graph, IO, Nodes and Tensor. May import:
         // LatentflowGraph, LatentflowNodes, LatentflowIO, LatentflowTensor.
-        .target(name: "Latentflow", dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO", "LatentflowTensor"]),
+        .target(
+            name: "Latentflow",
+            dependencies: ["LatentflowGraph", "LatentflowNodes", "LatentflowIO", "LatentflowTensor"]),
         // Stub nodes for engine tests (ComfyUI's execution testing pack, re-created). May import:
         // LatentflowGraph, LatentflowTensor.
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
         // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine. May import: Latentflow,
         // Hummingbird, HummingbirdWebSocket.
-        .target(name: "LatentflowServer",
-                dependencies: ["Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
-                               .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")]),
+        .target(
+            name: "LatentflowServer",
+            dependencies: [
+                "Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]),
         // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
         // LatentflowServer, ArgumentParser.
         .executableTarget(
             name: "LatentflowCLI",
-            dependencies: ["Latentflow", "LatentflowServer",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "Latentflow", "LatentflowServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // `latentflow-tools`: benchmarks, the reference-rate sampling and make-tiny-model (also
         // reached as `latentflow bench` / `latentflow make-tiny-model`). May import: Latentflow,
         // LatentflowModels, ArgumentParser.
         .executableTarget(
             name: "LatentflowTools",
-            dependencies: ["Latentflow", "LatentflowModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Latentflow", "LatentflowModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: vectorFlags),
 
         // Examples, built by CI so they cannot rot.
         .target(name: "ExampleNodes", dependencies: ["Latentflow"], path: "examples/CustomNodePack/ExampleNodes"),
-        .executableTarget(name: "example-custom-nodes", dependencies: ["ExampleNodes", "Latentflow"],
-                          path: "examples/CustomNodePack/Demo"),
-        .executableTarget(name: "example-custom-pipeline", dependencies: ["ExampleNodes", "Latentflow"],
-                          path: "examples/CustomPipeline"),
+        .executableTarget(
+            name: "example-custom-nodes", dependencies: ["ExampleNodes", "Latentflow"],
+            path: "examples/CustomNodePack/Demo"),
+        .executableTarget(
+            name: "example-custom-pipeline", dependencies: ["ExampleNodes", "Latentflow"],
+            path: "examples/CustomPipeline"),
         // The README's library example, verbatim: one `import Latentflow`.
         .executableTarget(name: "example-library-use", dependencies: ["Latentflow"], path: "examples/LibraryUse"),
 
-        .testTarget(name: "LatentflowTensorTests", dependencies: ["LatentflowTensor", "LatentflowIO"],
-                    resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
+        .testTarget(
+            name: "LatentflowTensorTests", dependencies: ["LatentflowTensor", "LatentflowIO"],
+            resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
         // Engine tests: stub nodes only, no model stack.
         .testTarget(name: "LatentflowGraphTests", dependencies: ["LatentflowGraph", "LatentflowTestSupport"]),
-        .testTarget(name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
-                    resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
-        .testTarget(name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LatentflowSamplingTests", dependencies: ["LatentflowSampling", "LatentflowIO"],
+            resources: [.copy("Fixtures")], swiftSettings: swift5Mode),
+        .testTarget(
+            name: "LatentflowModelsTests", dependencies: ["LatentflowModels", "LatentflowIO", "LatentflowTensor"],
+            resources: [.copy("Fixtures")]),
         // Node-level tests: built-in nodes in the engine, with the stub nodes.
-        .testTarget(name: "LatentflowNodesTests",
-                    dependencies: ["Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowTestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LatentflowNodesTests",
+            dependencies: ["Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowTestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "LatentflowEndToEndTests", dependencies: ["Latentflow"], resources: [.copy("Fixtures")]),
         // The server in-process on a loopback port with the tiny model: HTTP routes and WebSocket events.
-        .testTarget(name: "LatentflowServerTests",
-                    dependencies: ["LatentflowServer", "Latentflow",
-                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
-                                   .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+        .testTarget(
+            name: "LatentflowServerTests",
+            dependencies: [
+                "LatentflowServer", "Latentflow",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]),
         .testTarget(name: "LatentflowIOTests", dependencies: ["LatentflowIO"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -20,7 +20,9 @@ public struct BatchRunner: Sendable {
         /// Parses `I/N` with 0 <= I < N.
         public init(parsing text: String) throws {
             let parts = text.split(separator: "/")
-            guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0, (0..<count).contains(index) else {
+            guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0,
+                (0..<count).contains(index)
+            else {
                 throw WorkflowLoadError(file: "--shard", reason: "must be I/N with 0 <= I < N, got '\(text)'")
             }
             (self.index, self.count) = (index, count)
@@ -49,8 +51,10 @@ public struct BatchRunner: Sendable {
     }
 
     /// Runs the folder's workflows, `jobs` at a time; outcomes come back in name order.
-    public func run(folder: URL, cancellation: CancellationFlag = CancellationFlag(),
-                    events: @escaping @Sendable (String, ExecutionEvent) -> Void = { _, _ in }) async throws -> [Outcome] {
+    public func run(
+        folder: URL, cancellation: CancellationFlag = CancellationFlag(),
+        events: @escaping @Sendable (String, ExecutionEvent) -> Void = { _, _ in }
+    ) async throws -> [Outcome] {
         let names = try workflows(in: folder).selected
         var outcomes: [Outcome] = []
         await withTaskGroup(of: Outcome.self) { group in
@@ -73,11 +77,15 @@ public struct BatchRunner: Sendable {
     /// Where a finished workflow's output list is recorded, for `resume`.
     var records: URL { engine.paths.outputDirectory.appendingPathComponent(".latentflow-batch") }
 
-    func render(_ name: String, in folder: URL, cancellation: CancellationFlag,
-                events: @escaping @Sendable (ExecutionEvent) -> Void) async -> Outcome {
+    func render(
+        _ name: String, in folder: URL, cancellation: CancellationFlag,
+        events: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async -> Outcome {
         let record = records.appendingPathComponent(name + ".outputs.json")
-        if resume, let data = try? Data(contentsOf: record), let files = try? JSONValue.parse(data).arrayValue?.compactMap(\.stringValue),
-           !files.isEmpty, files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+        if resume, let data = try? Data(contentsOf: record),
+            let files = try? JSONValue.parse(data).arrayValue?.compactMap(\.stringValue),
+            !files.isEmpty, files.allSatisfy({ FileManager.default.fileExists(atPath: $0) })
+        {
             return Outcome(name: name, status: .skipped, seconds: 0, files: files)
         }
         let start = Date()
@@ -90,8 +98,9 @@ public struct BatchRunner: Sendable {
             try Data(JSONValue.array(files.map(JSONValue.string)).serialized().utf8).write(to: record, options: .atomic)
             return Outcome(name: name, status: .ok, seconds: Date().timeIntervalSince(start), files: files)
         } catch {
-            return Outcome(name: name, status: .failed, seconds: Date().timeIntervalSince(start), files: [],
-                           error: "\(error)".replacingOccurrences(of: "\n", with: " "))
+            return Outcome(
+                name: name, status: .failed, seconds: Date().timeIntervalSince(start), files: [],
+                error: "\(error)".replacingOccurrences(of: "\n", with: " "))
         }
     }
 }

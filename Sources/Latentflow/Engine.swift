@@ -14,30 +14,38 @@ public final class Engine: @unchecked Sendable {
 
     /// An engine as configured by flags and the environment (`EngineConfiguration.resolve`).
     public convenience init(configuration: EngineConfiguration, packs: [any NodePack.Type] = []) throws {
-        try self.init(paths: configuration.modelPaths(), packs: packs, cacheBudgetBytes: configuration.cacheBudgetBytes,
-                      settings: configuration.nodeSettings)
+        try self.init(
+            paths: configuration.modelPaths(), packs: packs, cacheBudgetBytes: configuration.cacheBudgetBytes,
+            settings: configuration.nodeSettings)
     }
 
     /// - Parameter lowMemory: keep checkpoint weights in their files and read and widen them layer
     ///   by layer as the models run (see `WeightResidency.streamed`).
-    public convenience init(paths: ModelPaths, packs: [any NodePack.Type] = [],
-                            cacheBudgetBytes: Int = EngineConfiguration.defaultCacheBudgetBytes, lowMemory: Bool) throws {
-        try self.init(paths: paths, packs: packs, cacheBudgetBytes: cacheBudgetBytes,
-                      settings: BuiltinNodeSettings(lowMemory: lowMemory))
+    public convenience init(
+        paths: ModelPaths, packs: [any NodePack.Type] = [],
+        cacheBudgetBytes: Int = EngineConfiguration.defaultCacheBudgetBytes, lowMemory: Bool
+    ) throws {
+        try self.init(
+            paths: paths, packs: packs, cacheBudgetBytes: cacheBudgetBytes,
+            settings: BuiltinNodeSettings(lowMemory: lowMemory))
     }
 
     /// Applies `AllocatorPolicy.keepFreedBlocksForReuse()` (large tensors reused warm; 15-20%
     /// faster images); calling it first thing in `main` also covers threads started before.
-    public init(paths: ModelPaths, packs: [any NodePack.Type] = [],
-                cacheBudgetBytes: Int = EngineConfiguration.defaultCacheBudgetBytes,
-                settings: BuiltinNodeSettings = BuiltinNodeSettings()) throws {
+    public init(
+        paths: ModelPaths, packs: [any NodePack.Type] = [],
+        cacheBudgetBytes: Int = EngineConfiguration.defaultCacheBudgetBytes,
+        settings: BuiltinNodeSettings = BuiltinNodeSettings()
+    ) throws {
         AllocatorPolicy.keepFreedBlocksForReuse()
         self.paths = paths
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)
-        let environment = ExecutionEnvironment(files: paths, outputDirectory: paths.outputDirectory,
-                                               tempDirectory: paths.baseDirectory.appendingPathComponent("temp"),
-                                               services: [settings])
-        executor = Executor(registry: registry, environment: environment, cache: OutputCache(budgetBytes: cacheBudgetBytes))
+        let environment = ExecutionEnvironment(
+            files: paths, outputDirectory: paths.outputDirectory,
+            tempDirectory: paths.baseDirectory.appendingPathComponent("temp"),
+            services: [settings])
+        executor = Executor(
+            registry: registry, environment: environment, cache: OutputCache(budgetBytes: cacheBudgetBytes))
         loader = WorkflowLoader(registry: registry)
     }
 
@@ -45,9 +53,12 @@ public final class Engine: @unchecked Sendable {
 
     public func validate(_ loaded: LoadedWorkflow) -> ValidationReport { executor.validate(loaded.workflow) }
 
-    public func run(_ loaded: LoadedWorkflow, cancellation: CancellationFlag = CancellationFlag(),
-                    events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> RunResult {
-        try await executor.run(loaded.workflow, extraPNGInfo: loaded.extraPNGInfo, cancellation: cancellation, events: events)
+    public func run(
+        _ loaded: LoadedWorkflow, cancellation: CancellationFlag = CancellationFlag(),
+        events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> RunResult {
+        try await executor.run(
+            loaded.workflow, extraPNGInfo: loaded.extraPNGInfo, cancellation: cancellation, events: events)
     }
 
     /// The files a run's output nodes wrote (and, for outputs served from the cache, had written).

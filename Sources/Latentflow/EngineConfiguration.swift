@@ -39,13 +39,18 @@ public struct EngineConfiguration: Sendable {
     /// `LATENTFLOW_OUTPUT_DIR`, `LATENTFLOW_EXTRA_MODEL_PATHS` (colon-separated, added to the
     /// flags'), `LATENTFLOW_CACHE_BUDGET`, `LATENTFLOW_LOW_MEMORY=1`,
     /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`), then defaults (the current folder).
-    public static func resolve(_ flags: Flags = Flags(),
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfiguration {
+    public static func resolve(
+        _ flags: Flags = Flags(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> EngineConfiguration {
         let base = flags.baseDirectory ?? environment["LATENTFLOW_BASE_DIR"] ?? FileManager.default.currentDirectoryPath
         var configuration = EngineConfiguration(baseDirectory: URL(fileURLWithPath: base))
-        configuration.modelsDirectory = (flags.modelsDirectory ?? environment["LATENTFLOW_MODELS_DIR"]).map(URL.init(fileURLWithPath:))
-        configuration.outputDirectory = (flags.outputDirectory ?? environment["LATENTFLOW_OUTPUT_DIR"]).map(URL.init(fileURLWithPath:))
-        let extraFromEnvironment = environment["LATENTFLOW_EXTRA_MODEL_PATHS"].map { $0.split(separator: ":").map(String.init) } ?? []
+        configuration.modelsDirectory = (flags.modelsDirectory ?? environment["LATENTFLOW_MODELS_DIR"]).map(
+            URL.init(fileURLWithPath:))
+        configuration.outputDirectory = (flags.outputDirectory ?? environment["LATENTFLOW_OUTPUT_DIR"]).map(
+            URL.init(fileURLWithPath:))
+        let extraFromEnvironment =
+            environment["LATENTFLOW_EXTRA_MODEL_PATHS"].map { $0.split(separator: ":").map(String.init) } ?? []
         configuration.extraModelPaths = (flags.extraModelPaths + extraFromEnvironment).map(URL.init(fileURLWithPath:))
         if let budget = flags.cacheBudget ?? environment["LATENTFLOW_CACHE_BUDGET"] {
             configuration.cacheBudgetBytes = try parseByteCount(budget, setting: "cache budget")
@@ -53,7 +58,8 @@ public struct EngineConfiguration: Sendable {
         configuration.lowMemory = flags.lowMemory || environment["LATENTFLOW_LOW_MEMORY"] == "1"
         if let offset = environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] {
             guard let value = UInt64(offset) else {
-                throw ConfigurationError("LATENTFLOW_STEP_NOISE_SEED_OFFSET must be a non-negative integer, not '\(offset)'")
+                throw ConfigurationError(
+                    "LATENTFLOW_STEP_NOISE_SEED_OFFSET must be a non-negative integer, not '\(offset)'")
             }
             configuration.stepNoiseSeedOffset = value
         }
@@ -66,8 +72,9 @@ public struct EngineConfiguration: Sendable {
         var extras = extraModelPaths
         let local = baseDirectory.appendingPathComponent("extra_model_paths.yaml")
         if FileManager.default.fileExists(atPath: local.path) { extras.insert(local, at: 0) }
-        return try ModelPaths(baseDirectory: baseDirectory, modelsDirectory: modelsDirectory,
-                              outputDirectory: outputDirectory, extraPaths: extras)
+        return try ModelPaths(
+            baseDirectory: baseDirectory, modelsDirectory: modelsDirectory,
+            outputDirectory: outputDirectory, extraPaths: extras)
     }
 
     public var nodeSettings: BuiltinNodeSettings {
@@ -78,11 +85,20 @@ public struct EngineConfiguration: Sendable {
     static func parseByteCount(_ text: String, setting: String) throws -> Int {
         let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
         var digits = Substring(text.trimmingCharacters(in: .whitespaces).uppercased())
-        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        if digits.hasSuffix("IB") {
+            digits = digits.dropLast(2)
+        } else if digits.hasSuffix("B") {
+            digits = digits.dropLast()
+        }
         var multiplier = 1
-        if let last = digits.last, let unit = units[last] { multiplier = unit; digits = digits.dropLast() }
-        guard let value = Double(digits), value >= 0, value.isFinite, value * Double(multiplier) < Double(Int.max) else {
-            throw ConfigurationError("the \(setting) must be a size such as 8G, 512M or a number of bytes, not '\(text)'")
+        if let last = digits.last, let unit = units[last] {
+            multiplier = unit
+            digits = digits.dropLast()
+        }
+        guard let value = Double(digits), value >= 0, value.isFinite, value * Double(multiplier) < Double(Int.max)
+        else {
+            throw ConfigurationError(
+                "the \(setting) must be a size such as 8G, 512M or a number of bytes, not '\(text)'")
         }
         return Int(value * Double(multiplier))
     }

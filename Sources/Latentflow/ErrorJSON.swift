@@ -5,8 +5,10 @@ import LatentflowGraph
 public func errorJSON(_ error: any Error) -> JSONValue {
     if let failure = error as? WorkflowValidationFailure { return failure.report.json }
     if let failure = error as? NodeExecutionFailure {
-        return .object([("node_id", .string(failure.location.nodeId)), ("node_type", .string(failure.location.classType)),
-                        ("exception_message", .string(failure.message))])
+        return .object([
+            ("node_id", .string(failure.location.nodeId)), ("node_type", .string(failure.location.classType)),
+            ("exception_message", .string(failure.message)),
+        ])
     }
     return .object([("message", .string("\(error)"))])
 }

@@ -52,8 +52,9 @@ public struct WorkflowLoader {
             }
             // A saved `/prompt` request body: {"prompt": {...}, "extra_data": {"extra_pnginfo": {...}}}.
             if let prompt = json["prompt"], prompt.objectPairs != nil, prompt["class_type"] == nil {
-                return LoadedWorkflow(workflow: try Workflow(apiJSON: prompt),
-                                      extraPNGInfo: json["extra_data"]?["extra_pnginfo"], source: source)
+                return LoadedWorkflow(
+                    workflow: try Workflow(apiJSON: prompt),
+                    extraPNGInfo: json["extra_data"]?["extra_pnginfo"], source: source)
             }
             return LoadedWorkflow(workflow: try Workflow(apiJSON: json), source: source)
         } catch let error as WorkflowFormatError {
@@ -66,13 +67,16 @@ public struct WorkflowLoader {
     private func loadImage(_ data: Data, source: String) throws -> LoadedWorkflow {
         let image = try ImageCodec.decode(data, name: source)
         let parse: (String) throws -> JSONValue = { text in
-            do { return try JSONValue.parse(text) } catch { throw WorkflowLoadError(file: source, reason: "embedded workflow: \(error)") }
+            do { return try JSONValue.parse(text) } catch {
+                throw WorkflowLoadError(file: source, reason: "embedded workflow: \(error)")
+            }
         }
         let ui = try image.text("workflow").map(parse)
         if let prompt = try image.text("prompt").map(parse) {
             do {
-                return LoadedWorkflow(workflow: try Workflow(apiJSON: prompt),
-                                      extraPNGInfo: ui.map { .object([("workflow", $0)]) }, source: source)
+                return LoadedWorkflow(
+                    workflow: try Workflow(apiJSON: prompt),
+                    extraPNGInfo: ui.map { .object([("workflow", $0)]) }, source: source)
             } catch let error as WorkflowFormatError {
                 throw WorkflowLoadError(file: source, reason: "embedded prompt: \(error.message)")
             }
@@ -92,8 +96,12 @@ extension LoadedWorkflow {
             let nodeKey = String(override[..<dot]), input = String(override[override.index(after: dot)..<equals])
             let text = String(override[override.index(after: equals)...])
             let value = (try? JSONValue.parse(text)) ?? .string(text)
-            guard let index = workflow.nodes.firstIndex(where: { $0.id == nodeKey }) ?? workflow.nodes.firstIndex(where: { $0.title == nodeKey }) else {
-                throw WorkflowLoadError(file: source, reason: "override '\(override)': no node with id or title '\(nodeKey)'")
+            guard
+                let index = workflow.nodes.firstIndex(where: { $0.id == nodeKey })
+                    ?? workflow.nodes.firstIndex(where: { $0.title == nodeKey })
+            else {
+                throw WorkflowLoadError(
+                    file: source, reason: "override '\(override)': no node with id or title '\(nodeKey)'")
             }
             workflow.nodes[index].set(input, .constant(value))
         }

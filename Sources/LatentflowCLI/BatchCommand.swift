@@ -56,21 +56,29 @@ struct BatchCommand: AsyncParsableCommand {
     func report(_ outcomes: [BatchRunner.Outcome], total: Int) {
         if json {
             let rows = outcomes.map { o in
-                JSONValue.object([("workflow", .string(o.name)), ("status", .string(o.status.rawValue)), ("seconds", .double(o.seconds)),
-                                  ("files", .array(o.files.map(JSONValue.string))), ("error", o.error.map(JSONValue.string) ?? .null)])
+                JSONValue.object([
+                    ("workflow", .string(o.name)), ("status", .string(o.status.rawValue)),
+                    ("seconds", .double(o.seconds)),
+                    ("files", .array(o.files.map(JSONValue.string))), ("error", o.error.map(JSONValue.string) ?? .null),
+                ])
             }
-            print(JSONValue.object([("total", .int(Int64(total))), ("workflows", .array(rows))]).serialized(pretty: true))
+            print(
+                JSONValue.object([("total", .int(Int64(total))), ("workflows", .array(rows))]).serialized(pretty: true))
             return
         }
         let width = max(8, outcomes.map(\.name.count).max() ?? 8)
         print("workflow".padding(toLength: width, withPad: " ", startingAt: 0) + "  status     time  detail")
         for o in outcomes {
             let detail = o.error ?? (o.files.isEmpty ? "(all outputs cached)" : o.files.joined(separator: " "))
-            print(o.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                  + o.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0) + String(format: "%7.1fs", o.seconds) + "  " + detail)
+            print(
+                o.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                    + o.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+                    + String(format: "%7.1fs", o.seconds) + "  " + detail)
         }
         let failed = outcomes.filter { $0.status == .failed }.count
-        print("\(outcomes.count) of \(total) workflow(s) run here: \(outcomes.count - failed) ok or skipped, \(failed) failed")
+        print(
+            "\(outcomes.count) of \(total) workflow(s) run here: \(outcomes.count - failed) ok or skipped, \(failed) failed"
+        )
     }
 }
 
@@ -83,7 +91,8 @@ final class PrinterSet: @unchecked Sendable {
     init(quiet: Bool) { self.quiet = quiet }
 
     func printer(for name: String) -> ProgressPrinter {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let existing = printers[name] { return existing }
         let made = ProgressPrinter(label: "[\(name)] ", quiet: quiet)
         printers[name] = made

@@ -17,6 +17,10 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let engine = try folders.engine()
         let text = try engine.load(URL(fileURLWithPath: workflow)).workflow.apiJSON.serialized(pretty: true) + "\n"
-        if let output { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } else { print(text, terminator: "") }
+        if let output {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } else {
+            print(text, terminator: "")
+        }
     }
 }

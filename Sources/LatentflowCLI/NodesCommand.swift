@@ -8,14 +8,17 @@ struct NodesCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Docs.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per node: class type, category, display name.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per node: class type, category, display name.")
         @OptionGroup var folders: FolderOptions
 
         func run() throws {
             let registry = try folders.engine().registry
             for classType in registry.classTypes.sorted() {
                 let schema = registry.schema(classType)!
-                print("\(classType.padding(toLength: 28, withPad: " ", startingAt: 0)) \(schema.category.padding(toLength: 24, withPad: " ", startingAt: 0)) \(schema.displayName)")
+                print(
+                    "\(classType.padding(toLength: 28, withPad: " ", startingAt: 0)) \(schema.category.padding(toLength: 24, withPad: " ", startingAt: 0)) \(schema.displayName)"
+                )
             }
         }
     }

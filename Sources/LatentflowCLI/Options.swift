@@ -5,26 +5,34 @@ import Latentflow
 /// Where models, inputs and outputs live (ComfyUI's layout under a base folder), and the engine's
 /// settings. ComfyUI's own spellings of the folder flags are accepted too.
 struct FolderOptions: ParsableArguments {
-    @Option(name: [.customLong("base-dir"), .customLong("base-directory")],
-            help: "Folder holding models/, input/ and output/ (default: $LATENTFLOW_BASE_DIR or the current folder).")
+    @Option(
+        name: [.customLong("base-dir"), .customLong("base-directory")],
+        help: "Folder holding models/, input/ and output/ (default: $LATENTFLOW_BASE_DIR or the current folder).")
     var baseDirectory: String?
 
     @Option(name: .customLong("models-dir"), help: "Models folder (default: $LATENTFLOW_MODELS_DIR or <base>/models).")
     var modelsDirectory: String?
 
-    @Option(name: [.customLong("output-dir"), .customLong("output-directory")],
-            help: "Output folder (default: $LATENTFLOW_OUTPUT_DIR or <base>/output).")
+    @Option(
+        name: [.customLong("output-dir"), .customLong("output-directory")],
+        help: "Output folder (default: $LATENTFLOW_OUTPUT_DIR or <base>/output).")
     var outputDirectory: String?
 
-    @Option(name: [.customLong("extra-model-paths"), .customLong("extra-model-paths-config")],
-            help: "A ComfyUI extra_model_paths.yaml to read (repeatable).")
+    @Option(
+        name: [.customLong("extra-model-paths"), .customLong("extra-model-paths-config")],
+        help: "A ComfyUI extra_model_paths.yaml to read (repeatable).")
     var extraModelPaths: [String] = []
 
-    @Option(name: .customLong("cache-budget"),
-            help: "The most the output cache keeps, e.g. 8G or 512M (default: $LATENTFLOW_CACHE_BUDGET or 12G).")
+    @Option(
+        name: .customLong("cache-budget"),
+        help: "The most the output cache keeps, e.g. 8G or 512M (default: $LATENTFLOW_CACHE_BUDGET or 12G).")
     var cacheBudget: String?
 
-    @Flag(name: .customLong("low-memory"), help: "Leave checkpoint weights in their file (float16 stays float16) and read and widen each layer as it runs: less memory, somewhat slower (also $LATENTFLOW_LOW_MEMORY=1).")
+    @Flag(
+        name: .customLong("low-memory"),
+        help:
+            "Leave checkpoint weights in their file (float16 stays float16) and read and widen each layer as it runs: less memory, somewhat slower (also $LATENTFLOW_LOW_MEMORY=1)."
+    )
     var lowMemory = false
 
     var flags: EngineConfiguration.Flags {

@@ -16,7 +16,8 @@ final class ProgressPrinter: @unchecked Sendable {
 
     func handle(_ event: ExecutionEvent) {
         guard !quiet else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         switch event {
         case .started, .finished:
             break
@@ -32,7 +33,8 @@ final class ProgressPrinter: @unchecked Sendable {
             if interactive {
                 let width = 30, filled = total > 0 ? width * step / total : 0
                 let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-                FileHandle.standardError.write(Data(String(format: "\r  %@ %d/%d  %.1fs elapsed, ETA %.1fs", bar, step, total, elapsed, eta).utf8))
+                FileHandle.standardError.write(
+                    Data(String(format: "\r  %@ %d/%d  %.1fs elapsed, ETA %.1fs", bar, step, total, elapsed, eta).utf8))
                 if step == total { FileHandle.standardError.write(Data("\n".utf8)) }
             } else {
                 printError(String(format: "\(label)  step %d/%d (%.1fs, ETA %.1fs)", step, total, elapsed, eta))

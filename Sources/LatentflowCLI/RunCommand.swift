@@ -4,12 +4,15 @@ import Latentflow
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run workflows (API or UI JSON, or PNGs carrying one) and print the files written.")
+        commandName: "run",
+        abstract: "Run workflows (API or UI JSON, or PNGs carrying one) and print the files written.")
 
     @Argument(help: "Workflow files.")
     var workflows: [String]
 
-    @Option(name: .customLong("set"), help: "Override a constant input: NODE.INPUT=VALUE (NODE is an id or title; VALUE is JSON or text).")
+    @Option(
+        name: .customLong("set"),
+        help: "Override a constant input: NODE.INPUT=VALUE (NODE is an id or title; VALUE is JSON or text).")
     var overrides: [String] = []
 
     @OptionGroup var folders: FolderOptions
@@ -33,17 +36,23 @@ struct RunCommand: AsyncParsableCommand {
                 for error in result.validation.errors { printError("warning: \(error)") }
                 let files = engine.writtenFiles(result).map(\.path)
                 if json {
-                    results.append(.object([("workflow", .string(path)), ("status", .string("ok")),
-                                            ("files", .array(files.map(JSONValue.string))),
-                                            ("executed", .array(result.executed.map(JSONValue.string))),
-                                            ("cached", .array(result.cached.map(JSONValue.string)))]))
+                    results.append(
+                        .object([
+                            ("workflow", .string(path)), ("status", .string("ok")),
+                            ("files", .array(files.map(JSONValue.string))),
+                            ("executed", .array(result.executed.map(JSONValue.string))),
+                            ("cached", .array(result.cached.map(JSONValue.string))),
+                        ]))
                 } else {
                     files.forEach { print($0) }
                 }
             } catch {
                 failures += 1
                 if json {
-                    results.append(.object([("workflow", .string(path)), ("status", .string("error")), ("error", errorJSON(error))]))
+                    results.append(
+                        .object([
+                            ("workflow", .string(path)), ("status", .string("error")), ("error", errorJSON(error)),
+                        ]))
                 } else {
                     printError("\(path): \(error)")
                 }

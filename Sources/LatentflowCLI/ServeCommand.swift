@@ -17,8 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var folders: FolderOptions
 
     func run() async throws {
-        let server = LatentflowServer(engine: try folders.engine(),
-                                      configuration: ServerConfiguration(host: listen, port: port))
+        let server = LatentflowServer(
+            engine: try folders.engine(),
+            configuration: ServerConfiguration(host: listen, port: port))
         try await server.run { port in printError("latentflow serve: listening on http://\(listen):\(port)") }
     }
 }

@@ -13,19 +13,22 @@ enum ToolsForwarder {
 
     struct MakeTinyModel: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "make-tiny-model", abstract: "Write the embedded tiny checkpoint (runs latentflow-tools make-tiny-model).")
+            commandName: "make-tiny-model",
+            abstract: "Write the embedded tiny checkpoint (runs latentflow-tools make-tiny-model).")
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
         func run() throws { try ToolsForwarder.exec("make-tiny-model", arguments) }
     }
 
     /// Replaces this process with `latentflow-tools SUBCOMMAND ARGUMENTS...`.
     static func exec(_ subcommand: String, _ arguments: [String]) throws {
-        let own = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-                      ?? CommandLine.arguments[0])
+        let own = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0])
         let tools = own.deletingLastPathComponent().appendingPathComponent("latentflow-tools").path
         guard FileManager.default.isExecutableFile(atPath: tools) else {
-            throw ValidationError("latentflow-tools was not found beside this executable (\(tools)); build it with "
-                                  + "`swift build --product latentflow-tools` (add -c release for benchmarks)")
+            throw ValidationError(
+                "latentflow-tools was not found beside this executable (\(tools)); build it with "
+                    + "`swift build --product latentflow-tools` (add -c release for benchmarks)")
         }
         let argv = [tools, subcommand] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]

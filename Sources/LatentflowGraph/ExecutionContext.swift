@@ -14,7 +14,9 @@ public protocol FileCatalog: Sendable {
 public struct EmptyFileCatalog: FileCatalog {
     public init() {}
     public func files(in folder: String) -> [String] { [] }
-    public func locate(_ name: String, in folder: String) throws -> URL { throw NodeError("no '\(folder)' folder is configured") }
+    public func locate(_ name: String, in folder: String) throws -> URL {
+        throw NodeError("no '\(folder)' folder is configured")
+    }
     public func searchPaths(for folder: String) -> [String] { [] }
 }
 
@@ -30,10 +32,12 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
     /// - Parameter services: objects nodes find by type through `service(_:create:)`, e.g. a
     ///   pack's settings.
-    public init(files: FileCatalog = EmptyFileCatalog(),
-                outputDirectory: URL = URL(fileURLWithPath: "output"),
-                tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp"),
-                services: [AnyObject] = []) {
+    public init(
+        files: FileCatalog = EmptyFileCatalog(),
+        outputDirectory: URL = URL(fileURLWithPath: "output"),
+        tempDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("latentflow-temp"),
+        services: [AnyObject] = []
+    ) {
         self.files = files
         self.outputDirectory = outputDirectory
         self.tempDirectory = tempDirectory
@@ -42,7 +46,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
     /// A shared service of the given type: the one handed in, else one created on first use.
     public func service<T: AnyObject>(_ type: T.Type, create: () -> T) -> T {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let existing = services[ObjectIdentifier(type)] as? T { return existing }
         let made = create()
         services[ObjectIdentifier(type)] = made
@@ -57,8 +62,16 @@ public final class CancellationFlag: @unchecked Sendable {
 
     public init() {}
 
-    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
-    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
 }
 
 public struct ExecutionCancelled: Error, CustomStringConvertible {
@@ -80,10 +93,12 @@ public struct ExecutionContext: Sendable {
     let events: @Sendable (ExecutionEvent) -> Void
     let cancellation: CancellationFlag
 
-    public init(nodeId: String, classType: String, title: String? = nil, environment: ExecutionEnvironment,
-                prompt: JSONValue = .object([]), extraPNGInfo: JSONValue? = nil,
-                events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in },
-                cancellation: CancellationFlag = CancellationFlag()) {
+    public init(
+        nodeId: String, classType: String, title: String? = nil, environment: ExecutionEnvironment,
+        prompt: JSONValue = .object([]), extraPNGInfo: JSONValue? = nil,
+        events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in },
+        cancellation: CancellationFlag = CancellationFlag()
+    ) {
         (self.nodeId, self.classType, self.title, self.environment) = (nodeId, classType, title, environment)
         (self.prompt, self.extraPNGInfo, self.events, self.cancellation) = (prompt, extraPNGInfo, events, cancellation)
     }

@@ -27,8 +27,10 @@ public final class Executor: @unchecked Sendable {
     public let environment: ExecutionEnvironment
     public let cache: OutputCache
 
-    public init(registry: NodeRegistry, environment: ExecutionEnvironment = ExecutionEnvironment(),
-                cache: OutputCache = OutputCache()) {
+    public init(
+        registry: NodeRegistry, environment: ExecutionEnvironment = ExecutionEnvironment(),
+        cache: OutputCache = OutputCache()
+    ) {
         (self.registry, self.environment, self.cache) = (registry, environment, cache)
     }
 
@@ -42,13 +44,16 @@ public final class Executor: @unchecked Sendable {
     /// - Parameters:
     ///   - targets: output node ids to run (ComfyUI's partial execution); all output nodes if nil.
     ///   - extraPNGInfo: metadata SaveImage embeds besides the prompt, normally `{"workflow": ...}`.
-    public func run(_ workflow: Workflow, targets: [String]? = nil, extraPNGInfo: JSONValue? = nil,
-                    cancellation: CancellationFlag = CancellationFlag(),
-                    events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> RunResult {
+    public func run(
+        _ workflow: Workflow, targets: [String]? = nil, extraPNGInfo: JSONValue? = nil,
+        cancellation: CancellationFlag = CancellationFlag(),
+        events: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> RunResult {
         let report = validate(workflow, targets: targets)
         guard report.isRunnable else { throw WorkflowValidationFailure(report: report) }
-        var run = WorkflowRun(executor: self, workflow: workflow, report: report, extraPNGInfo: extraPNGInfo,
-                              cancellation: cancellation, events: events)
+        var run = WorkflowRun(
+            executor: self, workflow: workflow, report: report, extraPNGInfo: extraPNGInfo,
+            cancellation: cancellation, events: events)
         return try await run.execute()
     }
 }
@@ -68,8 +73,10 @@ struct WorkflowRun {
     private var results: [String: [[any Sendable]]] = [:]
     private var result: RunResult
 
-    init(executor: Executor, workflow: Workflow, report: ValidationReport, extraPNGInfo: JSONValue?,
-         cancellation: CancellationFlag, events: @escaping @Sendable (ExecutionEvent) -> Void) {
+    init(
+        executor: Executor, workflow: Workflow, report: ValidationReport, extraPNGInfo: JSONValue?,
+        cancellation: CancellationFlag, events: @escaping @Sendable (ExecutionEvent) -> Void
+    ) {
         (self.executor, self.workflow, self.report, self.extraPNGInfo) = (executor, workflow, report, extraPNGInfo)
         (self.cancellation, self.events) = (cancellation, events)
         prompt = workflow.apiJSON
@@ -154,11 +161,14 @@ struct WorkflowRun {
         result.executed.append(id)
         if let ui = outputs.ui { result.ui.append((id, ui)) }
         result.writtenFiles += outputs.files
-        executor.cache.store(key, outputs: outputs.values, ui: outputs.ui, files: outputs.files, protecting: Set(keys.values))
+        executor.cache.store(
+            key, outputs: outputs.values, ui: outputs.ui, files: outputs.files, protecting: Set(keys.values))
         return outputs.values
     }
 
-    private mutating func inputLists(_ node: WorkflowNode, schema: NodeSchema, includeLazy: Bool) async throws -> [String: [any Sendable]] {
+    private mutating func inputLists(_ node: WorkflowNode, schema: NodeSchema, includeLazy: Bool) async throws
+        -> [String: [any Sendable]]
+    {
         var lists: [String: [any Sendable]] = [:]
         let constants = report.constants[node.id] ?? [:]
         for (name, value) in node.inputs {
@@ -176,11 +186,14 @@ struct WorkflowRun {
     }
 
     /// Calls the node once per list element (or once with whole lists) and gathers its outputs.
-    private mutating func call(_ instance: any Node, node: WorkflowNode, schema: NodeSchema,
-                               lists: [String: [any Sendable]]) async throws -> (values: [[any Sendable]], ui: JSONValue?, files: [URL]) {
-        let context = ExecutionContext(nodeId: node.id, classType: node.classType, title: node.title,
-                                       environment: executor.environment, prompt: prompt,
-                                       extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
+    private mutating func call(
+        _ instance: any Node, node: WorkflowNode, schema: NodeSchema,
+        lists: [String: [any Sendable]]
+    ) async throws -> (values: [[any Sendable]], ui: JSONValue?, files: [URL]) {
+        let context = ExecutionContext(
+            nodeId: node.id, classType: node.classType, title: node.title,
+            environment: executor.environment, prompt: prompt,
+            extraPNGInfo: extraPNGInfo, events: events, cancellation: cancellation)
         let location = NodeLocation(nodeId: node.id, classType: node.classType, title: node.title)
         events(.nodeStarted(nodeId: node.id, classType: node.classType))
         var values = [[any Sendable]](repeating: [], count: schema.outputs.count)
@@ -191,12 +204,21 @@ struct WorkflowRun {
         do {
             for index in 0..<calls {
                 try context.checkCancellation()
-                let outputs = try await instance.execute(NodeInputs(lists: lists, index: schema.inputIsList ? nil : index), context: context)
+                let outputs = try await instance.execute(
+                    NodeInputs(lists: lists, index: schema.inputIsList ? nil : index), context: context)
                 try Self.check(outputs, against: schema)
                 for (slot, value) in outputs.values.enumerated() {
-                    if schema.outputs[slot].isList, let list = value as? [any Sendable] { values[slot] += list } else { values[slot].append(value) }
+                    if schema.outputs[slot].isList, let list = value as? [any Sendable] {
+                        values[slot] += list
+                    } else {
+                        values[slot].append(value)
+                    }
                 }
-                if let images = outputs.ui?["images"]?.arrayValue { uiImages += images } else if outputs.ui != nil { ui = outputs.ui }
+                if let images = outputs.ui?["images"]?.arrayValue {
+                    uiImages += images
+                } else if outputs.ui != nil {
+                    ui = outputs.ui
+                }
                 files += outputs.files
             }
         } catch let cancelled as ExecutionCancelled {
@@ -218,7 +240,9 @@ struct WorkflowRun {
         }
         for (slot, (value, spec)) in zip(outputs.values, schema.outputs).enumerated() where !spec.isList {
             if let typed = value as? any PortValue, !spec.type.accepts(type(of: typed).portType) {
-                throw NodeError("output \(slot) (\(spec.name)) is declared \(spec.type.name) but the node returned \(type(of: typed).portType.name)")
+                throw NodeError(
+                    "output \(slot) (\(spec.name)) is declared \(spec.type.name) but the node returned \(type(of: typed).portType.name)"
+                )
             }
         }
     }

@@ -36,7 +36,9 @@ public final class GraphBuilder {
     public struct NodeReference: Sendable {
         public let id: String
 
-        public func output<T: PortValue>(_ slot: Int, as type: T.Type = T.self) -> OutputRef<T> { OutputRef(nodeId: id, slot: slot) }
+        public func output<T: PortValue>(_ slot: Int, as type: T.Type = T.self) -> OutputRef<T> {
+            OutputRef(nodeId: id, slot: slot)
+        }
 
         /// The untyped link to an output, for graphs built by class name.
         public func out(_ slot: Int) -> WorkflowInput { .link(nodeId: id, slot: slot) }
@@ -44,15 +46,19 @@ public final class GraphBuilder {
 
     /// Adds a node of the given type. Inputs whose value is nil are left out.
     @discardableResult
-    public func add<N: Node>(_ type: N.Type, id: String? = nil, title: String? = nil,
-                             _ inputs: [String: (any GraphArgument)?]) -> NodeReference {
+    public func add<N: Node>(
+        _ type: N.Type, id: String? = nil, title: String? = nil,
+        _ inputs: [String: (any GraphArgument)?]
+    ) -> NodeReference {
         add(N.schema.classType, id: id, title: title, inputs)
     }
 
     /// Adds a node by class type (for nodes only known by name).
     @discardableResult
-    public func add(_ classType: String, id: String? = nil, title: String? = nil,
-                    _ inputs: [String: (any GraphArgument)?] = [:]) -> NodeReference {
+    public func add(
+        _ classType: String, id: String? = nil, title: String? = nil,
+        _ inputs: [String: (any GraphArgument)?] = [:]
+    ) -> NodeReference {
         counter += 1
         let id = id ?? String(counter)
         var node = WorkflowNode(id: id, classType: classType, title: title)

@@ -68,15 +68,23 @@ public struct Input<Value: PortValue>: InputDeclaration {
     init(spec: InputSpec) { self.spec = spec }
 
     /// The same input, optional.
-    public var optional: Input { var copy = self; copy.spec.isOptional = true; return copy }
+    public var optional: Input {
+        var copy = self
+        copy.spec.isOptional = true
+        return copy
+    }
 }
 
 extension Input where Value == Int {
-    public static func int(_ name: String, default value: Int, min: Int? = nil, max: Int? = nil, step: Int? = nil,
-                           controlAfterGenerate: Bool = false, forceInput: Bool = false, tooltip: String? = nil) -> Input {
+    public static func int(
+        _ name: String, default value: Int, min: Int? = nil, max: Int? = nil, step: Int? = nil,
+        controlAfterGenerate: Bool = false, forceInput: Bool = false, tooltip: String? = nil
+    ) -> Input {
         var spec = InputSpec(name: name, type: .int)
         spec.defaultValue = .int(Int64(value))
-        spec.min = min.map(Double.init); spec.max = max.map(Double.init); spec.step = step.map(Double.init)
+        spec.min = min.map(Double.init)
+        spec.max = max.map(Double.init)
+        spec.step = step.map(Double.init)
         spec.controlAfterGenerate = controlAfterGenerate
         spec.forceInput = forceInput
         spec.tooltip = tooltip
@@ -85,11 +93,15 @@ extension Input where Value == Int {
 }
 
 extension Input where Value == Double {
-    public static func float(_ name: String, default value: Double, min: Double? = nil, max: Double? = nil,
-                             step: Double? = nil, forceInput: Bool = false, tooltip: String? = nil) -> Input {
+    public static func float(
+        _ name: String, default value: Double, min: Double? = nil, max: Double? = nil,
+        step: Double? = nil, forceInput: Bool = false, tooltip: String? = nil
+    ) -> Input {
         var spec = InputSpec(name: name, type: .float)
         spec.defaultValue = .double(value)
-        spec.min = min; spec.max = max; spec.step = step
+        spec.min = min
+        spec.max = max
+        spec.step = step
         spec.forceInput = forceInput
         spec.tooltip = tooltip
         return Input(spec: spec)
@@ -106,8 +118,10 @@ extension Input where Value == Bool {
 }
 
 extension Input where Value == String {
-    public static func string(_ name: String, default value: String = "", multiline: Bool = false,
-                              forceInput: Bool = false, tooltip: String? = nil) -> Input {
+    public static func string(
+        _ name: String, default value: String = "", multiline: Bool = false,
+        forceInput: Bool = false, tooltip: String? = nil
+    ) -> Input {
         var spec = InputSpec(name: name, type: .string)
         spec.defaultValue = .string(value)
         spec.multiline = multiline
@@ -117,7 +131,9 @@ extension Input where Value == String {
     }
 
     /// A choice among fixed options; the default is the first unless given.
-    public static func combo(_ name: String, options: [String], default value: String? = nil, tooltip: String? = nil) -> Input {
+    public static func combo(_ name: String, options: [String], default value: String? = nil, tooltip: String? = nil)
+        -> Input
+    {
         var spec = InputSpec(name: name, type: .combo)
         spec.options = .fixed(options)
         spec.defaultValue = (value ?? options.first).map(JSONValue.string)
@@ -126,7 +142,8 @@ extension Input where Value == String {
     }
 
     /// A choice among the files of a folder (`checkpoints`, `loras`, `vae`, `input`, ...).
-    public static func files(_ name: String, folder: String, imageUpload: Bool = false, tooltip: String? = nil) -> Input {
+    public static func files(_ name: String, folder: String, imageUpload: Bool = false, tooltip: String? = nil) -> Input
+    {
         var spec = InputSpec(name: name, type: .combo)
         spec.options = .files(folder: folder)
         spec.imageUpload = imageUpload

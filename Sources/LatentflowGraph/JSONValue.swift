@@ -125,7 +125,12 @@ private struct JSONParser {
     func error(_ message: String) -> JSONParseError {
         var line = 1, column = 1
         for byte in bytes[0..<min(position, bytes.count)] {
-            if byte == 0x0A { line += 1; column = 1 } else { column += 1 }
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
         }
         return JSONParseError(message: message, line: line, column: column)
     }
@@ -141,12 +146,22 @@ private struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            return .null
         // Python's json module writes these for non-finite floats; ComfyUI files may contain them.
-        case UInt8(ascii: "N"): try expectWord("NaN"); return .double(.nan)
-        case UInt8(ascii: "I"): try expectWord("Infinity"); return .double(.infinity)
+        case UInt8(ascii: "N"):
+            try expectWord("NaN")
+            return .double(.nan)
+        case UInt8(ascii: "I"):
+            try expectWord("Infinity")
+            return .double(.infinity)
         default: return try parseNumber()
         }
     }
@@ -165,41 +180,65 @@ private struct JSONParser {
     }
 
     mutating func parseObject() throws -> JSONValue {
-        try enter(); defer { depth -= 1 }
+        try enter()
+        defer { depth -= 1 }
         position += 1
         var pairs: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            return .object(pairs)
+        }
         while true {
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("expected a string key")
+            }
             let key = try parseString()
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+                throw error("expected ':' after key \"\(key)\"")
+            }
             position += 1
             let value = try parseValue()
             if let existing = pairs.firstIndex(where: { $0.key == key }) { pairs.remove(at: existing) }
             pairs.append((key, value))
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in an object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return .object(pairs)
+            }
             throw error("expected ',' or '}' in an object")
         }
     }
 
     mutating func parseArray() throws -> JSONValue {
-        try enter(); defer { depth -= 1 }
+        try enter()
+        defer { depth -= 1 }
         position += 1
         var values: [JSONValue] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(values) }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+            position += 1
+            return .array(values)
+        }
         while true {
             values.append(try parseValue())
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in a list") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(values) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return .array(values)
+            }
             throw error("expected ',' or ']' in a list")
         }
     }
@@ -229,12 +268,15 @@ private struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try parseHex4()
                     if (0xD800..<0xDC00).contains(scalar), position + 6 <= bytes.count,
-                       bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
+                        bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+                    {
                         position += 2
                         let low = try parseHex4()
                         if (0xDC00..<0xE000).contains(low) {
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else { throw error("invalid surrogate pair") }
+                        } else {
+                            throw error("invalid surrogate pair")
+                        }
                     }
                     let character = Unicode.Scalar(scalar) ?? "\u{FFFD}"
                     out.append(contentsOf: Array(String(character).utf8))
@@ -248,7 +290,9 @@ private struct JSONParser {
     }
 
     mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16) else {
+        guard position + 4 <= bytes.count,
+            let value = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16)
+        else {
             throw error("invalid \\u escape")
         }
         position += 4
@@ -259,14 +303,24 @@ private struct JSONParser {
         let start = position
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") {
             position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "I") { try expectWord("Infinity"); return .double(-.infinity) }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "I") {
+                try expectWord("Infinity")
+                return .double(-.infinity)
+            }
         }
         var isInteger = true
         while position < bytes.count {
             let b = bytes[position]
-            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) { position += 1; continue }
-            if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") {
-                isInteger = false; position += 1; continue
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) {
+                position += 1
+                continue
+            }
+            if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+")
+                || b == UInt8(ascii: "-")
+            {
+                isInteger = false
+                position += 1
+                continue
             }
             break
         }
@@ -279,7 +333,10 @@ private struct JSONParser {
         // Integers beyond 64 bits (seeds up to 2^64-1 are legal) keep their exact value as UInt64
         // where possible, else become doubles as Python would print them back.
         if isInteger, let value = UInt64(text) { return .double(Double(value)) }
-        guard let value = Double(text) else { position = start; throw error("invalid number '\(text)'") }
+        guard let value = Double(text) else {
+            position = start
+            throw error("invalid number '\(text)'")
+        }
         return .double(value)
     }
 }
@@ -303,7 +360,10 @@ extension JSONValue {
         case .double(let v): out += Self.pythonFloat(v)
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let values):
-            if values.isEmpty { out += "[]"; return }
+            if values.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, value) in values.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }
@@ -313,7 +373,10 @@ extension JSONValue {
             if let indent { out += "\n" + String(repeating: "  ", count: indent) }
             out += "]"
         case .object(let pairs):
-            if pairs.isEmpty { out += "{}"; return }
+            if pairs.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }

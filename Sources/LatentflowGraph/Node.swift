@@ -1,4 +1,5 @@
 import Foundation
+
 /// A node type. Built-in nodes and third-party nodes implement the same protocol and are
 /// registered the same way, through a `NodePack`.
 public protocol Node: Sendable {
@@ -25,7 +26,9 @@ public protocol Node: Sendable {
 }
 
 extension Node {
-    public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint { .unchanged }
+    public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
+        .unchanged
+    }
     public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? { nil }
     public static var customValidatedInputs: Set<String> { [] }
     public func lazyInputsNeeded(_ inputs: NodeInputs) -> [String] { [] }
@@ -91,7 +94,9 @@ public struct NodeInputs: Sendable {
     /// The whole list of an input (for nodes whose schema sets `inputIsList`).
     public func list<T>(_ input: Input<T>) throws -> [T] {
         try (values[input.name] ?? []).map { raw in
-            guard let value = raw as? T else { throw NodeError("input '\(input.name)' holds \(type(of: raw)), expected \(T.self)") }
+            guard let value = raw as? T else {
+                throw NodeError("input '\(input.name)' holds \(type(of: raw)), expected \(T.self)")
+            }
             return value
         }
     }

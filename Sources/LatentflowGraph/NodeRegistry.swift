@@ -51,13 +51,19 @@ enum SchemaChecks {
                 problems.append("input '\(input.name)': min \(min) above max \(max)")
             }
             if let value = input.defaultValue?.doubleValue {
-                if let min = input.min, value < min { problems.append("input '\(input.name)': default \(value) below min \(min)") }
-                if let max = input.max, value > max { problems.append("input '\(input.name)': default \(value) above max \(max)") }
+                if let min = input.min, value < min {
+                    problems.append("input '\(input.name)': default \(value) below min \(min)")
+                }
+                if let max = input.max, value > max {
+                    problems.append("input '\(input.name)': default \(value) above max \(max)")
+                }
             }
             if case .fixed(let options)? = input.options, options.isEmpty {
                 problems.append("input '\(input.name)': empty option list")
             }
-            if input.type == .combo && input.options == nil { problems.append("input '\(input.name)': COMBO without options") }
+            if input.type == .combo && input.options == nil {
+                problems.append("input '\(input.name)': COMBO without options")
+            }
         }
         return problems
     }

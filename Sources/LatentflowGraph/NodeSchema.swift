@@ -14,9 +14,11 @@ public struct NodeSchema: Sendable {
     /// Called once with whole lists instead of once per element (ComfyUI's INPUT_IS_LIST).
     public var inputIsList: Bool
 
-    public init(_ classType: String, displayName: String? = nil, category: String, description: String = "",
-                inputs: [any InputDeclaration] = [], outputs: [OutputSpec] = [], isOutputNode: Bool = false,
-                isNotIdempotent: Bool = false, inputIsList: Bool = false) {
+    public init(
+        _ classType: String, displayName: String? = nil, category: String, description: String = "",
+        inputs: [any InputDeclaration] = [], outputs: [OutputSpec] = [], isOutputNode: Bool = false,
+        isNotIdempotent: Bool = false, inputIsList: Bool = false
+    ) {
         self.classType = classType
         self.displayName = displayName ?? classType
         self.category = category

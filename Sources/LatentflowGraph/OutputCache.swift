@@ -53,7 +53,8 @@ public final class OutputCache: @unchecked Sendable {
     public init(budgetBytes: Int = 8 << 30) { self.budgetBytes = budgetBytes }
 
     func lookup(_ key: CacheKey) -> Entry? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard var entry = entries[key] else { return nil }
         clock += 1
         entry.lastUse = clock
@@ -61,9 +62,12 @@ public final class OutputCache: @unchecked Sendable {
         return entry
     }
 
-    func store(_ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, files: [URL], protecting protected: Set<CacheKey>) {
+    func store(
+        _ key: CacheKey, outputs: [[any Sendable]], ui: JSONValue?, files: [URL], protecting protected: Set<CacheKey>
+    ) {
         let bytes = outputs.joined().reduce(0) { $0 + (($1 as? MemoryFootprint)?.byteCount ?? 0) }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         clock += 1
         entries[key] = Entry(outputs: outputs, ui: ui, files: files, bytes: bytes, lastUse: clock)
         evict(keeping: protected.union([key]))
@@ -81,8 +85,20 @@ public final class OutputCache: @unchecked Sendable {
         }
     }
 
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
-    public var totalBytes: Int { lock.lock(); defer { lock.unlock() }; return entries.values.reduce(0) { $0 + $1.bytes } }
+    public var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.count
+    }
+    public var totalBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.values.reduce(0) { $0 + $1.bytes }
+    }
 
-    public func removeAll() { lock.lock(); entries = [:]; lock.unlock() }
+    public func removeAll() {
+        lock.lock()
+        entries = [:]
+        lock.unlock()
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The type of a port, by its ComfyUI name. Open: a third-party package can use any name
 /// (`PortType("UPSCALE_MODEL")`), as ComfyUI's `io.Custom(...)` does.
 public struct PortType: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
@@ -39,5 +41,3 @@ public struct PortType: Hashable, Sendable, ExpressibleByStringLiteral, CustomSt
         return !mine.isDisjoint(with: theirs)
     }
 }
-
-import Foundation

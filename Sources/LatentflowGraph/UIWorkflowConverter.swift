@@ -30,17 +30,21 @@ public struct UIWorkflowConverter {
 
     public func convert(_ json: JSONValue) throws -> Workflow {
         if let subgraphs = json["definitions"]?["subgraphs"]?.arrayValue, !subgraphs.isEmpty {
-            throw WorkflowFormatError("this workflow uses subgraphs, which Latentflow does not expand yet; export it in API format instead")
+            throw WorkflowFormatError(
+                "this workflow uses subgraphs, which Latentflow does not expand yet; export it in API format instead")
         }
-        guard let nodeList = json["nodes"]?.arrayValue else { throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list") }
+        guard let nodeList = json["nodes"]?.arrayValue else {
+            throw WorkflowFormatError("a UI-format workflow needs a 'nodes' list")
+        }
         let nodes = try nodeList.map(Self.parseNode)
         let byId = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let links = try Self.parseLinks(json["links"]?.arrayValue ?? [])
 
         var workflow = Workflow(nodes: [])
         for node in nodes where !Self.virtualTypes.contains(node.type) && node.mode != 2 && node.mode != 4 {
-            var apiNode = WorkflowNode(id: node.id, classType: node.type,
-                                       title: node.title ?? registry.schema(node.type)?.displayName)
+            var apiNode = WorkflowNode(
+                id: node.id, classType: node.type,
+                title: node.title ?? registry.schema(node.type)?.displayName)
             if let schema = registry.schema(node.type) {
                 for (name, value) in widgetAssignments(node, schema: schema) { apiNode.set(name, .constant(value)) }
             }
@@ -73,7 +77,9 @@ public struct UIWorkflowConverter {
     private func savedWidgetValues(_ node: UINode, schema: NodeSchema) -> [(String, JSONValue)] {
         guard let values = node.widgetValues else { return [] }
         if let named = values.objectPairs {
-            return schema.inputs.filter(\.isWidget).compactMap { spec in named.first { $0.key == spec.name }.map { (spec.name, $0.value) } }
+            return schema.inputs.filter(\.isWidget).compactMap { spec in
+                named.first { $0.key == spec.name }.map { (spec.name, $0.value) }
+            }
         }
         guard let list = values.arrayValue else { return [] }
         var result: [(String, JSONValue)] = []
@@ -82,7 +88,8 @@ public struct UIWorkflowConverter {
             guard index < list.count else { break }
             result.append((spec.name, list[index]))
             index += 1
-            let hasControl = spec.controlAfterGenerate || (spec.type == .int && ["seed", "noise_seed"].contains(spec.name))
+            let hasControl =
+                spec.controlAfterGenerate || (spec.type == .int && ["seed", "noise_seed"].contains(spec.name))
             if hasControl, index < list.count, Self.isControlValue(list[index]) { index += 1 }
             if spec.imageUpload { index += 1 }
         }
@@ -104,7 +111,9 @@ public struct UIWorkflowConverter {
 
     /// Follows a link upstream through Reroutes, PrimitiveNodes and bypassed nodes to a real output.
     func resolve(linkId: Int, links: [Int: UILink], nodes: [String: UINode], seen: Set<String>) -> Resolution {
-        guard let link = links[linkId], let origin = nodes[link.origin], !seen.contains(origin.id) else { return .dropped }
+        guard let link = links[linkId], let origin = nodes[link.origin], !seen.contains(origin.id) else {
+            return .dropped
+        }
         let seen = seen.union([origin.id])
         switch origin.type {
         case "Reroute":
@@ -122,7 +131,8 @@ public struct UIWorkflowConverter {
             // type fits, else the first exact type match, else the first compatible one.
             let wanted = PortType(link.type)
             let candidates = origin.inputs.enumerated().filter { $0.element.link != nil }
-            let pick = candidates.first { $0.offset == link.slot && wanted.accepts(PortType($0.element.type)) }
+            let pick =
+                candidates.first { $0.offset == link.slot && wanted.accepts(PortType($0.element.type)) }
                 ?? candidates.first { PortType($0.element.type) == wanted }
                 ?? candidates.first { wanted.accepts(PortType($0.element.type)) }
             guard let upstream = pick?.element.link else { return .dropped }
@@ -147,11 +157,14 @@ public struct UIWorkflowConverter {
             throw WorkflowFormatError("a UI node lacks its id or type: \(json.serialized().prefix(120))")
         }
         let inputs = (json["inputs"]?.arrayValue ?? []).map { input in
-            (name: input["name"]?.stringValue ?? "", type: input["type"]?.stringValue ?? "*",
-             link: input["link"]?.intValue, widget: input["widget"]?["name"]?.stringValue)
+            (
+                name: input["name"]?.stringValue ?? "", type: input["type"]?.stringValue ?? "*",
+                link: input["link"]?.intValue, widget: input["widget"]?["name"]?.stringValue
+            )
         }
-        return UINode(id: id, type: type, mode: json["mode"]?.intValue ?? 0, title: json["title"]?.stringValue,
-                      inputs: inputs, widgetValues: json["widgets_values"])
+        return UINode(
+            id: id, type: type, mode: json["mode"]?.intValue ?? 0, title: json["title"]?.stringValue,
+            inputs: inputs, widgetValues: json["widgets_values"])
     }
 
     /// Links in the 0.4 array form `[id, origin, slot, target, target_slot, type]` or the
@@ -160,9 +173,13 @@ public struct UIWorkflowConverter {
         var links: [Int: UILink] = [:]
         for entry in list {
             if let fields = entry.arrayValue, fields.count >= 5, let id = fields[0].intValue,
-               let origin = identifier(fields[1]), let slot = fields[2].intValue {
-                links[id] = UILink(origin: origin, slot: slot, type: fields.count > 5 ? fields[5].stringValue ?? "*" : "*")
-            } else if let id = entry["id"]?.intValue, let origin = identifier(entry["origin_id"]), let slot = entry["origin_slot"]?.intValue {
+                let origin = identifier(fields[1]), let slot = fields[2].intValue
+            {
+                links[id] = UILink(
+                    origin: origin, slot: slot, type: fields.count > 5 ? fields[5].stringValue ?? "*" : "*")
+            } else if let id = entry["id"]?.intValue, let origin = identifier(entry["origin_id"]),
+                let slot = entry["origin_slot"]?.intValue
+            {
                 links[id] = UILink(origin: origin, slot: slot, type: entry["type"]?.stringValue ?? "*")
             } else if entry != .null {
                 throw WorkflowFormatError("malformed link entry: \(entry.serialized().prefix(120))")

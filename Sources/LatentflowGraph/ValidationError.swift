@@ -37,8 +37,13 @@ public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertib
     public var extraInfo: JSONValue
     public var location: NodeLocation?
 
-    public init(_ kind: Kind, _ message: String, details: String = "", extraInfo: JSONValue = .object([]), at location: NodeLocation? = nil) {
-        (self.kind, self.message, self.details, self.extraInfo, self.location) = (kind, message, details, extraInfo, location)
+    public init(
+        _ kind: Kind, _ message: String, details: String = "", extraInfo: JSONValue = .object([]),
+        at location: NodeLocation? = nil
+    ) {
+        (self.kind, self.message, self.details, self.extraInfo, self.location) = (
+            kind, message, details, extraInfo, location
+        )
     }
 
     /// One line for people: where, what, and the detail.
@@ -51,8 +56,10 @@ public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertib
 
     /// ComfyUI's error object: `{"type", "message", "details", "extra_info"}`.
     public var json: JSONValue {
-        .object([("type", .string(kind.rawValue)), ("message", .string(message)),
-                 ("details", .string(details)), ("extra_info", extraInfo)])
+        .object([
+            ("type", .string(kind.rawValue)), ("message", .string(message)),
+            ("details", .string(details)), ("extra_info", extraInfo),
+        ])
     }
 }
 
@@ -80,24 +87,31 @@ public struct ValidationReport: Sendable {
             promptError = top.json
         } else {
             let lines = errors.map { "\($0.message): \($0.details)" }.joined(separator: "\n")
-            promptError = .object([("type", .string("prompt_outputs_failed_validation")),
-                                   ("message", .string("Prompt outputs failed validation")),
-                                   ("details", .string(lines)), ("extra_info", .object([]))])
+            promptError = .object([
+                ("type", .string("prompt_outputs_failed_validation")),
+                ("message", .string("Prompt outputs failed validation")),
+                ("details", .string(lines)), ("extra_info", .object([])),
+            ])
         }
         var nodeErrors: [(key: String, value: JSONValue)] = []
         for error in errors {
             guard let location = error.location else { continue }
             if let i = nodeErrors.firstIndex(where: { $0.key == location.nodeId }),
-               case .object(var body) = nodeErrors[i].value, case .array(var list) = body[0].value {
+                case .object(var body) = nodeErrors[i].value, case .array(var list) = body[0].value
+            {
                 list.append(error.json)
                 body[0].value = .array(list)
                 nodeErrors[i].value = .object(body)
             } else {
                 let dependents = (dependentOutputs[location.nodeId] ?? []).map(JSONValue.string)
-                nodeErrors.append((location.nodeId, .object([
-                    ("errors", .array([error.json])), ("dependent_outputs", .array(dependents)),
-                    ("class_type", .string(location.classType)),
-                ])))
+                nodeErrors.append(
+                    (
+                        location.nodeId,
+                        .object([
+                            ("errors", .array([error.json])), ("dependent_outputs", .array(dependents)),
+                            ("class_type", .string(location.classType)),
+                        ])
+                    ))
             }
         }
         return .object([("error", errors.isEmpty ? .null : promptError), ("node_errors", .object(nodeErrors))])

@@ -18,8 +18,10 @@ struct Validator {
 
     mutating func run(targets: [String]?) -> ValidationReport {
         for node in workflow.nodes where registry.node(node.classType) == nil {
-            report.errors.append(ValidationError(.invalidPrompt, "Cannot execute because node \(node.classType) does not exist.",
-                                                 details: "Node ID '#\(node.id)'", at: location(node)))
+            report.errors.append(
+                ValidationError(
+                    .invalidPrompt, "Cannot execute because node \(node.classType) does not exist.",
+                    details: "Node ID '#\(node.id)'", at: location(node)))
             report.promptFailed = true
         }
         report.outputs = outputNodes(targets: targets)
@@ -31,8 +33,10 @@ struct Validator {
         let cycles = CycleFinder(workflow: workflow).nodesInCycles(from: report.outputs)
         for id in cycles.sorted() {
             guard let node = workflow.node(id) else { continue }
-            report.errors.append(ValidationError(.dependencyCycle, "Dependency cycle detected",
-                                                 details: "node \(id) depends on its own output", at: location(node)))
+            report.errors.append(
+                ValidationError(
+                    .dependencyCycle, "Dependency cycle detected",
+                    details: "node \(id) depends on its own output", at: location(node)))
             verdicts[id] = false
         }
         for output in report.outputs {
@@ -49,8 +53,12 @@ struct Validator {
         if let targets {
             var found: [String] = []
             for id in targets {
-                if workflow.node(id) != nil { found.append(id); continue }
-                report.errors.append(ValidationError(.invalidPrompt, "Execution target does not exist", details: "Node ID '#\(id)'"))
+                if workflow.node(id) != nil {
+                    found.append(id)
+                    continue
+                }
+                report.errors.append(
+                    ValidationError(.invalidPrompt, "Execution target does not exist", details: "Node ID '#\(id)'"))
                 report.promptFailed = true
             }
             return found
@@ -62,18 +70,23 @@ struct Validator {
         NodeLocation(nodeId: node.id, classType: node.classType, title: node.title, input: input)
     }
 
-    private mutating func fail(_ kind: ValidationError.Kind, _ message: String, details: String, _ node: WorkflowNode,
-                               _ input: InputSpec?, extra: [(key: String, value: JSONValue)] = []) {
+    private mutating func fail(
+        _ kind: ValidationError.Kind, _ message: String, details: String, _ node: WorkflowNode,
+        _ input: InputSpec?, extra: [(key: String, value: JSONValue)] = []
+    ) {
         var info: [(key: String, value: JSONValue)] = input.map { [("input_name", .string($0.name))] } ?? []
         info += extra
-        report.errors.append(ValidationError(kind, message, details: details, extraInfo: .object(info), at: location(node, input?.name)))
+        report.errors.append(
+            ValidationError(kind, message, details: details, extraInfo: .object(info), at: location(node, input?.name)))
     }
 
     /// True when the node and everything upstream of it are valid. Memoized.
     private mutating func validate(_ id: String) -> Bool {
         visitedByOutput.insert(id)
         if let verdict = verdicts[id] { return verdict }
-        guard !visiting.contains(id), let node = workflow.node(id), let type = registry.node(node.classType) else { return false }
+        guard !visiting.contains(id), let node = workflow.node(id), let type = registry.node(node.classType) else {
+            return false
+        }
         visiting.insert(id)
         defer { visiting.remove(id) }
         let schema = type.schema
@@ -90,14 +103,20 @@ struct Validator {
             }
             switch value {
             case .malformedLink(let json):
-                fail(.badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                     details: "\(spec.name): \(json.serialized())", node, spec)
+                fail(
+                    .badLinkedInput, "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                    details: "\(spec.name): \(json.serialized())", node, spec)
             case let .link(sourceId, slot):
-                if !checkLink(node, spec, sourceId: sourceId, slot: slot, skipTypeCheck: type.customValidatedInputs.contains(spec.name)) {
+                if !checkLink(
+                    node, spec, sourceId: sourceId, slot: slot,
+                    skipTypeCheck: type.customValidatedInputs.contains(spec.name))
+                {
                     upstreamValid = false
                 }
             case .constant(let json):
-                if let converted = checkConstant(node, spec, json, customValidated: type.customValidatedInputs.contains(spec.name)) {
+                if let converted = checkConstant(
+                    node, spec, json, customValidated: type.customValidatedInputs.contains(spec.name))
+                {
                     constants[spec.name] = converted
                 }
             }
@@ -112,7 +131,9 @@ struct Validator {
             case .malformedLink: break
             }
         }
-        if report.errors.count == errorsBefore, let message = type.validate(NodeConstants(constants), environment: environment) {
+        if report.errors.count == errorsBefore,
+            let message = type.validate(NodeConstants(constants), environment: environment)
+        {
             fail(.customValidationFailed, "Custom validation failed for node", details: message, node, nil)
         }
         let valid = report.errors.count == errorsBefore && upstreamValid
@@ -121,10 +142,13 @@ struct Validator {
         return valid
     }
 
-    private mutating func checkLink(_ node: WorkflowNode, _ spec: InputSpec, sourceId: String, slot: Int, skipTypeCheck: Bool) -> Bool {
+    private mutating func checkLink(
+        _ node: WorkflowNode, _ spec: InputSpec, sourceId: String, slot: Int, skipTypeCheck: Bool
+    ) -> Bool {
         guard let source = workflow.node(sourceId) else {
-            fail(.missingLinkedNode, "Input is linked to a node that does not exist",
-                 details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow", node, spec)
+            fail(
+                .missingLinkedNode, "Input is linked to a node that does not exist",
+                details: "\(spec.name) is linked to node '\(sourceId)', which is not in the workflow", node, spec)
             return false
         }
         // The source is validated whatever is wrong with this link, so its own problems are
@@ -132,47 +156,67 @@ struct Validator {
         let sourceValid = validate(sourceId)
         guard let sourceSchema = registry.schema(source.classType) else { return false }
         guard slot >= 0, slot < sourceSchema.outputs.count else {
-            fail(.badLinkedInput, "Bad linked input: the source node has no such output",
-                 details: "\(spec.name) is linked to output \(slot) of node \(sourceId) (\(source.classType)), which has \(sourceSchema.outputs.count) output(s)",
-                 node, spec)
+            fail(
+                .badLinkedInput, "Bad linked input: the source node has no such output",
+                details:
+                    "\(spec.name) is linked to output \(slot) of node \(sourceId) (\(source.classType)), which has \(sourceSchema.outputs.count) output(s)",
+                node, spec)
             return false
         }
         let received = sourceSchema.outputs[slot].type
         if !skipTypeCheck && !spec.type.accepts(received) {
-            fail(.returnTypeMismatch, "Return type mismatch between linked nodes",
-                 details: "\(spec.name), received_type(\(received.name)) mismatch input_type(\(spec.type.name))", node, spec,
-                 extra: [("received_type", .string(received.name)), ("linked_node", .array([.string(sourceId), .int(Int64(slot))]))])
+            fail(
+                .returnTypeMismatch, "Return type mismatch between linked nodes",
+                details: "\(spec.name), received_type(\(received.name)) mismatch input_type(\(spec.type.name))", node,
+                spec,
+                extra: [
+                    ("received_type", .string(received.name)),
+                    ("linked_node", .array([.string(sourceId), .int(Int64(slot))])),
+                ])
             return false
         }
         return sourceValid
     }
 
-    private mutating func checkConstant(_ node: WorkflowNode, _ spec: InputSpec, _ json: JSONValue, customValidated: Bool) -> (any Sendable)? {
+    private mutating func checkConstant(
+        _ node: WorkflowNode, _ spec: InputSpec, _ json: JSONValue, customValidated: Bool
+    ) -> (any Sendable)? {
         guard let value = ConstantConversion.convert(json, to: spec.type) else {
-            fail(.invalidInputType, "Failed to convert an input value to a \(spec.type.name) value",
-                 details: "\(spec.name), \(json.serialized())", node, spec, extra: [("received_value", json)])
+            fail(
+                .invalidInputType, "Failed to convert an input value to a \(spec.type.name) value",
+                details: "\(spec.name), \(json.serialized())", node, spec, extra: [("received_value", json)])
             return nil
         }
         if customValidated { return value }
         if let number = (value as? Int).map(Double.init) ?? (value as? Double) {
             if let min = spec.min, number < min {
-                fail(.valueSmallerThanMin, "Value \(json.serialized()) smaller than min of \(Self.number(min, spec))",
-                     details: spec.name, node, spec, extra: [("received_value", json)])
+                fail(
+                    .valueSmallerThanMin, "Value \(json.serialized()) smaller than min of \(Self.number(min, spec))",
+                    details: spec.name, node, spec, extra: [("received_value", json)])
                 return nil
             }
             if let max = spec.max, number > max {
-                fail(.valueBiggerThanMax, "Value \(json.serialized()) bigger than max of \(Self.number(max, spec))",
-                     details: spec.name, node, spec, extra: [("received_value", json)])
+                fail(
+                    .valueBiggerThanMax, "Value \(json.serialized()) bigger than max of \(Self.number(max, spec))",
+                    details: spec.name, node, spec, extra: [("received_value", json)])
                 return nil
             }
         }
         if spec.type == .combo, let options = spec.options, let text = value as? String {
             let (choices, searched) = resolve(options)
             if !choices.contains(text) {
-                let listed = choices.count > 20 ? "(list of length \(choices.count))" : "[" + choices.map { "'\($0)'" }.joined(separator: ", ") + "]"
+                let listed =
+                    choices.count > 20
+                    ? "(list of length \(choices.count))"
+                    : "[" + choices.map { "'\($0)'" }.joined(separator: ", ") + "]"
                 var details = "\(spec.name): '\(text)' not in \(listed)"
-                if let searched { details += "; looked in \(searched.isEmpty ? "(no folders configured)" : searched.joined(separator: ", "))" }
-                fail(.valueNotInList, "Value not in list", details: details, node, spec, extra: [("received_value", json)])
+                if let searched {
+                    details +=
+                        "; looked in \(searched.isEmpty ? "(no folders configured)" : searched.joined(separator: ", "))"
+                }
+                fail(
+                    .valueNotInList, "Value not in list", details: details, node, spec,
+                    extra: [("received_value", json)])
                 return nil
             }
         }
@@ -182,7 +226,8 @@ struct Validator {
     private func resolve(_ options: ComboOptions) -> ([String], [String]?) {
         switch options {
         case .fixed(let list): return (list, nil)
-        case .files(let folder): return (environment.files.files(in: folder), environment.files.searchPaths(for: folder))
+        case .files(let folder):
+            return (environment.files.files(in: folder), environment.files.searchPaths(for: folder))
         }
     }
 
@@ -268,8 +313,11 @@ struct CycleFinder {
         }
 
         func connect(_ id: String) {
-            indices[id] = index; lowlinks[id] = index; index += 1
-            stack.append(id); onStack.insert(id)
+            indices[id] = index
+            lowlinks[id] = index
+            index += 1
+            stack.append(id)
+            onStack.insert(id)
             for next in successors(id) {
                 if indices[next] == nil {
                     connect(next)

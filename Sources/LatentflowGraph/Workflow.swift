@@ -17,14 +17,20 @@ public struct WorkflowNode: Sendable, Equatable {
     /// Inputs in file order.
     public var inputs: [(name: String, value: WorkflowInput)]
 
-    public init(id: String, classType: String, title: String? = nil, inputs: [(name: String, value: WorkflowInput)] = []) {
+    public init(
+        id: String, classType: String, title: String? = nil, inputs: [(name: String, value: WorkflowInput)] = []
+    ) {
         (self.id, self.classType, self.title, self.inputs) = (id, classType, title, inputs)
     }
 
     public func input(_ name: String) -> WorkflowInput? { inputs.last { $0.name == name }?.value }
 
     public mutating func set(_ name: String, _ value: WorkflowInput) {
-        if let i = inputs.firstIndex(where: { $0.name == name }) { inputs[i].value = value } else { inputs.append((name, value)) }
+        if let i = inputs.firstIndex(where: { $0.name == name }) {
+            inputs[i].value = value
+        } else {
+            inputs.append((name, value))
+        }
     }
 
     public static func == (a: WorkflowNode, b: WorkflowNode) -> Bool {
@@ -46,7 +52,9 @@ public struct Workflow: Sendable, Equatable {
         set {
             if let i = nodes.firstIndex(where: { $0.id == id }) {
                 if let newValue { nodes[i] = newValue } else { nodes.remove(at: i) }
-            } else if let newValue { nodes.append(newValue) }
+            } else if let newValue {
+                nodes.append(newValue)
+            }
         }
     }
 }
@@ -65,13 +73,17 @@ extension Workflow {
         }
         var nodes: [WorkflowNode] = []
         for (id, body) in pairs {
-            guard body.objectPairs != nil else { throw WorkflowFormatError("node \(id): expected an object, got a \(body.kindName)") }
+            guard body.objectPairs != nil else {
+                throw WorkflowFormatError("node \(id): expected an object, got a \(body.kindName)")
+            }
             guard let classType = body["class_type"]?.stringValue else {
                 throw WorkflowFormatError("node \(id): missing the class_type property")
             }
             var node = WorkflowNode(id: id, classType: classType, title: body["_meta"]?["title"]?.stringValue)
             if let inputs = body["inputs"] {
-                guard let inputPairs = inputs.objectPairs else { throw WorkflowFormatError("node \(id): inputs is not an object") }
+                guard let inputPairs = inputs.objectPairs else {
+                    throw WorkflowFormatError("node \(id): inputs is not an object")
+                }
                 node.inputs = inputPairs.map { ($0.key, WorkflowInput(json: $0.value)) }
             }
             nodes.append(node)
@@ -81,14 +93,15 @@ extension Workflow {
 
     /// The API-format JSON of this workflow.
     public var apiJSON: JSONValue {
-        .object(nodes.map { node in
-            var body: [(key: String, value: JSONValue)] = [
-                ("inputs", .object(node.inputs.map { ($0.name, $0.value.json) })),
-                ("class_type", .string(node.classType)),
-            ]
-            if let title = node.title { body.append(("_meta", .object([("title", .string(title))]))) }
-            return (node.id, .object(body))
-        })
+        .object(
+            nodes.map { node in
+                var body: [(key: String, value: JSONValue)] = [
+                    ("inputs", .object(node.inputs.map { ($0.name, $0.value.json) })),
+                    ("class_type", .string(node.classType)),
+                ]
+                if let title = node.title { body.append(("_meta", .object([("title", .string(title))]))) }
+                return (node.id, .object(body))
+            })
     }
 }
 
@@ -98,15 +111,23 @@ extension WorkflowInput {
         case .array(let items):
             if items.count == 2, let slot = items[1].intValue {
                 switch items[0] {
-                case .string(let id): self = .link(nodeId: id, slot: slot); return
-                case .int(let id): self = .link(nodeId: String(id), slot: slot); return
+                case .string(let id):
+                    self = .link(nodeId: id, slot: slot)
+                    return
+                case .int(let id):
+                    self = .link(nodeId: String(id), slot: slot)
+                    return
                 default: break
                 }
             }
             self = .malformedLink(json)
         case .object:
             // A constant list travels wrapped as {"__value__": [...]}.
-            if let wrapped = json["__value__"], json.objectPairs?.count == 1 { self = .constant(wrapped) } else { self = .constant(json) }
+            if let wrapped = json["__value__"], json.objectPairs?.count == 1 {
+                self = .constant(wrapped)
+            } else {
+                self = .constant(json)
+            }
         default:
             self = .constant(json)
         }

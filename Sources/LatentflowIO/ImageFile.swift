@@ -17,8 +17,12 @@ public struct RasterImage: Sendable, Equatable {
     /// Text chunks in file order (tEXt, zTXt and iTXt alike).
     public var textChunks: [(key: String, text: String)]
 
-    public init(width: Int, height: Int, channels: Int, samples: Samples, textChunks: [(key: String, text: String)] = []) {
-        (self.width, self.height, self.channels, self.samples, self.textChunks) = (width, height, channels, samples, textChunks)
+    public init(
+        width: Int, height: Int, channels: Int, samples: Samples, textChunks: [(key: String, text: String)] = []
+    ) {
+        (self.width, self.height, self.channels, self.samples, self.textChunks) = (
+            width, height, channels, samples, textChunks
+        )
     }
 
     public var bitDepth: Int {
@@ -39,7 +43,8 @@ public struct RasterImage: Sendable, Equatable {
 
     public static func == (a: RasterImage, b: RasterImage) -> Bool {
         a.width == b.width && a.height == b.height && a.channels == b.channels && a.samples == b.samples
-            && a.textChunks.map(\.key) == b.textChunks.map(\.key) && a.textChunks.map(\.text) == b.textChunks.map(\.text)
+            && a.textChunks.map(\.key) == b.textChunks.map(\.key)
+            && a.textChunks.map(\.text) == b.textChunks.map(\.text)
     }
 }
 
@@ -72,7 +77,8 @@ public enum ImageCodec {
         switch sniff(data) {
         case .png: return try decode(data, name: name, format: "PNG", lf_png_decode)
         case .jpeg: return try decode(data, name: name, format: "JPEG", lf_jpeg_decode)
-        case nil: throw ImageFileError.corrupt(file: name, format: "image", reason: "neither a PNG nor a JPEG signature")
+        case nil:
+            throw ImageFileError.corrupt(file: name, format: "image", reason: "neither a PNG nor a JPEG signature")
         }
     }
 
@@ -84,8 +90,10 @@ public enum ImageCodec {
         return try decode(data, name: path)
     }
 
-    private typealias Decoder = (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<lf_decoded_image>?,
-                                 UnsafeMutablePointer<CChar>?, Int) -> Int32
+    private typealias Decoder = (
+        UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<lf_decoded_image>?,
+        UnsafeMutablePointer<CChar>?, Int
+    ) -> Int32
 
     private static func decode(_ data: Data, name: String, format: String, _ decoder: Decoder) throws -> RasterImage {
         var image = lf_decoded_image()
@@ -98,20 +106,24 @@ public enum ImageCodec {
             throw ImageFileError.corrupt(file: name, format: format, reason: String(cString: message))
         }
         let raw = UnsafeRawBufferPointer(start: image.pixels, count: image.pixels_size)
-        let samples: RasterImage.Samples = image.bit_depth == 16
+        let samples: RasterImage.Samples =
+            image.bit_depth == 16
             ? .uint16(Array(raw.bindMemory(to: UInt16.self))) : .uint8(Array(raw.bindMemory(to: UInt8.self)))
         var texts: [(key: String, text: String)] = []
         for i in 0..<Int(image.text_count) {
             let chunk = image.texts[i]
             texts.append((String(cString: chunk.key), String(cString: chunk.text)))
         }
-        return RasterImage(width: Int(image.width), height: Int(image.height), channels: Int(image.channels),
-                           samples: samples, textChunks: texts)
+        return RasterImage(
+            width: Int(image.width), height: Int(image.height), channels: Int(image.channels),
+            samples: samples, textChunks: texts)
     }
 
     /// 8-bit PNG with the image's text chunks. Compression level 4 is ComfyUI's default.
     public static func encodePNG(_ image: RasterImage, compressionLevel: Int = 4) throws -> Data {
-        guard case .uint8(let pixels) = image.samples else { throw ImageFileError.unsupported("PNG encoding takes 8-bit samples") }
+        guard case .uint8(let pixels) = image.samples else {
+            throw ImageFileError.unsupported("PNG encoding takes 8-bit samples")
+        }
         try checkLayout(image, pixels.count)
         let keys = image.textChunks.map { strdup($0.key) }, texts = image.textChunks.map { strdup($0.text) }
         defer { (keys + texts).forEach { free($0) } }
@@ -120,9 +132,10 @@ public enum ImageCodec {
         var size = 0
         let status = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { keyPointers in
             texts.map { UnsafePointer($0) }.withUnsafeBufferPointer { textPointers in
-                lf_png_encode(pixels, Int32(image.width), Int32(image.height), Int32(image.channels),
-                              keyPointers.baseAddress, textPointers.baseAddress, Int32(keys.count), Int32(compressionLevel),
-                              &output, &size, &message, message.count)
+                lf_png_encode(
+                    pixels, Int32(image.width), Int32(image.height), Int32(image.channels),
+                    keyPointers.baseAddress, textPointers.baseAddress, Int32(keys.count), Int32(compressionLevel),
+                    &output, &size, &message, message.count)
             }
         }
         return try takeBuffer(status, output, size, message, format: "PNG")
@@ -130,28 +143,37 @@ public enum ImageCodec {
 
     /// Baseline JPEG at the given quality (1...100); an alpha channel is dropped.
     public static func encodeJPEG(_ image: RasterImage, quality: Int = 95) throws -> Data {
-        guard case .uint8(var pixels) = image.samples else { throw ImageFileError.unsupported("JPEG encoding takes 8-bit samples") }
+        guard case .uint8(var pixels) = image.samples else {
+            throw ImageFileError.unsupported("JPEG encoding takes 8-bit samples")
+        }
         try checkLayout(image, pixels.count)
-        guard (1...100).contains(quality) else { throw ImageFileError.unsupported("JPEG quality \(quality) is outside 1...100") }
+        guard (1...100).contains(quality) else {
+            throw ImageFileError.unsupported("JPEG quality \(quality) is outside 1...100")
+        }
         if image.channels == 4 {
             pixels = (0..<(image.width * image.height)).flatMap { i in pixels[(i * 4)..<(i * 4 + 3)] }
         }
         var message = [CChar](repeating: 0, count: 512)
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
-        let status = lf_jpeg_encode(pixels, Int32(image.width), Int32(image.height), Int32(quality), &output, &size, &message, message.count)
+        let status = lf_jpeg_encode(
+            pixels, Int32(image.width), Int32(image.height), Int32(quality), &output, &size, &message, message.count)
         return try takeBuffer(status, output, size, message, format: "JPEG")
     }
 
     private static func checkLayout(_ image: RasterImage, _ count: Int) throws {
         guard image.channels == 3 || image.channels == 4, image.width > 0, image.height > 0,
-              count == image.width * image.height * image.channels else {
-            throw ImageFileError.unsupported("\(image.width)x\(image.height)x\(image.channels) image with \(count) samples")
+            count == image.width * image.height * image.channels
+        else {
+            throw ImageFileError.unsupported(
+                "\(image.width)x\(image.height)x\(image.channels) image with \(count) samples")
         }
     }
 
-    private static func takeBuffer(_ status: Int32, _ output: UnsafeMutablePointer<UInt8>?, _ size: Int,
-                                   _ message: [CChar], format: String) throws -> Data {
+    private static func takeBuffer(
+        _ status: Int32, _ output: UnsafeMutablePointer<UInt8>?, _ size: Int,
+        _ message: [CChar], format: String
+    ) throws -> Data {
         guard status == 0, let output else {
             throw ImageFileError.corrupt(file: "(encoder)", format: format, reason: String(cString: message))
         }

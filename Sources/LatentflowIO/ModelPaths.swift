@@ -9,8 +9,10 @@ public final class ModelPaths: @unchecked Sendable {
     public static let modelExtensions: Set<String> = ["ckpt", "pt", "pt2", "bin", "pth", "safetensors", "pkl", "sft"]
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
     /// The model folder kinds ComfyUI knows, under their default directory names.
-    public static let modelKinds = ["checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
-                                    "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers"]
+    public static let modelKinds = [
+        "checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
+        "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers",
+    ]
     /// Older names ComfyUI still accepts in `extra_model_paths.yaml`.
     static let aliases = ["unet": "diffusion_models", "clip": "text_encoders"]
 
@@ -23,7 +25,9 @@ public final class ModelPaths: @unchecked Sendable {
     ///   - modelsDirectory: overrides `<base>/models`.
     ///   - outputDirectory: overrides `<base>/output`.
     ///   - extraPaths: `extra_model_paths.yaml` files to read.
-    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = []) throws {
+    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [])
+        throws
+    {
         self.baseDirectory = baseDirectory.standardizedFileURL
         self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
         let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
@@ -54,7 +58,9 @@ public final class ModelPaths: @unchecked Sendable {
             var base = configDirectory
             if let path = section["base_path"] as? String {
                 let expanded = (path as NSString).expandingTildeInPath
-                base = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : configDirectory.appendingPathComponent(expanded)
+                base =
+                    expanded.hasPrefix("/")
+                    ? URL(fileURLWithPath: expanded) : configDirectory.appendingPathComponent(expanded)
             }
             let isDefault = section["is_default"] as? Bool ?? false
             for (key, paths) in section where key != "base_path" && key != "is_default" {
@@ -64,8 +70,14 @@ public final class ModelPaths: @unchecked Sendable {
                     let trimmed = line.trimmingCharacters(in: .whitespaces)
                     guard !trimmed.isEmpty else { continue }
                     let expanded = (trimmed as NSString).expandingTildeInPath
-                    let url = (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
-                    if isDefault { roots[kind, default: []].insert(url, at: 0) } else { roots[kind, default: []].append(url) }
+                    let url =
+                        (expanded.hasPrefix("/")
+                        ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
+                    if isDefault {
+                        roots[kind, default: []].insert(url, at: 0)
+                    } else {
+                        roots[kind, default: []].append(url)
+                    }
                 }
             }
         }
@@ -78,15 +90,21 @@ public final class ModelPaths: @unchecked Sendable {
         let extensions = folder == "input" ? Self.imageExtensions.union(["latent"]) : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
-            guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                              options: [.skipsHiddenFiles]) else { continue }
+            guard
+                let walker = FileManager.default.enumerator(
+                    at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                    options: [.skipsHiddenFiles])
+            else { continue }
             let prefix = root.resolvingSymlinksInPath().path
             for case let url as URL in walker {
                 guard extensions.contains(url.pathExtension.lowercased()),
-                      (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+                    (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+                else { continue }
                 let path = url.resolvingSymlinksInPath().path
                 // Symlinked files are listed by their name under the root, not their target.
-                let name = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1))
+                let name =
+                    url.path.hasPrefix(root.path + "/")
+                    ? String(url.path.dropFirst(root.path.count + 1))
                     : String(path.dropFirst(prefix.count + 1))
                 names.insert(name)
             }
@@ -101,7 +119,8 @@ public final class ModelPaths: @unchecked Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
                 let folder = root.appendingPathComponent(name)
                 if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path)
-                    || FileManager.default.fileExists(atPath: folder.appendingPathComponent("unet/config.json").path) {
+                    || FileManager.default.fileExists(atPath: folder.appendingPathComponent("unet/config.json").path)
+                {
                     names.insert(name)
                 }
             }
@@ -130,7 +149,9 @@ public final class ModelPaths: @unchecked Sendable {
     /// Refuses absolute names and `..` components before touching the file system.
     public static func checkRelativeName(_ name: String, folder: String) throws {
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
-        if name.isEmpty || name.hasPrefix("/") || name.hasPrefix("~") || components.contains("..") || name.contains("\0") || name.contains("\\") {
+        if name.isEmpty || name.hasPrefix("/") || name.hasPrefix("~") || components.contains("..")
+            || name.contains("\0") || name.contains("\\")
+        {
             throw ModelPathError.escapesFolder(name: name, folder: folder, target: nil)
         }
     }
@@ -150,9 +171,11 @@ public enum ModelPathError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .notFound(name, folder, searched):
-            return "'\(name)' was not found in the \(folder) folder; looked in: \(searched.isEmpty ? "(none configured)" : searched.joined(separator: ", "))"
+            return
+                "'\(name)' was not found in the \(folder) folder; looked in: \(searched.isEmpty ? "(none configured)" : searched.joined(separator: ", "))"
         case let .escapesFolder(name, folder, target):
-            return "'\(name)' is outside the \(folder) folder" + (target.map { " (it resolves to \($0))" } ?? "") + "; names must be relative paths inside the folder"
+            return "'\(name)' is outside the \(folder) folder" + (target.map { " (it resolves to \($0))" } ?? "")
+                + "; names must be relative paths inside the folder"
         case let .unreadableConfig(file, reason):
             return "\(file): \(reason)"
         }

@@ -1,7 +1,8 @@
 import Foundation
 import LatentflowTensor
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A memory-mapped safetensors file. Opening it reads and checks only the header; each tensor
@@ -31,7 +32,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw SafeTensorsError.unreadable(file: path, reason: "not a regular file")
         }
         let size = Int(info.st_size)
-        guard size >= 8 else { close(descriptor); throw SafeTensorsError.truncatedHeader(file: path, fileSize: size) }
+        guard size >= 8 else {
+            close(descriptor)
+            throw SafeTensorsError.truncatedHeader(file: path, fileSize: size)
+        }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
             close(descriptor)
             throw SafeTensorsError.unreadable(file: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
@@ -74,7 +78,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor's bytes as stored (little-endian), valid while this file object lives.
     public func rawBytes(_ key: String) throws -> UnsafeRawBufferPointer {
         let entry = try entry(key)
-        return UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
+        return UnsafeRawBufferPointer(
+            start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
     }
 
     /// The tensor widened (or converted) to float32.
@@ -89,7 +94,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// 16-bit tensors are widened straight from the mapping, split across the cores when large.
     public func read(_ entry: SafeTensorsEntry, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count >= entry.elementCount)
-        let bytes = UnsafeRawBufferPointer(start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
+        let bytes = UnsafeRawBufferPointer(
+            start: mapping! + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
         let out = UnsafeMutableBufferPointer(rebasing: out[0..<entry.elementCount])
         switch entry.dtype {
         case .float32:
@@ -128,26 +134,34 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let fileOffset = dataStart + entry.dataRange.lowerBound
         let widen = entry.dtype == .float16 ? HalfPrecision.widenFloat16 : HalfPrecision.widenBFloat16
         var failures = [Bool](repeating: false, count: max(1, Threads.count))
-        failures.withUnsafeMutableBufferPointer { failed in parallelChunks(chunks) { range, thread in
-            // Every element a chunk uses is read into it first.
-            var bounce = [UInt16](unsafeUninitializedCapacity: elementSize == 2 ? chunkElements : 0) { _, n in n = elementSize == 2 ? chunkElements : 0 }
-            for chunk in range {
-                let first = chunk * chunkElements, count = min(chunkElements, entry.elementCount - first)
-                let ok: Bool
-                if elementSize == 4 {
-                    ok = readFully(UnsafeMutableRawPointer(out.baseAddress! + first), count * 4, at: fileOffset + first * 4)
-                } else {
-                    ok = bounce.withUnsafeMutableBufferPointer { b in
-                        guard readFully(UnsafeMutableRawPointer(b.baseAddress!), count * 2, at: fileOffset + first * 2) else { return false }
-                        let target = UnsafeMutableBufferPointer(rebasing: out[first..<(first + count)])
-                        let source = UnsafeBufferPointer(rebasing: b[0..<count])
-                        widen(source, target)
-                        return true
-                    }
+        failures.withUnsafeMutableBufferPointer { failed in
+            parallelChunks(chunks) { range, thread in
+                // Every element a chunk uses is read into it first.
+                var bounce = [UInt16](unsafeUninitializedCapacity: elementSize == 2 ? chunkElements : 0) { _, n in
+                    n = elementSize == 2 ? chunkElements : 0
                 }
-                if !ok { failed[thread] = true }
+                for chunk in range {
+                    let first = chunk * chunkElements, count = min(chunkElements, entry.elementCount - first)
+                    let ok: Bool
+                    if elementSize == 4 {
+                        ok = readFully(
+                            UnsafeMutableRawPointer(out.baseAddress! + first), count * 4, at: fileOffset + first * 4)
+                    } else {
+                        ok = bounce.withUnsafeMutableBufferPointer { b in
+                            guard
+                                readFully(
+                                    UnsafeMutableRawPointer(b.baseAddress!), count * 2, at: fileOffset + first * 2)
+                            else { return false }
+                            let target = UnsafeMutableBufferPointer(rebasing: out[first..<(first + count)])
+                            let source = UnsafeBufferPointer(rebasing: b[0..<count])
+                            widen(source, target)
+                            return true
+                        }
+                    }
+                    if !ok { failed[thread] = true }
+                }
             }
-        } }
+        }
         // The file shrank or vanished under us: the mapping still holds what was validated.
         if failures.contains(true) { read(entry, into: out) }
     }
@@ -156,7 +170,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var done = 0
         while done < count {
             let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                return false
+            }
             done += n
         }
         return true
@@ -184,7 +201,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let entry = try entry(key)
         let bytes = try rawBytes(key)
         func read<T: BinaryInteger>(_ type: T.Type) -> [Int64] {
-            (0..<entry.elementCount).map { Int64(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
+            (0..<entry.elementCount).map {
+                Int64(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))
+            }
         }
         switch entry.dtype {
         case .int64: return read(Int64.self)
@@ -194,7 +213,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .uint32: return read(UInt32.self)
         case .uint16: return read(UInt16.self)
         case .uint8, .bool: return read(UInt8.self)
-        default: throw SafeTensorsError.unsupportedConversion(file: path, key: key, dtype: entry.dtype.rawValue + " to integers")
+        default:
+            throw SafeTensorsError.unsupportedConversion(
+                file: path, key: key, dtype: entry.dtype.rawValue + " to integers")
         }
     }
 }

@@ -58,9 +58,11 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
         case let .unknownDType(file, key, dtype):
             return "\(file): tensor '\(key)': unknown dtype '\(dtype)'"
         case let .sizeMismatch(file, key, shape, dtype, expected, declared):
-            return "\(file): tensor '\(key)': shape \(shape) of \(dtype) needs \(expected) bytes, data_offsets span \(declared)"
+            return
+                "\(file): tensor '\(key)': shape \(shape) of \(dtype) needs \(expected) bytes, data_offsets span \(declared)"
         case let .outOfBounds(file, key, range, dataSize):
-            return "\(file): tensor '\(key)': data_offsets [\(range.lowerBound), \(range.upperBound)] run past the data section of \(dataSize) bytes"
+            return
+                "\(file): tensor '\(key)': data_offsets [\(range.lowerBound), \(range.upperBound)] run past the data section of \(dataSize) bytes"
         case let .overlap(file, key, other):
             return "\(file): tensor '\(key)': data overlaps tensor '\(other)'"
         case let .missingTensor(file, key):
@@ -78,7 +80,8 @@ extension SafeTensorsEntry {
         guard let first = shape.first, range.lowerBound >= 0, range.upperBound <= first else { return nil }
         let rowBytes = shape.dropFirst().reduce(1, *) * dtype.byteSize
         let start = dataRange.lowerBound + range.lowerBound * rowBytes
-        return SafeTensorsEntry(key: key, dtype: dtype, shape: [range.count] + shape.dropFirst(),
-                                dataRange: start..<(start + range.count * rowBytes))
+        return SafeTensorsEntry(
+            key: key, dtype: dtype, shape: [range.count] + shape.dropFirst(),
+            dataRange: start..<(start + range.count * rowBytes))
     }
 }

@@ -36,24 +36,28 @@ struct SafeTensorsHeader {
             throw SafeTensorsError.unknownDType(file: file, key: key, dtype: raw.dtype)
         }
         guard raw.shape.allSatisfy({ $0 >= 0 }) else {
-            throw SafeTensorsError.invalidEntry(file: file, key: key, reason: "shape \(raw.shape) has a negative dimension")
+            throw SafeTensorsError.invalidEntry(
+                file: file, key: key, reason: "shape \(raw.shape) has a negative dimension")
         }
         let offsets = raw.dataOffsets
         guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
-            throw SafeTensorsError.invalidEntry(file: file, key: key, reason: "data_offsets \(offsets) is not [begin, end] with 0 <= begin <= end")
+            throw SafeTensorsError.invalidEntry(
+                file: file, key: key, reason: "data_offsets \(offsets) is not [begin, end] with 0 <= begin <= end")
         }
         var bytes = dtype.byteSize
         for dimension in raw.shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
             guard !overflow else {
-                throw SafeTensorsError.invalidEntry(file: file, key: key, reason: "shape \(raw.shape) overflows the addressable size")
+                throw SafeTensorsError.invalidEntry(
+                    file: file, key: key, reason: "shape \(raw.shape) overflows the addressable size")
             }
             bytes = product
         }
         let range = offsets[0]..<offsets[1]
         guard range.count == bytes else {
-            throw SafeTensorsError.sizeMismatch(file: file, key: key, shape: raw.shape, dtype: raw.dtype,
-                                                expectedBytes: bytes, declaredBytes: range.count)
+            throw SafeTensorsError.sizeMismatch(
+                file: file, key: key, shape: raw.shape, dtype: raw.dtype,
+                expectedBytes: bytes, declaredBytes: range.count)
         }
         guard range.upperBound <= dataSize else {
             throw SafeTensorsError.outOfBounds(file: file, key: key, range: range, dataSize: dataSize)
@@ -62,8 +66,11 @@ struct SafeTensorsHeader {
     }
 
     private static func checkOverlaps(_ entries: [SafeTensorsEntry], file: String) throws {
-        let ordered = entries.filter { !$0.dataRange.isEmpty }.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }
-        for (previous, next) in zip(ordered, ordered.dropFirst()) where next.dataRange.lowerBound < previous.dataRange.upperBound {
+        let ordered = entries.filter { !$0.dataRange.isEmpty }.sorted {
+            $0.dataRange.lowerBound < $1.dataRange.lowerBound
+        }
+        for (previous, next) in zip(ordered, ordered.dropFirst())
+        where next.dataRange.lowerBound < previous.dataRange.upperBound {
             throw SafeTensorsError.overlap(file: file, key: next.key, other: previous.key)
         }
     }

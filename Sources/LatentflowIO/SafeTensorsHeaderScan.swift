@@ -29,7 +29,8 @@ enum SafeTensorsHeaderScan {
                     if expectingKey {
                         let key = decodedString(Data(bytes[index...end]))
                         guard seen.insert(key).inserted else {
-                            throw SafeTensorsError.invalidEntry(file: file, key: key, reason: "the key appears twice in the header")
+                            throw SafeTensorsError.invalidEntry(
+                                file: file, key: key, reason: "the key appears twice in the header")
                         }
                         currentKey = key
                         expectingKey = false
@@ -56,7 +57,10 @@ enum SafeTensorsHeaderScan {
     private static func stringEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var index = start + 1
         while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
+            if bytes[index] == UInt8(ascii: "\\") {
+                index += 2
+                continue
+            }
             if bytes[index] == UInt8(ascii: "\"") { return index }
             index += 1
         }

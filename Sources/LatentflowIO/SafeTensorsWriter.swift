@@ -28,9 +28,12 @@ public struct SafeTensorsWriter {
             case .bfloat16:
                 item.tensor.bfloat16Bits.withUnsafeBufferPointer { body.append(contentsOf: UnsafeRawBufferPointer($0)) }
             default:
-                throw SafeTensorsError.unsupportedConversion(file: "(writer)", key: item.key, dtype: "float32 to \(item.dtype.rawValue)")
+                throw SafeTensorsError.unsupportedConversion(
+                    file: "(writer)", key: item.key, dtype: "float32 to \(item.dtype.rawValue)")
             }
-            header[item.key] = ["dtype": item.dtype.rawValue, "shape": item.tensor.shape, "data_offsets": [start, body.count]]
+            header[item.key] = [
+                "dtype": item.dtype.rawValue, "shape": item.tensor.shape, "data_offsets": [start, body.count],
+            ]
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))

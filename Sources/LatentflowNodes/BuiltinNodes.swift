@@ -6,9 +6,12 @@ public enum BuiltinNodes: NodePack {
     public static let name = "latentflow"
 
     public static let nodes: [any Node.Type] = [
-        CheckpointLoaderSimple.self, DiffusersLoader.self, LCMGuidanceScale.self, LoraLoader.self, LoraLoaderModelOnly.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self, ConditioningSetArea.self,
+        CheckpointLoaderSimple.self, DiffusersLoader.self, LCMGuidanceScale.self, LoraLoader.self,
+        LoraLoaderModelOnly.self, CLIPSetLastLayer.self, CLIPTextEncode.self, ConditioningCombine.self,
+        ConditioningSetArea.self,
         EmptyLatentImage.self, LatentUpscale.self, LatentUpscaleBy.self, LatentFromBatch.self, RepeatLatentBatch.self,
-        ModelSamplingDiscrete.self, KSampler.self, KSamplerAdvanced.self, VAELoader.self, VAEDecode.self, VAEDecodeTiled.self, VAEEncode.self, VAEEncodeTiled.self,
+        ModelSamplingDiscrete.self, KSampler.self, KSamplerAdvanced.self, VAELoader.self, VAEDecode.self,
+        VAEDecodeTiled.self, VAEEncode.self, VAEEncodeTiled.self,
         SaveLatent.self, LoadLatent.self, KSamplerSelect.self, BasicScheduler.self, RandomNoise.self, DisableNoise.self,
         CFGGuider.self, BasicGuider.self, SamplerCustom.self, SamplerCustomAdvanced.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,

@@ -11,12 +11,18 @@ extension GraphBuilder {
         return (node.output(0), node.output(1))
     }
 
-    public func imageScale(_ image: OutputRef<ImageBatch>, width: Int, height: Int, method: String = "bilinear",
-                           crop: String = "disabled") -> OutputRef<ImageBatch> {
-        add(ImageScale.self, ["image": image, "upscale_method": method, "width": width, "height": height, "crop": crop]).output(0)
+    public func imageScale(
+        _ image: OutputRef<ImageBatch>, width: Int, height: Int, method: String = "bilinear",
+        crop: String = "disabled"
+    ) -> OutputRef<ImageBatch> {
+        add(
+            ImageScale.self, ["image": image, "upscale_method": method, "width": width, "height": height, "crop": crop]
+        ).output(0)
     }
 
-    public func imageScaleBy(_ image: OutputRef<ImageBatch>, _ factor: Double, method: String = "bilinear") -> OutputRef<ImageBatch> {
+    public func imageScaleBy(_ image: OutputRef<ImageBatch>, _ factor: Double, method: String = "bilinear")
+        -> OutputRef<ImageBatch>
+    {
         add(ImageScaleBy.self, ["image": image, "upscale_method": method, "scale_by": factor]).output(0)
     }
 

@@ -61,7 +61,10 @@ public final class BrownianTree {
 
     /// The canonical cover of [ta, tb] by tree nodes, left to right, splitting nodes on the way.
     private func locate(_ node: Node, _ ta: Double, _ tb: Double, into out: inout [Node]) {
-        if ta == node.start && tb == node.end { out.append(node); return }
+        if ta == node.start && tb == node.end {
+            out.append(node)
+            return
+        }
         guard let midway = node.midway, let left = node.left, let right = node.right else {
             split(node, toward: ta == node.start ? tb : ta)
             return locate(node, ta, tb, into: &out)
@@ -78,9 +81,13 @@ public final class BrownianTree {
         while true {
             if node.midway == nil { splitExactly(node) }
             guard let midway = node.midway else { return }
-            if point > midway, let right = node.right { node = right }
-            else if point < midway, let left = node.left { node = left }
-            else { return }
+            if point > midway, let right = node.right {
+                node = right
+            } else if point < midway, let left = node.left {
+                node = left
+            } else {
+                return
+            }
         }
     }
 
@@ -106,7 +113,8 @@ public final class BrownianTree {
         let noise = try Self.randn(shape, seed: parent.splitSeed)
         // torch evaluates `left_diff * W * h_reciprocal + sqrt(var) * noise` in float32 with each
         // Python float rounded to float32 first.
-        let a = Float(leftLength), b = Float(reciprocal), c = Float((leftLength * rightLength * reciprocal).squareRoot())
+        let a = Float(leftLength), b = Float(reciprocal),
+            c = Float((leftLength * rightLength * reciprocal).squareRoot())
         var leftPart = Tensor(shape: shape)
         whole.withUnsafeBufferPointer { w in
             noise.withUnsafeBufferPointer { n in

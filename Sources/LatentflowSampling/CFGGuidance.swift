@@ -43,7 +43,7 @@ public struct CFGGuidance {
     /// The strength-weighted average of every entry's denoised prediction over its area.
     static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
         if entries.count == 1, entries[0].area == nil {
-            return try entries[0].denoise(x, sigma)             // output·s / s
+            return try entries[0].denoise(x, sigma)  // output·s / s
         }
         let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
         var sum = Tensor(shape: x.shape), count = Tensor(shape: x.shape)
@@ -53,17 +53,24 @@ public struct CFGGuidance {
             let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
             let region = try x.slice(axis: 2, start: ay, length: ah).slice(axis: 3, start: ax, length: aw)
             let output = try entry.denoise(region, sigma)
-            let weights = featheredWeights(height: ah, width: aw, strength: Float(entry.strength),
-                                           feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
-                                           left: ax != 0, right: ax + aw < w)
+            let weights = featheredWeights(
+                height: ah, width: aw, strength: Float(entry.strength),
+                feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
+                left: ax != 0, right: ax + aw < w)
             sum.withUnsafeMutableBufferPointer { s in
                 count.withUnsafeMutableBufferPointer { k in
-                    for b in 0..<n { for ch in 0..<c { for y in 0..<ah { for xx in 0..<aw {
-                        let weight = weights[y * aw + xx]
-                        let target = ((b * c + ch) * h + ay + y) * w + ax + xx
-                        s[target] += output.scalars[((b * c + ch) * ah + y) * aw + xx] * weight
-                        k[target] += weight
-                    } } } }
+                    for b in 0..<n {
+                        for ch in 0..<c {
+                            for y in 0..<ah {
+                                for xx in 0..<aw {
+                                    let weight = weights[y * aw + xx]
+                                    let target = ((b * c + ch) * h + ay + y) * w + ax + xx
+                                    s[target] += output.scalars[((b * c + ch) * ah + y) * aw + xx] * weight
+                                    k[target] += weight
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -71,8 +78,10 @@ public struct CFGGuidance {
     }
 
     /// ComfyUI's area multiplier: strength, fading linearly over 8 pixels at inner edges.
-    static func featheredWeights(height: Int, width: Int, strength: Float, feather: Bool,
-                                 top: Bool, bottom: Bool, left: Bool, right: Bool) -> [Float] {
+    static func featheredWeights(
+        height: Int, width: Int, strength: Float, feather: Bool,
+        top: Bool, bottom: Bool, left: Bool, right: Bool
+    ) -> [Float] {
         var weights = [Float](repeating: strength, count: height * width)
         guard feather else { return weights }
         let rr = 8

@@ -7,15 +7,19 @@ import LatentflowTensor
 struct DDPM: SamplerAlgorithm {
     var names: [SamplerName] { [.ddpm] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             try Self.step(x, denoised, sigma: step.sigma, to: step.next, noise: &noise)
         }
     }
 
-    static func step(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float,
-                     noise: inout StepNoise) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float,
+        noise: inout StepNoise
+    ) throws -> Tensor {
         let eps = try Samplers.derivative(x, denoised, sigma: sigma)
         let scaledX = try x.dividing(Samplers.scalar((1 + sigma * sigma).squareRoot()))
         let alphaCumprod = 1 / (sigma * sigma + 1), alphaCumprodPrevious = 1 / (next * next + 1)

@@ -13,8 +13,10 @@ struct DPM2: SamplerAlgorithm {
     var names: [SamplerName] { ancestral ? [.dpm2Ancestral] : [.dpm2] }
     var discardsPenultimateSigma: Bool { true }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             guard ancestral else {
                 return try Self.step(x, denoised, sigma: step.sigma, to: step.next, denoiser: denoiser)
@@ -26,8 +28,10 @@ struct DPM2: SamplerAlgorithm {
     }
 
     /// A DPM-Solver-2 step from σ to `target` (Euler when `target` is 0).
-    static func step(_ x: Tensor, _ denoised: Tensor, sigma: Float, to target: Float,
-                     denoiser: Denoiser) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, to target: Float,
+        denoiser: Denoiser
+    ) throws -> Tensor {
         let d = try Samplers.derivative(x, denoised, sigma: sigma)
         if target == 0 { return try x.adding(d.scaled(by: target - sigma)) }
         let mid = expf(Samplers.midpointLerp(logf(sigma), logf(target)))

@@ -8,8 +8,10 @@ import LatentflowTensor
 struct DPMPP2M: SamplerAlgorithm {
     var names: [SamplerName] { [.dpmpp2m] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         var previousDenoised: Tensor?
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             defer { previousDenoised = denoised }

@@ -8,8 +8,10 @@ import LatentflowTensor
 struct DPMPP2SAncestral: SamplerAlgorithm {
     var names: [SamplerName] { [.dpmpp2sAncestral] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let (down, up) = Samplers.ancestralStep(from: step.sigma, to: step.next)
             let result = try Self.step(x, denoised, sigma: step.sigma, to: down, denoiser: denoiser)
@@ -18,8 +20,10 @@ struct DPMPP2SAncestral: SamplerAlgorithm {
     }
 
     /// A DPM-Solver++(2S) step from σ to `target` (Euler when `target` is 0).
-    static func step(_ x: Tensor, _ denoised: Tensor, sigma: Float, to target: Float,
-                     denoiser: Denoiser) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, to target: Float,
+        denoiser: Denoiser
+    ) throws -> Tensor {
         if target == 0 {
             return try x.adding(Samplers.derivative(x, denoised, sigma: sigma).scaled(by: target - sigma))
         }

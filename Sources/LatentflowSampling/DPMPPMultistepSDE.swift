@@ -33,8 +33,10 @@ struct DPMPPMultistepSDE: SamplerAlgorithm {
         }
     }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         let treeNoise = try BrownianTreeNoise(shape: x.shape, sigmas: sigmas, seed: noise.seed)
         var history = History()
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
@@ -44,8 +46,10 @@ struct DPMPPMultistepSDE: SamplerAlgorithm {
         }
     }
 
-    func step(_ x: Tensor, _ denoised: Tensor, sigma: Float, next: Float, history: inout History,
-              noise: BrownianTreeNoise) throws -> Tensor {
+    func step(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, next: Float, history: inout History,
+        noise: BrownianTreeNoise
+    ) throws -> Tensor {
         let lambdaS = -logf(sigma), lambdaT = -logf(next)
         let h = lambdaT - lambdaS
         let hEta = h * 2

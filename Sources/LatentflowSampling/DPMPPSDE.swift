@@ -12,8 +12,10 @@ import LatentflowTensor
 struct DPMPPSDE: SamplerAlgorithm {
     var names: [SamplerName] { [.dpmppSDE, .dpmppSDEGPU] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         let treeNoise = try BrownianTreeNoise(shape: x.shape, sigmas: sigmas, seed: noise.seed)
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             if step.next == 0 { return denoised }
@@ -21,8 +23,10 @@ struct DPMPPSDE: SamplerAlgorithm {
         }
     }
 
-    static func step(_ x: Tensor, _ denoised: Tensor, sigma: Float, next: Float, denoiser: Denoiser,
-                     noise: BrownianTreeNoise) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, next: Float, denoiser: Denoiser,
+        noise: BrownianTreeNoise
+    ) throws -> Tensor {
         let r: Float = 0.5
         let lambdaS = -logf(sigma), lambdaT = -logf(next)
         let h = lambdaT - lambdaS

@@ -15,8 +15,10 @@ struct ERSDE: SamplerAlgorithm {
         var previousDerivative: Tensor?
     }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         var state = State()
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             try Self.step(x, denoised, sigmas: sigmas, i: step.i, state: &state, noise: &noise)
@@ -25,8 +27,10 @@ struct ERSDE: SamplerAlgorithm {
 
     static func noiseScaler(_ lambda: Float) -> Float { lambda * (expf(powf(lambda, 0.3)) + 10) }
 
-    static func step(_ x: Tensor, _ denoised: Tensor, sigmas: [Float], i: Int, state: inout State,
-                     noise: inout StepNoise) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, sigmas: [Float], i: Int, state: inout State,
+        noise: inout StepNoise
+    ) throws -> Tensor {
         defer { state.previousDenoised = denoised }
         let next = sigmas[i + 1]
         if next == 0 { return denoised }

@@ -8,8 +8,10 @@ import LatentflowTensor
 struct Euler: SamplerAlgorithm {
     var names: [SamplerName] { [.euler, .ddim] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             try Samplers.eulerStep(x, denoised, sigma: step.sigma, to: step.next)
         }

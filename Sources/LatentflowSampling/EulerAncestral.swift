@@ -6,8 +6,10 @@ import LatentflowTensor
 struct EulerAncestral: SamplerAlgorithm {
     var names: [SamplerName] { [.eulerAncestral] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let (down, up) = Samplers.ancestralStep(from: step.sigma, to: step.next)
             if down == 0 { return denoised }

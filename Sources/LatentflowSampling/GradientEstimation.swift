@@ -7,8 +7,10 @@ import LatentflowTensor
 struct GradientEstimation: SamplerAlgorithm {
     var names: [SamplerName] { [.gradientEstimation] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         var previousDerivative: Tensor?
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let d = try Samplers.derivative(x, denoised, sigma: step.sigma)

@@ -6,8 +6,10 @@ import LatentflowTensor
 struct Heun: SamplerAlgorithm {
     var names: [SamplerName] { [.heun] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let d = try Samplers.derivative(x, denoised, sigma: step.sigma)
             let dt = step.next - step.sigma

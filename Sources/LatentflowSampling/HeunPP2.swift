@@ -7,8 +7,10 @@ import LatentflowTensor
 struct HeunPP2: SamplerAlgorithm {
     var names: [SamplerName] { [.heunpp2] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             try Self.step(x, denoised, sigmas: sigmas, i: step.i, denoiser: denoiser)
         }

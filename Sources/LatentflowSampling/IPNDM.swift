@@ -10,9 +10,11 @@ struct IPNDM: SamplerAlgorithm {
 
     var names: [SamplerName] { variableStep ? [.ipndmV] : [.ipndm] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
-        var history: [Tensor] = []   // earlier derivatives, newest last
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
+        var history: [Tensor] = []  // earlier derivatives, newest last
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let d = try Samplers.derivative(x, denoised, sigma: step.sigma)
             defer { history = Array((history + [d]).suffix(3)) }
@@ -23,8 +25,10 @@ struct IPNDM: SamplerAlgorithm {
     }
 
     /// Fixed Adams–Bashforth weights (history oldest first).
-    static func fixedWeightStep(_ x: Tensor, _ d: Tensor, history: [Tensor], sigma: Float,
-                                to next: Float) throws -> Tensor {
+    static func fixedWeightStep(
+        _ x: Tensor, _ d: Tensor, history: [Tensor], sigma: Float,
+        to next: Float
+    ) throws -> Tensor {
         let combined: Tensor
         switch history.count {
         case 0: combined = d
@@ -41,8 +45,10 @@ struct IPNDM: SamplerAlgorithm {
     }
 
     /// Adams–Bashforth weights from the actual sigma gaps (history oldest first).
-    static func variableWeightStep(_ x: Tensor, _ d: Tensor, history: [Tensor], sigmas: [Float],
-                                   i: Int) throws -> Tensor {
+    static func variableWeightStep(
+        _ x: Tensor, _ d: Tensor, history: [Tensor], sigmas: [Float],
+        i: Int
+    ) throws -> Tensor {
         let t = sigmas
         let hn = t[i + 1] - t[i]
         let weights: [Float]
@@ -59,13 +65,16 @@ struct IPNDM: SamplerAlgorithm {
         default:
             let h1 = t[i] - t[i - 1], h2 = t[i - 1] - t[i - 2], h3 = t[i - 2] - t[i - 3]
             let temp1 = (1 - hn / (3 * (hn + h1)) * (hn * (hn + h1)) / (h1 * (h1 + h2))) / 2
-            let temp2 = ((1 - hn / (3 * (hn + h1))) / 2 + (1 - hn / (2 * (hn + h1))) * hn / (6 * (hn + h1 + h2)))
+            let temp2 =
+                ((1 - hn / (3 * (hn + h1))) / 2 + (1 - hn / (2 * (hn + h1))) * hn / (6 * (hn + h1 + h2)))
                 * (hn * (hn + h1) * (hn + h1 + h2)) / (h1 * (h1 + h2) * (h1 + h2 + h3))
             let ratio = h1 * (h1 + h2) / (h2 * (h2 + h3))
-            weights = [(2 + hn / h1) / 2 + temp1 + temp2,
-                       -(hn / h1) / 2 - (1 + h1 / h2) * temp1 - (1 + h1 / h2 + ratio) * temp2,
-                       temp1 * h1 / h2 + (h1 / h2 + ratio * (1 + h2 / h3)) * temp2,
-                       -temp2 * ratio * h1 / h2]
+            weights = [
+                (2 + hn / h1) / 2 + temp1 + temp2,
+                -(hn / h1) / 2 - (1 + h1 / h2) * temp1 - (1 + h1 / h2 + ratio) * temp2,
+                temp1 * h1 / h2 + (h1 / h2 + ratio * (1 + h2 / h3)) * temp2,
+                -temp2 * ratio * h1 / h2,
+            ]
         }
         // weights[0] goes with d, weights[k] with the k-th newest earlier derivative.
         var combined = d.scaled(by: weights[0])

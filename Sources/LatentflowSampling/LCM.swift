@@ -6,8 +6,10 @@ import LatentflowTensor
 struct LCM: SamplerAlgorithm {
     var names: [SamplerName] { [.lcm] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, _, denoised in
             guard step.next > 0 else { return denoised }
             return try sampling.noiseScaling(sigma: step.next, noise: noise.next(like: denoised), latent: denoised)

@@ -8,9 +8,11 @@ import LatentflowTensor
 struct LMS: SamplerAlgorithm {
     var names: [SamplerName] { [.lms] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
-        var derivatives: [Tensor] = []   // newest last
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
+        var derivatives: [Tensor] = []  // newest last
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             derivatives = Array((derivatives + [try Samplers.derivative(x, denoised, sigma: step.sigma)]).suffix(4))
             return step.next == 0 ? denoised : try Self.step(x, derivatives: derivatives, sigmas: sigmas, i: step.i)
@@ -46,17 +48,21 @@ struct LMS: SamplerAlgorithm {
 
     /// QUADPACK's `qk21`: the 21-point Kronrod rule, summed in its order.
     static func gaussKronrod21(_ f: (Double) -> Double, from a: Double, to b: Double) -> Double {
-        let nodes = [0.995657163025808080735527280689003, 0.973906528517171720077964012084452,
-                     0.930157491355708226001207180059508, 0.865063366688984510732096688423493,
-                     0.780817726586416897063717578345042, 0.679409568299024406234327365114874,
-                     0.562757134668604683339000099272694, 0.433395394129247190799265943165784,
-                     0.294392862701460198131126603103866, 0.148874338981631210884826001129720, 0.0]
-        let weights = [0.011694638867371874278064396062192, 0.032558162307964727478818972459390,
-                       0.054755896574351996031381300244580, 0.075039674810919952767043140916190,
-                       0.093125454583697605535065465083366, 0.109387158802297641899210590325805,
-                       0.123491976262065851077752717747021, 0.134709217311473325928054001771707,
-                       0.142775938577060080797094273138717, 0.147739104901338491374841515972068,
-                       0.149445554002916905664936468389821]
+        let nodes = [
+            0.995657163025808080735527280689003, 0.973906528517171720077964012084452,
+            0.930157491355708226001207180059508, 0.865063366688984510732096688423493,
+            0.780817726586416897063717578345042, 0.679409568299024406234327365114874,
+            0.562757134668604683339000099272694, 0.433395394129247190799265943165784,
+            0.294392862701460198131126603103866, 0.148874338981631210884826001129720, 0.0,
+        ]
+        let weights = [
+            0.011694638867371874278064396062192, 0.032558162307964727478818972459390,
+            0.054755896574351996031381300244580, 0.075039674810919952767043140916190,
+            0.093125454583697605535065465083366, 0.109387158802297641899210590325805,
+            0.123491976262065851077752717747021, 0.134709217311473325928054001771707,
+            0.142775938577060080797094273138717, 0.147739104901338491374841515972068,
+            0.149445554002916905664936468389821,
+        ]
         let centre = 0.5 * (a + b), halfLength = 0.5 * (b - a)
         var sum = weights[10] * f(centre)
         // The Gauss nodes (odd indices) first, then the Kronrod-only ones, as qk21 adds them.

@@ -29,8 +29,10 @@ public struct ModelSampling: Sendable {
     public var sigmaMax: Float { sigmas[sigmas.count - 1] }
 
     /// SD1.5's schedule: linear betas 0.00085…0.012 over 1000 steps (optionally zero-terminal-SNR).
-    public init(parameterization: Parameterization = .eps, zeroTerminalSNR: Bool = false,
-                linearStart: Double = 0.00085, linearEnd: Double = 0.012, timesteps: Int = 1000) {
+    public init(
+        parameterization: Parameterization = .eps, zeroTerminalSNR: Bool = false,
+        linearStart: Double = 0.00085, linearEnd: Double = 0.012, timesteps: Int = 1000
+    ) {
         self.parameterization = parameterization
         let roots = torchLinspace(linearStart.squareRoot(), linearEnd.squareRoot(), timesteps)
         var cumulative = 1.0
@@ -63,7 +65,10 @@ public struct ModelSampling: Sendable {
         var bestDistance = Float.infinity
         for (i, entry) in logSigmas.enumerated() {
             let distance = abs(logSigma - entry)
-            if distance < bestDistance { best = i; bestDistance = distance }
+            if distance < bestDistance {
+                best = i
+                bestDistance = distance
+            }
         }
         return Float(best * skipSteps + (skipSteps - 1))
     }

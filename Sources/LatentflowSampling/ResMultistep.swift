@@ -12,22 +12,27 @@ struct ResMultistep: SamplerAlgorithm {
 
     var names: [SamplerName] { ancestral ? [.resMultistepAncestral] : [.resMultistep] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         var previousDenoised: Tensor?
         var previousSigmaDown: Float = 0
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             let (down, up) = ancestral ? Samplers.ancestralStep(from: step.sigma, to: step.next) : (step.next, Float(0))
-            var result = try Self.step(x, denoised, previous: previousDenoised, sigmas: sigmas, i: step.i,
-                                       sigmaDown: down, previousSigmaDown: previousSigmaDown)
+            var result = try Self.step(
+                x, denoised, previous: previousDenoised, sigmas: sigmas, i: step.i,
+                sigmaDown: down, previousSigmaDown: previousSigmaDown)
             if step.next > 0 && up != 0 { result = try result.adding(noise.next(like: result).scaled(by: up)) }
             (previousDenoised, previousSigmaDown) = (denoised, down)
             return result
         }
     }
 
-    static func step(_ x: Tensor, _ denoised: Tensor, previous: Tensor?, sigmas: [Float], i: Int,
-                     sigmaDown: Float, previousSigmaDown: Float) throws -> Tensor {
+    static func step(
+        _ x: Tensor, _ denoised: Tensor, previous: Tensor?, sigmas: [Float], i: Int,
+        sigmaDown: Float, previousSigmaDown: Float
+    ) throws -> Tensor {
         let sigma = sigmas[i]
         guard sigmaDown != 0, let previous else {
             return try x.adding(Samplers.derivative(x, denoised, sigma: sigma).scaled(by: sigmaDown - sigma))

@@ -13,21 +13,27 @@ struct SEEDS: SamplerAlgorithm {
 
     var names: [SamplerName] { stages == 2 ? [.seeds2] : [.seeds3] }
 
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             if step.next == 0 { return denoised }
             if stages == 2 {
-                return try Self.twoStageStep(x, denoised, sigma: step.sigma, to: step.next, denoiser: denoiser,
-                                             noise: &noise)
+                return try Self.twoStageStep(
+                    x, denoised, sigma: step.sigma, to: step.next, denoiser: denoiser,
+                    noise: &noise)
             }
-            return try Self.threeStageStep(x, denoised, sigma: step.sigma, to: step.next, denoiser: denoiser,
-                                           noise: &noise)
+            return try Self.threeStageStep(
+                x, denoised, sigma: step.sigma, to: step.next, denoiser: denoiser,
+                noise: &noise)
         }
     }
 
-    static func twoStageStep(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, denoiser: Denoiser,
-                             noise: inout StepNoise) throws -> Tensor {
+    static func twoStageStep(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, denoiser: Denoiser,
+        noise: inout StepNoise
+    ) throws -> Tensor {
         let r: Float = 0.5
         let lambdaS = -logf(sigma), lambdaT = -logf(next)
         let h = lambdaT - lambdaS
@@ -51,8 +57,10 @@ struct SEEDS: SamplerAlgorithm {
         return result
     }
 
-    static func threeStageStep(_ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, denoiser: Denoiser,
-                               noise: inout StepNoise) throws -> Tensor {
+    static func threeStageStep(
+        _ x: Tensor, _ denoised: Tensor, sigma: Float, to next: Float, denoiser: Denoiser,
+        noise: inout StepNoise
+    ) throws -> Tensor {
         let r1 = Float(1.0 / 3), r2 = Float(2.0 / 3)
         func hPhi1(_ h: Float) -> Float { expm1f(h) }
         func hPhi2(_ h: Float) -> Float { (expm1f(h) - h) / h }

@@ -21,8 +21,10 @@ public protocol SamplerAlgorithm: Sendable {
 
     /// Samples from `x` along `sigmas` (at least two of them). `noise` is the per-step noise
     /// of ancestral samplers; its `seed` seeds the SDE samplers' Brownian tree.
-    func sample(denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor
+    func sample(
+        denoiser: Denoiser, x: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor
 }
 
 extension SamplerAlgorithm {

@@ -10,7 +10,7 @@
 public enum SamplerTable {
     /// Every implemented algorithm, once, in ComfyUI's menu order.
     static let algorithms: [any SamplerAlgorithm] = [
-        Euler(),                                    // euler, ddim
+        Euler(),  // euler, ddim
         EulerAncestral(),
         Heun(),
         HeunPP2(),
@@ -18,11 +18,11 @@ public enum SamplerTable {
         DPM2(ancestral: true),
         LMS(),
         DPMPP2SAncestral(),
-        DPMPPSDE(),                                 // dpmpp_sde, dpmpp_sde_gpu
+        DPMPPSDE(),  // dpmpp_sde, dpmpp_sde_gpu
         DPMPP2M(),
-        DPMPPMultistepSDE(correction: .midpoint),   // dpmpp_2m_sde, dpmpp_2m_sde_gpu
-        DPMPPMultistepSDE(correction: .heun),       // dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu
-        DPMPPMultistepSDE(correction: .thirdOrder), // dpmpp_3m_sde, dpmpp_3m_sde_gpu
+        DPMPPMultistepSDE(correction: .midpoint),  // dpmpp_2m_sde, dpmpp_2m_sde_gpu
+        DPMPPMultistepSDE(correction: .heun),  // dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu
+        DPMPPMultistepSDE(correction: .thirdOrder),  // dpmpp_3m_sde, dpmpp_3m_sde_gpu
         DDPM(),
         LCM(),
         IPNDM(variableStep: false),

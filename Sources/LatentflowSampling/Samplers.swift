@@ -9,15 +9,18 @@ import LatentflowTensor
 /// `comfy/k_diffusion/sampling.py` (`to_d`, `get_ancestral_step`).
 public enum Samplers {
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
-    public static func sample(_ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
-                              sampling: ModelSampling, noise: inout StepNoise,
-                              onStep: StepCallback = { _, _, _ in }) throws -> Tensor {
+    public static func sample(
+        _ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
+        sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback = { _, _, _ in }
+    ) throws -> Tensor {
         guard sigmas.count > 1 else { return start }
         guard let algorithm = name.algorithm else {
             throw SamplingError("sampler '\(name.rawValue)' is not implemented in Latentflow yet")
         }
-        return try algorithm.sample(denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling, noise: &noise,
-                                    onStep: onStep)
+        return try algorithm.sample(
+            denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling, noise: &noise,
+            onStep: onStep)
     }
 
     /// Where one step of a sampling loop stands: step `i` goes from `sigma` to `next`.
@@ -30,8 +33,10 @@ public enum Samplers {
     /// The loop most k-diffusion samplers share: at each sigma one denoiser call, then the
     /// sampler's step from that prediction to the next sigma (`step` may call the denoiser
     /// again for intermediate points).
-    static func stepping(from start: Tensor, sigmas: [Float], denoiser: Denoiser, onStep: StepCallback,
-                         step: (_ step: Step, _ x: Tensor, _ denoised: Tensor) throws -> Tensor) throws -> Tensor {
+    static func stepping(
+        from start: Tensor, sigmas: [Float], denoiser: Denoiser, onStep: StepCallback,
+        step: (_ step: Step, _ x: Tensor, _ denoised: Tensor) throws -> Tensor
+    ) throws -> Tensor {
         var x = start
         let total = sigmas.count - 1
         guard total > 0 else { return x }

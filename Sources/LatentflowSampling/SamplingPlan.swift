@@ -23,8 +23,10 @@ public struct SamplingPlan: Sendable {
     /// `steps + 1` sigmas; `denoise <= 0` gives none. For the samplers whose algorithm
     /// `discardsPenultimateSigma` (dpm_2, dpm_2_ancestral, uni_pc, uni_pc_bh2) KSampler schedules
     /// one step more and drops the next-to-last sigma (SamplerCustom does not).
-    public static func sigmas(scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double,
-                              sampler: SamplerName? = nil) throws -> [Float] {
+    public static func sigmas(
+        scheduler: SchedulerName, sampling: ModelSampling, steps: Int, denoise: Double,
+        sampler: SamplerName? = nil
+    ) throws -> [Float] {
         func schedule(_ steps: Int) throws -> [Float] {
             guard let sampler, sampler.discardsPenultimateSigma else {
                 return try Schedulers.sigmas(scheduler, sampling, steps: steps)
@@ -54,19 +56,26 @@ public struct SamplingPlan: Sendable {
 
     /// Samples a latent (unscaled, as LATENT carries it) and returns the result unscaled, plus the
     /// last denoised prediction (SamplerCustom's second output).
-    public func run(latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: Denoiser,
-                    onStep: (Int, Int) throws -> Void = { _, _ in }) throws -> (samples: Tensor, denoised: Tensor) {
+    public func run(
+        latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: Denoiser,
+        onStep: (Int, Int) throws -> Void = { _, _ in }
+    ) throws -> (samples: Tensor, denoised: Tensor) {
         guard sigmas.count > 1 else { return (latent, latent) }
-        let noise = addNoise ? try comfyInitialNoise(shape: latent.shape, seed: seed, batchIndex: batchIndex)
-                             : Tensor(shape: latent.shape)
+        let noise =
+            addNoise
+            ? try comfyInitialNoise(shape: latent.shape, seed: seed, batchIndex: batchIndex)
+            : Tensor(shape: latent.shape)
         let isEmpty = latent.scalars.allSatisfy { $0 == 0 }
         let scaledLatent = isEmpty ? latent : latent.scaled(by: latentScale)
-        let start = try sampling.noiseScaling(sigma: sigmas[0], noise: noise, latent: scaledLatent,
-                                              maxDenoise: sampling.isMaxDenoise(sigmas[0]))
+        let start = try sampling.noiseScaling(
+            sigma: sigmas[0], noise: noise, latent: scaledLatent,
+            maxDenoise: sampling.isMaxDenoise(sigmas[0]))
         var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset)
         var lastDenoised = start
-        let samples = try Samplers.sample(sampler, denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling,
-                                          noise: &stepNoise) { step, total, denoised in
+        let samples = try Samplers.sample(
+            sampler, denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling,
+            noise: &stepNoise
+        ) { step, total, denoised in
             lastDenoised = denoised
             try onStep(step, total)
         }

@@ -73,7 +73,8 @@ public enum Schedulers {
             let thresholdDiff = Double(linearSteps) - threshold * Double(steps)
             let quadraticSteps = Double(steps - linearSteps)
             let quadraticCoefficient = thresholdDiff / (Double(linearSteps) * quadraticSteps * quadraticSteps)
-            let linearCoefficient = threshold / Double(linearSteps) - 2 * thresholdDiff / (quadraticSteps * quadraticSteps)
+            let linearCoefficient =
+                threshold / Double(linearSteps) - 2 * thresholdDiff / (quadraticSteps * quadraticSteps)
             let constant = quadraticCoefficient * Double(linearSteps * linearSteps)
             let quadratic = (linearSteps..<steps).map { i -> Double in
                 quadraticCoefficient * Double(i * i) + linearCoefficient * Double(i) + constant
@@ -157,13 +158,17 @@ enum BetaDistribution {
         for m in 1...500 {
             let m = Double(m)
             var numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-            d = 1 + numerator * d; if abs(d) < tiny { d = tiny }
-            c = 1 + numerator / c; if abs(c) < tiny { c = tiny }
+            d = 1 + numerator * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + numerator / c
+            if abs(c) < tiny { c = tiny }
             d = 1 / d
             fraction *= d * c
             numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-            d = 1 + numerator * d; if abs(d) < tiny { d = tiny }
-            c = 1 + numerator / c; if abs(c) < tiny { c = tiny }
+            d = 1 + numerator * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + numerator / c
+            if abs(c) < tiny { c = tiny }
             d = 1 / d
             let delta = d * c
             fraction *= delta

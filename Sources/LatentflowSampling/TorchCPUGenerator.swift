@@ -50,7 +50,9 @@ public struct TorchCPUGenerator: Sendable {
     public mutating func randn(_ shape: [Int]) throws -> Tensor {
         let count = shape.reduce(1, *)
         guard count >= 16 else {
-            throw TensorError.invalidArgument("noise of \(count) elements: PyTorch uses another algorithm below 16 elements, which Latentflow does not reproduce")
+            throw TensorError.invalidArgument(
+                "noise of \(count) elements: PyTorch uses another algorithm below 16 elements, which Latentflow does not reproduce"
+            )
         }
         var data = [Float](repeating: 0, count: count)
         for i in 0..<count { data[i] = nextUniform() }

@@ -27,8 +27,10 @@ struct UniPC: SamplerAlgorithm {
         }
     }
 
-    func sample(denoiser: Denoiser, x start: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
-                onStep: StepCallback) throws -> Tensor {
+    func sample(
+        denoiser: Denoiser, x start: Tensor, sigmas: [Float], sampling: ModelSampling, noise: inout StepNoise,
+        onStep: StepCallback
+    ) throws -> Tensor {
         var times = sigmas
         if times.last == 0 { times[times.count - 1] = 0.001 }
         let steps = times.count - 1
@@ -51,8 +53,9 @@ struct UniPC: SamplerAlgorithm {
             for stepIndex in 1..<steps {
                 if stepIndex < order {
                     let t = times[stepIndex]
-                    let (next, model) = try Self.update(variant, x, models: models, times: previousTimes, t: t,
-                                                        order: stepIndex, useCorrector: true, predict: predictData)
+                    let (next, model) = try Self.update(
+                        variant, x, models: models, times: previousTimes, t: t,
+                        order: stepIndex, useCorrector: true, predict: predictData)
                     x = next
                     models.append(try model ?? predictData(x, t))
                     previousTimes.append(t)
@@ -60,9 +63,10 @@ struct UniPC: SamplerAlgorithm {
                     for step in stepIndex...(stepIndex == steps - 1 ? stepIndex + 1 : stepIndex) {
                         let t = times[step]
                         let stepOrder = min(order, steps + 1 - step)
-                        let (next, model) = try Self.update(variant, x, models: models, times: previousTimes, t: t,
-                                                            order: stepOrder, useCorrector: step != steps,
-                                                            predict: predictData)
+                        let (next, model) = try Self.update(
+                            variant, x, models: models, times: previousTimes, t: t,
+                            order: stepOrder, useCorrector: step != steps,
+                            predict: predictData)
                         x = next
                         models = Array(models.dropFirst()) + [models[models.count - 1]]
                         previousTimes = Array(previousTimes.dropFirst()) + [t]
@@ -76,9 +80,11 @@ struct UniPC: SamplerAlgorithm {
     }
 
     /// `multistep_uni_pc_bh_update` with data prediction: `models` and `times` oldest first.
-    private static func update(_ variant: Variant, _ x: Tensor, models: [Tensor], times: [Float], t: Float, order: Int,
-                               useCorrector: Bool,
-                               predict: (Tensor, Float) throws -> Tensor) throws -> (Tensor, Tensor?) {
+    private static func update(
+        _ variant: Variant, _ x: Tensor, models: [Tensor], times: [Float], t: Float, order: Int,
+        useCorrector: Bool,
+        predict: (Tensor, Float) throws -> Tensor
+    ) throws -> (Tensor, Tensor?) {
         let previousTime = times[times.count - 1], previousModel = models[models.count - 1]
         let lambdaPrevious = VPSchedule.lambda(previousTime), lambdaT = VPSchedule.lambda(t)
         let sigmaPrevious = VPSchedule.std(previousTime), sigmaT = VPSchedule.std(t)
@@ -112,8 +118,12 @@ struct UniPC: SamplerAlgorithm {
         let base = try x.scaled(by: sigmaT / sigmaPrevious).subtracting(previousModel.scaled(by: alphaT * hPhi1))
         var predicted = base
         if !differences.isEmpty {
-            let rhos = order == 2 ? [Float(0.5)] : solve(Array(matrix.prefix(order - 1).map { Array($0.prefix(order - 1)) }),
-                                                         Array(b.prefix(order - 1)))
+            let rhos =
+                order == 2
+                ? [Float(0.5)]
+                : solve(
+                    Array(matrix.prefix(order - 1).map { Array($0.prefix(order - 1)) }),
+                    Array(b.prefix(order - 1)))
             predicted = try base.subtracting(weightedSum(differences, rhos).scaled(by: alphaT * bH))
         }
         guard useCorrector else { return (predicted, nil) }
@@ -126,7 +136,9 @@ struct UniPC: SamplerAlgorithm {
 
     private static func weightedSum(_ tensors: [Tensor], _ weights: [Float]) throws -> Tensor {
         var sum = tensors[0].scaled(by: weights[0])
-        for (tensor, weight) in zip(tensors.dropFirst(), weights.dropFirst()) { sum = try sum.adding(tensor.scaled(by: weight)) }
+        for (tensor, weight) in zip(tensors.dropFirst(), weights.dropFirst()) {
+            sum = try sum.adding(tensor.scaled(by: weight))
+        }
         return sum
     }
 
@@ -137,7 +149,8 @@ struct UniPC: SamplerAlgorithm {
         let n = b.count
         for column in 0..<n {
             let pivot = (column..<n).max { abs(a[$0][column]) < abs(a[$1][column]) }!
-            a.swapAt(column, pivot); b.swapAt(column, pivot)
+            a.swapAt(column, pivot)
+            b.swapAt(column, pivot)
             for row in (column + 1)..<n where a[column][column] != 0 {
                 let factor = a[row][column] / a[column][column]
                 for k in column..<n { a[row][k] -= factor * a[column][k] }

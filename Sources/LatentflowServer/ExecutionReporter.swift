@@ -29,18 +29,30 @@ final class ExecutionReporter: @unchecked Sendable {
                 reportCached(nodeIds)
             case let .nodeStarted(nodeId, _):
                 reportCached([])
-                send("executing", [("node", .string(nodeId)), ("display_node", .string(nodeId)),
-                                   ("prompt_id", promptId)])
+                send(
+                    "executing",
+                    [
+                        ("node", .string(nodeId)), ("display_node", .string(nodeId)),
+                        ("prompt_id", promptId),
+                    ])
             case let .progress(nodeId, step, total):
-                send("progress", [("value", .int(Int64(step))), ("max", .int(Int64(total))), ("prompt_id", promptId),
-                                  ("node", .string(nodeId))])
+                send(
+                    "progress",
+                    [
+                        ("value", .int(Int64(step))), ("max", .int(Int64(total))), ("prompt_id", promptId),
+                        ("node", .string(nodeId)),
+                    ])
             case let .nodeFinished(nodeId, _, ui):
                 executed.append(nodeId)
                 guard let ui else { return }
                 outputs.removeAll { $0.key == nodeId }
                 outputs.append((nodeId, ui))
-                send("executed", [("node", .string(nodeId)), ("display_node", .string(nodeId)), ("output", ui),
-                                  ("prompt_id", promptId)])
+                send(
+                    "executed",
+                    [
+                        ("node", .string(nodeId)), ("display_node", .string(nodeId)), ("output", ui),
+                        ("prompt_id", promptId),
+                    ])
             case .warning, .failed, .cancelled, .finished:
                 // Failures and interruptions are reported from the thrown error, which says more.
                 break
@@ -52,8 +64,12 @@ final class ExecutionReporter: @unchecked Sendable {
     private func reportCached(_ nodeIds: [String]) {
         guard !cachedReported else { return }
         cachedReported = true
-        sendStatusMessage("execution_cached", [("nodes", .array(nodeIds.map(JSONValue.string))),
-                                               ("prompt_id", promptId), ("timestamp", .timestampNow)])
+        sendStatusMessage(
+            "execution_cached",
+            [
+                ("nodes", .array(nodeIds.map(JSONValue.string))),
+                ("prompt_id", promptId), ("timestamp", .timestampNow),
+            ])
     }
 
     /// Output nodes served from the cache ran no code but still have UI results: ComfyUI sends
@@ -62,8 +78,12 @@ final class ExecutionReporter: @unchecked Sendable {
         lock.withLock {
             reportCached([])
             for (nodeId, ui) in finalOutputs where !outputs.contains(where: { $0.key == nodeId }) {
-                send("executed", [("node", .string(nodeId)), ("display_node", .string(nodeId)), ("output", ui),
-                                  ("prompt_id", promptId)])
+                send(
+                    "executed",
+                    [
+                        ("node", .string(nodeId)), ("display_node", .string(nodeId)), ("output", ui),
+                        ("prompt_id", promptId),
+                    ])
             }
             sendStatusMessage("execution_success", [("prompt_id", promptId), ("timestamp", .timestampNow)])
         }
@@ -78,12 +98,14 @@ final class ExecutionReporter: @unchecked Sendable {
                 message = failure.message
                 exceptionType = String(reflecting: type(of: failure.underlying))
             }
-            sendStatusMessage("execution_error", [
-                ("prompt_id", promptId), ("node_id", nodeId), ("node_type", nodeType),
-                ("executed", .array(executed.map(JSONValue.string))), ("exception_message", .string(message)),
-                ("exception_type", .string(exceptionType)), ("traceback", .array([])),
-                ("current_inputs", .object([])), ("current_outputs", .array([])), ("timestamp", .timestampNow),
-            ])
+            sendStatusMessage(
+                "execution_error",
+                [
+                    ("prompt_id", promptId), ("node_id", nodeId), ("node_type", nodeType),
+                    ("executed", .array(executed.map(JSONValue.string))), ("exception_message", .string(message)),
+                    ("exception_type", .string(exceptionType)), ("traceback", .array([])),
+                    ("current_inputs", .object([])), ("current_outputs", .array([])), ("timestamp", .timestampNow),
+                ])
         }
     }
 
@@ -111,14 +133,24 @@ final class ExecutionReporter: @unchecked Sendable {
         lock.withLock {
             let outputPairs = finalOutputs.map { $0.map { (key: $0.nodeId, value: $0.ui) } } ?? outputs
             let meta: [(key: String, value: JSONValue)] = outputPairs.map { pair in
-                (pair.key, .object([("node_id", .string(pair.key)), ("display_node", .string(pair.key)),
-                                    ("parent_node", .null), ("real_node_id", .string(pair.key))]))
+                (
+                    pair.key,
+                    .object([
+                        ("node_id", .string(pair.key)), ("display_node", .string(pair.key)),
+                        ("parent_node", .null), ("real_node_id", .string(pair.key)),
+                    ])
+                )
             }
             return .object([
                 ("prompt", prompt.queueJSON),
                 ("outputs", .object(outputPairs)),
-                ("status", .object([("status_str", .string(success ? "success" : "error")),
-                                    ("completed", .bool(success)), ("messages", .array(statusMessages))])),
+                (
+                    "status",
+                    .object([
+                        ("status_str", .string(success ? "success" : "error")),
+                        ("completed", .bool(success)), ("messages", .array(statusMessages)),
+                    ])
+                ),
                 ("meta", .object(meta)),
             ])
         }

@@ -7,20 +7,26 @@ enum JSONResponse {
     static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
     }
 
     /// ComfyUI's shape for a request it cannot take: `{error: {type, message, details, extra_info}, node_errors}`.
-    static func error(_ type: String, _ message: String, details: String = "",
-                      status: HTTPResponse.Status = .badRequest) -> Response {
-        make(.object([("error", errorObject(type, message, details: details)), ("node_errors", .object([]))]),
-             status: status)
+    static func error(
+        _ type: String, _ message: String, details: String = "",
+        status: HTTPResponse.Status = .badRequest
+    ) -> Response {
+        make(
+            .object([("error", errorObject(type, message, details: details)), ("node_errors", .object([]))]),
+            status: status)
     }
 
     static func errorObject(_ type: String, _ message: String, details: String = "") -> JSONValue {
-        .object([("type", .string(type)), ("message", .string(message)), ("details", .string(details)),
-                 ("extra_info", .object([]))])
+        .object([
+            ("type", .string(type)), ("message", .string(message)), ("details", .string(details)),
+            ("extra_info", .object([])),
+        ])
     }
 }
 
@@ -44,7 +50,9 @@ extension JSONValue {
     /// The value with one key set (added at the end when new).
     func setting(_ key: String, _ value: JSONValue) -> JSONValue {
         var pairs = objectPairs ?? []
-        if let index = pairs.firstIndex(where: { $0.key == key }) { pairs[index].value = value } else {
+        if let index = pairs.firstIndex(where: { $0.key == key }) {
+            pairs[index].value = value
+        } else {
             pairs.append((key, value))
         }
         return .object(pairs)

@@ -47,14 +47,17 @@ public final class LatentflowServer: Sendable {
     /// The Hummingbird application; run it next to `runWorker()` (as `run()` does).
     /// - Parameter onServerRunning: told the bound port once the server listens.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
-        -> some ApplicationProtocol {
+        -> some ApplicationProtocol
+    {
         let router = makeRouter()
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router,
-                                           configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "latentflow"),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router,
+                configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "latentflow"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) })
     }
 

@@ -6,9 +6,11 @@ import Latentflow
 extension LatentflowServer {
     func addObjectInfoRoutes(to router: Router<ServerRequestContext>, prefix: String) {
         router.get("\(prefix)/object_info") { _, _ in
-            JSONResponse.make(.object(self.engine.registry.classTypes.compactMap { type in
-                self.engine.registry.schema(type).map { (type, ObjectInfo(engine: self.engine).json(for: $0)) }
-            }))
+            JSONResponse.make(
+                .object(
+                    self.engine.registry.classTypes.compactMap { type in
+                        self.engine.registry.schema(type).map { (type, ObjectInfo(engine: self.engine).json(for: $0)) }
+                    }))
         }
         router.get("\(prefix)/object_info/:class") { _, context in
             let type = context.parameters.get("class") ?? ""
@@ -25,7 +27,7 @@ struct ObjectInfo {
     func json(for schema: NodeSchema) -> JSONValue {
         let required = schema.inputs.filter { !$0.isOptional }, optional = schema.inputs.filter(\.isOptional)
         var input: [(key: String, value: JSONValue)] = [
-            ("required", .object(required.map { ($0.name, inputJSON($0)) })),
+            ("required", .object(required.map { ($0.name, inputJSON($0)) }))
         ]
         var order: [(key: String, value: JSONValue)] = [("required", .array(required.map { .string($0.name) }))]
         if !optional.isEmpty {

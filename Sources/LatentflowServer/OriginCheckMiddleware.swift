@@ -7,15 +7,20 @@ import Hummingbird
 struct OriginCheckMiddleware: RouterMiddleware {
     typealias Context = ServerRequestContext
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         // GETs are state-changing only for the WebSocket, which streams every client's events.
-        let guarded = request.method != .get && request.method != .head && request.method != .options
+        let guarded =
+            request.method != .get && request.method != .head && request.method != .options
             || request.uri.path.hasSuffix("/ws")
         if guarded, let origin = request.headers[.origin], let host = request.head.authority,
-           Self.isFromWebPage(origin), Self.hostAndPort(ofOrigin: origin) != host.lowercased() {
-            return JSONResponse.error("forbidden_origin", "Cross-origin request refused",
-                                      details: "Origin \(origin) does not match Host \(host)", status: .forbidden)
+            Self.isFromWebPage(origin), Self.hostAndPort(ofOrigin: origin) != host.lowercased()
+        {
+            return JSONResponse.error(
+                "forbidden_origin", "Cross-origin request refused",
+                details: "Origin \(origin) does not match Host \(host)", status: .forbidden)
         }
         return try await next(request, context)
     }

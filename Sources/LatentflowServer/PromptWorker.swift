@@ -21,8 +21,10 @@ struct PromptWorker: Sendable {
         }
     }
 
-    func execute(_ prompt: QueuedPrompt, cancellation: CancellationFlag,
-                 reporter: ExecutionReporter) async -> JSONValue {
+    func execute(
+        _ prompt: QueuedPrompt, cancellation: CancellationFlag,
+        reporter: ExecutionReporter
+    ) async -> JSONValue {
         do {
             let result = try await engine.executor.run(
                 prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,

@@ -5,8 +5,11 @@ import Latentflow
 extension LatentflowServer {
     func addQueueRoutes(to router: Router<ServerRequestContext>, prefix: String) {
         router.get("\(prefix)/queue") { _, _ in
-            JSONResponse.make(.object([("queue_running", .array(await self.queue.runningJSON)),
-                                       ("queue_pending", .array(await self.queue.pendingJSON))]))
+            JSONResponse.make(
+                .object([
+                    ("queue_running", .array(await self.queue.runningJSON)),
+                    ("queue_pending", .array(await self.queue.pendingJSON)),
+                ]))
         }
         router.post("\(prefix)/queue") { request, context in
             let body = try await request.jsonBody(context: context)

@@ -18,8 +18,10 @@ struct QueuedPrompt: Sendable {
 
     /// ComfyUI's list form: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`.
     var queueJSON: JSONValue {
-        .array([Self.numberJSON(number), .string(id), prompt, extraData,
-                .array(outputsToExecute.map(JSONValue.string))])
+        .array([
+            Self.numberJSON(number), .string(id), prompt, extraData,
+            .array(outputsToExecute.map(JSONValue.string)),
+        ])
     }
 
     /// Whole numbers print as integers, as Python prints the counter it assigns.

@@ -12,9 +12,11 @@ extension LatentflowServer {
         router.get("\(prefix)/system_stats") { _, _ in JSONResponse.make(self.systemStats()) }
         router.get("\(prefix)/embeddings") { _, _ in
             // ComfyUI lists embedding names without their extension.
-            JSONResponse.make(.array(self.engine.paths.files(in: "embeddings").map {
-                .string(($0 as NSString).deletingPathExtension)
-            }))
+            JSONResponse.make(
+                .array(
+                    self.engine.paths.files(in: "embeddings").map {
+                        .string(($0 as NSString).deletingPathExtension)
+                    }))
         }
         router.get("\(prefix)/extensions") { _, _ in JSONResponse.make(.array([])) }
         router.get("\(prefix)/models") { _, _ in
@@ -26,8 +28,11 @@ extension LatentflowServer {
             return JSONResponse.make(.array(self.engine.paths.files(in: folder).map(JSONValue.string)))
         }
         router.get("\(prefix)/features") { _, _ in
-            JSONResponse.make(.object([("supports_preview_metadata", .bool(false)),
-                                       ("max_upload_size", .int(Int64(ServerLimits.maxRequestBodyBytes)))]))
+            JSONResponse.make(
+                .object([
+                    ("supports_preview_metadata", .bool(false)),
+                    ("max_upload_size", .int(Int64(ServerLimits.maxRequestBodyBytes))),
+                ]))
         }
     }
 
@@ -51,8 +56,9 @@ extension LatentflowServer {
     /// `MemAvailable` from /proc/meminfo (Linux); nil elsewhere.
     static func availableMemoryBytes() -> Int64? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int64($0) }) else { return nil }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int64($0) })
+        else { return nil }
         return kilobytes * 1024
     }
 }

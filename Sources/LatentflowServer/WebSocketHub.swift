@@ -50,7 +50,7 @@ final class WebSocketHub: @unchecked Sendable {
     /// ComfyUI's `status` message; `sid` only in the one sent on connect.
     static func statusData(queueRemaining: Int, sid: String? = nil) -> JSONValue {
         var pairs: [(key: String, value: JSONValue)] = [
-            ("status", .object([("exec_info", .object([("queue_remaining", .int(Int64(queueRemaining)))]))])),
+            ("status", .object([("exec_info", .object([("queue_remaining", .int(Int64(queueRemaining)))]))]))
         ]
         if let sid { pairs.append(("sid", .string(sid))) }
         return .object(pairs)

@@ -7,9 +7,13 @@ import Latentflow
 /// forwards its messages until either side closes.
 extension LatentflowServer {
     func addWebSocketRoute(to router: Router<ServerRequestContext>, prefix: String) {
-        router.ws("\(prefix)/ws") { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
+        router.ws("\(prefix)/ws") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
             let requested = context.request.uri.queryParameters.get("clientId") ?? ""
-            let clientId = requested.isEmpty ? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let clientId =
+                requested.isEmpty
+                ? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
                 : requested
             let (token, messages) = self.hub.connect(clientId: clientId)
             defer { self.hub.disconnect(clientId: clientId, token: token) }

@@ -13,17 +13,23 @@ extension Tensor {
     ///   - key: `[B, Nk, heads·d]`; `value`: `[B, Nk, heads·dv]`; `self` (the query): `[B, Nq, heads·d]`.
     ///   - causal: mask key positions after the query position (top-left aligned, as `is_causal=True`).
     /// - Returns: `[B, Nq, heads·dv]`.
-    public func attention(key: Tensor, value: Tensor, heads: Int, causal: Bool = false,
-                          scale: Float? = nil) throws -> Tensor {
-        try requireShape(rank == 3 && key.rank == 3 && value.rank == 3,
-                         "attention needs [B, tokens, channels] tensors, got \(shape), \(key.shape), \(value.shape)")
+    public func attention(
+        key: Tensor, value: Tensor, heads: Int, causal: Bool = false,
+        scale: Float? = nil
+    ) throws -> Tensor {
+        try requireShape(
+            rank == 3 && key.rank == 3 && value.rank == 3,
+            "attention needs [B, tokens, channels] tensors, got \(shape), \(key.shape), \(value.shape)")
         let (batch, nq, qWidth) = (shape[0], shape[1], shape[2])
         let (nk, vWidth) = (key.shape[1], value.shape[2])
-        try requireShape(key.shape[0] == batch && value.shape[0] == batch && value.shape[1] == nk,
-                         "attention batch/token counts disagree: q \(shape), k \(key.shape), v \(value.shape)")
-        try requireShape(key.shape[2] == qWidth, "attention query width \(qWidth) differs from key width \(key.shape[2])")
-        try requireShape(heads > 0 && qWidth % heads == 0 && vWidth % heads == 0,
-                         "attention widths \(qWidth), \(vWidth) do not split into \(heads) heads")
+        try requireShape(
+            key.shape[0] == batch && value.shape[0] == batch && value.shape[1] == nk,
+            "attention batch/token counts disagree: q \(shape), k \(key.shape), v \(value.shape)")
+        try requireShape(
+            key.shape[2] == qWidth, "attention query width \(qWidth) differs from key width \(key.shape[2])")
+        try requireShape(
+            heads > 0 && qWidth % heads == 0 && vWidth % heads == 0,
+            "attention widths \(qWidth), \(vWidth) do not split into \(heads) heads")
         let d = qWidth / heads, dv = vWidth / heads
         let softmaxScale = scale ?? 1 / Float(d).squareRoot()
         let tile = min(nq, 64)
@@ -34,16 +40,23 @@ extension Tensor {
         let keysT = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * packedPerHead)
         // V of each head contiguous ([nk, dv]): the output kernel streams its rows.
         let values = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * nk * dv)
-        defer { keysT.deallocate(); values.deallocate() }
+        defer {
+            keysT.deallocate()
+            values.deallocate()
+        }
         withUnsafeBufferPointer { q in
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
                     result.withUnsafeMutableBufferPointer { o in
-                        let (qBase, kBase, vBase, oBase) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!)
+                        let (qBase, kBase, vBase, oBase) = (
+                            q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!
+                        )
                         parallelFor(batch * heads) { bh in
-                            AttentionTileWorkspace.packKeys(kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
-                                                            keys: nk, d: d, into: keysT + bh * packedPerHead)
-                            let source = vBase + (bh / heads) * nk * vWidth + (bh % heads) * dv, target = values + bh * nk * dv
+                            AttentionTileWorkspace.packKeys(
+                                kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
+                                keys: nk, d: d, into: keysT + bh * packedPerHead)
+                            let source = vBase + (bh / heads) * nk * vWidth + (bh % heads) * dv,
+                                target = values + bh * nk * dv
                             for j in 0..<nk { (target + j * dv).update(from: source + j * vWidth, count: dv) }
                         }
                         parallelChunks(batch * heads * tilesPerHead, chunksPerThread: 16) { tasks, _ in
@@ -53,11 +66,13 @@ extension Tensor {
                                 let b = task / (heads * tilesPerHead)
                                 let head = (task / tilesPerHead) % heads
                                 let row0 = (task % tilesPerHead) * tile, rows = min(tile, nq - row0)
-                                workspace.attend(q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows, firstRow: row0,
-                                                 keysT: keysT + (b * heads + head) * packedPerHead,
-                                                 v: values + (b * heads + head) * nk * dv, ldv: dv, keys: nk,
-                                                 scale: softmaxScale, causal: causal,
-                                                 out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
+                                workspace.attend(
+                                    q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows,
+                                    firstRow: row0,
+                                    keysT: keysT + (b * heads + head) * packedPerHead,
+                                    v: values + (b * heads + head) * nk * dv, ldv: dv, keys: nk,
+                                    scale: softmaxScale, causal: causal,
+                                    out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
                             }
                         }
                     }
@@ -67,4 +82,3 @@ extension Tensor {
         return result
     }
 }
-

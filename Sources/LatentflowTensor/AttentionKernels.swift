@@ -45,7 +45,9 @@ struct AttentionTileWorkspace {
 
     /// Kᵀ of one head in key blocks: block `i` is `[d, 16-padded block width]` at `i · d · keyBlock`,
     /// zero past the last key. Packed once per head and shared by all its query tiles.
-    static func packKeys(_ k: UnsafePointer<Float>, ldk: Int, keys: Int, d: Int, into target: UnsafeMutablePointer<Float>) {
+    static func packKeys(
+        _ k: UnsafePointer<Float>, ldk: Int, keys: Int, d: Int, into target: UnsafeMutablePointer<Float>
+    ) {
         for key0 in stride(from: 0, to: keys, by: keyBlock) {
             let count = min(keyBlock, keys - key0), padded = (count + 15) / 16 * 16
             let blockTarget = target + key0 * d
@@ -53,7 +55,10 @@ struct AttentionTileWorkspace {
             for c in 0..<d {
                 let column = blockTarget + c * padded
                 var from = k + key0 * ldk + c
-                for j in 0..<count { column[j] = from.pointee; from += ldk }
+                for j in 0..<count {
+                    column[j] = from.pointee
+                    from += ldk
+                }
                 if padded > count { (column + count).update(repeating: 0, count: padded - count) }
             }
         }
@@ -68,9 +73,11 @@ struct AttentionTileWorkspace {
     /// `out[r] = softmax(scale · q[r] · Kᵀ) · V` for `rows` query rows (row `r` is query
     /// position `firstRow + r`, which the causal mask needs). Strided operands: row `i` of q,
     /// v, out starts at `base + i · ld`; `keysT` is the head's `packKeys` output.
-    func attend(q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRow: Int,
-                keysT: UnsafePointer<Float>, v: UnsafePointer<Float>, ldv: Int, keys: Int,
-                scale: Float, causal: Bool, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    func attend(
+        q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRow: Int,
+        keysT: UnsafePointer<Float>, v: UnsafePointer<Float>, ldv: Int, keys: Int,
+        scale: Float, causal: Bool, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let block = Self.keyBlock
         let toBase2 = scale * 1.442_695_04
         // Panels of six rows, `[d, 6]` each; rows past `rows` stay zero (their scores are unused).
@@ -124,34 +131,49 @@ struct AttentionTileWorkspace {
     /// One 6x16 block of scores: twelve accumulators, per step two vectors of Kᵀ and six query
     /// values broadcast from the group's panel (contiguous, so the loop is two pointer bumps).
     @inline(__always)
-    private func scoreKernel6x16(panel: UnsafePointer<Float>, keysT: UnsafePointer<Float>, ldkt: Int,
-                                 scores s: UnsafeMutablePointer<Float>, maxima m: UnsafeMutablePointer<Float>) {
+    private func scoreKernel6x16(
+        panel: UnsafePointer<Float>, keysT: UnsafePointer<Float>, ldkt: Int,
+        scores s: UnsafeMutablePointer<Float>, maxima m: UnsafeMutablePointer<Float>
+    ) {
         var a00 = Vec8(), a01 = Vec8(), a10 = Vec8(), a11 = Vec8(), a20 = Vec8(), a21 = Vec8()
         var a30 = Vec8(), a31 = Vec8(), a40 = Vec8(), a41 = Vec8(), a50 = Vec8(), a51 = Vec8()
         var kt = keysT, qp = panel
         for _ in 0..<d {
             let k0 = load8(kt), k1 = load8(kt + 8)
             var b = Vec8(repeating: qp[0])
-            a00 = a00.addingProduct(b, k0); a01 = a01.addingProduct(b, k1)
+            a00 = a00.addingProduct(b, k0)
+            a01 = a01.addingProduct(b, k1)
             b = Vec8(repeating: qp[1])
-            a10 = a10.addingProduct(b, k0); a11 = a11.addingProduct(b, k1)
+            a10 = a10.addingProduct(b, k0)
+            a11 = a11.addingProduct(b, k1)
             b = Vec8(repeating: qp[2])
-            a20 = a20.addingProduct(b, k0); a21 = a21.addingProduct(b, k1)
+            a20 = a20.addingProduct(b, k0)
+            a21 = a21.addingProduct(b, k1)
             b = Vec8(repeating: qp[3])
-            a30 = a30.addingProduct(b, k0); a31 = a31.addingProduct(b, k1)
+            a30 = a30.addingProduct(b, k0)
+            a31 = a31.addingProduct(b, k1)
             b = Vec8(repeating: qp[4])
-            a40 = a40.addingProduct(b, k0); a41 = a41.addingProduct(b, k1)
+            a40 = a40.addingProduct(b, k0)
+            a41 = a41.addingProduct(b, k1)
             b = Vec8(repeating: qp[5])
-            a50 = a50.addingProduct(b, k0); a51 = a51.addingProduct(b, k1)
-            kt += ldkt; qp += Self.groupRows
+            a50 = a50.addingProduct(b, k0)
+            a51 = a51.addingProduct(b, k1)
+            kt += ldkt
+            qp += Self.groupRows
         }
         let ld = Self.keyBlock
-        store8(a00, s); store8(a01, s + 8)
-        store8(a10, s + ld); store8(a11, s + ld + 8)
-        store8(a20, s + 2 * ld); store8(a21, s + 2 * ld + 8)
-        store8(a30, s + 3 * ld); store8(a31, s + 3 * ld + 8)
-        store8(a40, s + 4 * ld); store8(a41, s + 4 * ld + 8)
-        store8(a50, s + 5 * ld); store8(a51, s + 5 * ld + 8)
+        store8(a00, s)
+        store8(a01, s + 8)
+        store8(a10, s + ld)
+        store8(a11, s + ld + 8)
+        store8(a20, s + 2 * ld)
+        store8(a21, s + 2 * ld + 8)
+        store8(a30, s + 3 * ld)
+        store8(a31, s + 3 * ld + 8)
+        store8(a40, s + 4 * ld)
+        store8(a41, s + 4 * ld + 8)
+        store8(a50, s + 5 * ld)
+        store8(a51, s + 5 * ld + 8)
         store8(vmax(load8(m), vmax(a00, a01)), m)
         store8(vmax(load8(m + 8), vmax(a10, a11)), m + 8)
         store8(vmax(load8(m + 16), vmax(a20, a21)), m + 16)
@@ -175,10 +197,16 @@ struct AttentionTileWorkspace {
             if valid >= 8 {
                 var m = load8(p)
                 i = 8
-                while i + 8 <= valid { m = vmax(m, load8(p + i)); i += 8 }
+                while i + 8 <= valid {
+                    m = vmax(m, load8(p + i))
+                    i += 8
+                }
                 blockMax = horizontalMax(m)
             }
-            while i < valid { blockMax = max(blockMax, p[i]); i += 1 }
+            while i < valid {
+                blockMax = max(blockMax, p[i])
+                i += 1
+            }
         }
         let newMax = max(rowMax[r], blockMax)
         guard newMax > -.infinity else {
@@ -200,8 +228,10 @@ struct AttentionTileWorkspace {
         var i = 0
         while i &+ 16 <= valid {
             let e0 = vexp2NonPositive(load8(p + i) - shift), e1 = vexp2NonPositive(load8(p + i + 8) - shift)
-            store8(e0, p + i); store8(e1, p + i + 8)
-            sum0 += e0; sum1 += e1
+            store8(e0, p + i)
+            store8(e1, p + i + 8)
+            sum0 += e0
+            sum1 += e1
             i &+= 16
         }
         if i &+ 8 <= valid {
@@ -235,7 +265,10 @@ struct AttentionTileWorkspace {
         var c = 0
         while c + 40 <= dv {
             var r = 0
-            while r + 2 <= rows { outputKernel2x40(row: r, column: c, v: v, ldv: ldv, count: count); r += 2 }
+            while r + 2 <= rows {
+                outputKernel2x40(row: r, column: c, v: v, ldv: ldv, count: count)
+                r += 2
+            }
             if r < rows { outputKernel1x8(row: r, columns: c..<(c + 40), v: v, ldv: ldv, count: count) }
             c += 40
         }
@@ -265,15 +298,29 @@ struct AttentionTileWorkspace {
         for j in 0..<count {
             let b0 = load8(vr), b1 = load8(vr + 8), b2 = load8(vr + 16), b3 = load8(vr + 24), b4 = load8(vr + 32)
             var p = Vec8(repeating: p0[j])
-            a00 = a00.addingProduct(p, b0); a01 = a01.addingProduct(p, b1); a02 = a02.addingProduct(p, b2)
-            a03 = a03.addingProduct(p, b3); a04 = a04.addingProduct(p, b4)
+            a00 = a00.addingProduct(p, b0)
+            a01 = a01.addingProduct(p, b1)
+            a02 = a02.addingProduct(p, b2)
+            a03 = a03.addingProduct(p, b3)
+            a04 = a04.addingProduct(p, b4)
             p = Vec8(repeating: p1[j])
-            a10 = a10.addingProduct(p, b0); a11 = a11.addingProduct(p, b1); a12 = a12.addingProduct(p, b2)
-            a13 = a13.addingProduct(p, b3); a14 = a14.addingProduct(p, b4)
+            a10 = a10.addingProduct(p, b0)
+            a11 = a11.addingProduct(p, b1)
+            a12 = a12.addingProduct(p, b2)
+            a13 = a13.addingProduct(p, b3)
+            a14 = a14.addingProduct(p, b4)
             vr += ldv
         }
-        store8(a00, o0); store8(a01, o0 + 8); store8(a02, o0 + 16); store8(a03, o0 + 24); store8(a04, o0 + 32)
-        store8(a10, o1); store8(a11, o1 + 8); store8(a12, o1 + 16); store8(a13, o1 + 24); store8(a14, o1 + 32)
+        store8(a00, o0)
+        store8(a01, o0 + 8)
+        store8(a02, o0 + 16)
+        store8(a03, o0 + 24)
+        store8(a04, o0 + 32)
+        store8(a10, o1)
+        store8(a11, o1 + 8)
+        store8(a12, o1 + 16)
+        store8(a13, o1 + 24)
+        store8(a14, o1 + 32)
     }
 
     /// One row, the output columns `columns` (a multiple of 8 wide) one vector at a time.

@@ -27,36 +27,46 @@ extension Tensor {
     }
 
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) throws -> Tensor {
-        try requireShape(rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
+        try requireShape(
+            rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        try requireShape(weight.shape[1] == cin, "conv2d weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(shape) has \(cin)")
+        try requireShape(
+            weight.shape[1] == cin,
+            "conv2d weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(shape) has \(cin)")
         if let bias { try requireShape(bias.shape == [cout], "conv2d bias \(bias.shape) for \(cout) output channels") }
         guard stride >= 1 else { throw TensorError.invalidArgument("conv2d stride must be >= 1, got \(stride)") }
         let ho = (h + padding.top + padding.bottom - kh) / stride + 1
         let wo = (w + padding.left + padding.right - kw) / stride + 1
         try requireShape(ho > 0 && wo > 0, "conv2d kernel \(kh)x\(kw) does not fit input \(shape) with \(padding)")
-        let geometry = ConvGeometry(cin: cin, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding, ho: ho, wo: wo)
+        let geometry = ConvGeometry(
+            cin: cin, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding, ho: ho, wo: wo)
 
         var result = Tensor(shape: [n, cout, ho, wo])
         withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { wt in
                 result.withUnsafeMutableBufferPointer { out in
                     let input = x.baseAddress!, output = out.baseAddress!
-                    if WinogradConvolution.applies(cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding) {
-                        WinogradConvolution.run(images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
-                                                bias: bias?.scalars, output: output)
+                    if WinogradConvolution.applies(
+                        cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
+                    {
+                        WinogradConvolution.run(
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            bias: bias?.scalars, output: output)
                         return
                     }
                     if let bias { fillChannels(output, bias.scalars, images: n, spatial: ho * wo) }
                     let beta: Float = bias == nil ? 0 : 1
                     if kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0) {
                         for image in 0..<n {
-                            weightProduct(n: cout, s: h * w, k: cin, w: wt.baseAddress!, ldw: cin, b: input + image * cin * h * w, ldb: h * w,
-                                          accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w)
+                            weightProduct(
+                                n: cout, s: h * w, k: cin, w: wt.baseAddress!, ldw: cin, b: input + image * cin * h * w,
+                                ldb: h * w,
+                                accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w)
                         }
                     } else {
-                        geometry.run(images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta)
+                        geometry.run(
+                            images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta)
                     }
                 }
             }
@@ -83,8 +93,10 @@ private struct ConvGeometry {
     /// Output rows per band: about 1.5 MB of im2col scratch, at least one row.
     var rowsPerBand: Int { max(1, min(ho, (1_572_864 / 4) / max(1, patchSize * wo))) }
 
-    func run(images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-             output: UnsafeMutablePointer<Float>, beta: Float) {
+    func run(
+        images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, beta: Float
+    ) {
         // Small maps: one im2col matrix for the whole image and one GEMM split by output channel,
         // so OpenBLAS packs the weight once instead of once per band. Up to 32 MB: SD's deep
         // levels (1280-2560 channels at 16x16 and 8x8) have weights of 59-118 MB whose packing
@@ -98,21 +110,27 @@ private struct ConvGeometry {
             let ld = group * columns
             let col = UnsafeMutablePointer<Float>.allocate(capacity: patchSize * ld)
             let product = fused ? UnsafeMutablePointer<Float>.allocate(capacity: cout * ld) : nil
-            defer { col.deallocate(); product?.deallocate() }
+            defer {
+                col.deallocate()
+                product?.deallocate()
+            }
             for first in Swift.stride(from: 0, to: images, by: group) {
                 for image in first..<(first + group) {
                     parallelChunks(cin, chunksPerThread: 4) { channels, _ in
-                        im2col(input + image * cin * h * w, rows: 0..<ho, channels: channels,
-                               into: col + (image - first) * columns, leadingDimension: ld)
+                        im2col(
+                            input + image * cin * h * w, rows: 0..<ho, channels: channels,
+                            into: col + (image - first) * columns, leadingDimension: ld)
                     }
                 }
                 guard let product else {
-                    weightProduct(n: cout, s: columns, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: columns,
-                                  accumulate: beta != 0, c: output + first * cout * columns, ldc: columns)
+                    weightProduct(
+                        n: cout, s: columns, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: columns,
+                        accumulate: beta != 0, c: output + first * cout * columns, ldc: columns)
                     continue
                 }
-                weightProduct(n: cout, s: ld, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: ld,
-                              accumulate: false, c: product, ldc: ld)
+                weightProduct(
+                    n: cout, s: ld, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: ld,
+                    accumulate: false, c: product, ldc: ld)
                 // [cout, images·columns] back to [images, cout, columns], onto the bias if any.
                 parallelFor(group * cout) { task in
                     let (image, channel) = (task / cout, task % cout)
@@ -140,9 +158,10 @@ private struct ConvGeometry {
                 let row0 = (task % bandsPerImage) * rows, row1 = min(ho, row0 + rows)
                 let columns = (row1 - row0) * wo
                 im2col(input + image * cin * h * w, rows: row0..<row1, into: scratch)
-                sgemmSerial(transA: false, transB: false, m: cout, n: columns, k: patchSize,
-                            a: weight, lda: patchSize, b: scratch, ldb: columns,
-                            beta: beta, c: output + image * cout * ho * wo + row0 * wo, ldc: ho * wo)
+                sgemmSerial(
+                    transA: false, transB: false, m: cout, n: columns, k: patchSize,
+                    a: weight, lda: patchSize, b: scratch, ldb: columns,
+                    beta: beta, c: output + image * cout * ho * wo + row0 * wo, ldc: ho * wo)
             }
         }
     }
@@ -150,8 +169,11 @@ private struct ConvGeometry {
     /// Fills `[Cin·kH·kW, rows·Wout]` for the given output rows, zeros where the kernel overhangs.
     /// Rows `(c·kH + ky)·kW + kx` of the im2col matrix for output rows `rows`; a row is
     /// `rows.count · Wout` long and starts `leadingDimension` (default: that length) after the last.
-    func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>,
-                leadingDimension: Int? = nil) {
+    func im2col(
+        _ image: UnsafePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil,
+        into col: UnsafeMutablePointer<Float>,
+        leadingDimension: Int? = nil
+    ) {
         let columns = leadingDimension ?? rows.count * wo
         for c in channels ?? 0..<cin {
             for ky in 0..<kh {

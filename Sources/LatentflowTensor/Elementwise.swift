@@ -140,23 +140,34 @@ extension Tensor {
 
 /// One contiguous run of a broadcast binary op; a stride of 0 repeats that operand's element.
 @inline(__always)
-private func binaryRun(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ sa: Int,
-                       _ b: UnsafePointer<Float>, _ sb: Int,
-                       _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+private func binaryRun(
+    _ op: BinaryOp, _ a: UnsafePointer<Float>, _ sa: Int,
+    _ b: UnsafePointer<Float>, _ sb: Int,
+    _ out: UnsafeMutablePointer<Float>, _ n: Int
+) {
     switch (sa, sb) {
     case (1, 1):
         var i = 0
-        while i + 8 <= n { store8(op.apply(load8(a + i), load8(b + i)), out + i); i += 8 }
+        while i + 8 <= n {
+            store8(op.apply(load8(a + i), load8(b + i)), out + i)
+            i += 8
+        }
         if i < n { storePartial(op.apply(loadPartial(a + i, n - i), loadPartial(b + i, n - i)), out + i, n - i) }
     case (1, 0):
         let vb = Vec8(repeating: b[0])
         var i = 0
-        while i + 8 <= n { store8(op.apply(load8(a + i), vb), out + i); i += 8 }
+        while i + 8 <= n {
+            store8(op.apply(load8(a + i), vb), out + i)
+            i += 8
+        }
         if i < n { storePartial(op.apply(loadPartial(a + i, n - i), vb), out + i, n - i) }
     case (0, 1):
         let va = Vec8(repeating: a[0])
         var i = 0
-        while i + 8 <= n { store8(op.apply(va, load8(b + i)), out + i); i += 8 }
+        while i + 8 <= n {
+            store8(op.apply(va, load8(b + i)), out + i)
+            i += 8
+        }
         if i < n { storePartial(op.apply(va, loadPartial(b + i, n - i)), out + i, n - i) }
     default:
         for i in 0..<n {

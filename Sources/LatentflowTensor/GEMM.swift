@@ -17,9 +17,10 @@ func sgemmSerial(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     _ = BLAS.configured
-    cblas_sgemm(CblasRowMajor,
-                transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor,
+        transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Row-major GEMM split over threads: by rows of C when it is tall, else by columns.
@@ -31,8 +32,9 @@ func sgemm(
     let threads = Threads.count
     let flops = 2 * m * n * k
     if threads <= 1 || flops < 2_000_000 {
-        sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        sgemmSerial(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
     if m >= n {
@@ -42,8 +44,9 @@ func sgemm(
             let row0 = range.lowerBound * 16, row1 = min(m, range.upperBound * 16)
             guard row1 > row0 else { return }
             let aOffset = transA ? row0 : row0 * lda
-            sgemmSerial(transA: transA, transB: transB, m: row1 - row0, n: n, k: k, alpha: alpha,
-                        a: a + aOffset, lda: lda, b: b, ldb: ldb, beta: beta, c: c + row0 * ldc, ldc: ldc)
+            sgemmSerial(
+                transA: transA, transB: transB, m: row1 - row0, n: n, k: k, alpha: alpha,
+                a: a + aOffset, lda: lda, b: b, ldb: ldb, beta: beta, c: c + row0 * ldc, ldc: ldc)
         }
     } else {
         let blocks = (n + 15) / 16
@@ -51,8 +54,9 @@ func sgemm(
             let col0 = range.lowerBound * 16, col1 = min(n, range.upperBound * 16)
             guard col1 > col0 else { return }
             let bOffset = transB ? col0 * ldb : col0
-            sgemmSerial(transA: transA, transB: transB, m: m, n: col1 - col0, k: k, alpha: alpha,
-                        a: a, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + col0, ldc: ldc)
+            sgemmSerial(
+                transA: transA, transB: transB, m: m, n: col1 - col0, k: k, alpha: alpha,
+                a: a, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + col0, ldc: ldc)
         }
     }
 }
@@ -60,13 +64,17 @@ func sgemm(
 /// `C[n, s] = W[n, k] · B[k, s]`, or `C += W · B` when `accumulate`, for a layer's weight W and
 /// its activations B: thin products on large weights go to `WeightStationaryGEMM`, which reads W
 /// in place; the rest to OpenBLAS.
-func weightProduct(n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
-                   accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func weightProduct(
+    n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
+    accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if WeightStationaryGEMM.applies(n: n, s: s, k: k) {
-        WeightStationaryGEMM.multiply(n: n, s: s, k: k, w: w, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+        WeightStationaryGEMM.multiply(
+            n: n, s: s, k: k, w: w, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
     } else {
-        sgemm(transA: false, transB: false, m: n, n: s, k: k, a: w, lda: ldw, b: b, ldb: ldb,
-              beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        sgemm(
+            transA: false, transB: false, m: n, n: s, k: k, a: w, lda: ldw, b: b, ldb: ldb,
+            beta: accumulate ? 1 : 0, c: c, ldc: ldc)
     }
 }
 
@@ -78,22 +86,25 @@ extension Tensor {
         let m = dim(-2), k = dim(-1)
         let otherK = transposeOther ? other.dim(-1) : other.dim(-2)
         let n = transposeOther ? other.dim(-2) : other.dim(-1)
-        try requireShape(k == otherK, "matmul inner dimensions differ: \(shape) x \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        try requireShape(
+            k == otherK, "matmul inner dimensions differ: \(shape) x \(other.shape)\(transposeOther ? "ᵀ" : "")")
         let batchShape = Array(shape.dropLast(2))
         let otherBatch = Array(other.shape.dropLast(2))
         let sharedOther = other.rank == 2
-        try requireShape(sharedOther || batchShape == otherBatch,
-                         "matmul batch dimensions differ: \(shape) x \(other.shape)")
+        try requireShape(
+            sharedOther || batchShape == otherBatch,
+            "matmul batch dimensions differ: \(shape) x \(other.shape)")
         let batches = batchShape.reduce(1, *)
         var result = Tensor(shape: batchShape + [m, n])
         withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { c in
                     for batch in 0..<batches {
-                        sgemm(transA: false, transB: transposeOther, m: m, n: n, k: k,
-                              a: a.baseAddress! + batch * m * k, lda: k,
-                              b: b.baseAddress! + (sharedOther ? 0 : batch * k * n), ldb: transposeOther ? k : n,
-                              c: c.baseAddress! + batch * m * n, ldc: n)
+                        sgemm(
+                            transA: false, transB: transposeOther, m: m, n: n, k: k,
+                            a: a.baseAddress! + batch * m * k, lda: k,
+                            b: b.baseAddress! + (sharedOther ? 0 : batch * k * n), ldb: transposeOther ? k : n,
+                            c: c.baseAddress! + batch * m * n, ldc: n)
                     }
                 }
             }
@@ -103,10 +114,13 @@ extension Tensor {
 
     /// A fully connected layer as PyTorch's `nn.Linear`: `x[..., in] -> x W^T + b`, weight `[out, in]`.
     public func linear(weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
-        try requireShape(weight.rank == 2 && weight.dim(1) == dim(-1),
-                         "linear weight \(weight.shape) does not fit input \(shape)")
+        try requireShape(
+            weight.rank == 2 && weight.dim(1) == dim(-1),
+            "linear weight \(weight.shape) does not fit input \(shape)")
         let outFeatures = weight.dim(0)
-        if let bias { try requireShape(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs") }
+        if let bias {
+            try requireShape(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs")
+        }
         let rows = count / dim(-1), inFeatures = dim(-1)
         var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
         if WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
@@ -115,9 +129,10 @@ extension Tensor {
             defer { product.deallocate() }
             withUnsafeBufferPointer { a in
                 weight.withUnsafeBufferPointer { w in
-                    WeightStationaryGEMM.multiply(n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
-                                                  b: a.baseAddress!, ldb: inFeatures, bTransposed: true,
-                                                  accumulate: false, c: product, ldc: rows)
+                    WeightStationaryGEMM.multiply(
+                        n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
+                        b: a.baseAddress!, ldb: inFeatures, bTransposed: true,
+                        accumulate: false, c: product, ldc: rows)
                 }
             }
             result.withUnsafeMutableBufferPointer { c in
@@ -128,14 +143,17 @@ extension Tensor {
         result.withUnsafeMutableBufferPointer { c in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
-                    for row in 0..<rows { (c.baseAddress! + row * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                    for row in 0..<rows {
+                        (c.baseAddress! + row * outFeatures).update(from: b.baseAddress!, count: outFeatures)
+                    }
                 }
             }
             withUnsafeBufferPointer { a in
                 weight.withUnsafeBufferPointer { w in
-                    sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-                          a: a.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
-                          beta: bias == nil ? 0 : 1, c: c.baseAddress!, ldc: outFeatures)
+                    sgemm(
+                        transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+                        a: a.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                        beta: bias == nil ? 0 : 1, c: c.baseAddress!, ldc: outFeatures)
                 }
             }
         }
@@ -145,8 +163,10 @@ extension Tensor {
 
 /// `[rows, columns]` to `[columns, rows]`, plus `bias[row]` on every value of a row if given;
 /// split over threads by blocks of 16 columns, so each source row is read a cache line at a time.
-func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, adding bias: [Float]?,
-               into target: UnsafeMutablePointer<Float>) {
+func transpose(
+    _ source: UnsafePointer<Float>, rows: Int, columns: Int, adding bias: [Float]?,
+    into target: UnsafeMutablePointer<Float>
+) {
     let block = 16
     parallelChunks((columns + block - 1) / block) { blocks, _ in
         for column0 in stride(from: blocks.lowerBound * block, to: min(columns, blocks.upperBound * block), by: block) {

@@ -16,8 +16,10 @@ public enum HalfPrecision {
     }
 
     /// `widen` over large buffers, split across the cores in cache-friendly chunks.
-    public static func parallelWiden(_ bits: UnsafeBufferPointer<UInt16>, into out: UnsafeMutableBufferPointer<Float>,
-                                     using widen: (UnsafeBufferPointer<UInt16>, UnsafeMutableBufferPointer<Float>) -> Void) {
+    public static func parallelWiden(
+        _ bits: UnsafeBufferPointer<UInt16>, into out: UnsafeMutableBufferPointer<Float>,
+        using widen: (UnsafeBufferPointer<UInt16>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
         precondition(out.count >= bits.count)
         let chunk = 1 << 16
         let chunks = (bits.count + chunk - 1) / chunk

@@ -3,13 +3,20 @@ extension Tensor {
     /// Group normalization over `[N, C, ...]`: statistics per (sample, group of C/groups channels),
     /// then a per-channel affine. `fuseSiLU` applies SiLU to the result in the same pass, the
     /// GroupNorm→SiLU pair that opens every ResNet block.
-    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5,
-                          fuseSiLU: Bool = false) throws -> Tensor {
+    public func groupNorm(
+        groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5,
+        fuseSiLU: Bool = false
+    ) throws -> Tensor {
         try requireShape(rank >= 2, "group norm needs [N, C, ...], got \(shape)")
         let n = dim(0), channels = dim(1)
-        try requireShape(groups > 0 && channels % groups == 0, "\(channels) channels do not split into \(groups) groups")
-        if let weight { try requireShape(weight.shape == [channels], "group norm weight \(weight.shape) for \(channels) channels") }
-        if let bias { try requireShape(bias.shape == [channels], "group norm bias \(bias.shape) for \(channels) channels") }
+        try requireShape(
+            groups > 0 && channels % groups == 0, "\(channels) channels do not split into \(groups) groups")
+        if let weight {
+            try requireShape(weight.shape == [channels], "group norm weight \(weight.shape) for \(channels) channels")
+        }
+        if let bias {
+            try requireShape(bias.shape == [channels], "group norm bias \(bias.shape) for \(channels) channels")
+        }
         let spatial = count / max(1, n * channels)
         let perGroup = channels / groups
         var result = self
@@ -42,7 +49,9 @@ extension Tensor {
     /// Layer normalization over the last dimension.
     public func layerNorm(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) throws -> Tensor {
         let width = dim(-1)
-        if let weight { try requireShape(weight.shape == [width], "layer norm weight \(weight.shape) for width \(width)") }
+        if let weight {
+            try requireShape(weight.shape == [width], "layer norm weight \(weight.shape) for width \(width)")
+        }
         if let bias { try requireShape(bias.shape == [width], "layer norm bias \(bias.shape) for width \(width)") }
         var result = self
         let gamma = weight?.scalars ?? [Float](repeating: 1, count: width)
@@ -84,11 +93,16 @@ func meanAndInverseStd(_ p: UnsafePointer<Float>, _ count: Int, _ epsilon: Float
     var i = 0
     while i + 16 <= count {
         let d0 = load8(p + i) - vm, d1 = load8(p + i + 8) - vm
-        acc0 = acc0.addingProduct(d0, d0); acc1 = acc1.addingProduct(d1, d1)
+        acc0 = acc0.addingProduct(d0, d0)
+        acc1 = acc1.addingProduct(d1, d1)
         i += 16
     }
     var squares = (acc0 + acc1).sum()
-    while i < count { let d = p[i] - mean; squares += d * d; i += 1 }
+    while i < count {
+        let d = p[i] - mean
+        squares += d * d
+        i += 1
+    }
     let variance = squares / Float(count)
     return (mean, 1 / (variance + epsilon).squareRoot())
 }
@@ -109,19 +123,25 @@ func exponentiateRow(_ p: UnsafeMutablePointer<Float>, _ width: Int, scale: Floa
     var m0 = Vec8(repeating: -.infinity), m1 = m0
     var i = 0
     while i + 16 <= width {
-        m0 = vmax(m0, load8(p + i)); m1 = vmax(m1, load8(p + i + 8))
+        m0 = vmax(m0, load8(p + i))
+        m1 = vmax(m1, load8(p + i + 8))
         i += 16
     }
     var rowMax = vmax(m0, m1).max()
-    while i < width { rowMax = max(rowMax, p[i]); i += 1 }
+    while i < width {
+        rowMax = max(rowMax, p[i])
+        i += 1
+    }
     let shift = Vec8(repeating: -rowMax * scale), vscale = Vec8(repeating: scale)
     var s0 = Vec8(), s1 = Vec8()
     i = 0
     while i + 16 <= width {
         let e0 = vexp(shift.addingProduct(load8(p + i), vscale))
         let e1 = vexp(shift.addingProduct(load8(p + i + 8), vscale))
-        store8(e0, p + i); store8(e1, p + i + 8)
-        s0 += e0; s1 += e1
+        store8(e0, p + i)
+        store8(e1, p + i + 8)
+        s0 += e0
+        s1 += e1
         i += 16
     }
     var sum = (s0 + s1).sum()

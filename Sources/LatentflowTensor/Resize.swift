@@ -23,14 +23,17 @@ private func axisTaps(_ mode: ResizeMode, input: Int, output: Int) -> AxisTaps {
     for dst in 0..<output {
         switch mode {
         case .nearest:
-            indices.append([min(Int(floorf(Float(dst) * scale)), input - 1)]); weights.append([1])
+            indices.append([min(Int(floorf(Float(dst) * scale)), input - 1)])
+            weights.append([1])
         case .nearestExact:
-            indices.append([min(Int(floorf((Float(dst) + 0.5) * scale)), input - 1)]); weights.append([1])
+            indices.append([min(Int(floorf((Float(dst) + 0.5) * scale)), input - 1)])
+            weights.append([1])
         case .bilinear:
             let real = max(scale * (Float(dst) + 0.5) - 0.5, 0)
             let i0 = Int(real)
             let lambda = min(max(real - Float(i0), 0), 1)
-            indices.append([i0, i0 + (i0 < input - 1 ? 1 : 0)]); weights.append([1 - lambda, lambda])
+            indices.append([i0, i0 + (i0 < input - 1 ? 1 : 0)])
+            weights.append([1 - lambda, lambda])
         case .bicubic:
             let real = scale * (Float(dst) + 0.5) - 0.5
             let i0 = Int(floorf(real))
@@ -39,7 +42,8 @@ private func axisTaps(_ mode: ResizeMode, input: Int, output: Int) -> AxisTaps {
             weights.append(cubicWeights(t))
         case .area:
             let start = (dst * input) / output, end = ((dst + 1) * input + output - 1) / output
-            indices.append(Array(start..<end)); weights.append(Array(repeating: 1 / Float(end - start), count: end - start))
+            indices.append(Array(start..<end))
+            weights.append(Array(repeating: 1 / Float(end - start), count: end - start))
         }
     }
     return AxisTaps(indices: indices, weights: weights)
@@ -62,7 +66,8 @@ extension Tensor {
         try requireShape(h > 0 && w > 0, "cannot resize an empty image \(shape)")
         let rows = axisTaps(mode, input: h, output: height), cols = axisTaps(mode, input: w, output: width)
         var outShape = shape
-        outShape[rank - 2] = height; outShape[rank - 1] = width
+        outShape[rank - 2] = height
+        outShape[rank - 1] = width
         let planes = count / (h * w)
         return withUnsafeBufferPointer { src in
             Tensor(shape: outShape) { out in

@@ -8,7 +8,8 @@ extension Tensor {
         for t in tensors {
             var a = t.shape, b = first.shape
             try requireShape(a.count == b.count, "concat of \(first.shape) and \(t.shape)")
-            a[ax] = 0; b[ax] = 0
+            a[ax] = 0
+            b[ax] = 0
             try requireShape(a == b, "concat along axis \(ax) of \(first.shape) and \(t.shape)")
         }
         var outShape = first.shape
@@ -36,8 +37,9 @@ extension Tensor {
     public func slice(axis: Int, start: Int, length: Int) throws -> Tensor {
         let ax = normalizedAxis(axis)
         try requireShape(ax >= 0 && ax < rank, "slice axis \(axis) out of range for \(shape)")
-        try requireShape(start >= 0 && length >= 0 && start + length <= shape[ax],
-                         "slice \(start)..<\(start + length) out of range for axis \(ax) of \(shape)")
+        try requireShape(
+            start >= 0 && length >= 0 && start + length <= shape[ax],
+            "slice \(start)..<\(start + length) out of range for axis \(ax) of \(shape)")
         var outShape = shape
         outShape[ax] = length
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
@@ -94,7 +96,8 @@ extension Tensor {
         let h = dim(-2), w = dim(-1)
         let ho = h + padding.top + padding.bottom, wo = w + padding.left + padding.right
         var outShape = shape
-        outShape[rank - 2] = ho; outShape[rank - 1] = wo
+        outShape[rank - 2] = ho
+        outShape[rank - 1] = wo
         var result = Tensor(shape: outShape, repeating: value)
         let planes = count / max(1, h * w)
         withUnsafeBufferPointer { src in

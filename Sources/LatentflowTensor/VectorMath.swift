@@ -1,5 +1,5 @@
 #if arch(x86_64)
-import _Builtin_intrinsics.intel
+    import _Builtin_intrinsics.intel
 #endif
 
 /// Vectorized transcendental functions on 8-wide float vectors (one AVX register).
@@ -59,16 +59,19 @@ package func vexp2NonPositive(_ input: SIMD8<Float>) -> SIMD8<Float> {
 /// 2^(j/8) for j = the low three bits of each lane of `bits`.
 @inline(__always)
 private func lookupEighths(_ bits: SIMD8<UInt32>) -> Vec8 {
-    let table = Vec8(1.0, 1.090_507_732_665_257_7, 1.189_207_115_002_721, 1.296_839_554_651_009_6,
-                     1.414_213_562_373_095_1, 1.542_210_825_407_940_8, 1.681_792_830_507_429, 1.834_008_086_409_342_5)
+    let table = Vec8(
+        1.0, 1.090_507_732_665_257_7, 1.189_207_115_002_721, 1.296_839_554_651_009_6,
+        1.414_213_562_373_095_1, 1.542_210_825_407_940_8, 1.681_792_830_507_429, 1.834_008_086_409_342_5)
     #if arch(x86_64)
-    // vpermps: one instruction, which reads only the low three bits of each index.
-    return unsafeBitCast(_mm256_permutevar8x32_ps(unsafeBitCast(table, to: __m256.self),
-                                                  unsafeBitCast(bits, to: __m256i.self)), to: Vec8.self)
+        // vpermps: one instruction, which reads only the low three bits of each index.
+        return unsafeBitCast(
+            _mm256_permutevar8x32_ps(
+                unsafeBitCast(table, to: __m256.self),
+                unsafeBitCast(bits, to: __m256i.self)), to: Vec8.self)
     #else
-    var result = Vec8()
-    for lane in 0..<8 { result[lane] = table[Int(bits[lane] & 7)] }
-    return result
+        var result = Vec8()
+        for lane in 0..<8 { result[lane] = table[Int(bits[lane] & 7)] }
+        return result
     #endif
 }
 
@@ -137,8 +140,10 @@ func storePartial(_ value: Vec8, _ pointer: UnsafeMutablePointer<Float>, _ count
 
 /// Applies a vector function to `count` floats, `src` to `dst` (which may alias).
 @inline(__always)
-func mapVectors(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
-                _ op: (Vec8) -> Vec8) {
+func mapVectors(
+    _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
+    _ op: (Vec8) -> Vec8
+) {
     var i = 0
     while i + 8 <= count {
         store8(op(load8(src + i)), dst + i)
@@ -153,11 +158,20 @@ func vectorSum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
     var a0 = Vec8(), a1 = Vec8(), a2 = Vec8(), a3 = Vec8()
     var i = 0
     while i + 32 <= count {
-        a0 += load8(p + i); a1 += load8(p + i + 8); a2 += load8(p + i + 16); a3 += load8(p + i + 24)
+        a0 += load8(p + i)
+        a1 += load8(p + i + 8)
+        a2 += load8(p + i + 16)
+        a3 += load8(p + i + 24)
         i += 32
     }
-    while i + 8 <= count { a0 += load8(p + i); i += 8 }
+    while i + 8 <= count {
+        a0 += load8(p + i)
+        i += 8
+    }
     var total = ((a0 + a1) + (a2 + a3)).sum()
-    while i < count { total += p[i]; i += 1 }
+    while i < count {
+        total += p[i]
+        i += 1
+    }
     return total
 }

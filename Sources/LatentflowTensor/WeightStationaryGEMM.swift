@@ -31,8 +31,10 @@ package enum WeightStationaryGEMM {
     /// threads by tiles of W's rows, so each thread streams its own part of W. With
     /// `bTransposed` the argument `b` holds Bᵀ `[s, k]` (a linear layer's activations, one row per
     /// token), read in that layout by the packing.
-    package static func multiply(n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
-                                 bTransposed: Bool = false, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    package static func multiply(
+        n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
+        bTransposed: Bool = false, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let panels = (s + panelWidth - 1) / panelWidth
         let depthBlock = max(64, depthBudget / (panels * panelWidth))
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: panels * k * panelWidth)
@@ -50,7 +52,9 @@ package enum WeightStationaryGEMM {
                     for row in rows { (target + row * panelWidth).update(from: b + row * ldb + first, count: width) }
                 }
                 if width < panelWidth {
-                    for row in rows { (target + row * panelWidth + width).update(repeating: 0, count: panelWidth - width) }
+                    for row in rows {
+                        (target + row * panelWidth + width).update(repeating: 0, count: panelWidth - width)
+                    }
                 }
             }
         }
@@ -70,14 +74,20 @@ package enum WeightStationaryGEMM {
                             let panelBlock = packed + (panel * k + k0) * panelWidth
                             let target = c + row * ldc + first
                             if width == panelWidth {
-                                tile(rows: rows, depth: depth, w: w + row * ldw + k0, ldw: ldw, b: panelBlock,
-                                     accumulate: add, c: target, ldc: ldc)
+                                tile(
+                                    rows: rows, depth: depth, w: w + row * ldw + k0, ldw: ldw, b: panelBlock,
+                                    accumulate: add, c: target, ldc: ldc)
                                 continue
                             }
                             let staged = scratch.baseAddress!
-                            if add { for r in 0..<rows { (staged + r * panelWidth).update(from: target + r * ldc, count: width) } }
-                            tile(rows: rows, depth: depth, w: w + row * ldw + k0, ldw: ldw, b: panelBlock,
-                                 accumulate: add, c: staged, ldc: panelWidth)
+                            if add {
+                                for r in 0..<rows {
+                                    (staged + r * panelWidth).update(from: target + r * ldc, count: width)
+                                }
+                            }
+                            tile(
+                                rows: rows, depth: depth, w: w + row * ldw + k0, ldw: ldw, b: panelBlock,
+                                accumulate: add, c: staged, ldc: panelWidth)
                             for r in 0..<rows { (target + r * ldc).update(from: staged + r * panelWidth, count: width) }
                         }
                     }
@@ -88,8 +98,10 @@ package enum WeightStationaryGEMM {
 
     /// One tile of C: 6 rows by the 6 x 16 kernel; the few rows left at the end of W one by one.
     @inline(__always)
-    private static func tile(rows: Int, depth: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>,
-                             accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func tile(
+        rows: Int, depth: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if rows == tileRows {
             kernel6x16(depth: depth, w: w, ldw: ldw, b: b, accumulate: accumulate, c: c, ldc: ldc)
         } else {
@@ -98,8 +110,10 @@ package enum WeightStationaryGEMM {
     }
 
     /// `C[6, 16] (+)= W[6, depth] · B[depth, 16]`, B a packed panel block (16 floats per step of k).
-    private static func kernel6x16(depth: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>,
-                                   accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func kernel6x16(
+        depth: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -109,17 +123,23 @@ package enum WeightStationaryGEMM {
             let b0 = row.loadUnaligned(as: V.self), b1 = (row + 32).loadUnaligned(as: V.self)
             row += 64
             var a = V(repeating: w0[kk])
-            c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
+            c00 = c00.addingProduct(a, b0)
+            c01 = c01.addingProduct(a, b1)
             a = V(repeating: w1[kk])
-            c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
+            c10 = c10.addingProduct(a, b0)
+            c11 = c11.addingProduct(a, b1)
             a = V(repeating: w2[kk])
-            c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
+            c20 = c20.addingProduct(a, b0)
+            c21 = c21.addingProduct(a, b1)
             a = V(repeating: w3[kk])
-            c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
+            c30 = c30.addingProduct(a, b0)
+            c31 = c31.addingProduct(a, b1)
             a = V(repeating: w4[kk])
-            c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
+            c40 = c40.addingProduct(a, b0)
+            c41 = c41.addingProduct(a, b1)
             a = V(repeating: w5[kk])
-            c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
+            c50 = c50.addingProduct(a, b0)
+            c51 = c51.addingProduct(a, b1)
         }
         store(c00, c01, c, accumulate)
         store(c10, c11, c + ldc, accumulate)
@@ -130,8 +150,10 @@ package enum WeightStationaryGEMM {
     }
 
     /// `C[1, 16] (+)= W[1, depth] · B[depth, 16]`.
-    private static func kernel1x16(depth: Int, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                   accumulate: Bool, c: UnsafeMutablePointer<Float>) {
+    private static func kernel1x16(
+        depth: Int, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         var c0 = V(), c1 = V()
         var row = UnsafeRawPointer(b)
@@ -145,7 +167,9 @@ package enum WeightStationaryGEMM {
     }
 
     @inline(__always)
-    private static func store(_ low: SIMD8<Float>, _ high: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    private static func store(
+        _ low: SIMD8<Float>, _ high: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool
+    ) {
         let raw = UnsafeMutableRawPointer(c)
         if accumulate {
             raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Float>.self) + low, as: SIMD8<Float>.self)

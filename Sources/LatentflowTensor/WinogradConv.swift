@@ -17,8 +17,10 @@ enum WinogradConvolution {
 
     /// Where the transform pays: a 3x3 stride-1 "same" convolution over a map wide enough that
     /// a band holds a useful GEMM width.
-    static func applies(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int, padding: Padding2D) -> Bool {
-        kh == 3 && kw == 3 && stride == 1 && padding == .uniform(1) && w >= minimumWidth && h >= 4 && cin >= 8 && cout >= 8
+    static func applies(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int, padding: Padding2D) -> Bool
+    {
+        kh == 3 && kw == 3 && stride == 1 && padding == .uniform(1) && w >= minimumWidth && h >= 4 && cin >= 8
+            && cout >= 8
             && ConvolutionSettings.winograd != .off
     }
 
@@ -37,18 +39,26 @@ enum WinogradConvolution {
     }
 
     /// `output` is `[n, cout, h, w]`; bias, if any, is added by the output transform.
-    static func run(images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
-                    weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>) {
+    static func run(
+        images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>
+    ) {
         if usesLargeTiles(cin: cin, cout: cout, h: h, w: w) {
-            run(WinogradF4x4.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight, bias: bias, output: output)
+            run(
+                WinogradF4x4.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
+                bias: bias, output: output)
         } else {
-            run(WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight, bias: bias, output: output)
+            run(
+                WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
+                bias: bias, output: output)
         }
     }
 
-    static func run<Tiling: WinogradTiling>(_: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
-                                            input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
-                                            output: UnsafeMutablePointer<Float>) {
+    static func run<Tiling: WinogradTiling>(
+        _: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
+        output: UnsafeMutablePointer<Float>
+    ) {
         let planes = (Tiling.tile + 2) * (Tiling.tile + 2)
         let transformed = UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin)
         defer { transformed.deallocate() }
@@ -72,7 +82,11 @@ enum WinogradConvolution {
         // next row's products (all written by the GEMMs), past the band's last one this slack.
         let m = UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * bandTiles + 8)
         (m + planes * cout * bandTiles).initialize(repeating: 0, count: 8)
-        defer { scratch.deallocate(); v.deallocate(); m.deallocate() }
+        defer {
+            scratch.deallocate()
+            v.deallocate()
+            m.deallocate()
+        }
         for image in 0..<n {
             let x = input + image * cin * h * w, y = output + image * cout * h * w
             for tileRow0 in stride(from: 0, to: tilesY, by: rowsPerBand) {
@@ -81,25 +95,28 @@ enum WinogradConvolution {
                 parallelChunks(cin, chunksPerThread: 4) { channels, thread in
                     for c in channels {
                         for r in 0..<tileRows {
-                            Tiling.transformInputRow(x + c * h * w, h: h, w: w, tileRow: tileRow0 + r, tilesX: tilesX,
-                                                     scratch: scratch + thread * scratchPerThread,
-                                                     into: v + c * tiles + r * tilesX, stride: cin * tiles)
+                            Tiling.transformInputRow(
+                                x + c * h * w, h: h, w: w, tileRow: tileRow0 + r, tilesX: tilesX,
+                                scratch: scratch + thread * scratchPerThread,
+                                into: v + c * tiles + r * tilesX, stride: cin * tiles)
                         }
                     }
                 }
                 parallelChunks(planes, chunksPerThread: 8) { products, _ in
                     for k in products {
-                        sgemmSerial(transA: false, transB: false, m: cout, n: tiles, k: cin,
-                                    a: transformed + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
-                                    c: m + k * cout * tiles, ldc: tiles)
+                        sgemmSerial(
+                            transA: false, transB: false, m: cout, n: tiles, k: cin,
+                            a: transformed + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
+                            c: m + k * cout * tiles, ldc: tiles)
                     }
                 }
                 parallelChunks(cout, chunksPerThread: 4) { channels, thread in
                     for o in channels {
                         for r in 0..<tileRows {
-                            Tiling.transformOutputRow(m + o * tiles + r * tilesX, stride: cout * tiles, tilesX: tilesX, bias: bias?[o] ?? 0,
-                                                      scratch: scratch + thread * scratchPerThread,
-                                                      into: y + o * h * w, h: h, w: w, tileRow: tileRow0 + r)
+                            Tiling.transformOutputRow(
+                                m + o * tiles + r * tilesX, stride: cout * tiles, tilesX: tilesX, bias: bias?[o] ?? 0,
+                                scratch: scratch + thread * scratchPerThread,
+                                into: y + o * h * w, h: h, w: w, tileRow: tileRow0 + r)
                         }
                     }
                 }
@@ -127,13 +144,16 @@ protocol WinogradTiling {
     /// Floats of per-thread scratch for a row of `tilesX` tiles.
     static func scratchCount(tilesX: Int) -> Int
     /// U = G·g·Gᵀ for every (output, input) channel pair, stored as (m+2)² matrices `[Cout, Cin]`.
-    static func transformWeights(_ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>)
+    static func transformWeights(
+        _ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>)
     /// Bᵀ·d·B for one input channel's row of tiles; writes `V_k[tile]` at `into + k * stride + tile`.
-    static func transformInputRow(_ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
-                                  scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int)
+    static func transformInputRow(
+        _ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
+        scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int)
     /// Aᵀ·m·A + bias for one output channel's row of tiles, `M_k[tile]` at `m + k * stride + tile`;
     /// drops the overhang of sizes that are not multiples of m.
-    static func transformOutputRow(_ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
-                                   scratch: UnsafeMutablePointer<Float>,
-                                   into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int)
+    static func transformOutputRow(
+        _ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
+        scratch: UnsafeMutablePointer<Float>,
+        into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int)
 }

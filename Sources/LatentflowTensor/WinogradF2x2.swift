@@ -10,14 +10,17 @@ enum WinogradF2x2: WinogradTiling {
 
     /// Done per call: keeping U would cost 16/9 of every 3x3 weight in memory, and the transform
     /// is about 1/tiles of the GEMM work.
-    static func transformWeights(_ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>) {
+    static func transformWeights(
+        _ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>
+    ) {
         let plane = cout * cin
         parallelFor(cout) { o in
             let row = u + o * cin
             for c in 0..<cin {
                 let g = weight + (o * cin + c) * 9
                 // G·g, column by column: rows (g0, ½(g0+g1+g2), ½(g0−g1+g2), g2) of each column.
-                let (a0, a1, a2) = (g[0], g[1], g[2]), (b0, b1, b2) = (g[3], g[4], g[5]), (c0, c1, c2) = (g[6], g[7], g[8])
+                let (a0, a1, a2) = (g[0], g[1], g[2]), (b0, b1, b2) = (g[3], g[4], g[5]),
+                    (c0, c1, c2) = (g[6], g[7], g[8])
                 // Then each row times Gᵀ.
                 @inline(__always) func emit(_ i: Int, _ x: Float, _ y: Float, _ z: Float) {
                     row[(4 * i) * plane + c] = x
@@ -36,8 +39,10 @@ enum WinogradF2x2: WinogradTiling {
     /// First the column combinations over four padded input rows (contiguous, so they
     /// vectorize), then the row combinations per tile.
     @inline(__always)
-    static func transformInputRow(_ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
-                                  scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int) {
+    static func transformInputRow(
+        _ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
+        scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int
+    ) {
         let width = 2 * tilesX + 2
         // Padded rows: index p holds input column p − 1.
         for i in 0..<4 {
@@ -62,7 +67,9 @@ enum WinogradF2x2: WinogradTiling {
         }
         for i in 0..<4 {
             let row = s + i * width
-            let (v0, v1, v2, v3) = (v + (4 * i) * stride, v + (4 * i + 1) * stride, v + (4 * i + 2) * stride, v + (4 * i + 3) * stride)
+            let (v0, v1, v2, v3) = (
+                v + (4 * i) * stride, v + (4 * i + 1) * stride, v + (4 * i + 2) * stride, v + (4 * i + 3) * stride
+            )
             for t in 0..<tilesX {
                 let (a, b, c, d) = (row[2 * t], row[2 * t + 1], row[2 * t + 2], row[2 * t + 3])
                 v0[t] = a - c
@@ -74,9 +81,11 @@ enum WinogradF2x2: WinogradTiling {
     }
 
     @inline(__always)
-    static func transformOutputRow(_ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
-                                   scratch: UnsafeMutablePointer<Float>,
-                                   into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int) {
+    static func transformOutputRow(
+        _ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
+        scratch: UnsafeMutablePointer<Float>,
+        into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int
+    ) {
         let y0 = 2 * tileRow
         let top = channel + y0 * w
         let hasSecondRow = y0 + 1 < h

@@ -30,26 +30,32 @@ enum WinogradF4x4: WinogradTiling {
     /// Bᵀ·e for one column (or row) of six inputs.
     @inline(__always)
     static func inputCombinations(_ e0: Vec8, _ e1: Vec8, _ e2: Vec8, _ e3: Vec8, _ e4: Vec8, _ e5: Vec8)
-        -> (Vec8, Vec8, Vec8, Vec8, Vec8, Vec8) {
+        -> (Vec8, Vec8, Vec8, Vec8, Vec8, Vec8)
+    {
         let four = Vec8(repeating: 4), two = Vec8(repeating: 2), five = Vec8(repeating: 5)
         let e42 = e4 - e2, e31 = e3 - e1
-        return (e4 + four * e0 - five * e2,
-                (e3 + e4) - four * (e1 + e2),
-                (e4 - e3) + four * (e1 - e2),
-                e42 + two * e31,
-                e42 - two * e31,
-                e5 + four * e1 - five * e3)
+        return (
+            e4 + four * e0 - five * e2,
+            (e3 + e4) - four * (e1 + e2),
+            (e4 - e3) + four * (e1 - e2),
+            e42 + two * e31,
+            e42 - two * e31,
+            e5 + four * e1 - five * e3
+        )
     }
 
     /// Aᵀ·e for one column (or row) of six products.
     @inline(__always)
     static func outputCombinations(_ e0: Vec8, _ e1: Vec8, _ e2: Vec8, _ e3: Vec8, _ e4: Vec8, _ e5: Vec8)
-        -> (Vec8, Vec8, Vec8, Vec8) {
+        -> (Vec8, Vec8, Vec8, Vec8)
+    {
         let sum12 = e1 + e2, difference12 = e1 - e2, sum34 = e3 + e4, difference34 = e3 - e4
-        return (e0 + sum12 + sum34,
-                difference12 + Vec8(repeating: 2) * difference34,
-                sum12 + Vec8(repeating: 4) * sum34,
-                difference12 + Vec8(repeating: 8) * difference34 + e5)
+        return (
+            e0 + sum12 + sum34,
+            difference12 + Vec8(repeating: 2) * difference34,
+            sum12 + Vec8(repeating: 4) * sum34,
+            difference12 + Vec8(repeating: 8) * difference34 + e5
+        )
     }
 
     /// G·e for one column (or row) of three taps.
@@ -63,7 +69,9 @@ enum WinogradF4x4: WinogradTiling {
 
     /// Done per call, eight input channels at a time: keeping U would cost four times every 3x3
     /// weight in memory.
-    static func transformWeights(_ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>) {
+    static func transformWeights(
+        _ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>
+    ) {
         let plane = cout * cin
         parallelFor(cout) { o in
             let row = u + o * cin
@@ -83,9 +91,12 @@ enum WinogradF4x4: WinogradTiling {
                 @inline(__always) func emit(_ i: Int, _ x: Vec8, _ y: Vec8, _ z: Vec8) {
                     let r = weightCombinations(x, y, z)
                     let destination = row + 6 * i * plane + c0
-                    storeLanes(r.0, destination, count); storeLanes(r.1, destination + plane, count)
-                    storeLanes(r.2, destination + 2 * plane, count); storeLanes(r.3, destination + 3 * plane, count)
-                    storeLanes(r.4, destination + 4 * plane, count); storeLanes(r.5, destination + 5 * plane, count)
+                    storeLanes(r.0, destination, count)
+                    storeLanes(r.1, destination + plane, count)
+                    storeLanes(r.2, destination + 2 * plane, count)
+                    storeLanes(r.3, destination + 3 * plane, count)
+                    storeLanes(r.4, destination + 4 * plane, count)
+                    storeLanes(r.5, destination + 5 * plane, count)
                 }
                 emit(0, column0.0, column1.0, column2.0)
                 emit(1, column0.1, column1.1, column2.1)
@@ -108,8 +119,10 @@ enum WinogradF4x4: WinogradTiling {
     }
 
     @inline(__always)
-    static func transformInputRow(_ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
-                                  scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int) {
+    static func transformInputRow(
+        _ channel: UnsafePointer<Float>, h: Int, w: Int, tileRow: Int, tilesX: Int,
+        scratch: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>, stride: Int
+    ) {
         let length = phaseLength(tilesX: tilesX), rowLength = 4 * length
         let phases = tilesX + 1
         // Six padded rows (padded column p is input column p − 1), split into phases.
@@ -134,31 +147,42 @@ enum WinogradF4x4: WinogradTiling {
         let s = scratch + 6 * rowLength
         for p in Swift.stride(from: 0, to: rowLength, by: 8) {
             let d = scratch + p
-            let b = inputCombinations(load8(d), load8(d + rowLength), load8(d + 2 * rowLength),
-                                      load8(d + 3 * rowLength), load8(d + 4 * rowLength), load8(d + 5 * rowLength))
+            let b = inputCombinations(
+                load8(d), load8(d + rowLength), load8(d + 2 * rowLength),
+                load8(d + 3 * rowLength), load8(d + 4 * rowLength), load8(d + 5 * rowLength))
             let out = s + p
-            store8(b.0, out); store8(b.1, out + rowLength); store8(b.2, out + 2 * rowLength)
-            store8(b.3, out + 3 * rowLength); store8(b.4, out + 4 * rowLength); store8(b.5, out + 5 * rowLength)
+            store8(b.0, out)
+            store8(b.1, out + rowLength)
+            store8(b.2, out + 2 * rowLength)
+            store8(b.3, out + 3 * rowLength)
+            store8(b.4, out + 4 * rowLength)
+            store8(b.5, out + 5 * rowLength)
         }
         // Row combinations: Bᵀ over each tile's six columns, eight tiles at a time.
         for i in 0..<6 {
             let p0 = s + i * rowLength, p1 = p0 + length, p2 = p1 + length, p3 = p2 + length
             let planes = v + 6 * i * stride
             for t in Swift.stride(from: 0, to: tilesX, by: 8) {
-                let b = inputCombinations(load8(p0 + t), load8(p1 + t), load8(p2 + t), load8(p3 + t),
-                                          load8(p0 + t + 1), load8(p1 + t + 1))
+                let b = inputCombinations(
+                    load8(p0 + t), load8(p1 + t), load8(p2 + t), load8(p3 + t),
+                    load8(p0 + t + 1), load8(p1 + t + 1))
                 let count = min(8, tilesX - t), destination = planes + t
-                storeLanes(b.0, destination, count); storeLanes(b.1, destination + stride, count)
-                storeLanes(b.2, destination + 2 * stride, count); storeLanes(b.3, destination + 3 * stride, count)
-                storeLanes(b.4, destination + 4 * stride, count); storeLanes(b.5, destination + 5 * stride, count)
+                storeLanes(b.0, destination, count)
+                storeLanes(b.1, destination + stride, count)
+                storeLanes(b.2, destination + 2 * stride, count)
+                storeLanes(b.3, destination + 3 * stride, count)
+                storeLanes(b.4, destination + 4 * stride, count)
+                storeLanes(b.5, destination + 5 * stride, count)
             }
         }
     }
 
     @inline(__always)
-    static func transformOutputRow(_ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
-                                   scratch: UnsafeMutablePointer<Float>,
-                                   into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int) {
+    static func transformOutputRow(
+        _ m: UnsafePointer<Float>, stride: Int, tilesX: Int, bias: Float,
+        scratch: UnsafeMutablePointer<Float>,
+        into channel: UnsafeMutablePointer<Float>, h: Int, w: Int, tileRow: Int
+    ) {
         let length = phaseLength(tilesX: tilesX)
         let biasVector = Vec8(repeating: bias)
         // Output (a, b) of every tile into phase 4a + b of the scratch.
@@ -166,7 +190,8 @@ enum WinogradF4x4: WinogradTiling {
             @inline(__always) func product(_ k: Int) -> Vec8 { load8(m + k * stride + t) }
             // Aᵀ over the six rows of each column j (products 6i + j).
             @inline(__always) func column(_ j: Int) -> (Vec8, Vec8, Vec8, Vec8) {
-                outputCombinations(product(j), product(6 + j), product(12 + j), product(18 + j), product(24 + j), product(30 + j))
+                outputCombinations(
+                    product(j), product(6 + j), product(12 + j), product(18 + j), product(24 + j), product(30 + j))
             }
             let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
             // Then Aᵀ over the six columns of each output row a.
@@ -187,11 +212,16 @@ enum WinogradF4x4: WinogradTiling {
             let y = 4 * tileRow + a
             guard y < h else { break }
             let row = channel + y * w
-            let (q0, q1, q2, q3) = (scratch + 4 * a * length, scratch + (4 * a + 1) * length,
-                                    scratch + (4 * a + 2) * length, scratch + (4 * a + 3) * length)
+            let (q0, q1, q2, q3) = (
+                scratch + 4 * a * length, scratch + (4 * a + 1) * length,
+                scratch + (4 * a + 2) * length, scratch + (4 * a + 3) * length
+            )
             let whole = w / 4
             for q in 0..<whole {
-                row[4 * q] = q0[q]; row[4 * q + 1] = q1[q]; row[4 * q + 2] = q2[q]; row[4 * q + 3] = q3[q]
+                row[4 * q] = q0[q]
+                row[4 * q + 1] = q1[q]
+                row[4 * q + 2] = q2[q]
+                row[4 * q + 3] = q3[q]
             }
             for x in (4 * whole)..<w { row[x] = scratch[(4 * a + x % 4) * length + whole] }
         }

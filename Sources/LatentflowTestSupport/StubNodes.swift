@@ -10,7 +10,8 @@ public enum StubNodes: NodePack {
     public static let nodes: [any Node.Type] = [
         StubImage.self, StubConstantImage.self, StubMask.self, StubInt.self, StubFloat.self, TestLazyMixImages.self,
         TestVariadicAverage.self, TestCustomIsChanged.self, TestIsChangedWithConstants.self, TestCustomValidation.self,
-        TestMakeListNode.self, TestFailingNode.self, StubOutput.self, StubListOutput.self, StubSeededImage.self, StubInvertImage.self,
+        TestMakeListNode.self, TestFailingNode.self, StubOutput.self, StubListOutput.self, StubSeededImage.self,
+        StubInvertImage.self,
     ]
 }
 
@@ -24,8 +25,9 @@ public struct StubImage: Node {
     static let height = Input.int("height", default: 512, min: 1, max: 1024)
     static let width = Input.int("width", default: 512, min: 1, max: 1024)
     static let batchSize = Input.int("batch_size", default: 1, min: 1, max: 64)
-    public static let schema = NodeSchema("StubImage", category: "Testing/Stub Nodes",
-                                          inputs: [content, height, width, batchSize], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "StubImage", category: "Testing/Stub Nodes",
+        inputs: [content, height, width, batchSize], outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let (h, w, n) = (try inputs[Self.height], try inputs[Self.width], try inputs[Self.batchSize])
@@ -34,9 +36,14 @@ public struct StubImage: Node {
         case "BLACK": return NodeOutputs(constantImage(0, height: h, width: w, batch: n))
         default:
             var state: UInt32 = 12345
-            return NodeOutputs(ImageBatch(Tensor(shape: [n, h, w, 3]) { out in
-                for i in 0..<out.count { state = state &* 1_664_525 &+ 1_013_904_223; out[i] = Float(state >> 8) / Float(1 << 24) }
-            }))
+            return NodeOutputs(
+                ImageBatch(
+                    Tensor(shape: [n, h, w, 3]) { out in
+                        for i in 0..<out.count {
+                            state = state &* 1_664_525 &+ 1_013_904_223
+                            out[i] = Float(state >> 8) / Float(1 << 24)
+                        }
+                    }))
         }
     }
 }
@@ -46,12 +53,15 @@ public struct StubConstantImage: Node {
     static let height = Input.int("height", default: 512, min: 1, max: 1024)
     static let width = Input.int("width", default: 512, min: 1, max: 1024)
     static let batchSize = Input.int("batch_size", default: 1, min: 1, max: 64)
-    public static let schema = NodeSchema("StubConstantImage", category: "Testing/Stub Nodes",
-                                          inputs: [value, height, width, batchSize], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "StubConstantImage", category: "Testing/Stub Nodes",
+        inputs: [value, height, width, batchSize], outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        NodeOutputs(constantImage(Float(try inputs[Self.value]), height: try inputs[Self.height],
-                                  width: try inputs[Self.width], batch: try inputs[Self.batchSize]))
+        NodeOutputs(
+            constantImage(
+                Float(try inputs[Self.value]), height: try inputs[Self.height],
+                width: try inputs[Self.width], batch: try inputs[Self.batchSize]))
     }
 }
 
@@ -60,27 +70,37 @@ public struct StubMask: Node {
     static let height = Input.int("height", default: 512, min: 1, max: 1024)
     static let width = Input.int("width", default: 512, min: 1, max: 1024)
     static let batchSize = Input.int("batch_size", default: 1, min: 1, max: 64)
-    public static let schema = NodeSchema("StubMask", category: "Testing/Stub Nodes",
-                                          inputs: [value, height, width, batchSize], outputs: outputs(Output<Mask>()))
+    public static let schema = NodeSchema(
+        "StubMask", category: "Testing/Stub Nodes",
+        inputs: [value, height, width, batchSize], outputs: outputs(Output<Mask>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        NodeOutputs(Mask(Tensor(shape: [try inputs[Self.batchSize], try inputs[Self.height], try inputs[Self.width]],
-                                repeating: Float(try inputs[Self.value]))))
+        NodeOutputs(
+            Mask(
+                Tensor(
+                    shape: [try inputs[Self.batchSize], try inputs[Self.height], try inputs[Self.width]],
+                    repeating: Float(try inputs[Self.value]))))
     }
 }
 
 public struct StubInt: Node {
     static let value = Input.int("value", default: 0, min: -0xFFFF_FFFF, max: 0xFFFF_FFFF)
-    public static let schema = NodeSchema("StubInt", category: "Testing/Stub Nodes", inputs: [value], outputs: outputs(Output<Int>()))
+    public static let schema = NodeSchema(
+        "StubInt", category: "Testing/Stub Nodes", inputs: [value], outputs: outputs(Output<Int>()))
     public init() {}
-    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs { NodeOutputs(try inputs[Self.value]) }
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(try inputs[Self.value])
+    }
 }
 
 public struct StubFloat: Node {
     static let value = Input.float("value", default: 0, min: -1e6, max: 1e6, step: 0.01)
-    public static let schema = NodeSchema("StubFloat", category: "Testing/Stub Nodes", inputs: [value], outputs: outputs(Output<Double>()))
+    public static let schema = NodeSchema(
+        "StubFloat", category: "Testing/Stub Nodes", inputs: [value], outputs: outputs(Output<Double>()))
     public init() {}
-    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs { NodeOutputs(try inputs[Self.value]) }
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(try inputs[Self.value])
+    }
 }
 
 /// image1·(1−mask) + image2·mask, evaluating only the images the mask needs.
@@ -88,8 +108,9 @@ public struct TestLazyMixImages: Node {
     static let image1 = Input<ImageBatch>("image1", lazy: true)
     static let image2 = Input<ImageBatch>("image2", lazy: true)
     static let mask = Input<Mask>("mask")
-    public static let schema = NodeSchema("TestLazyMixImages", category: "Testing/Nodes",
-                                          inputs: [image1, image2, mask], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestLazyMixImages", category: "Testing/Nodes",
+        inputs: [image1, image2, mask], outputs: outputs(Output<ImageBatch>()))
     public init() {}
 
     public func lazyInputsNeeded(_ inputs: NodeInputs) -> [String] {
@@ -114,7 +135,8 @@ public struct TestLazyMixImages: Node {
 /// The average of any number of undeclared image inputs (input1, input2, ...).
 public struct TestVariadicAverage: Node {
     static let input1 = Input<ImageBatch>("input1")
-    public static let schema = NodeSchema("TestVariadicAverage", category: "Testing/Nodes", inputs: [input1], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestVariadicAverage", category: "Testing/Nodes", inputs: [input1], outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let images = inputs.names.sorted().compactMap { inputs.raw($0) as? ImageBatch }
@@ -128,12 +150,16 @@ public struct TestVariadicAverage: Node {
 public struct TestCustomIsChanged: Node {
     static let image = Input<ImageBatch>("image")
     static let shouldChange = Input.boolean("should_change", default: false)
-    public static let schema = NodeSchema("TestCustomIsChanged", category: "Testing/Nodes", inputs: [image, shouldChange], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestCustomIsChanged", category: "Testing/Nodes", inputs: [image, shouldChange],
+        outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
         constants[shouldChange] == true ? .alwaysChanged : .unchanged
     }
-    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs { NodeOutputs(try inputs[Self.image]) }
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        NodeOutputs(try inputs[Self.image])
+    }
 }
 
 /// image · value; its fingerprint sees only the constant `value` (the linked image is absent).
@@ -141,7 +167,9 @@ public struct TestIsChangedWithConstants: Node {
     static let image = Input<ImageBatch>("image")
     static let value = Input.float("value", default: 0.5, min: 0, max: 1)
     nonisolated(unsafe) public static var seenConstants: [String] = []
-    public static let schema = NodeSchema("TestIsChangedWithConstants", category: "Testing/Nodes", inputs: [image, value], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestIsChangedWithConstants", category: "Testing/Nodes", inputs: [image, value],
+        outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
         seenConstants = constants.values.keys.sorted()
@@ -157,13 +185,17 @@ public struct TestIsChangedWithConstants: Node {
 public struct TestCustomValidation: Node {
     static let input1 = Input<ImageBatch>("input1", type: "IMAGE,FLOAT")
     static let input2 = Input<ImageBatch>("input2", type: "IMAGE,FLOAT")
-    public static let schema = NodeSchema("TestCustomValidation", category: "Testing/Nodes", inputs: [input1, input2], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestCustomValidation", category: "Testing/Nodes", inputs: [input1, input2],
+        outputs: outputs(Output<ImageBatch>()))
     public static var customValidatedInputs: Set<String> { ["input1", "input2"] }
     public init() {}
     public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
         for name in ["input1", "input2"] {
             guard let value = constants[name] else { continue }
-            guard let number = value as? Double else { return "\(name) must be a FLOAT or an IMAGE, got \(type(of: value))" }
+            guard let number = value as? Double else {
+                return "\(name) must be a FLOAT or an IMAGE, got \(type(of: value))"
+            }
             if number > 5 { return "\(name) must be at most 5, got \(number)" }
         }
         return nil
@@ -183,11 +215,14 @@ public struct TestMakeListNode: Node {
     static let value1 = Input.float("value1", default: 0, min: -1e6, max: 1e6)
     static let value2 = Input.float("value2", default: 0, min: -1e6, max: 1e6).optional
     static let value3 = Input.float("value3", default: 0, min: -1e6, max: 1e6).optional
-    public static let schema = NodeSchema("TestMakeListNode", category: "Testing/Nodes", inputs: [value1, value2, value3],
-                                          outputs: outputs(Output<Double>("list", isList: true)))
+    public static let schema = NodeSchema(
+        "TestMakeListNode", category: "Testing/Nodes", inputs: [value1, value2, value3],
+        outputs: outputs(Output<Double>("list", isList: true)))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let values: [any Sendable] = [try inputs[Self.value1], try inputs.optional(Self.value2), try inputs.optional(Self.value3)].compactMap { $0 }
+        let values: [any Sendable] = [
+            try inputs[Self.value1], try inputs.optional(Self.value2), try inputs.optional(Self.value3),
+        ].compactMap { $0 }
         return NodeOutputs(values)
     }
 }
@@ -195,7 +230,8 @@ public struct TestMakeListNode: Node {
 /// Always fails, naming itself.
 public struct TestFailingNode: Node {
     static let image = Input<ImageBatch>("image")
-    public static let schema = NodeSchema("TestFailingNode", category: "Testing/Nodes", inputs: [image], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "TestFailingNode", category: "Testing/Nodes", inputs: [image], outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         throw NodeError("deliberate failure")
@@ -205,8 +241,9 @@ public struct TestFailingNode: Node {
 /// `1 − x` per pixel, as ComfyUI's ImageInvert: a one-input image transform for graph tests.
 public struct StubInvertImage: Node {
     static let image = Input<ImageBatch>("image")
-    public static let schema = NodeSchema("StubInvertImage", category: "Testing/Stub Nodes", inputs: [image],
-                                          outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "StubInvertImage", category: "Testing/Stub Nodes", inputs: [image],
+        outputs: outputs(Output<ImageBatch>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         NodeOutputs(ImageBatch(try inputs[Self.image].pixels.scaled(by: -1, adding: 1)))
@@ -221,7 +258,9 @@ public struct StubOutput: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let batch = try inputs[Self.images]
         let plane = batch.height * batch.width * batch.channels
-        let means = (0..<batch.count).map { i in batch.pixels.scalars[(i * plane)..<((i + 1) * plane)].reduce(0, +) / Float(plane) }
+        let means = (0..<batch.count).map { i in
+            batch.pixels.scalars[(i * plane)..<((i + 1) * plane)].reduce(0, +) / Float(plane)
+        }
         return NodeOutputs(values: [], ui: .object([("images", .array(means.map { .double(Double($0)) }))]))
     }
 }
@@ -229,7 +268,8 @@ public struct StubOutput: Node {
 /// An output node for FLOAT lists: reports each value it is called with.
 public struct StubListOutput: Node {
     static let value = Input<Double>("value", type: .float)
-    public static let schema = NodeSchema("StubListOutput", category: "Testing/Nodes", inputs: [value], isOutputNode: true)
+    public static let schema = NodeSchema(
+        "StubListOutput", category: "Testing/Nodes", inputs: [value], isOutputNode: true)
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         NodeOutputs(values: [], ui: .object([("images", .array([.double(try inputs[Self.value] * 2)]))]))
@@ -240,7 +280,9 @@ public struct StubListOutput: Node {
 public struct StubSeededImage: Node {
     static let seed = Input.int("seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
     static let value = Input.float("value", default: 0.5, min: 0, max: 1, step: 0.01)
-    public static let schema = NodeSchema("StubSeededImage", category: "Testing/Stub Nodes", inputs: [seed, value], outputs: outputs(Output<ImageBatch>()))
+    public static let schema = NodeSchema(
+        "StubSeededImage", category: "Testing/Stub Nodes", inputs: [seed, value], outputs: outputs(Output<ImageBatch>())
+    )
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         NodeOutputs(constantImage(Float(try inputs[Self.value]), height: 8, width: 8, batch: 1))

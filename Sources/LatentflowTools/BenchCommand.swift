@@ -23,16 +23,25 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --models: only the model cases whose name contains this (repeatable, e.g. --only unet).")
     var only: [String] = []
 
-    @Option(help: "Also time the whole 4-step LCM workflow through the executor on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`).")
+    @Option(
+        help:
+            "Also time the whole 4-step LCM workflow through the executor on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`)."
+    )
     var workflowCheckpoint: String?
 
     @Option(help: "Image sizes for --workflow-checkpoint.")
     var sizes: [Int] = [256, 512]
 
-    @Option(help: "Which algorithm 3x3 convolutions use: automatic (by shape), f4x4, f2x2 (Winograd) or off (im2col), to compare them run by run.")
+    @Option(
+        help:
+            "Which algorithm 3x3 convolutions use: automatic (by shape), f4x4, f2x2 (Winograd) or off (im2col), to compare them run by run."
+    )
     var winograd: WinogradTiles = .automatic
 
-    @Flag(help: "Run --workflow-checkpoint in low-memory mode (weights left in the checkpoint file, widened per layer). Run it without --models, whose full-size models would set the peak.")
+    @Flag(
+        help:
+            "Run --workflow-checkpoint in low-memory mode (weights left in the checkpoint file, widened per layer). Run it without --models, whose full-size models would set the peak."
+    )
     var lowMemory = false
 
     func run() async throws {
@@ -48,21 +57,32 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if let workflowCheckpoint {
-            results += try await WorkflowBenchmark.run(checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
-                                                       sizes: sizes, reference: reference, lowMemory: lowMemory)
+            results += try await WorkflowBenchmark.run(
+                checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
+                sizes: sizes, reference: reference, lowMemory: lowMemory)
         }
         results.insert(reference.summary, at: 0)
         if json {
-            let rows = results.map { ["name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
-                                      "peak_rss_bytes": $0.peakBytes] as [String: Any] }
-            let data = try JSONSerialization.data(withJSONObject: ["threads": Threads.count, "results": rows], options: [.prettyPrinted, .sortedKeys])
+            let rows = results.map {
+                [
+                    "name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
+                    "peak_rss_bytes": $0.peakBytes,
+                ] as [String: Any]
+            }
+            let data = try JSONSerialization.data(
+                withJSONObject: ["threads": Threads.count, "results": rows], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("threads: \(Threads.count)")
-            print("case".padding(toLength: 44, withPad: " ", startingAt: 0) + "   time (ms)   GFLOP/s   ratio to R   peak RSS")
+            print(
+                "case".padding(toLength: 44, withPad: " ", startingAt: 0)
+                    + "   time (ms)   GFLOP/s   ratio to R   peak RSS")
             for r in results {
-                print(r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
-                      + String(format: "%12.2f %9.1f %12.2f %8.2f GiB", r.seconds * 1000, r.gflops, r.ratio, Double(r.peakBytes) / 1_073_741_824))
+                print(
+                    r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "%12.2f %9.1f %12.2f %8.2f GiB", r.seconds * 1000, r.gflops, r.ratio,
+                            Double(r.peakBytes) / 1_073_741_824))
             }
         }
     }

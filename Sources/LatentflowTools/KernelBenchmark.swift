@@ -9,24 +9,34 @@ struct KernelBenchmark {
     var peakBytes = ModelBenchmark.peakResidentBytes()
 
     static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
-        [try conv(channels: 320, size: 64, repeats: repeats, reference: reference),
-         try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
-         try conv(channels: 512, size: 128, repeats: repeats, reference: reference),  // the VAE decoder at 512 px
-         try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats, reference: reference)]
+        [
+            try conv(channels: 320, size: 64, repeats: repeats, reference: reference),
+            try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
+            try conv(channels: 512, size: 128, repeats: repeats, reference: reference),  // the VAE decoder at 512 px
+            try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats, reference: reference),
+        ]
     }
 
     static func conv(channels: Int, size: Int, repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
-        let x = random([1, channels, size, size]), w = random([channels, channels, 3, 3], scale: 0.02), b = random([channels])
+        let x = random([1, channels, size, size]), w = random([channels, channels, 3, 3], scale: 0.02),
+            b = random([channels])
         let gflop = 2.0 * Double(channels * channels * 9 * size * size) / 1e9
-        return try reference.measure("conv2d 3x3 \(channels)->\(channels) at \(size)x\(size)", gflop: gflop, repeats: repeats) {
+        return try reference.measure(
+            "conv2d 3x3 \(channels)->\(channels) at \(size)x\(size)", gflop: gflop, repeats: repeats
+        ) {
             _ = try x.conv2d(weight: w, bias: b, padding: 1)
         }
     }
 
-    static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
-        let q = random([1, tokens, heads * headDim]), k = random([1, tokens, heads * headDim]), v = random([1, tokens, heads * headDim])
+    static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int, reference: ReferenceRate) throws
+        -> KernelBenchmark
+    {
+        let q = random([1, tokens, heads * headDim]), k = random([1, tokens, heads * headDim]),
+            v = random([1, tokens, heads * headDim])
         let gflop = 4.0 * Double(tokens * tokens * headDim * heads) / 1e9
-        return try reference.measure("attention \(tokens) tokens x \(heads) heads x \(headDim)", gflop: gflop, repeats: repeats) {
+        return try reference.measure(
+            "attention \(tokens) tokens x \(heads) heads x \(headDim)", gflop: gflop, repeats: repeats
+        ) {
             _ = try q.attention(key: k, value: v, heads: heads)
         }
     }

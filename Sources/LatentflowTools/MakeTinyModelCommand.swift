@@ -12,10 +12,16 @@ struct MakeTinyModelCommand: ParsableCommand {
     @Option(help: "Checkpoint file.")
     var output = "models/checkpoints/latentflow-tiny-sd15.safetensors"
 
-    @Option(help: "LoRA file (with --full-size: default loras/latentflow-random-sd15-lora.safetensors beside the checkpoints folder).")
+    @Option(
+        help:
+            "LoRA file (with --full-size: default loras/latentflow-random-sd15-lora.safetensors beside the checkpoints folder)."
+    )
     var lora: String?
 
-    @Flag(help: "Write a full-size SD1.5 checkpoint with random weights and a LoRA for it instead (about 2 GB; for the ComfyUI parity test).")
+    @Flag(
+        help:
+            "Write a full-size SD1.5 checkpoint with random weights and a LoRA for it instead (about 2 GB; for the ComfyUI parity test)."
+    )
     var fullSize = false
 
     @Flag(help: "With --full-size: keep an existing checkpoint and only write its LoRA.")
@@ -25,7 +31,9 @@ struct MakeTinyModelCommand: ParsableCommand {
         if fullSize {
             let checkpoint = URL(fileURLWithPath: output)
             if !loraOnly { try TinyModelFactory.write(to: checkpoint, fullSize: true) }
-            let loraURL = lora.map(URL.init(fileURLWithPath:)) ?? checkpoint.deletingLastPathComponent().deletingLastPathComponent()
+            let loraURL =
+                lora.map(URL.init(fileURLWithPath:))
+                ?? checkpoint.deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("loras/latentflow-random-sd15-lora.safetensors")
             try TinyModelFactory.writeLoRA(to: loraURL, for: SafeTensorsFile(path: checkpoint.path))
             print("wrote \(loraOnly ? "" : output + " and ")\(loraURL.path)")

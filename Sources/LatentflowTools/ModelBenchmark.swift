@@ -22,16 +22,20 @@ enum ModelBenchmark {
         var all: [Case] = [
             Case(name: "CLIP text encoder (77 tokens)", gflop: 13) {
                 try check(clip.encode([Array(repeating: 320, count: 77)]), [1, 77, 768], "CLIP text encoder")
-            },
+            }
         ]
         for (size, gflop) in [(32, 180.0), (64, 803.0)] {
             for batch in [1, 2] {
                 let name = "UNet forward \(size)x\(size) latent" + (batch == 1 ? "" : ", batch 2")
                 let batchContext = batch == 1 ? context : try! Tensor.concat([context, context], axis: 0)
-                all.append(Case(name: name, gflop: gflop * Double(batch)) {
-                    try check(unet(KernelBenchmark.random([batch, 4, size, size]), timesteps: Array(repeating: 999, count: batch),
-                                   context: batchContext), [batch, 4, size, size], name)
-                })
+                all.append(
+                    Case(name: name, gflop: gflop * Double(batch)) {
+                        try check(
+                            unet(
+                                KernelBenchmark.random([batch, 4, size, size]),
+                                timesteps: Array(repeating: 999, count: batch),
+                                context: batchContext), [batch, 4, size, size], name)
+                    })
             }
         }
         all += [
@@ -45,7 +49,9 @@ enum ModelBenchmark {
                 try check(vae.encode(KernelBenchmark.random([1, 3, 512, 512])), [1, 4, 64, 64], "VAE encode 512")
             },
         ]
-        if !include.isEmpty { all = all.filter { c in include.contains { c.name.lowercased().contains($0.lowercased()) } } }
+        if !include.isEmpty {
+            all = all.filter { c in include.contains { c.name.lowercased().contains($0.lowercased()) } }
+        }
         return all
     }
 
@@ -54,8 +60,12 @@ enum ModelBenchmark {
     }
 
     static func check(_ output: Tensor, _ shape: [Int], _ what: String) throws {
-        guard output.shape == shape else { throw SmokeCheckFailure(description: "\(what): output shape \(output.shape), expected \(shape)") }
-        guard output.scalars.allSatisfy(\.isFinite) else { throw SmokeCheckFailure(description: "\(what): non-finite values in the output") }
+        guard output.shape == shape else {
+            throw SmokeCheckFailure(description: "\(what): output shape \(output.shape), expected \(shape)")
+        }
+        guard output.scalars.allSatisfy(\.isFinite) else {
+            throw SmokeCheckFailure(description: "\(what): non-finite values in the output")
+        }
     }
 
     /// Peak resident memory of this process, from getrusage (KiB on Linux).

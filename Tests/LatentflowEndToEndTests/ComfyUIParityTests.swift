@@ -7,7 +7,8 @@ import XCTest
 struct SaveImageTensor: Node {
     static let images = Input<ImageBatch>("images")
     static let name = Input.string("filename", default: "image.safetensors")
-    static let schema = NodeSchema("LatentflowTestSaveImageTensor", category: "_for_testing", inputs: [images, name], isOutputNode: true)
+    static let schema = NodeSchema(
+        "LatentflowTestSaveImageTensor", category: "_for_testing", inputs: [images, name], isOutputNode: true)
 
     func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let file = context.environment.outputDirectory.appendingPathComponent(try inputs[Self.name])
@@ -48,7 +49,8 @@ final class ComfyUIParityTests: XCTestCase {
 
     func checkWorkflows(fixture resource: String, checkpoint: String) async throws {
         guard let models = ProcessInfo.processInfo.environment["LATENTFLOW_PARITY_MODELS"],
-              FileManager.default.fileExists(atPath: models + "/checkpoints/" + checkpoint) else {
+            FileManager.default.fileExists(atPath: models + "/checkpoints/" + checkpoint)
+        else {
             throw XCTSkip("set LATENTFLOW_PARITY_MODELS to a models folder holding checkpoints/\(checkpoint)")
         }
         let fixture = Bundle.module.url(forResource: resource, withExtension: "safetensors", subdirectory: "Fixtures")!
@@ -57,24 +59,35 @@ final class ComfyUIParityTests: XCTestCase {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("lf-parity-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
         // The repository is the base folder: the img2img workflow loads input/example-gradient.png.
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let engine = try Engine(paths: ModelPaths(baseDirectory: repository, modelsDirectory: URL(fileURLWithPath: models), outputDirectory: output),
-                                packs: [ParityTestNodes.self])
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let engine = try Engine(
+            paths: ModelPaths(
+                baseDirectory: repository, modelsDirectory: URL(fileURLWithPath: models), outputDirectory: output),
+            packs: [ParityTestNodes.self])
         var summary: [String] = []
         for (name, json) in try XCTUnwrap(workflows.objectPairs) {
             var loaded = try engine.loader.load(json, source: name)
-            loaded.workflow["90"] = WorkflowNode(id: "90", classType: SaveImageTensor.schema.classType,
-                                                 inputs: [("images", .link(nodeId: "7", slot: 0)), ("filename", .constant(.string("\(name).safetensors")))])
+            loaded.workflow["90"] = WorkflowNode(
+                id: "90", classType: SaveImageTensor.schema.classType,
+                inputs: [
+                    ("images", .link(nodeId: "7", slot: 0)), ("filename", .constant(.string("\(name).safetensors"))),
+                ])
             let result = try await engine.run(loaded)
-            let image = try SafeTensorsFile(path: output.appendingPathComponent("\(name).safetensors").path).tensor("image_tensor")
+            let image = try SafeTensorsFile(path: output.appendingPathComponent("\(name).safetensors").path).tensor(
+                "image_tensor")
             let imagePSNR = psnr(image, try reference.tensor(name + ".image"))
-            let latentFile = try XCTUnwrap(result.ui.compactMap { $0.ui["latents"]?.arrayValue?.first?["filename"]?.stringValue }.first)
-            let latent = try SafeTensorsFile(path: output.appendingPathComponent(latentFile).path).tensor("latent_tensor")
+            let latentFile = try XCTUnwrap(
+                result.ui.compactMap { $0.ui["latents"]?.arrayValue?.first?["filename"]?.stringValue }.first)
+            let latent = try SafeTensorsFile(path: output.appendingPathComponent(latentFile).path).tensor(
+                "latent_tensor")
             let latentPSNR = psnr(latent, try reference.tensor(name + ".latent"))
-            let expected = try reference.tensor(name + ".png")                      // [B, H, W, 3] uint8
+            let expected = try reference.tensor(name + ".png")  // [B, H, W, 3] uint8
             var differing = 0, maxDifference: Float = 0
             for (index, file) in engine.writtenFiles(result).filter({ $0.pathExtension == "png" }).enumerated() {
-                guard case .uint8(let pixels) = try ImageCodec.read(path: file.path).samples else { return XCTFail("8-bit expected") }
+                guard case .uint8(let pixels) = try ImageCodec.read(path: file.path).samples else {
+                    return XCTFail("8-bit expected")
+                }
                 let plane = pixels.count
                 for (i, value) in pixels.enumerated() {
                     let difference = abs(Float(value) - expected.scalars[index * plane + i])
@@ -82,8 +95,9 @@ final class ComfyUIParityTests: XCTestCase {
                     maxDifference = max(maxDifference, difference)
                 }
             }
-            summary.append("parity \(name): latent PSNR \(String(format: "%.1f", latentPSNR)) dB, image PSNR \(String(format: "%.1f", imagePSNR)) dB; "
-                           + "8-bit pixels differing \(differing) of \(expected.count), max \(maxDifference)")
+            summary.append(
+                "parity \(name): latent PSNR \(String(format: "%.1f", latentPSNR)) dB, image PSNR \(String(format: "%.1f", imagePSNR)) dB; "
+                    + "8-bit pixels differing \(differing) of \(expected.count), max \(maxDifference)")
             print(summary.last!)
             XCTAssertGreaterThanOrEqual(latentPSNR, 90, name)
             XCTAssertGreaterThanOrEqual(imagePSNR, 90, name)

@@ -8,7 +8,8 @@ final class ReadmeExampleTests: XCTestCase {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
-        let example = try String(contentsOf: repository.appendingPathComponent("examples/LibraryUse/main.swift"), encoding: .utf8)
+        let example = try String(
+            contentsOf: repository.appendingPathComponent("examples/LibraryUse/main.swift"), encoding: .utf8)
         let section = try XCTUnwrap(readme.range(of: "## Library use"))
         let start = try XCTUnwrap(readme.range(of: "```swift\n", range: section.upperBound..<readme.endIndex))
         let end = try XCTUnwrap(readme.range(of: "```\n", range: start.upperBound..<readme.endIndex))

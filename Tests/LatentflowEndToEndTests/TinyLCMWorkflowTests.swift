@@ -5,7 +5,8 @@ import XCTest
 /// The embedded tiny checkpoint through real workflows: ready-to-run files, caching across runs,
 /// and ComfyUI's own SD1.5 templates.
 final class TinyLCMWorkflowTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     var output: URL!
     var engine: Engine!
 
@@ -30,8 +31,9 @@ final class TinyLCMWorkflowTests: XCTestCase {
         XCTAssertEqual([image.width, image.height, image.channels], [64, 64, 3])
         let prompt = try JSONValue.parse(XCTUnwrap(image.text("prompt")))
         XCTAssertEqual(prompt["6"]?["class_type"], .string("KSampler"))
-        XCTAssertEqual(try engine.loader.load(Data(contentsOf: files[0]), source: "png").workflow["6"]?.input("sampler_name"),
-                       .constant(.string("lcm")))
+        XCTAssertEqual(
+            try engine.loader.load(Data(contentsOf: files[0]), source: "png").workflow["6"]?.input("sampler_name"),
+            .constant(.string("lcm")))
         // Not a flat image: the decoder produced structure.
         guard case .uint8(let pixels) = image.samples else { return XCTFail("8-bit expected") }
         XCTAssertGreaterThan(Set(pixels).count, 50)
@@ -48,7 +50,8 @@ final class TinyLCMWorkflowTests: XCTestCase {
         XCTAssertEqual(Set(second.executed), ["6", "7", "8"])
         let files = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
         XCTAssertEqual(files, ["lcm-tiny_00001_.png", "lcm-tiny_00002_.png"])
-        let a = try Data(contentsOf: output.appendingPathComponent(files[0])), b = try Data(contentsOf: output.appendingPathComponent(files[1]))
+        let a = try Data(contentsOf: output.appendingPathComponent(files[0])),
+            b = try Data(contentsOf: output.appendingPathComponent(files[1]))
         XCTAssertNotEqual(a, b, "another seed, another image")
     }
 
@@ -56,7 +59,8 @@ final class TinyLCMWorkflowTests: XCTestCase {
     /// same image.
     func testLowMemoryModeWritesTheSameImage() async throws {
         let lowMemoryOutput = output.appendingPathComponent("low-memory")
-        let lowMemory = try Engine(paths: ModelPaths(baseDirectory: Self.repository, outputDirectory: lowMemoryOutput), lowMemory: true)
+        let lowMemory = try Engine(
+            paths: ModelPaths(baseDirectory: Self.repository, outputDirectory: lowMemoryOutput), lowMemory: true)
         let workflow = try load("workflows/lcm-tiny.json")
         let a = try engine.writtenFiles(await engine.run(workflow))
         let b = try lowMemory.writtenFiles(await lowMemory.run(workflow))
@@ -87,18 +91,30 @@ final class TinyLCMWorkflowTests: XCTestCase {
         // A standalone VAE file, cut from the tiny checkpoint, in a models folder of its own.
         let vaeFolder = output.appendingPathComponent("vae")
         try FileManager.default.createDirectory(at: vaeFolder, withIntermediateDirectories: true)
-        let checkpoint = try SafeTensorsFile(path: Self.repository.appendingPathComponent("models/checkpoints/latentflow-tiny-sd15.safetensors").path)
-        try SafeTensorsWriter.write(try checkpoint.keys.filter { $0.hasPrefix("first_stage_model.") }
-            .map { SafeTensorsWriter.Item(String($0.dropFirst("first_stage_model.".count)), try checkpoint.tensor($0)) },
-                                    to: vaeFolder.appendingPathComponent("tiny-vae.safetensors"))
+        let checkpoint = try SafeTensorsFile(
+            path: Self.repository.appendingPathComponent("models/checkpoints/latentflow-tiny-sd15.safetensors").path)
+        try SafeTensorsWriter.write(
+            try checkpoint.keys.filter { $0.hasPrefix("first_stage_model.") }
+                .map {
+                    SafeTensorsWriter.Item(String($0.dropFirst("first_stage_model.".count)), try checkpoint.tensor($0))
+                },
+            to: vaeFolder.appendingPathComponent("tiny-vae.safetensors"))
         let yaml = output.appendingPathComponent("extra_model_paths.yaml")
         try Data("tests:\n    vae: \(vaeFolder.path)\n".utf8).write(to: yaml)
-        let engine = try Engine(paths: ModelPaths(baseDirectory: Self.repository, outputDirectory: output.appendingPathComponent("out"), extraPaths: [yaml]))
+        let engine = try Engine(
+            paths: ModelPaths(
+                baseDirectory: Self.repository, outputDirectory: output.appendingPathComponent("out"),
+                extraPaths: [yaml]))
 
-        let substitutes = ["ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
-                           "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png"]
+        let substitutes = [
+            "ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
+            "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
+        ]
         var ran: [String] = []
-        for name in ["default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow", "latent_upscale_different_prompt_model", "area_composition"] {
+        for name in [
+            "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
+            "latent_upscale_different_prompt_model", "area_composition",
+        ] {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
             for index in loaded.workflow.nodes.indices {
                 for (input, file) in substitutes {
@@ -116,7 +132,9 @@ final class TinyLCMWorkflowTests: XCTestCase {
                 if loaded.workflow.nodes[index].classType == "ImageScaleToTotalPixels" {
                     loaded.workflow.nodes[index].set("megapixels", .constant(.double(0.01)))
                 }
-                if loaded.workflow.nodes[index].input("steps") != nil { loaded.workflow.nodes[index].set("steps", .constant(.int(2))) }
+                if loaded.workflow.nodes[index].input("steps") != nil {
+                    loaded.workflow.nodes[index].set("steps", .constant(.int(2)))
+                }
             }
             let report = engine.validate(loaded)
             XCTAssertEqual(report.errors.map { "\($0)" }, [], name)
@@ -132,8 +150,12 @@ final class TinyLCMWorkflowTests: XCTestCase {
 
     func testLatentsSaveAndLoadExactly() async throws {
         var loaded = try load("workflows/lcm-tiny.json")
-        loaded.workflow["9"] = WorkflowNode(id: "9", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "6", slot: 0)),
-                                                                                       ("filename_prefix", .constant(.string("latents/test")))])
+        loaded.workflow["9"] = WorkflowNode(
+            id: "9", classType: "SaveLatent",
+            inputs: [
+                ("samples", .link(nodeId: "6", slot: 0)),
+                ("filename_prefix", .constant(.string("latents/test"))),
+            ])
         let result = try await engine.run(loaded)
         let file = output.appendingPathComponent("latents/test_00001_.latent")
         let saved = try SafeTensorsFile(path: file.path)
@@ -148,19 +170,35 @@ final class TinyLCMWorkflowTests: XCTestCase {
         var loaded = try load("workflows/lcm-tiny.json")
         let nodes: [WorkflowNode] = [
             WorkflowNode(id: "20", classType: "KSamplerSelect", inputs: [("sampler_name", .constant(.string("lcm")))]),
-            WorkflowNode(id: "21", classType: "BasicScheduler", inputs: [("model", .link(nodeId: "2", slot: 0)), ("scheduler", .constant(.string("sgm_uniform"))),
-                                                                          ("steps", .constant(.int(4))), ("denoise", .constant(.double(1)))]),
-            WorkflowNode(id: "22", classType: "SamplerCustom", inputs: [
-                ("model", .link(nodeId: "2", slot: 0)), ("add_noise", .constant(.bool(true))), ("noise_seed", .constant(.int(42))),
-                ("cfg", .constant(.double(1))), ("positive", .link(nodeId: "3", slot: 0)), ("negative", .link(nodeId: "4", slot: 0)),
-                ("sampler", .link(nodeId: "20", slot: 0)), ("sigmas", .link(nodeId: "21", slot: 0)), ("latent_image", .link(nodeId: "5", slot: 0))]),
-            WorkflowNode(id: "23", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "22", slot: 0)), ("filename_prefix", .constant(.string("custom")))]),
-            WorkflowNode(id: "24", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "6", slot: 0)), ("filename_prefix", .constant(.string("ksampler")))]),
+            WorkflowNode(
+                id: "21", classType: "BasicScheduler",
+                inputs: [
+                    ("model", .link(nodeId: "2", slot: 0)), ("scheduler", .constant(.string("sgm_uniform"))),
+                    ("steps", .constant(.int(4))), ("denoise", .constant(.double(1))),
+                ]),
+            WorkflowNode(
+                id: "22", classType: "SamplerCustom",
+                inputs: [
+                    ("model", .link(nodeId: "2", slot: 0)), ("add_noise", .constant(.bool(true))),
+                    ("noise_seed", .constant(.int(42))),
+                    ("cfg", .constant(.double(1))), ("positive", .link(nodeId: "3", slot: 0)),
+                    ("negative", .link(nodeId: "4", slot: 0)),
+                    ("sampler", .link(nodeId: "20", slot: 0)), ("sigmas", .link(nodeId: "21", slot: 0)),
+                    ("latent_image", .link(nodeId: "5", slot: 0)),
+                ]),
+            WorkflowNode(
+                id: "23", classType: "SaveLatent",
+                inputs: [("samples", .link(nodeId: "22", slot: 0)), ("filename_prefix", .constant(.string("custom")))]),
+            WorkflowNode(
+                id: "24", classType: "SaveLatent",
+                inputs: [("samples", .link(nodeId: "6", slot: 0)), ("filename_prefix", .constant(.string("ksampler")))]),
         ]
         loaded.workflow.nodes += nodes
         _ = try await engine.run(loaded)
-        let custom = try SafeTensorsFile(path: output.appendingPathComponent("custom_00001_.latent").path).tensor("latent_tensor")
-        let ksampler = try SafeTensorsFile(path: output.appendingPathComponent("ksampler_00001_.latent").path).tensor("latent_tensor")
+        let custom = try SafeTensorsFile(path: output.appendingPathComponent("custom_00001_.latent").path).tensor(
+            "latent_tensor")
+        let ksampler = try SafeTensorsFile(path: output.appendingPathComponent("ksampler_00001_.latent").path).tensor(
+            "latent_tensor")
         XCTAssertEqual(custom, ksampler)
     }
 
@@ -180,12 +218,32 @@ final class TinyLCMWorkflowTests: XCTestCase {
         for (size, tile) in [(64, 512), (80, 64)] {
             var loaded = try load("workflows/lcm-tiny.json", size: size)
             loaded.workflow.nodes += [
-                WorkflowNode(id: "20", classType: "VAEDecodeTiled", inputs: [("samples", .link(nodeId: "6", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
-                    ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))), ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8)))]),
-                WorkflowNode(id: "21", classType: "SaveImage", inputs: [("images", .link(nodeId: "20", slot: 0)), ("filename_prefix", .constant(.string("tiled\(size)")))]),
-                WorkflowNode(id: "22", classType: "VAEEncodeTiled", inputs: [("pixels", .link(nodeId: "20", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
-                    ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))), ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8)))]),
-                WorkflowNode(id: "23", classType: "SaveLatent", inputs: [("samples", .link(nodeId: "22", slot: 0)), ("filename_prefix", .constant(.string("encoded\(size)")))]),
+                WorkflowNode(
+                    id: "20", classType: "VAEDecodeTiled",
+                    inputs: [
+                        ("samples", .link(nodeId: "6", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
+                        ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))),
+                        ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8))),
+                    ]),
+                WorkflowNode(
+                    id: "21", classType: "SaveImage",
+                    inputs: [
+                        ("images", .link(nodeId: "20", slot: 0)),
+                        ("filename_prefix", .constant(.string("tiled\(size)"))),
+                    ]),
+                WorkflowNode(
+                    id: "22", classType: "VAEEncodeTiled",
+                    inputs: [
+                        ("pixels", .link(nodeId: "20", slot: 0)), ("vae", .link(nodeId: "1", slot: 2)),
+                        ("tile_size", .constant(.int(Int64(tile)))), ("overlap", .constant(.int(32))),
+                        ("temporal_size", .constant(.int(64))), ("temporal_overlap", .constant(.int(8))),
+                    ]),
+                WorkflowNode(
+                    id: "23", classType: "SaveLatent",
+                    inputs: [
+                        ("samples", .link(nodeId: "22", slot: 0)),
+                        ("filename_prefix", .constant(.string("encoded\(size)"))),
+                    ]),
             ]
             loaded.workflow["8"]?.set("filename_prefix", .constant(.string("plain\(size)")))
             _ = try await engine.run(loaded)
@@ -193,7 +251,8 @@ final class TinyLCMWorkflowTests: XCTestCase {
             let plain = try ImageCodec.read(path: output.appendingPathComponent("plain\(size)_00001_.png").path)
             XCTAssertEqual([tiled.width, tiled.height], [size, size])
             if tile >= size * 8 { XCTAssertEqual(tiled.samples, plain.samples, "a single tile is the plain decode") }
-            let latent = try SafeTensorsFile(path: output.appendingPathComponent("encoded\(size)_00001_.latent").path).tensor("latent_tensor")
+            let latent = try SafeTensorsFile(path: output.appendingPathComponent("encoded\(size)_00001_.latent").path)
+                .tensor("latent_tensor")
             XCTAssertEqual(latent.shape, [1, 4, size / 8, size / 8])
         }
     }

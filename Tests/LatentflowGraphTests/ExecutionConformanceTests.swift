@@ -62,7 +62,9 @@ final class ExecutionConformanceTests: XCTestCase {
             var copy = node
             copy.id = "n" + node.id
             copy.inputs = node.inputs.map { input in
-                if case let .link(source, slot) = input.value { return (input.name, .link(nodeId: "n" + source, slot: slot)) }
+                if case let .link(source, slot) = input.value {
+                    return (input.name, .link(nodeId: "n" + source, slot: slot))
+                }
                 return input
             }
             return copy
@@ -73,7 +75,9 @@ final class ExecutionConformanceTests: XCTestCase {
 
     // 5 and 7. Custom validation decides on literals and lifts the standard range checks.
     func testCustomValidationOfLiterals() throws {
-        for (value, accepted) in [(JSONValue.double(5.0), true), (.int(5), false), (.string("foo"), false), (.double(7.0), false)] {
+        for (value, accepted) in [
+            (JSONValue.double(5.0), true), (.int(5), false), (.string("foo"), false), (.double(7.0), false),
+        ] {
             let b = GraphBuilder()
             let image = b.add("StubImage", ["content": "BLACK", "height": 8, "width": 8, "batch_size": 1])
             let node = b.add("TestCustomValidation", ["input1": image.out(0), "input2": value])
@@ -97,7 +101,9 @@ final class ExecutionConformanceTests: XCTestCase {
         let report = executor.validate(b.workflow)
         let mismatches = report.errors.filter { $0.kind == .returnTypeMismatch }
         XCTAssertEqual(mismatches.map { $0.location?.nodeId }, ["invert"], "\(report.errors)")
-        XCTAssertTrue(mismatches[0].description.contains("received_type(INT) mismatch input_type(IMAGE)"), mismatches[0].description)
+        XCTAssertTrue(
+            mismatches[0].description.contains("received_type(INT) mismatch input_type(IMAGE)"),
+            mismatches[0].description)
         XCTAssertTrue(mismatches[0].description.contains("input 'image'"))
     }
 
@@ -109,7 +115,8 @@ final class ExecutionConformanceTests: XCTestCase {
         b.add("StubOutput", ["images": WorkflowInput.link(nodeId: "a", slot: 0)])
         let report = executor.validate(b.workflow)
         XCTAssertFalse(report.isRunnable)
-        XCTAssertEqual(Set(report.errors.filter { $0.kind == .dependencyCycle }.compactMap { $0.location?.nodeId }), ["a", "b"])
+        XCTAssertEqual(
+            Set(report.errors.filter { $0.kind == .dependencyCycle }.compactMap { $0.location?.nodeId }), ["a", "b"])
     }
 
     // 9. A link to a missing node fails its branch; another valid output still runs.
@@ -132,7 +139,8 @@ final class ExecutionConformanceTests: XCTestCase {
         for (shouldChange, expectRerun) in [(false, false), (true, true)] {
             let b = GraphBuilder()
             let image = b.add("StubImage", ["content": "WHITE", "height": 8, "width": 8, "batch_size": 1])
-            let node = b.add("TestCustomIsChanged", id: "changed", ["image": image.out(0), "should_change": shouldChange])
+            let node = b.add(
+                "TestCustomIsChanged", id: "changed", ["image": image.out(0), "should_change": shouldChange])
             b.add("StubOutput", id: "out", ["images": node.out(0)])
             _ = try await executor.run(b.workflow)
             let second = try await executor.run(b.workflow)
@@ -222,7 +230,9 @@ final class ExecutionConformanceTests: XCTestCase {
     func testCacheBudgetEvictsLeastRecentlyUsed() async throws {
         // One 8x8x3 float image is 768 bytes; a budget of 1000 keeps one image output.
         let registry = try NodeRegistry(packs: [StubNodes.self])
-        let small = Executor(registry: registry, environment: ExecutionEnvironment(outputDirectory: output), cache: OutputCache(budgetBytes: 1000))
+        let small = Executor(
+            registry: registry, environment: ExecutionEnvironment(outputDirectory: output),
+            cache: OutputCache(budgetBytes: 1000))
         func graph(_ value: Double, inverted: Bool = false) -> Workflow {
             let b = GraphBuilder()
             var image = b.add("StubConstantImage", ["value": value, "height": 8, "width": 8, "batch_size": 1])
@@ -260,6 +270,14 @@ final class ExecutionConformanceTests: XCTestCase {
 final class EventLog: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [ExecutionEvent] = []
-    func append(_ event: ExecutionEvent) { lock.lock(); stored.append(event); lock.unlock() }
-    var events: [ExecutionEvent] { lock.lock(); defer { lock.unlock() }; return stored }
+    func append(_ event: ExecutionEvent) {
+        lock.lock()
+        stored.append(event)
+        lock.unlock()
+    }
+    var events: [ExecutionEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 }

@@ -12,7 +12,8 @@ final class ImageCodecTests: XCTestCase {
 
     private func fixture(_ name: String, _ ext: String) throws -> (RasterImage, Expected) {
         let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures")!
-        let expectedURL = Bundle.module.url(forResource: "\(name).expected", withExtension: "json", subdirectory: "Fixtures")!
+        let expectedURL = Bundle.module.url(
+            forResource: "\(name).expected", withExtension: "json", subdirectory: "Fixtures")!
         let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: expectedURL))
         return (try ImageCodec.read(path: url.path), expected)
     }
@@ -28,8 +29,9 @@ final class ImageCodecTests: XCTestCase {
     func testDecodesLikePillow() throws {
         for name in ["comfy_rgb8", "rgba8", "gray16", "rgb16", "palette"] {
             let (image, expected) = try fixture(name, "png")
-            XCTAssertEqual([image.width, image.height, image.channels, image.bitDepth],
-                           [expected.width, expected.height, expected.channels, expected.bit_depth], name)
+            XCTAssertEqual(
+                [image.width, image.height, image.channels, image.bitDepth],
+                [expected.width, expected.height, expected.channels, expected.bit_depth], name)
             XCTAssertEqual(samples(image), expected.samples, name)
         }
     }
@@ -42,8 +44,9 @@ final class ImageCodecTests: XCTestCase {
 
     func testTextChunksRoundTrip() throws {
         let pixels = (0..<(6 * 4 * 3)).map { UInt8($0 * 3 % 256) }
-        let image = RasterImage(width: 6, height: 4, channels: 3, samples: .uint8(pixels),
-                                textChunks: [("prompt", #"{"3":{"class_type":"KSampler"}}"#), ("workflow", "ünïcode ✓ text")])
+        let image = RasterImage(
+            width: 6, height: 4, channels: 3, samples: .uint8(pixels),
+            textChunks: [("prompt", #"{"3":{"class_type":"KSampler"}}"#), ("workflow", "ünïcode ✓ text")])
         let decoded = try ImageCodec.decode(try ImageCodec.encodePNG(image))
         XCTAssertEqual(decoded, image)
     }
@@ -64,7 +67,14 @@ final class ImageCodecTests: XCTestCase {
         let cases: [(String, Data, String)] = [
             ("garbage", Data("hello".utf8), "neither a PNG nor a JPEG"),
             ("truncated png", png.prefix(png.count / 2), "invalid PNG data"),
-            ("bad crc", { var d = png; d[d.count - 20] ^= 0xFF; return d }(), "invalid PNG data"),
+            (
+                "bad crc",
+                {
+                    var d = png
+                    d[d.count - 20] ^= 0xFF
+                    return d
+                }(), "invalid PNG data"
+            ),
             ("truncated jpeg", Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16]), "invalid JPEG data"),
         ]
         for (label, data, expected) in cases {

@@ -8,10 +8,13 @@ final class ModelPathsTests: XCTestCase {
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("lf-paths-\(UUID().uuidString)")
         for folder in ["models/checkpoints/sd15", "models/loras", "elsewhere/ckpts", "outside"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
-        for file in ["models/checkpoints/a.safetensors", "models/checkpoints/sd15/b.ckpt", "models/checkpoints/notes.txt",
-                     "models/loras/l.safetensors", "elsewhere/ckpts/c.safetensors", "outside/secret.safetensors"] {
+        for file in [
+            "models/checkpoints/a.safetensors", "models/checkpoints/sd15/b.ckpt", "models/checkpoints/notes.txt",
+            "models/loras/l.safetensors", "elsewhere/ckpts/c.safetensors", "outside/secret.safetensors",
+        ] {
             try Data("x".utf8).write(to: root.appendingPathComponent(file))
         }
     }
@@ -20,18 +23,19 @@ final class ModelPathsTests: XCTestCase {
 
     func testComfyLayoutAndExtraModelPaths() throws {
         let yaml = """
-        other_ui:
-            base_path: \(root.appendingPathComponent("elsewhere").path)
-            checkpoints: |
-                ckpts
-                missing_dir
-            unet: ckpts
-        """
+            other_ui:
+                base_path: \(root.appendingPathComponent("elsewhere").path)
+                checkpoints: |
+                    ckpts
+                    missing_dir
+                unet: ckpts
+            """
         let config = root.appendingPathComponent("extra_model_paths.yaml")
         try Data(yaml.utf8).write(to: config)
         let paths = try ModelPaths(baseDirectory: root, extraPaths: [config])
         XCTAssertEqual(paths.files(in: "checkpoints"), ["a.safetensors", "c.safetensors", "sd15/b.ckpt"])
-        XCTAssertEqual(paths.files(in: "diffusion_models"), ["c.safetensors"], "'unet' is ComfyUI's old name for diffusion_models")
+        XCTAssertEqual(
+            paths.files(in: "diffusion_models"), ["c.safetensors"], "'unet' is ComfyUI's old name for diffusion_models")
         XCTAssertEqual(try paths.locate("c.safetensors", in: "checkpoints").lastPathComponent, "c.safetensors")
         XCTAssertEqual(try paths.locate("sd15/b.ckpt", in: "checkpoints").lastPathComponent, "b.ckpt")
     }
@@ -46,8 +50,9 @@ final class ModelPathsTests: XCTestCase {
     }
 
     func testSymlinkEscapeIsRefused() throws {
-        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("models/checkpoints/link.safetensors"),
-                                                   withDestinationURL: root.appendingPathComponent("outside/secret.safetensors"))
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("models/checkpoints/link.safetensors"),
+            withDestinationURL: root.appendingPathComponent("outside/secret.safetensors"))
         let paths = try ModelPaths(baseDirectory: root)
         XCTAssertThrowsError(try paths.locate("link.safetensors", in: "checkpoints")) { error in
             XCTAssertTrue("\(error)".contains("resolves to"), "\(error)")

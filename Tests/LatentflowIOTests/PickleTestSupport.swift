@@ -32,7 +32,13 @@ struct PickleBytes {
 
     /// ('storage', torch.<type>, key, 'cpu', numel) BINPERSID.
     mutating func storage(key: String, count: Int64, type: String = "FloatStorage") {
-        mark(); string("storage"); global("torch", type); string(key); string("cpu"); long(count); tuple()
+        mark()
+        string("storage")
+        global("torch", type)
+        string(key)
+        string("cpu")
+        long(count)
+        tuple()
         persistentID()
     }
 
@@ -42,10 +48,16 @@ struct PickleBytes {
         mark()
         storage(key: key, count: count)
         long(offset)
-        mark(); size.forEach { long($0) }; tuple()
-        mark(); stride.forEach { long($0) }; tuple()
+        mark()
+        size.forEach { long($0) }
+        tuple()
+        mark()
+        stride.forEach { long($0) }
+        tuple()
         newFalse()
-        global("collections", "OrderedDict"); emptyTuple(); reduce()
+        global("collections", "OrderedDict")
+        emptyTuple()
+        reduce()
         tuple()
         reduce()
     }
@@ -53,9 +65,11 @@ struct PickleBytes {
     /// {'w': <tensor>} STOP
     static func stateDict(_ body: (inout PickleBytes) -> Void) -> [UInt8] {
         var pickle = PickleBytes()
-        pickle.emptyDict(); pickle.string("w")
+        pickle.emptyDict()
+        pickle.string("w")
         body(&pickle)
-        pickle.setItem(); pickle.stop()
+        pickle.setItem()
+        pickle.stop()
         return pickle.bytes
     }
 }
@@ -70,25 +84,30 @@ enum TestZip {
         var directory: [UInt8] = []
         for (name, data) in entries {
             let offset = UInt32(out.count), nameBytes = Array(name.utf8)
-            out += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(method) + le(UInt32(0)) + le(UInt32(0))
+            out +=
+                le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(method) + le(UInt32(0)) + le(UInt32(0))
                 + le(UInt32(data.count)) + le(UInt32(data.count)) + le(UInt16(nameBytes.count)) + le(UInt16(0))
             out += nameBytes + data
-            directory += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(method)
+            directory +=
+                le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(method)
                 + le(UInt32(0)) + le(UInt32(0)) + le(UInt32(data.count)) + le(UInt32(data.count))
                 + le(UInt16(nameBytes.count)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0))
                 + le(UInt32(0)) + le(offset) + nameBytes
         }
         let directoryOffset = UInt32(out.count)
         out += directory
-        out += le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(entries.count))
+        out +=
+            le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(entries.count))
             + le(UInt16(entries.count)) + le(UInt32(directory.count)) + le(directoryOffset) + le(UInt16(0))
         return Data(out)
     }
 
     /// A torch-style archive: archive/data.pkl, archive/byteorder and the given storages.
     static func torch(pickle: [UInt8], storages: [String: [UInt8]] = [:], byteOrder: String = "little") -> Data {
-        var entries: [(name: String, data: [UInt8])] = [("archive/data.pkl", pickle),
-                                                        ("archive/byteorder", Array(byteOrder.utf8))]
+        var entries: [(name: String, data: [UInt8])] = [
+            ("archive/data.pkl", pickle),
+            ("archive/byteorder", Array(byteOrder.utf8)),
+        ]
         for key in storages.keys.sorted() { entries.append(("archive/data/\(key)", storages[key]!)) }
         entries.append(("archive/version", Array("3\n".utf8)))
         return make(entries)

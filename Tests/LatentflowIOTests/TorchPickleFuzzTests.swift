@@ -1,6 +1,7 @@
 import Foundation
-@testable import LatentflowIO
 import XCTest
+
+@testable import LatentflowIO
 
 /// Random mutations of the torch.save fixtures (seeded, so a failure reproduces): the reader
 /// must either throw a `TorchPickleError` or read every tensor it reports, and never trap.
@@ -28,8 +29,11 @@ final class TorchPickleFuzzTests: XCTestCase {
                 var bytes = original
                 for _ in 0..<(1 + generator.next(4)) {
                     // Earlier mutations of this round may have shortened the bytes.
-                    let position = min(bytes.count - 1, generator.next(4) == 0 ? generator.next(bytes.count)
-                        : pickle.lowerBound + generator.next(pickle.count))
+                    let position = min(
+                        bytes.count - 1,
+                        generator.next(4) == 0
+                            ? generator.next(bytes.count)
+                            : pickle.lowerBound + generator.next(pickle.count))
                     switch generator.next(6) {
                     case 0: bytes[position] = UInt8(generator.next(256))
                     case 1: bytes[position] ^= UInt8(1 << generator.next(8))
@@ -60,7 +64,9 @@ final class TorchPickleFuzzTests: XCTestCase {
         try bytes.withUnsafeBytes { raw in
             let contents: TorchCheckpointContents
             do {
-                contents = TorchCheckpointFile.isZip(raw) ? try TorchZipFormat.read(raw, file: name)
+                contents =
+                    TorchCheckpointFile.isZip(raw)
+                    ? try TorchZipFormat.read(raw, file: name)
                     : try TorchLegacyFormat.read(raw, file: name)
             } catch is TorchPickleError {
                 return false

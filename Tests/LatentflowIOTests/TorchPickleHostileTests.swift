@@ -1,6 +1,7 @@
 import Foundation
-@testable import LatentflowIO
 import XCTest
+
+@testable import LatentflowIO
 
 /// Hostile and broken checkpoints: each must end in a `TorchPickleError` naming the file and
 /// what is wrong, never in a crash, an executed global or a huge allocation.
@@ -34,7 +35,8 @@ final class TorchPickleHostileTests: XCTestCase {
     }
 
     private func refusal(pickle: [UInt8], storages: [String: [UInt8]] = [:], line: UInt = #line) throws
-        -> (TorchPickleError, String) {
+        -> (TorchPickleError, String)
+    {
         try refusal(TestZip.torch(pickle: pickle, storages: storages), line: line)
     }
 
@@ -48,30 +50,51 @@ final class TorchPickleHostileTests: XCTestCase {
     }
 
     func testUnknownGlobalsAreRefusedByName() throws {
-        for (module, name) in [("builtins", "eval"), ("os", "system"), ("posix", "system"), ("torch", "load"),
-                               ("__builtin__", "getattr"), ("subprocess", "Popen"), ("torch", "FloatTensor")] {
+        for (module, name) in [
+            ("builtins", "eval"), ("os", "system"), ("posix", "system"), ("torch", "load"),
+            ("__builtin__", "getattr"), ("subprocess", "Popen"), ("torch", "FloatTensor"),
+        ] {
             let pickle = PickleBytes.stateDict {
-                $0.global(module, name); $0.mark(); $0.string("x"); $0.tuple(); $0.reduce()
+                $0.global(module, name)
+                $0.mark()
+                $0.string("x")
+                $0.tuple()
+                $0.reduce()
             }
             let (error, path) = try refusal(pickle: pickle)
             XCTAssertEqual(error, .disallowedGlobal(file: path, global: "\(module).\(name)"))
         }
         // STACK_GLOBAL (protocol 4) is resolved through the same allowlist.
         var pickle = PickleBytes(protocol: 4)
-        pickle.op(0x8C, [2] + Array("os".utf8)); pickle.op(0x8C, [6] + Array("system".utf8)); pickle.op(0x93)
+        pickle.op(0x8C, [2] + Array("os".utf8))
+        pickle.op(0x8C, [6] + Array("system".utf8))
+        pickle.op(0x93)
         pickle.stop()
         let (error, path) = try refusal(pickle: pickle.bytes)
         XCTAssertEqual(error, .disallowedGlobal(file: path, global: "os.system"))
     }
 
     func testReduceOfANonCallableIsRefused() throws {
-        var (error, _) = try refusal(pickle: PickleBytes.stateDict { $0.string("eval"); $0.emptyTuple(); $0.reduce() })
+        var (error, _) = try refusal(
+            pickle: PickleBytes.stateDict {
+                $0.string("eval")
+                $0.emptyTuple()
+                $0.reduce()
+            })
         guard case .disallowedCall(_, _, "str") = error else { return XCTFail("\(error)") }
-        (error, _) = try refusal(pickle: PickleBytes.stateDict {
-            $0.global("torch", "FloatStorage"); $0.emptyTuple(); $0.reduce()
-        })
+        (error, _) = try refusal(
+            pickle: PickleBytes.stateDict {
+                $0.global("torch", "FloatStorage")
+                $0.emptyTuple()
+                $0.reduce()
+            })
         guard case .disallowedCall(_, _, "torch.FloatStorage") = error else { return XCTFail("\(error)") }
-        (error, _) = try refusal(pickle: PickleBytes.stateDict { $0.emptyDict(); $0.emptyTuple(); $0.op(0x62) })
+        (error, _) = try refusal(
+            pickle: PickleBytes.stateDict {
+                $0.emptyDict()
+                $0.emptyTuple()
+                $0.op(0x62)
+            })
         guard case .malformedPickle = error else { return XCTFail("BUILD on a dict: \(error)") }
     }
 
@@ -88,17 +111,24 @@ final class TorchPickleHostileTests: XCTestCase {
 
         // A list that contains itself.
         var cycle = PickleBytes()
-        cycle.emptyList(); cycle.op(0x71, [0]); cycle.op(0x68, [0]); cycle.op(0x61); cycle.stop()
+        cycle.emptyList()
+        cycle.op(0x71, [0])
+        cycle.op(0x68, [0])
+        cycle.op(0x61)
+        cycle.stop()
         (error, _) = try refusal(pickle: cycle.bytes)
         guard case .limitExceeded = error else { return XCTFail("\(error)") }
 
         // Ten references to ten references ... : 10^12 values from 200 bytes.
         var laughs = PickleBytes()
-        laughs.string("lol"); laughs.op(0x71, [0])
+        laughs.string("lol")
+        laughs.op(0x71, [0])
         for level in 1...12 {
-            laughs.emptyList(); laughs.mark()
+            laughs.emptyList()
+            laughs.mark()
             for _ in 0..<10 { laughs.op(0x68, [UInt8(level - 1)]) }
-            laughs.op(0x65); laughs.op(0x71, [UInt8(level)])
+            laughs.op(0x65)
+            laughs.op(0x71, [UInt8(level)])
         }
         laughs.stop()
         (error, _) = try refusal(pickle: laughs.bytes)
@@ -130,17 +160,20 @@ final class TorchPickleHostileTests: XCTestCase {
         guard case .truncatedPickle(_, _, "BINUNICODE") = error else { return XCTFail("\(error)") }
 
         var invalid = PickleBytes()
-        invalid.emptyDict(); invalid.op(0xFF)
+        invalid.emptyDict()
+        invalid.op(0xFF)
         (error, _) = try refusal(pickle: invalid.bytes)
         guard case .invalidOpcode(_, 3, 0xFF) = error else { return XCTFail("\(error)") }
 
         var missingMemo = PickleBytes()
-        missingMemo.op(0x68, [5]); missingMemo.stop()
+        missingMemo.op(0x68, [5])
+        missingMemo.stop()
         (error, _) = try refusal(pickle: missingMemo.bytes)
         guard case .missingMemo(_, 2, 5) = error else { return XCTFail("\(error)") }
 
         var underflow = PickleBytes()
-        underflow.op(0x86); underflow.stop()
+        underflow.op(0x86)
+        underflow.stop()
         (error, _) = try refusal(pickle: underflow.bytes)
         guard case .malformedPickle(_, 2, let reason) = error, reason.contains("underflow") else {
             return XCTFail("\(error)")
@@ -160,9 +193,14 @@ final class TorchPickleHostileTests: XCTestCase {
 
     func testPersistentIDsAndStoragesAreChecked() throws {
         let four = [UInt8](repeating: 0, count: 16)
-        var (error, _) = try refusal(pickle: PickleBytes.stateDict {
-            $0.mark(); $0.string("module"); $0.string("os"); $0.tuple(); $0.persistentID()
-        })
+        var (error, _) = try refusal(
+            pickle: PickleBytes.stateDict {
+                $0.mark()
+                $0.string("module")
+                $0.string("os")
+                $0.tuple()
+                $0.persistentID()
+            })
         guard case .invalidPersistentID = error else { return XCTFail("\(error)") }
 
         var path: String
@@ -174,8 +212,9 @@ final class TorchPickleHostileTests: XCTestCase {
         (error, path) = try refusal(pickle: large, storages: ["0": four])
         XCTAssertEqual(error, .storageTooSmall(file: path, key: "0", neededBytes: 4_000, availableBytes: 16))
 
-        (error, _) = try refusal(pickle: PickleBytes.stateDict { $0.storage(key: "0", count: 4, type: "EvilStorage") },
-                                 storages: ["0": four])
+        (error, _) = try refusal(
+            pickle: PickleBytes.stateDict { $0.storage(key: "0", count: 4, type: "EvilStorage") },
+            storages: ["0": four])
         XCTAssertEqual(error, .disallowedGlobal(file: path, global: "torch.EvilStorage"))
     }
 
@@ -214,7 +253,10 @@ final class TorchPickleHostileTests: XCTestCase {
         let good = try Data(contentsOf: URL(fileURLWithPath: TorchPickleTests.fixture("torch_zip.pt")))
         for length in [4, 30, 100, good.count / 2, good.count - 23, good.count - 1] {
             let (error, _) = try refusal(good.prefix(length))
-            guard case .invalidZip = error else { XCTFail("cut at \(length): \(error)"); continue }
+            guard case .invalidZip = error else {
+                XCTFail("cut at \(length): \(error)")
+                continue
+            }
         }
         let pickle = PickleBytes.stateDict { $0.string("x") }
         var (error, path) = try refusal(TestZip.make([("archive/data.pkl", pickle)], method: 8))

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LatentflowIO
 import LatentflowTensor
 import XCTest
+
+@testable import LatentflowIO
 
 /// The PyTorch checkpoint reader against files torch.save wrote (scripts/make_pickle_fixtures.py),
 /// compared with what torch.load itself read from them.
@@ -42,8 +43,12 @@ final class TorchPickleTests: XCTestCase {
         let legacy = try TorchCheckpointFile(path: Self.fixture("torch_legacy.pt"))
         XCTAssertEqual(zip.format, .zip)
         XCTAssertEqual(legacy.format, .legacy)
-        XCTAssertEqual(zip.keys, ["f32", "transposed", "slice", "every_other", "f16", "bf16", "f64", "i64", "i32",
-                                  "u8", "flag", "scalar", "expanded", "empty", "param"])
+        XCTAssertEqual(
+            zip.keys,
+            [
+                "f32", "transposed", "slice", "every_other", "f16", "bf16", "f64", "i64", "i32",
+                "u8", "flag", "scalar", "expanded", "empty", "param",
+            ])
         for file in [zip, legacy] {
             XCTAssertEqual(try file.dtype("f16"), .float16)
             XCTAssertEqual(try file.dtype("bf16"), .bfloat16)
@@ -99,8 +104,9 @@ final class TorchPickleTests: XCTestCase {
             for (index, layer) in layers.enumerated() {
                 for name in ["weight", "bias"] {
                     let info = try XCTUnwrap(layer[name]?.tensorValue)
-                    XCTAssertEqual(try hypernetwork.tensor(info),
-                                   try reference.tensor("torch_hypernetwork.pt/\(size)/\(index)/\(name)"))
+                    XCTAssertEqual(
+                        try hypernetwork.tensor(info),
+                        try reference.tensor("torch_hypernetwork.pt/\(size)/\(index)/\(name)"))
                 }
             }
         }

@@ -14,9 +14,11 @@ final class DiffusersFolderTests: XCTestCase {
     func testPipelineFolderMatchesDiffusers() throws {
         let models = try DiffusersFolder.load(Self.folder("tiny_diffusers"), roundCLIPToFloat16: false)
         let r = ModelParityTests.reference
-        let out = try models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let out = try models.unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
         XCTAssertLessThan(relativeError(out, try r.tensor("unet.out")), 1e-4)
-        XCTAssertLessThan(relativeError(try models.vae.decode(r.tensor("vae.latent")), try r.tensor("vae.decoded")), 1e-4)
+        XCTAssertLessThan(
+            relativeError(try models.vae.decode(r.tensor("vae.latent")), try r.tensor("vae.decoded")), 1e-4)
         let ids = try r.integers("clip.tokens").map(Int.init)
         let text = try XCTUnwrap(models.textModel).encode([Array(ids[0..<77]), Array(ids[77..<154])])
         XCTAssertLessThan(relativeError(text, try r.tensor("clip.last")), 1e-4)
@@ -27,11 +29,13 @@ final class DiffusersFolderTests: XCTestCase {
         XCTAssertEqual(unet.config.guidanceEmbeddingDim, 32)
         let r = ModelParityTests.reference
         let reference = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_lcm_reference")).tensor("out")
-        let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"), guidance: 7.5)
+        let out = try unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"), guidance: 7.5)
         let error = relativeError(out, reference)
         XCTAssertLessThan(error, 1e-4, "LCM UNet with guidance embedding: relative error \(error)")
         // A different guidance value changes the output: the embedding is really used.
-        let other = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"), guidance: 1)
+        let other = try unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"), guidance: 1)
         XCTAssertGreaterThan(relativeError(other, reference), 1e-3)
     }
 }
@@ -47,18 +51,22 @@ extension DiffusersFolderTests {
         XCTAssertEqual(unet.config.attentionLevels, [false, true])
         XCTAssertEqual(unet.config.headWidth, 64)
         let reference = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_sd2_inpaint_reference"))
-        let out = try unet(reference.tensor("x"), timesteps: reference.tensor("t").scalars, context: reference.tensor("context"))
+        let out = try unet(
+            reference.tensor("x"), timesteps: reference.tensor("t").scalars, context: reference.tensor("context"))
         let error = relativeError(out, try reference.tensor("out"))
         XCTAssertLessThan(error, 1e-4, "SD2-style inpainting UNet: relative error \(error)")
     }
 
     func testVAEKeyTableAgreesWithTheSingleFileLayout() throws {
-        let file = try SafeTensorsFile(path: Self.folder("tiny_diffusers").appendingPathComponent("vae/diffusion_pytorch_model.safetensors").path)
+        let file = try SafeTensorsFile(
+            path: Self.folder("tiny_diffusers").appendingPathComponent("vae/diffusion_pytorch_model.safetensors").path)
         var raw: [String: Tensor] = [:]
         for key in file.keys { raw[key] = try file.tensor(key) }
         let converted = try DiffusersVAEKeyMap.toLDM(raw, file: "vae")
         let single = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_ldm"))
-        let expected = single.keys.filter { $0.hasPrefix("first_stage_model.") }.map { String($0.dropFirst("first_stage_model.".count)) }
+        let expected = single.keys.filter { $0.hasPrefix("first_stage_model.") }.map {
+            String($0.dropFirst("first_stage_model.".count))
+        }
         XCTAssertEqual(Set(converted.keys), Set(expected))
         for key in expected {
             guard let tensor = converted[key] else { continue }

@@ -11,11 +11,12 @@ final class EmbeddingTests: XCTestCase {
     func testEmbeddingTakesOneSlotPerVectorAndLeftoverTextIsKept() throws {
         let vectors = try Tensor(shape: [2, 4], scalars: [1, 2, 3, 4, 5, 6, 7, 8])
         var missing: [String] = []
-        let chunks = tokenizer.tokenizeWithWeights("a photo of embedding:myemb, a (dog:1.5) embedding:nope",
-                                                   embeddings: { $0 == "myemb" ? vectors : nil }, missing: { missing.append($0) })
+        let chunks = tokenizer.tokenizeWithWeights(
+            "a photo of embedding:myemb, a (dog:1.5) embedding:nope",
+            embeddings: { $0 == "myemb" ? vectors : nil }, missing: { missing.append($0) })
         let slots = chunks[0]
         let plain = tokenizer.tokenizeWithWeights("a photo of")[0]
-        XCTAssertEqual(Array(slots.prefix(4)).map(\.id), Array(plain.prefix(4)).map(\.id))     // BOS a photo of
+        XCTAssertEqual(Array(slots.prefix(4)).map(\.id), Array(plain.prefix(4)).map(\.id))  // BOS a photo of
         XCTAssertEqual(slots[4].embedding, [1, 2, 3, 4])
         XCTAssertEqual(slots[5].embedding, [5, 6, 7, 8])
         // "myemb," is not a name; without the comma it is, and the comma is tokenized after it.
@@ -27,7 +28,8 @@ final class EmbeddingTests: XCTestCase {
 
     /// A vector equal to a token's own embedding row gives exactly that token's encoding.
     func testVectorsReplaceTheTokenEmbedding() throws {
-        let models = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
+        let models = try StableDiffusionCheckpoint.load(
+            path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
         let text = try XCTUnwrap(models.textModel)
         let table = try XCTUnwrap(models.textWeights["embeddings.token_embedding.weight"]).tensor()
         let width = text.config.width

@@ -8,7 +8,8 @@ import XCTest
 /// (scripts/make_model_fixtures.py): kohya names with alpha, LoCon on a 3x3 convolution, LoHa,
 /// LoKr, text-encoder keys, and PEFT `unet.…lora_A/B` names.
 final class LoRATests: XCTestCase {
-    static let models = try! StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
+    static let models = try! StableDiffusionCheckpoint.load(
+        path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false)
     static let reference = try! SafeTensorsFile(path: ModelParityTests.fixture("lora_reference"))
     static let inputs = ModelParityTests.reference
 
@@ -29,14 +30,16 @@ final class LoRATests: XCTestCase {
         let error = relativeError(out, try Self.reference.tensor("unet.kohya_out"))
         XCTAssertLessThan(error, 1e-4, "kohya LoRA UNet relative error \(error)")
         // The base weights are untouched: the unpatched model still matches diffusers.
-        let base = try Self.models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let base = try Self.models.unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
         XCTAssertLessThan(relativeError(base, try r.tensor("unet.out")), 1e-4)
     }
 
     /// On a low-memory (streamed) model a patched weight is kept as float16: exactly the float32
     /// patch rounded once, so a LoRA over the whole UNet does not bring back a float32 copy.
     func testLoRAOnStreamedWeightsIsKeptAsFloat16() throws {
-        let streamed = try StableDiffusionCheckpoint.load(path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
+        let streamed = try StableDiffusionCheckpoint.load(
+            path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
         let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
         let keyMap = LoRAKeyMap.unet(Array(streamed.unetWeights.keys), config: streamed.unet.config)
         let result = try LoRAPatcher.apply(lora, to: streamed.unetWeights, keyMap: keyMap, strength: 0.8)
@@ -46,7 +49,8 @@ final class LoRATests: XCTestCase {
         for (key, parameter) in result.weights where parameter.residentBytes > 0 {
             let expected = try XCTUnwrap(float32Result.weights[key]).tensor()
             XCTAssertEqual(parameter.residentBytes, expected.count * 2, key)
-            XCTAssertEqual(parameter.tensor(), try Tensor(shape: expected.shape, float16Bits: expected.float16Bits), key)
+            XCTAssertEqual(
+                parameter.tensor(), try Tensor(shape: expected.shape, float16Bits: expected.float16Bits), key)
             patchedCount += 1
         }
         XCTAssertEqual(patchedCount, result.patchedKeys)
@@ -70,7 +74,8 @@ final class LoRATests: XCTestCase {
         let models = Self.models
         let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
         let text = try XCTUnwrap(models.textModel)
-        let result = try LoRAPatcher.apply(lora, to: models.textWeights, keyMap: LoRAKeyMap.clip(layers: text.config.layers), strength: -0.5)
+        let result = try LoRAPatcher.apply(
+            lora, to: models.textWeights, keyMap: LoRAKeyMap.clip(layers: text.config.layers), strength: -0.5)
         XCTAssertEqual(result.patchedKeys, 2)
         let patched = CLIPTextModel(WeightStore(result.weights, source: "lora").root, config: text.config)
         let ids = try Self.inputs.integers("clip.tokens").map(Int.init)

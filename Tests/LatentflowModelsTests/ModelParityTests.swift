@@ -25,7 +25,8 @@ final class ModelParityTests: XCTestCase {
 
     func testUNetMatchesDiffusers() throws {
         let r = Self.reference
-        let out = try Self.models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let out = try Self.models.unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
         let error = relativeError(out, try r.tensor("unet.out"))
         XCTAssertLessThan(error, 1e-4, "UNet relative error \(error)")
         print("UNet relative error vs diffusers: \(error)")
@@ -35,7 +36,9 @@ final class ModelParityTests: XCTestCase {
         let r = Self.reference
         let mean = try Self.models.vae.encode(r.tensor("vae.image"))
         let decoded = try Self.models.vae.decode(r.tensor("vae.latent"))
-        let (e1, e2) = (relativeError(mean, try r.tensor("vae.mean")), relativeError(decoded, try r.tensor("vae.decoded")))
+        let (e1, e2) = (
+            relativeError(mean, try r.tensor("vae.mean")), relativeError(decoded, try r.tensor("vae.decoded"))
+        )
         XCTAssertLessThan(e1, 1e-4, "encode relative error \(e1)")
         XCTAssertLessThan(e2, 1e-4, "decode relative error \(e2)")
         print("VAE relative error vs diffusers: encode \(e1), decode \(e2)")
@@ -56,7 +59,8 @@ final class ModelParityTests: XCTestCase {
     /// Low-memory mode: weights left in the file and widened per layer compute exactly
     /// what the float32 copies compute, and keep nothing resident but the small parameters.
     func testStreamedWeightsGiveTheSameOutputs() throws {
-        let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
+        let streamed = try StableDiffusionCheckpoint.load(
+            path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, residency: .streamed)
         XCTAssertEqual([streamed.unetBytes, streamed.vaeBytes, streamed.textBytes], [0, 0, 0])
         let r = Self.reference
         let x = try r.tensor("unet.x"), t = try r.tensor("unet.t").scalars, context = try r.tensor("unet.context")
@@ -65,21 +69,25 @@ final class ModelParityTests: XCTestCase {
         XCTAssertLessThan(relativeError(out, try r.tensor("unet.out")), 1e-4)
         let decoded = try streamed.vae.decode(r.tensor("vae.latent"))
         XCTAssertEqual(decoded, try Self.models.vae.decode(r.tensor("vae.latent")))
-        XCTAssertEqual(try streamed.vae.encode(r.tensor("vae.image")), try Self.models.vae.encode(r.tensor("vae.image")))
+        XCTAssertEqual(
+            try streamed.vae.encode(r.tensor("vae.image")), try Self.models.vae.encode(r.tensor("vae.image")))
         let ids = try r.integers("clip.tokens").map(Int.init)
         let tokens = [Array(ids[0..<77]), Array(ids[77..<154])]
         let text = try XCTUnwrap(streamed.textModel)
-        XCTAssertEqual(try text.encode(tokens, lastLayer: -2), try XCTUnwrap(Self.models.textModel).encode(tokens, lastLayer: -2))
+        XCTAssertEqual(
+            try text.encode(tokens, lastLayer: -2), try XCTUnwrap(Self.models.textModel).encode(tokens, lastLayer: -2))
         XCTAssertLessThan(relativeError(try text.encode(tokens), try r.tensor("clip.last")), 1e-4)
     }
 
     /// ComfyUI keeps the text encoder in float16: a float32 file read layer by layer is rounded as it is widened.
     func testStreamedTextEncoderIsRoundedToFloat16LikeTheFloat32Copy() throws {
         let rounded = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true)
-        let streamed = try StableDiffusionCheckpoint.load(path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true, residency: .streamed)
+        let streamed = try StableDiffusionCheckpoint.load(
+            path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: true, residency: .streamed)
         let ids = try Self.reference.integers("clip.tokens").map(Int.init)
         let tokens = [Array(ids[0..<77])]
-        XCTAssertEqual(try XCTUnwrap(streamed.textModel).encode(tokens), try XCTUnwrap(rounded.textModel).encode(tokens))
+        XCTAssertEqual(
+            try XCTUnwrap(streamed.textModel).encode(tokens), try XCTUnwrap(rounded.textModel).encode(tokens))
     }
 
     func testMissingAndMismatchedKeysAreListed() throws {
@@ -91,7 +99,8 @@ final class ModelParityTests: XCTestCase {
             items.append(.init(key, tensor, dtype: .float16))
         }
         items.append(.init("model.diffusion_model.surprise.weight", Tensor(shape: [2])))
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "broken-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try SafeTensorsWriter.write(items, to: url)
         XCTAssertThrowsError(try StableDiffusionCheckpoint.load(path: url.path)) { error in
@@ -110,7 +119,8 @@ final class ModelParityTests: XCTestCase {
         try SafeTensorsWriter.write(items, to: url)
         let models = try StableDiffusionCheckpoint.load(path: url.path)
         let r = Self.reference
-        let out = try models.unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let out = try models.unet(
+            r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
         // bfloat16 weights keep 8 bits of mantissa: the output moves by about 1%.
         XCTAssertLessThan(relativeError(out, try r.tensor("unet.out")), 0.05)
     }

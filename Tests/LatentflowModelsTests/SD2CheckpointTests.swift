@@ -13,13 +13,21 @@ final class SD2CheckpointTests: XCTestCase {
 
     /// A single-file SD2-layout checkpoint: the SD2-style inpainting UNet (LDM keys), the tiny
     /// VAE, the OpenCLIP text tower, with `extra` tensors added.
-    static func writeCheckpoint(extra: [SafeTensorsWriter.Item] = [], skipping skipped: Set<String> = []) throws -> URL {
+    static func writeCheckpoint(extra: [SafeTensorsWriter.Item] = [], skipping skipped: Set<String> = []) throws -> URL
+    {
         let (_, unetWeights) = try DiffusersFolder.loadUNet(DiffusersFolderTests.folder("tiny_sd2_inpaint_unet"))
-        var items = unetWeights.sorted { $0.key < $1.key }.map { SafeTensorsWriter.Item("model.diffusion_model." + $0.key, $0.value) }
+        var items = unetWeights.sorted { $0.key < $1.key }.map {
+            SafeTensorsWriter.Item("model.diffusion_model." + $0.key, $0.value)
+        }
         let vae = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_ldm"))
-        for key in vae.keys.sorted() where key.hasPrefix("first_stage_model.") { items.append(.init(key, try vae.tensor(key))) }
-        for key in openCLIP.keys.sorted() where !skipped.contains(key) { items.append(.init(key, try openCLIP.tensor(key), dtype: .float16)) }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lf-sd2-\(UUID().uuidString).safetensors")
+        for key in vae.keys.sorted() where key.hasPrefix("first_stage_model.") {
+            items.append(.init(key, try vae.tensor(key)))
+        }
+        for key in openCLIP.keys.sorted() where !skipped.contains(key) {
+            items.append(.init(key, try openCLIP.tensor(key), dtype: .float16))
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lf-sd2-\(UUID().uuidString).safetensors")
         try SafeTensorsWriter.write(items + extra, to: url)
         return url
     }
@@ -42,11 +50,15 @@ final class SD2CheckpointTests: XCTestCase {
             XCTAssertEqual(config.defaultLastLayer, -2, "ComfyUI reads SD2's penultimate layer unless told otherwise")
             XCTAssertEqual(config.embeddingKey, "clip_h")
             XCTAssertEqual(models.prediction, .epsilon, "inpainting UNets are eps")
-            let last = relativeError(try text.encode(try tokens(), lastLayer: -1), try Self.reference.tensor("clip.last"))
-            let penultimate = relativeError(try text.encode(try tokens(), lastLayer: -2), try Self.reference.tensor("clip.penultimate"))
+            let last = relativeError(
+                try text.encode(try tokens(), lastLayer: -1), try Self.reference.tensor("clip.last"))
+            let penultimate = relativeError(
+                try text.encode(try tokens(), lastLayer: -2), try Self.reference.tensor("clip.penultimate"))
             XCTAssertLessThan(last, 1e-4)
             XCTAssertLessThan(penultimate, 1e-4)
-            print("OpenCLIP text tower (\(residency)) relative error vs transformers: last \(last), penultimate \(penultimate)")
+            print(
+                "OpenCLIP text tower (\(residency)) relative error vs transformers: last \(last), penultimate \(penultimate)"
+            )
         }
     }
 
@@ -60,21 +72,28 @@ final class SD2CheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-        try fm.copyItem(at: DiffusersFolderTests.folder("tiny_sd2_inpaint_unet"), to: folder.appendingPathComponent("unet"))
-        try fm.copyItem(at: DiffusersFolderTests.folder("tiny_diffusers").appendingPathComponent("vae"), to: folder.appendingPathComponent("vae"))
+        try fm.copyItem(
+            at: DiffusersFolderTests.folder("tiny_sd2_inpaint_unet"), to: folder.appendingPathComponent("unet"))
+        try fm.copyItem(
+            at: DiffusersFolderTests.folder("tiny_diffusers").appendingPathComponent("vae"),
+            to: folder.appendingPathComponent("vae"))
         let text = folder.appendingPathComponent("text_encoder")
         try fm.createDirectory(at: text, withIntermediateDirectories: true)
         // Only the first two layers: the last of them is then the penultimate of the single file.
         let kept = single.textWeights.filter { !$0.key.hasPrefix("encoder.layers.2.") }
-        try SafeTensorsWriter.write(kept.sorted { $0.key < $1.key }.map { .init("text_model." + $0.key, $0.value.tensor(), dtype: .float16) },
-                                    to: text.appendingPathComponent("model.safetensors"))
-        try Data(#"{"hidden_act": "gelu", "hidden_size": 128, "num_hidden_layers": 2}"#.utf8).write(to: text.appendingPathComponent("config.json"))
+        try SafeTensorsWriter.write(
+            kept.sorted { $0.key < $1.key }.map { .init("text_model." + $0.key, $0.value.tensor(), dtype: .float16) },
+            to: text.appendingPathComponent("model.safetensors"))
+        try Data(#"{"hidden_act": "gelu", "hidden_size": 128, "num_hidden_layers": 2}"#.utf8).write(
+            to: text.appendingPathComponent("config.json"))
         let models = try DiffusersFolder.load(folder)
         let model = try XCTUnwrap(models.textModel)
         XCTAssertEqual(model.config.activation, .gelu)
         XCTAssertEqual(model.config.padToken, 0)
         XCTAssertEqual(model.config.defaultLastLayer, -1)
-        let error = relativeError(try model.encode(try tokens(), lastLayer: model.config.defaultLastLayer), try Self.reference.tensor("clip.penultimate"))
+        let error = relativeError(
+            try model.encode(try tokens(), lastLayer: model.config.defaultLastLayer),
+            try Self.reference.tensor("clip.penultimate"))
         XCTAssertLessThan(error, 1e-4)
     }
 
@@ -83,9 +102,11 @@ final class SD2CheckpointTests: XCTestCase {
         let cases = try JSONDecoder().decode([TokenizerTests.Case].self, from: Data(contentsOf: url))
         XCTAssertEqual(cases.count, 4)
         for c in cases {
-            let chunks = CLIPTokenizer.shared.tokenizeWithWeights(c.prompt, padToken: CLIPTextConfiguration.openCLIPViTH14.padToken)
+            let chunks = CLIPTokenizer.shared.tokenizeWithWeights(
+                c.prompt, padToken: CLIPTextConfiguration.openCLIPViTH14.padToken)
             XCTAssertEqual(chunks.map { $0.map(\.id) }, c.chunks.map { $0.map { Int($0[0]) } }, "ids for '\(c.prompt)'")
-            XCTAssertEqual(chunks.map { $0.map(\.weight) }, c.chunks.map { $0.map { $0[1] } }, "weights for '\(c.prompt)'")
+            XCTAssertEqual(
+                chunks.map { $0.map(\.weight) }, c.chunks.map { $0.map { $0[1] } }, "weights for '\(c.prompt)'")
         }
     }
 
@@ -97,7 +118,8 @@ final class SD2CheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(bogus), "\(error)")
         }
         let fused = "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_weight"
-        let misshapen = try Self.writeCheckpoint(extra: [.init(fused, Tensor(shape: [100, 128], repeating: 0))], skipping: [fused])
+        let misshapen = try Self.writeCheckpoint(
+            extra: [.init(fused, Tensor(shape: [100, 128], repeating: 0))], skipping: [fused])
         defer { try? FileManager.default.removeItem(at: misshapen) }
         XCTAssertThrowsError(try StableDiffusionCheckpoint.load(path: misshapen.path)) { error in
             XCTAssertTrue("\(error)".contains(fused), "\(error)")

@@ -16,7 +16,8 @@ final class TokenizerTests: XCTestCase {
         for c in cases {
             let chunks = CLIPTokenizer.shared.tokenizeWithWeights(c.prompt)
             XCTAssertEqual(chunks.map { $0.map(\.id) }, c.chunks.map { $0.map { Int($0[0]) } }, "ids for '\(c.prompt)'")
-            XCTAssertEqual(chunks.map { $0.map(\.weight) }, c.chunks.map { $0.map { $0[1] } }, "weights for '\(c.prompt)'")
+            XCTAssertEqual(
+                chunks.map { $0.map(\.weight) }, c.chunks.map { $0.map { $0[1] } }, "weights for '\(c.prompt)'")
         }
     }
 }

@@ -12,7 +12,8 @@ final class EngineTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("lf-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("workflows"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("workflows"), withIntermediateDirectories: true)
         engine = try Engine(paths: ModelPaths(baseDirectory: root), packs: [StubNodes.self])
     }
 
@@ -28,7 +29,8 @@ final class EngineTests: XCTestCase {
     /// A saved image carries its workflow: loading the PNG gives back the same API workflow and
     /// the UI graph, as ComfyUI's own output images do.
     func testOutputPNGIsARunnableWorkflow() async throws {
-        var loaded = try engine.loader.load(Data(workflowJSON(color: 0xFF0000, prefix: "sub/%width%px").utf8), source: "inline")
+        var loaded = try engine.loader.load(
+            Data(workflowJSON(color: 0xFF0000, prefix: "sub/%width%px").utf8), source: "inline")
         loaded.extraPNGInfo = .object([("workflow", .object([("nodes", .array([]))]))])
         let result = try await engine.run(loaded)
         let files = engine.writtenFiles(result)
@@ -74,8 +76,10 @@ final class EngineTests: XCTestCase {
     }
 
     func testMalformedFilesGiveClearErrors() throws {
-        let cases: [(String, String)] = [("{\"1\": {\"class_type\": ", "line 1"), ("[1, 2]", "JSON object of nodes"),
-                                         ("{\"1\": {\"inputs\": {}}}", "node 1: missing the class_type")]
+        let cases: [(String, String)] = [
+            ("{\"1\": {\"class_type\": ", "line 1"), ("[1, 2]", "JSON object of nodes"),
+            ("{\"1\": {\"inputs\": {}}}", "node 1: missing the class_type"),
+        ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try engine.loader.load(Data(text.utf8), source: "broken.json")) { error in
                 XCTAssertTrue("\(error)".contains("broken.json") && "\(error)".contains(fragment), "\(error)")
@@ -119,11 +123,16 @@ final class EngineTests: XCTestCase {
             let schema = registry.schema(classType)!
             entries.append((schema, registry.pack(of: classType)))
             let page = try? String(contentsOf: docs.appendingPathComponent("\(classType).md"), encoding: .utf8)
-            XCTAssertEqual(page, NodeDocumentation.page(for: schema, pack: registry.pack(of: classType)),
-                           "nodes-docs/\(classType).md is stale: run `swift run latentflow nodes docs --out nodes-docs`")
+            XCTAssertEqual(
+                page, NodeDocumentation.page(for: schema, pack: registry.pack(of: classType)),
+                "nodes-docs/\(classType).md is stale: run `swift run latentflow nodes docs --out nodes-docs`")
         }
-        XCTAssertEqual(try? String(contentsOf: docs.appendingPathComponent("README.md"), encoding: .utf8), NodeDocumentation.index(entries))
+        XCTAssertEqual(
+            try? String(contentsOf: docs.appendingPathComponent("README.md"), encoding: .utf8),
+            NodeDocumentation.index(entries))
         let pages = try FileManager.default.contentsOfDirectory(atPath: docs.path).filter { $0 != "README.md" }
-        XCTAssertEqual(Set(pages), Set(registry.classTypes.map { "\($0).md" }), "nodes-docs has pages for nodes that no longer exist")
+        XCTAssertEqual(
+            Set(pages), Set(registry.classTypes.map { "\($0).md" }),
+            "nodes-docs has pages for nodes that no longer exist")
     }
 }

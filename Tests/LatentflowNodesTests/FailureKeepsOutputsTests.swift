@@ -44,8 +44,9 @@ final class FailureKeepsOutputsTests: XCTestCase {
             XCTFail("expected a failure")
         } catch let failure as NodeExecutionFailure {
             XCTAssertEqual(failure.location.nodeId, "bad")
-            XCTAssertTrue(failure.description.contains("TestFailingNode") && failure.description.contains("Breaks")
-                          && failure.description.contains("deliberate failure"), failure.description)
+            XCTAssertTrue(
+                failure.description.contains("TestFailingNode") && failure.description.contains("Breaks")
+                    && failure.description.contains("deliberate failure"), failure.description)
             XCTAssertEqual(failure.partial.executed.contains("save"), true)
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("kept_00001_.png").path))

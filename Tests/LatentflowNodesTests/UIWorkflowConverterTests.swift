@@ -8,14 +8,17 @@ final class UIWorkflowConverterTests: XCTestCase {
     let registry = try! NodeRegistry(packs: [BuiltinNodes.self, StubNodes.self])
 
     func fixture(_ name: String) throws -> JSONValue {
-        try JSONValue.parse(Data(contentsOf: Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures")!))
+        try JSONValue.parse(
+            Data(contentsOf: Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures")!))
     }
 
     /// Both link encodings give the same API workflow, with every frontend rule applied.
     func testConvertsBothLinkFormats() throws {
         for name in ["ui_v04", "ui_v1"] {
             let workflow = try UIWorkflowConverter(registry: registry).convert(try fixture(name))
-            XCTAssertEqual(workflow.nodes.map(\.id), ["1", "5", "6", "7", "10"], "\(name): virtual, muted and bypassed nodes are gone")
+            XCTAssertEqual(
+                workflow.nodes.map(\.id), ["1", "5", "6", "7", "10"],
+                "\(name): virtual, muted and bypassed nodes are gone")
             // The control-after-generate value after the seed is skipped.
             XCTAssertEqual(workflow["1"]?.input("seed"), .constant(.int(123)))
             XCTAssertEqual(workflow["1"]?.input("value"), .constant(.double(0.75)))
@@ -38,13 +41,16 @@ final class UIWorkflowConverterTests: XCTestCase {
         XCTAssertEqual(Set(result.validation.validOutputs), ["6", "7"])
         XCTAssertEqual(result.validation.errors.map(\.kind), [.requiredInputMissing])
         XCTAssertEqual(result.validation.errors.first?.location?.nodeId, "10")
-        let means = Dictionary(uniqueKeysWithValues: result.ui.map { ($0.nodeId, $0.ui["images"]?.arrayValue?.first?.doubleValue ?? -1) })
+        let means = Dictionary(
+            uniqueKeysWithValues: result.ui.map { ($0.nodeId, $0.ui["images"]?.arrayValue?.first?.doubleValue ?? -1) })
         XCTAssertEqual(means["6"]!, 0.75, accuracy: 1e-6)
         XCTAssertEqual(means["7"]!, 0.5, accuracy: 1e-6)
     }
 
     func testMissingWidgetValuesTakeDefaults() throws {
-        let json = try JSONValue.parse(#"{"nodes": [{"id": 1, "type": "SaveImage", "mode": 0, "inputs": [{"name": "images", "type": "IMAGE", "link": null}]}], "links": []}"#)
+        let json = try JSONValue.parse(
+            #"{"nodes": [{"id": 1, "type": "SaveImage", "mode": 0, "inputs": [{"name": "images", "type": "IMAGE", "link": null}]}], "links": []}"#
+        )
         let workflow = try UIWorkflowConverter(registry: registry).convert(json)
         XCTAssertEqual(workflow["1"]?.input("filename_prefix"), .constant(.string("ComfyUI")))
     }

@@ -7,7 +7,8 @@ import XCTest
 /// Every validation error kind names the node (id, class, title) and the input.
 enum LatentflowIOCatalog {
     static func make(_ root: URL) throws -> ModelPaths {
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("input"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("input"), withIntermediateDirectories: true)
         return try ModelPaths(baseDirectory: root)
     }
 }
@@ -21,8 +22,10 @@ final class ValidationMessageTests: XCTestCase {
         return executor.validate(b.workflow).errors
     }
 
-    func assertOne(_ errors: [ValidationError], _ kind: ValidationError.Kind, node: String, input: String?, contains text: String,
-                   file: StaticString = #filePath, line: UInt = #line) {
+    func assertOne(
+        _ errors: [ValidationError], _ kind: ValidationError.Kind, node: String, input: String?, contains text: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         guard let error = errors.first(where: { $0.kind == kind }) else {
             return XCTFail("no \(kind) among \(errors)", file: file, line: line)
         }
@@ -48,12 +51,16 @@ final class ValidationMessageTests: XCTestCase {
         let e = errors { b in
             let image = b.add("EmptyImage", id: "1", ["width": 8, "height": 8, "batch_size": 1, "color": 0])
             b.add("SaveImage", id: "2", ["images": WorkflowInput.link(nodeId: "77", slot: 0), "filename_prefix": "x"])
-            b.add("SaveImage", id: "3", ["images": WorkflowInput.link(nodeId: image.id, slot: 4), "filename_prefix": "x"])
-            b.add("SaveImage", id: "4", ["images": WorkflowInput.malformedLink(.array([.string("1")])), "filename_prefix": "x"])
+            b.add(
+                "SaveImage", id: "3", ["images": WorkflowInput.link(nodeId: image.id, slot: 4), "filename_prefix": "x"])
+            b.add(
+                "SaveImage", id: "4",
+                ["images": WorkflowInput.malformedLink(.array([.string("1")])), "filename_prefix": "x"])
         }
         assertOne(e, .missingLinkedNode, node: "2", input: "images", contains: "'77'")
         assertOne(e, .badLinkedInput, node: "3", input: "images", contains: "output 4 of node 1 (EmptyImage)")
-        XCTAssertTrue(e.contains { $0.kind == .badLinkedInput && $0.location?.nodeId == "4" && $0.message.contains("length-2") })
+        XCTAssertTrue(
+            e.contains { $0.kind == .badLinkedInput && $0.location?.nodeId == "4" && $0.message.contains("length-2") })
     }
 
     func testTypeMismatch() {
@@ -61,7 +68,9 @@ final class ValidationMessageTests: XCTestCase {
             let mask = b.add("StubMask", id: "1", ["value": 0.5, "height": 8, "width": 8, "batch_size": 1])
             b.add("SaveImage", id: "2", ["images": mask.out(0), "filename_prefix": "x"])
         }
-        assertOne(e, .returnTypeMismatch, node: "2", input: "images", contains: "received_type(MASK) mismatch input_type(IMAGE)")
+        assertOne(
+            e, .returnTypeMismatch, node: "2", input: "images",
+            contains: "received_type(MASK) mismatch input_type(IMAGE)")
     }
 
     func testConstantOfWrongType() {
@@ -69,7 +78,9 @@ final class ValidationMessageTests: XCTestCase {
             let image = b.add("EmptyImage", id: "1", ["width": "wide", "height": 8, "batch_size": 1, "color": 0])
             b.add("SaveImage", ["images": image.out(0), "filename_prefix": "x"])
         }
-        assertOne(e, .invalidInputType, node: "1", input: "width", contains: "Failed to convert an input value to a INT value")
+        assertOne(
+            e, .invalidInputType, node: "1", input: "width", contains: "Failed to convert an input value to a INT value"
+        )
     }
 
     func testValuesOutOfRange() {
@@ -84,10 +95,13 @@ final class ValidationMessageTests: XCTestCase {
     func testValueNotAmongOptions() {
         let e = errors { b in
             let image = b.add("EmptyImage", ["width": 8, "height": 8, "batch_size": 1, "color": 0])
-            let scaled = b.add("ImageScale", id: "5", ["image": image.out(0), "upscale_method": "sharpest", "width": 4, "height": 4, "crop": "disabled"])
+            let scaled = b.add(
+                "ImageScale", id: "5",
+                ["image": image.out(0), "upscale_method": "sharpest", "width": 4, "height": 4, "crop": "disabled"])
             b.add("SaveImage", ["images": scaled.out(0), "filename_prefix": "x"])
         }
-        assertOne(e, .valueNotInList, node: "5", input: "upscale_method", contains: "'sharpest' not in ['nearest-exact'")
+        assertOne(
+            e, .valueNotInList, node: "5", input: "upscale_method", contains: "'sharpest' not in ['nearest-exact'")
     }
 
     /// A missing file is a value not among the folder's files: the message names the file and
@@ -96,7 +110,8 @@ final class ValidationMessageTests: XCTestCase {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("lf-in-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let catalog = try LatentflowIOCatalog.make(root)
-        let executor = Executor(registry: try NodeRegistry(packs: [BuiltinNodes.self]), environment: ExecutionEnvironment(files: catalog))
+        let executor = Executor(
+            registry: try NodeRegistry(packs: [BuiltinNodes.self]), environment: ExecutionEnvironment(files: catalog))
         let b = GraphBuilder()
         let image = b.add("LoadImage", id: "3", ["image": "missing.png"])
         b.add("SaveImage", ["images": image.out(0), "filename_prefix": "x"])
@@ -130,8 +145,10 @@ final class ValidationMessageTests: XCTestCase {
         XCTAssertEqual(json["error"]?["type"], .string("prompt_outputs_failed_validation"))
         XCTAssertEqual(json["node_errors"]?["1"]?["class_type"], .string("EmptyImage"))
         XCTAssertEqual(json["node_errors"]?["1"]?["dependent_outputs"], .array([.string("2")]))
-        XCTAssertEqual(json["node_errors"]?["1"]?["errors"]?.arrayValue?.first?["type"], .string("value_smaller_than_min"))
-        XCTAssertEqual(json["node_errors"]?["1"]?["errors"]?.arrayValue?.first?["extra_info"]?["input_name"], .string("width"))
+        XCTAssertEqual(
+            json["node_errors"]?["1"]?["errors"]?.arrayValue?.first?["type"], .string("value_smaller_than_min"))
+        XCTAssertEqual(
+            json["node_errors"]?["1"]?["errors"]?.arrayValue?.first?["extra_info"]?["input_name"], .string("width"))
     }
 
     func testRegistryRejectsDuplicatesNamingBothPacks() {

@@ -10,7 +10,8 @@ final class NoiseTests: XCTestCase {
     func testMatchesTorchRandnBitForBit() throws {
         let url = Bundle.module.url(forResource: "noise", withExtension: "safetensors", subdirectory: "Fixtures")!
         let file = try SafeTensorsFile(path: url.path)
-        let cases = try JSONSerialization.jsonObject(with: Data(file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
+        let cases =
+            try JSONSerialization.jsonObject(with: Data(file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
         XCTAssertEqual(cases.count, 8)
         for (name, info) in cases {
             let seed = UInt64(info["seed"] as! String)!
@@ -20,7 +21,10 @@ final class NoiseTests: XCTestCase {
             let expected = try file.tensor(name)
             XCTAssertEqual(noise.shape, expected.shape, name)
             let mismatches = zip(noise.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
-            XCTAssertEqual(mismatches, 0, "\(name): \(mismatches) of \(noise.count) values differ; first \(noise.scalars.prefix(3)) vs \(expected.scalars.prefix(3))")
+            XCTAssertEqual(
+                mismatches, 0,
+                "\(name): \(mismatches) of \(noise.count) values differ; first \(noise.scalars.prefix(3)) vs \(expected.scalars.prefix(3))"
+            )
         }
     }
 

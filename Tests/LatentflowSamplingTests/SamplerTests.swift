@@ -7,7 +7,8 @@ import XCTest
 /// Sampler outputs against ComfyUI's own sampling code run on a stand-in model
 /// (scripts/make_sampling_fixtures.py, `stand_in_eps`).
 final class SamplerTests: XCTestCase {
-    static let file = try! SafeTensorsFile(path: Bundle.module.url(forResource: "samplers", withExtension: "safetensors", subdirectory: "Fixtures")!.path)
+    static let file = try! SafeTensorsFile(
+        path: Bundle.module.url(forResource: "samplers", withExtension: "safetensors", subdirectory: "Fixtures")!.path)
 
     /// The same stand-in as the script: eps = tanh(0.7·x_in + context)·0.9 + 0.00005·t, behind
     /// calculate_input / calculate_denoised and CFG on denoised predictions.
@@ -27,17 +28,21 @@ final class SamplerTests: XCTestCase {
     }
 
     func testAgainstComfyUI() throws {
-        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
+        let cases =
+            try JSONSerialization.jsonObject(with: Data(Self.file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
         XCTAssertEqual(cases.count, 250)
         var worst: (String, Float) = ("", 0)
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let sampling = ModelSampling(parameterization: Parameterization(rawValue: info["sampling"] as! String)!)
             let sampler = SamplerName(rawValue: info["sampler"] as! String)!
             let scheduler = SchedulerName(rawValue: info["scheduler"] as! String)!
-            var sigmas = try SamplingPlan.sigmas(scheduler: scheduler, sampling: sampling,
-                                                 steps: info["steps"] as! Int, denoise: info["denoise"] as! Double, sampler: sampler)
-            sigmas = SamplingPlan.window(sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
-                                         forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []
+            var sigmas = try SamplingPlan.sigmas(
+                scheduler: scheduler, sampling: sampling,
+                steps: info["steps"] as! Int, denoise: info["denoise"] as! Double, sampler: sampler)
+            sigmas =
+                SamplingPlan.window(
+                    sigmas, startStep: info["start_step"] as? Int, endStep: info["last_step"] as? Int,
+                    forceFullDenoise: info["force_full_denoise"] as! Bool) ?? []
             // Bit-exact below 16 steps; karras at 16 goes through torch's vectorized pow,
             // kl_optimal through its vectorized tan and exponential through its exp (SLEEF): a few
             // ulps (as in SchedulerTests).
@@ -50,8 +55,10 @@ final class SamplerTests: XCTestCase {
             plan.addNoise = info["add_noise"] as! Bool
             let shape = info["shape"] as! [Int]
             let latent = info["has_latent"] as! Bool ? try Self.file.tensor(name + ".latent") : Tensor(shape: shape)
-            let result = try plan.run(latent: latent, batchIndex: info["batch_index"] as? [Int], sampling: sampling,
-                                      denoiser: denoiser(sampling, cfg: info["cfg"] as! Double)).samples
+            let result = try plan.run(
+                latent: latent, batchIndex: info["batch_index"] as? [Int], sampling: sampling,
+                denoiser: denoiser(sampling, cfg: info["cfg"] as! Double)
+            ).samples
             let expected = try Self.file.tensor(name)
             XCTAssertEqual(result.shape, expected.shape, name)
             let scale = expected.scalars.map(abs).max()!
@@ -68,25 +75,32 @@ final class SamplerTests: XCTestCase {
     }
 
     func testSeedSequenceAgainstNumPy() throws {
-        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["seed_sequences"]!.utf8)) as! [[String: Any]]
+        let cases =
+            try JSONSerialization.jsonObject(with: Data(Self.file.metadata["seed_sequences"]!.utf8)) as! [[String: Any]]
         XCTAssertEqual(cases.count, 6)
         for info in cases {
-            let sequence = SeedSequence(entropy: UInt64(info["entropy"] as! String)!,
-                                        spawnKey: (info["spawn_key"] as! [String]).map { UInt64($0)! },
-                                        poolSize: info["pool_size"] as! Int)
+            let sequence = SeedSequence(
+                entropy: UInt64(info["entropy"] as! String)!,
+                spawnKey: (info["spawn_key"] as! [String]).map { UInt64($0)! },
+                poolSize: info["pool_size"] as! Int)
             XCTAssertEqual(sequence.generateState(6), (info["words"] as! [Int]).map(UInt32.init), "\(info)")
         }
     }
 
     /// torchsde's BrownianTree increments, bit for bit: the same nodes, seeds and float32 bridge.
     func testBrownianTreeAgainstTorchSDE() throws {
-        let cases = try JSONSerialization.jsonObject(with: Data(Self.file.metadata["brownian"]!.utf8)) as! [String: [String: Any]]
+        let cases =
+            try JSONSerialization.jsonObject(with: Data(Self.file.metadata["brownian"]!.utf8))
+            as! [String: [String: Any]]
         XCTAssertEqual(cases.count, 10)
         var trees: [String: BrownianTree] = [:]
         for (name, info) in cases.sorted(by: { $0.key < $1.key }) {
             let seed = info["seed"] as! String
-            let tree = try trees[seed] ?? BrownianTree(shape: info["shape"] as! [Int], t0: info["t0"] as! Double,
-                                                       t1: info["t1"] as! Double, seed: UInt64(seed)!)
+            let tree =
+                try trees[seed]
+                ?? BrownianTree(
+                    shape: info["shape"] as! [Int], t0: info["t0"] as! Double,
+                    t1: info["t1"] as! Double, seed: UInt64(seed)!)
             trees[seed] = tree
             let w = try tree.increment(from: info["ta"] as! Double, to: info["tb"] as! Double)
             XCTAssertEqual(w.scalars, try Self.file.tensor(name).scalars, name)
@@ -95,8 +109,11 @@ final class SamplerTests: XCTestCase {
 
     func testUnimplementedSamplerSaysSo() {
         var noise = StepNoise(seed: 1)
-        XCTAssertThrowsError(try Samplers.sample(.deis, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
-                                                 sampling: ModelSampling(), noise: &noise)) { error in
+        XCTAssertThrowsError(
+            try Samplers.sample(
+                .deis, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
+                sampling: ModelSampling(), noise: &noise)
+        ) { error in
             XCTAssertTrue("\(error)".contains("'deis' is not implemented"))
         }
     }

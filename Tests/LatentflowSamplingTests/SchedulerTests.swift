@@ -51,14 +51,17 @@ final class SchedulerTests: XCTestCase {
             XCTAssertEqual(timesteps, Self.schedules[key + ".timesteps"], "\(key) timesteps")
             checked += 1
         }
-        XCTAssertEqual(checked, 2 * 9 * 7 - 2)   // kl_optimal has no 1-step schedule (NaN in ComfyUI)
+        XCTAssertEqual(checked, 2 * 9 * 7 - 2)  // kl_optimal has no 1-step schedule (NaN in ComfyUI)
         if !inexact.isEmpty { print("schedules within a few ulps of ComfyUI (not bit-exact): \(inexact.sorted())") }
     }
 
     /// The LCM values COMFYUI-COMPAT.md records, including the sgm_uniform tie at 499.
     func testLCMTimesteps() throws {
         let lcm = ModelSampling(parameterization: .lcm)
-        for (steps, expected) in [(4, [999, 759, 499, 259]), (6, [999, 839, 679, 499, 339, 179]), (8, [999, 879, 759, 639, 499, 379, 259, 139])] {
+        for (steps, expected) in [
+            (4, [999, 759, 499, 259]), (6, [999, 839, 679, 499, 339, 179]),
+            (8, [999, 879, 759, 639, 499, 379, 259, 139]),
+        ] {
             let sigmas = try Schedulers.sigmas(.sgmUniform, lcm, steps: steps)
             XCTAssertEqual(sigmas.dropLast().map { Int(lcm.timestep($0)) }, expected)
         }
@@ -67,7 +70,9 @@ final class SchedulerTests: XCTestCase {
 
 extension SchedulerTests {
     func testLogTablesMatchExactly() {
-        XCTAssertEqual(ModelSampling(parameterization: .eps).logSigmas, Self.schedules["eps.log_table"]!.map { Float($0) })
-        XCTAssertEqual(ModelSampling(parameterization: .lcm).logSigmas, Self.schedules["lcm.log_table"]!.map { Float($0) })
+        XCTAssertEqual(
+            ModelSampling(parameterization: .eps).logSigmas, Self.schedules["eps.log_table"]!.map { Float($0) })
+        XCTAssertEqual(
+            ModelSampling(parameterization: .lcm).logSigmas, Self.schedules["lcm.log_table"]!.map { Float($0) })
     }
 }

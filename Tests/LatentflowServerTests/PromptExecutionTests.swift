@@ -2,9 +2,10 @@ import Foundation
 import HummingbirdTesting
 import HummingbirdWSClient
 import Latentflow
-@testable import LatentflowServer
 import Logging
 import XCTest
+
+@testable import LatentflowServer
 
 /// A workflow submitted over HTTP runs, lands in the history, its image is served by /view, and
 /// the submitting WebSocket client hears it through to the final `executing` with a null node.
@@ -17,13 +18,16 @@ final class PromptExecutionTests: XCTestCase {
             let messages = Task {
                 // Finishing the signal on any exit keeps a failed connection from hanging the test.
                 defer { signalConnected.finish() }
-                return try await Self.collectUntilDone(port: port, clientId: clientId,
-                                                       onConnected: { signalConnected.yield() })
+                return try await Self.collectUntilDone(
+                    port: port, clientId: clientId,
+                    onConnected: { signalConnected.yield() })
             }
             for await _ in connected { break }
 
-            let body = JSONValue.object([("prompt", try ServerHarness.tinyWorkflow()),
-                                         ("client_id", .string(clientId))])
+            let body = JSONValue.object([
+                ("prompt", try ServerHarness.tinyWorkflow()),
+                ("client_id", .string(clientId)),
+            ])
             let (status, reply) = try await client.json("/prompt", method: .post, body: body)
             XCTAssertEqual(status, .ok, reply.serialized())
             let promptId = try XCTUnwrap(reply["prompt_id"]?.stringValue)
@@ -38,8 +42,10 @@ final class PromptExecutionTests: XCTestCase {
             XCTAssertEqual(image["type"]?.stringValue, "output")
 
             let subfolder = image["subfolder"]?.stringValue ?? ""
-            try await client.execute(uri: "/view?filename=\(filename)&subfolder=\(subfolder)&type=output",
-                                     method: .get) { response in
+            try await client.execute(
+                uri: "/view?filename=\(filename)&subfolder=\(subfolder)&type=output",
+                method: .get
+            ) { response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.headers[.contentType], "image/png")
                 XCTAssertEqual(Array(response.body.readableBytesView.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
@@ -48,8 +54,10 @@ final class PromptExecutionTests: XCTestCase {
             let events = try await messages.value
             let types = events.compactMap { $0["type"]?.stringValue }
             XCTAssertEqual(types.first, "status")
-            for expected in ["execution_start", "execution_cached", "executing", "progress", "executed",
-                             "execution_success"] {
+            for expected in [
+                "execution_start", "execution_cached", "executing", "progress", "executed",
+                "execution_success",
+            ] {
                 XCTAssertTrue(types.contains(expected), "no \(expected) in \(types)")
             }
             let done = try XCTUnwrap(events.last)
@@ -65,11 +73,15 @@ final class PromptExecutionTests: XCTestCase {
     }
 
     /// Every message `clientId` receives until `executing` with a null node.
-    static func collectUntilDone(port: Int, clientId: String,
-                                 onConnected: @escaping @Sendable () -> Void) async throws -> [JSONValue] {
+    static func collectUntilDone(
+        port: Int, clientId: String,
+        onConnected: @escaping @Sendable () -> Void
+    ) async throws -> [JSONValue] {
         let collected = MessageLog()
-        try await WebSocketClient.connect(url: "ws://localhost:\(port)/ws?clientId=\(clientId)",
-                                          logger: Logger(label: "test.ws")) { inbound, _, _ in
+        try await WebSocketClient.connect(
+            url: "ws://localhost:\(port)/ws?clientId=\(clientId)",
+            logger: Logger(label: "test.ws")
+        ) { inbound, _, _ in
             for try await message in inbound.messages(maxSize: 1 << 24) {
                 guard case .text(let text) = message else { continue }
                 let json = try JSONValue.parse(text)

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Latentflow
-@testable import LatentflowServer
 import XCTest
+
+@testable import LatentflowServer
 
 /// Validation errors, path escapes, cross-origin requests and the informational routes: no model runs.
 final class RequestHandlingTests: XCTestCase {
@@ -16,15 +17,17 @@ final class RequestHandlingTests: XCTestCase {
             let (status, reply) = try await client.json("/prompt", method: .post, body: .object([("prompt", workflow)]))
             XCTAssertEqual(status, .badRequest)
             XCTAssertEqual(reply["error"]?["type"]?.stringValue, "prompt_outputs_failed_validation")
-            XCTAssertEqual(reply["node_errors"]?["6"]?["errors"]?.arrayValue?.first?["type"]?.stringValue,
-                           "value_not_in_list", reply.serialized())
+            XCTAssertEqual(
+                reply["node_errors"]?["6"]?["errors"]?.arrayValue?.first?["type"]?.stringValue,
+                "value_not_in_list", reply.serialized())
 
             // A missing node class condemns the whole prompt: reported in `error`, not per node.
             let unknown = JSONValue.object([
-                ("1", .object([("class_type", .string("NoSuchNode")), ("inputs", .object([]))])),
+                ("1", .object([("class_type", .string("NoSuchNode")), ("inputs", .object([]))]))
             ])
-            let (unknownStatus, unknownReply) = try await client.json("/api/prompt", method: .post,
-                                                                      body: .object([("prompt", unknown)]))
+            let (unknownStatus, unknownReply) = try await client.json(
+                "/api/prompt", method: .post,
+                body: .object([("prompt", unknown)]))
             XCTAssertEqual(unknownStatus, .badRequest)
             XCTAssertEqual(unknownReply["error"]?["type"]?.stringValue, "invalid_prompt", unknownReply.serialized())
             XCTAssertEqual(unknownReply["node_errors"], .object([]))
@@ -40,16 +43,19 @@ final class RequestHandlingTests: XCTestCase {
         let outside = FileManager.default.temporaryDirectory.appendingPathComponent("latentflow-outside-\(UUID()).png")
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: outside)
         defer { try? FileManager.default.removeItem(at: outside) }
-        try FileManager.default.createSymbolicLink(at: harness.outputDirectory.appendingPathComponent("link.png"),
-                                                   withDestinationURL: outside)
+        try FileManager.default.createSymbolicLink(
+            at: harness.outputDirectory.appendingPathComponent("link.png"),
+            withDestinationURL: outside)
         try Data("inside".utf8).write(to: harness.outputDirectory.appendingPathComponent("inside.txt"))
         try await harness.run { client, _ in
-            for (uri, expected) in [("/view?filename=../Package.swift", HTTPResponse.Status.badRequest),
-                                    ("/view?filename=Package.swift&subfolder=..", .badRequest),
-                                    ("/view?filename=%2Fetc%2Fpasswd", .badRequest),
-                                    ("/view?filename=link.png", .forbidden),
-                                    ("/view?filename=missing.png", .notFound),
-                                    ("/view?filename=inside.txt", .ok)] {
+            for (uri, expected) in [
+                ("/view?filename=../Package.swift", HTTPResponse.Status.badRequest),
+                ("/view?filename=Package.swift&subfolder=..", .badRequest),
+                ("/view?filename=%2Fetc%2Fpasswd", .badRequest),
+                ("/view?filename=link.png", .forbidden),
+                ("/view?filename=missing.png", .notFound),
+                ("/view?filename=inside.txt", .ok),
+            ] {
                 let status = try await client.execute(uri: uri, method: .get) { $0.status }
                 XCTAssertEqual(status, expected, uri)
             }
@@ -60,12 +66,14 @@ final class RequestHandlingTests: XCTestCase {
         try await ServerHarness().run { client, _ in
             var headers = HTTPFields()
             headers[.origin] = "http://evil.example"
-            let (status, _) = try await client.json("/queue", method: .post, body: .object([("clear", .bool(true))]),
-                                                    headers: headers)
+            let (status, _) = try await client.json(
+                "/queue", method: .post, body: .object([("clear", .bool(true))]),
+                headers: headers)
             XCTAssertEqual(status, .forbidden)
             headers[.origin] = "http://localhost"
-            let (sameOrigin, _) = try await client.json("/queue", method: .post,
-                                                        body: .object([("clear", .bool(true))]), headers: headers)
+            let (sameOrigin, _) = try await client.json(
+                "/queue", method: .post,
+                body: .object([("clear", .bool(true))]), headers: headers)
             XCTAssertEqual(sameOrigin, .ok)
         }
     }

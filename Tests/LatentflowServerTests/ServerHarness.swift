@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Latentflow
-@testable import LatentflowServer
 import XCTest
+
+@testable import LatentflowServer
 
 /// A server on a free loopback port over the repository's tiny model, writing to a temp folder;
 /// its worker runs for the length of one test.
@@ -20,8 +21,9 @@ struct ServerHarness {
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         var configuration = EngineConfiguration(baseDirectory: Self.repositoryRoot)
         configuration.outputDirectory = outputDirectory
-        server = LatentflowServer(engine: try Engine(configuration: configuration),
-                                  configuration: ServerConfiguration(port: 0))
+        server = LatentflowServer(
+            engine: try Engine(configuration: configuration),
+            configuration: ServerConfiguration(port: 0))
     }
 
     /// Runs `test` against the live server (HTTP client and port), with the worker running.
@@ -48,10 +50,14 @@ struct ServerHarness {
 }
 
 extension TestClientProtocol {
-    func json(_ uri: String, method: HTTPRequest.Method = .get, body: JSONValue? = nil,
-              headers: HTTPFields = [:]) async throws -> (status: HTTPResponse.Status, json: JSONValue) {
-        try await execute(uri: uri, method: method, headers: headers,
-                          body: body.map { ByteBuffer(string: $0.serialized()) }) { response in
+    func json(
+        _ uri: String, method: HTTPRequest.Method = .get, body: JSONValue? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> (status: HTTPResponse.Status, json: JSONValue) {
+        try await execute(
+            uri: uri, method: method, headers: headers,
+            body: body.map { ByteBuffer(string: $0.serialized()) }
+        ) { response in
             let text = String(buffer: response.body)
             return (response.status, text.isEmpty ? .null : try JSONValue.parse(text))
         }

@@ -6,10 +6,10 @@ final class AllocatorPolicyTests: XCTestCase {
     /// fallback (as one did, when `__GLIBC__` was tested before any libc header) returns false.
     func testGlibcTakesThePolicy() throws {
         #if os(Linux) && canImport(Glibc)
-        XCTAssertTrue(AllocatorPolicy.keepFreedBlocksForReuse())
-        XCTAssertTrue(AllocatorPolicy.keepFreedBlocksForReuse(), "a second call reports the first one's outcome")
+            XCTAssertTrue(AllocatorPolicy.keepFreedBlocksForReuse())
+            XCTAssertTrue(AllocatorPolicy.keepFreedBlocksForReuse(), "a second call reports the first one's outcome")
         #else
-        throw XCTSkip("mallopt is glibc's")
+            throw XCTSkip("mallopt is glibc's")
         #endif
     }
 }

@@ -20,7 +20,8 @@ final class Conv2DTests: XCTestCase {
     func testWinogradAccuracyOnAnSDSizedLayer() throws {
         let channels = 96, size = 48
         let x = unitVarianceNoise([1, channels, size, size], seed: 1)
-        let weight = unitVarianceNoise([channels, channels, 3, 3], seed: 2).scaled(by: 1 / (Float(channels * 9)).squareRoot())
+        let weight = unitVarianceNoise([channels, channels, 3, 3], seed: 2).scaled(
+            by: 1 / (Float(channels * 9)).squareRoot())
         ConvolutionSettings.winograd = .off
         let reference = try x.conv2d(weight: weight, padding: 1)
         for (algorithm, bound) in [(WinogradTiles.f2x2, Float(2e-6)), (.f4x4, 2e-5)] {
@@ -30,8 +31,11 @@ final class Conv2DTests: XCTestCase {
     }
 
     private func compareFixtures(_ label: String) throws {
-        for name in ["conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down", "conv7x7_nopad",
-                     "conv3x3_deep", "conv1x1_deep"] {
+        for name in [
+            "conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down",
+            "conv7x7_nopad",
+            "conv3x3_deep", "conv1x1_deep",
+        ] {
             let pad: [Int] = TorchFixtures.parameter(name, "padding")
             let stride: Int = TorchFixtures.parameter(name, "stride")
             let result = try TorchFixtures.tensor(name, "x").conv2d(
@@ -46,8 +50,11 @@ final class Conv2DTests: XCTestCase {
     func testThinProductOnLargeWeightOneImage() throws {
         let name = "conv3x3_deep"
         let first = try TorchFixtures.tensor(name, "x").slice(axis: 0, start: 0, length: 1)
-        let result = try first.conv2d(weight: TorchFixtures.tensor(name, "weight"), bias: TorchFixtures.tensor(name, "bias"), padding: 1)
-        assertClose(result, try TorchFixtures.expected(name).slice(axis: 0, start: 0, length: 1), tolerance: Tolerance.reduction, name)
+        let result = try first.conv2d(
+            weight: TorchFixtures.tensor(name, "weight"), bias: TorchFixtures.tensor(name, "bias"), padding: 1)
+        assertClose(
+            result, try TorchFixtures.expected(name).slice(axis: 0, start: 0, length: 1),
+            tolerance: Tolerance.reduction, name)
     }
 
     func testWithoutBias() throws {

@@ -23,7 +23,8 @@ final class GEMMTests: XCTestCase {
     func testLinear() throws {
         for name in ["linear", "linear_large_nobias", "linear_thin"] {
             let bias = name == "linear_large_nobias" ? nil : try TorchFixtures.tensor(name, "bias")
-            let result = try TorchFixtures.tensor(name, "x").linear(weight: TorchFixtures.tensor(name, "weight"), bias: bias)
+            let result = try TorchFixtures.tensor(name, "x").linear(
+                weight: TorchFixtures.tensor(name, "weight"), bias: bias)
             assertClose(result, try TorchFixtures.expected(name), tolerance: Tolerance.reduction, name)
         }
     }

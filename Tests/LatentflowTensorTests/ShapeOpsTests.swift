@@ -3,14 +3,16 @@ import XCTest
 
 final class ShapeOpsTests: XCTestCase {
     func testConcat() throws {
-        let result = try Tensor.concat([TorchFixtures.tensor("concat", "a"), TorchFixtures.tensor("concat", "b")], axis: 1)
+        let result = try Tensor.concat(
+            [TorchFixtures.tensor("concat", "a"), TorchFixtures.tensor("concat", "b")], axis: 1)
         assertClose(result, try TorchFixtures.expected("concat"), tolerance: 0, "concat")
     }
 
     func testPermuteSlicePad() throws {
         let x = try TorchFixtures.tensor("permute", "x")
         assertClose(try x.permuted([0, 2, 3, 1]), try TorchFixtures.expected("permute"), tolerance: 0, "permute")
-        assertClose(try x.slice(axis: 1, start: 1, length: 2), try TorchFixtures.expected("slice"), tolerance: 0, "slice")
+        assertClose(
+            try x.slice(axis: 1, start: 1, length: 2), try TorchFixtures.expected("slice"), tolerance: 0, "slice")
         let padded = try x.padded(Padding2D(top: 0, bottom: 3, left: 2, right: 1))
         assertClose(padded, try TorchFixtures.expected("pad"), tolerance: 0, "pad")
     }

@@ -22,8 +22,10 @@ enum TorchFixtures {
 
 /// Fails unless shapes agree and max|actual - expected| <= tolerance · max|expected|
 /// (normwise relative error, so values near zero do not dominate).
-func assertClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float, _ label: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: Tensor, _ expected: Tensor, tolerance: Float, _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.shape, expected.shape, "\(label): shape", file: file, line: line)
     guard actual.shape == expected.shape else { return }
     var maxDifference: Float = 0, maxReference: Float = 0
@@ -33,8 +35,9 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float, _ label
         if a.isNaN != e.isNaN { maxDifference = .infinity }
     }
     let relative = maxDifference / max(maxReference, .leastNormalMagnitude)
-    XCTAssertLessThanOrEqual(relative, tolerance,
-                             "\(label): relative error \(relative) (max |diff| \(maxDifference))", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        relative, tolerance,
+        "\(label): relative error \(relative) (max |diff| \(maxDifference))", file: file, line: line)
 }
 
 /// Tolerances, as normwise relative error against PyTorch float32.

@@ -21,9 +21,10 @@ final class WeightStationaryGEMMTests: XCTestCase {
                 w.withUnsafeBufferPointer { w in
                     (transposed ? bT : b).withUnsafeBufferPointer { b in
                         c.withUnsafeMutableBufferPointer { c in
-                            WeightStationaryGEMM.multiply(n: n, s: s, k: k, w: w.baseAddress!, ldw: ldw, b: b.baseAddress!,
-                                                          ldb: transposed ? ldbT : ldb, bTransposed: transposed,
-                                                          accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
+                            WeightStationaryGEMM.multiply(
+                                n: n, s: s, k: k, w: w.baseAddress!, ldw: ldw, b: b.baseAddress!,
+                                ldb: transposed ? ldbT : ldb, bTransposed: transposed,
+                                accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
                         }
                     }
                 }
@@ -31,7 +32,8 @@ final class WeightStationaryGEMMTests: XCTestCase {
                 for i in 0..<n {
                     for j in 0..<ldc {
                         guard j < s else {
-                            XCTAssertEqual(c[i * ldc + j], initial[i * ldc + j], "padding column \(j) of row \(i) was written")
+                            XCTAssertEqual(
+                                c[i * ldc + j], initial[i * ldc + j], "padding column \(j) of row \(i) was written")
                             continue
                         }
                         var sum = accumulate ? Double(initial[i * ldc + j]) : 0

@@ -11,7 +11,7 @@ let engine = try Engine(paths: paths, packs: [ExampleNodes.self])
 let g = GraphBuilder()
 let canvas: OutputRef<ImageBatch> = g.emptyImage(width: 96, height: 64, color: 0x3366CC)
 let small = g.imageScaleBy(canvas, 0.5, method: "area")
-let grey = g.grayscale(small)               // a OutputRef<ImageBatch>: passing a OutputRef<Mask> would not compile
+let grey = g.grayscale(small)  // a OutputRef<ImageBatch>: passing a OutputRef<Mask> would not compile
 g.saveImage(g.brightness(grey, 1.25), prefix: "example_pipeline")
 
 let report = engine.executor.validate(g.workflow)

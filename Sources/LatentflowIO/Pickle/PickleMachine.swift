@@ -37,8 +37,10 @@ struct PickleMachine {
     /// Every container created, so the graph can be torn down without deep recursive releases.
     private var containers: [PickleObject] = []
 
-    init(file: String, limits: PickleLimits = .standard,
-         persistentLoad: ((TorchPersistentID, Int) throws -> TorchStorageReference)? = nil) {
+    init(
+        file: String, limits: PickleLimits = .standard,
+        persistentLoad: ((TorchPersistentID, Int) throws -> TorchStorageReference)? = nil
+    ) {
         self.file = file
         self.limits = limits
         self.persistentLoad = persistentLoad
@@ -59,18 +61,21 @@ struct PickleMachine {
             do {
                 if opcode == .stop {
                     let result = try pop(offset)
-                    var builder = PickleValueBuilder(file: file, maximumDepth: limits.maximumDepth,
-                                                     maximumNodes: limits.maximumNodes)
+                    var builder = PickleValueBuilder(
+                        file: file, maximumDepth: limits.maximumDepth,
+                        maximumNodes: limits.maximumNodes)
                     return try builder.value(of: result)
                 }
                 try execute(opcode, at: offset, reader: &reader)
             } catch let truncated as PickleByteReader.Truncated {
                 _ = truncated
-                throw TorchPickleError.truncatedPickle(file: file, offset: reader.position,
-                                                       opcode: String(describing: opcode).uppercased())
+                throw TorchPickleError.truncatedPickle(
+                    file: file, offset: reader.position,
+                    opcode: String(describing: opcode).uppercased())
             } catch let long as PickleByteReader.LineTooLong {
-                throw TorchPickleError.malformedPickle(file: file, offset: offset,
-                                                       reason: "GLOBAL name longer than \(long.limit) bytes")
+                throw TorchPickleError.malformedPickle(
+                    file: file, offset: offset,
+                    reason: "GLOBAL name longer than \(long.limit) bytes")
             }
         }
     }
@@ -92,7 +97,7 @@ struct PickleMachine {
             marks.append(stack)
             stack = []
         case .stop:
-            break // handled by load
+            break  // handled by load
         case .none: try push(.value(.none))
         case .newTrue: try push(.value(.bool(true)))
         case .newFalse: try push(.value(.bool(false)))
@@ -171,8 +176,11 @@ struct PickleMachine {
         case .global:
             let module = try reader.line(limit: limits.maximumLineLength)
             let name = try reader.line(limit: limits.maximumLineLength)
-            try push(.global(try resolve(module: String(decoding: module, as: UTF8.self),
-                                         name: String(decoding: name, as: UTF8.self))))
+            try push(
+                .global(
+                    try resolve(
+                        module: String(decoding: module, as: UTF8.self),
+                        name: String(decoding: name, as: UTF8.self))))
         case .stackGlobal:
             let name = try pop(offset), module = try pop(offset)
             guard case let .value(.string(nameText)) = name, case let .value(.string(moduleText)) = module else {
@@ -194,12 +202,14 @@ struct PickleMachine {
             let state = try pop(offset)
             switch try top(offset) {
             case let .dict(box) where box.isOrdered:
-                break // OrderedDict attributes (a state dict's `_metadata`): not part of the data
+                break  // OrderedDict attributes (a state dict's `_metadata`): not part of the data
             case .value(.tensor):
-                break // Parameter / tensor state (hooks, attributes): not part of the data
+                break  // Parameter / tensor state (hooks, attributes): not part of the data
             case let target:
-                throw malformed(offset, "BUILD of \(target.typeName) with \(state.typeName) state "
-                    + "(only OrderedDict, Tensor and Parameter may be built)")
+                throw malformed(
+                    offset,
+                    "BUILD of \(target.typeName) with \(state.typeName) state "
+                        + "(only OrderedDict, Tensor and Parameter may be built)")
             }
         case .binPersistentID:
             let identifier = try pop(offset)
@@ -297,15 +307,18 @@ struct PickleMachine {
     /// LONG1/LONG4: a little-endian two's complement integer of `length` bytes.
     private func long(length: Int, reader: inout PickleByteReader, at offset: Int) throws -> PickleValue {
         guard length <= limits.maximumLongBytes else {
-            throw TorchPickleError.limitExceeded(file: file, what: "bytes in one integer",
-                                                 limit: limits.maximumLongBytes)
+            throw TorchPickleError.limitExceeded(
+                file: file, what: "bytes in one integer",
+                limit: limits.maximumLongBytes)
         }
         let raw = Array(try reader.take(length))
         guard let last = raw.last else { return .int(0) }
         let negative = last & 0x80 != 0
         // Bytes beyond the eighth must be pure sign extension for the value to fit an Int.
-        let fits = raw.count <= 8 || raw[8...].allSatisfy { $0 == (negative ? 0xFF : 0) }
-            && (raw[7] & 0x80 != 0) == negative
+        let fits =
+            raw.count <= 8
+            || raw[8...].allSatisfy { $0 == (negative ? 0xFF : 0) }
+                && (raw[7] & 0x80 != 0) == negative
         guard fits else { return .bigInt(raw) }
         var value: UInt64 = negative ? ~0 : 0
         for (index, byte) in raw.prefix(8).enumerated() {
@@ -347,16 +360,19 @@ struct PickleMachine {
             case let .tuple(partsBox):
                 let parts = partsBox.items
                 guard parts.count == 3, case let .value(.string(viewKey)) = parts[0],
-                      case let .value(.int(viewOffset)) = parts[1], case let .value(.int(viewCount)) = parts[2],
-                      viewOffset >= 0, viewCount >= 0 else {
+                    case let .value(.int(viewOffset)) = parts[1], case let .value(.int(viewCount)) = parts[2],
+                    viewOffset >= 0, viewCount >= 0
+                else {
                     throw refuse("storage '\(key)' view is not (key, offset, size)")
                 }
                 view = (viewKey, viewOffset, viewCount)
             default: throw refuse("storage '\(key)' view is a \(items[5].typeName)")
             }
         }
-        return try persistentLoad(TorchPersistentID(dtype: dtype, key: key, location: location,
-                                                    elementCount: count, view: view), offset)
+        return try persistentLoad(
+            TorchPersistentID(
+                dtype: dtype, key: key, location: location,
+                elementCount: count, view: view), offset)
     }
 
     private func malformed(_ offset: Int, _ reason: String) -> TorchPickleError {

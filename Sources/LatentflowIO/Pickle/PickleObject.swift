@@ -82,13 +82,15 @@ struct PickleValueBuilder {
 
     mutating func value(of object: PickleObject, depth: Int = 0) throws -> PickleValue {
         guard depth <= maximumDepth else {
-            throw TorchPickleError.limitExceeded(file: file, what: "levels of nesting (or a cyclic container)",
-                                                 limit: maximumDepth)
+            throw TorchPickleError.limitExceeded(
+                file: file, what: "levels of nesting (or a cyclic container)",
+                limit: maximumDepth)
         }
         producedNodes += 1
         guard producedNodes <= maximumNodes else {
-            throw TorchPickleError.limitExceeded(file: file, what: "values in the unpickled object",
-                                                 limit: maximumNodes)
+            throw TorchPickleError.limitExceeded(
+                file: file, what: "values in the unpickled object",
+                limit: maximumNodes)
         }
         switch object {
         case let .value(value): return value
@@ -99,8 +101,10 @@ struct PickleValueBuilder {
             var entries: [PickleDictEntry] = []
             entries.reserveCapacity(box.count)
             for (key, item) in zip(box.keys, box.values) {
-                entries.append(PickleDictEntry(key: try value(of: key, depth: depth + 1),
-                                               value: try value(of: item, depth: depth + 1)))
+                entries.append(
+                    PickleDictEntry(
+                        key: try value(of: key, depth: depth + 1),
+                        value: try value(of: item, depth: depth + 1)))
             }
             return .dict(entries)
         case let .storage(storage):

@@ -8,8 +8,10 @@ struct TorchCheckpointContents {
     /// Storage key → the storage's bytes in the mapped file.
     let storages: [String: Range<Int>]
 
-    init(root: PickleValue, storages: [String: Range<Int>], references: [TorchStorageReference],
-         file: String) throws {
+    init(
+        root: PickleValue, storages: [String: Range<Int>], references: [TorchStorageReference],
+        file: String
+    ) throws {
         for reference in references {
             guard let bytes = storages[reference.key] else {
                 throw TorchPickleError.missingStorage(file: file, key: reference.key)
@@ -17,9 +19,10 @@ struct TorchCheckpointContents {
             let (elements, overflowA) = reference.elementOffset.addingReportingOverflow(reference.elementCount)
             let (needed, overflowB) = elements.multipliedReportingOverflow(by: reference.dtype.byteSize)
             guard !overflowA, !overflowB, needed <= bytes.count else {
-                throw TorchPickleError.storageTooSmall(file: file, key: reference.key,
-                                                       neededBytes: overflowA || overflowB ? Int.max : needed,
-                                                       availableBytes: bytes.count)
+                throw TorchPickleError.storageTooSmall(
+                    file: file, key: reference.key,
+                    neededBytes: overflowA || overflowB ? Int.max : needed,
+                    availableBytes: bytes.count)
             }
         }
         self.root = root
@@ -28,10 +31,12 @@ struct TorchCheckpointContents {
 
     /// The reference a persistent id stands for; a legacy view narrows its root storage.
     static func reference(for identifier: TorchPersistentID, file: String, offset: Int) throws
-        -> TorchStorageReference {
+        -> TorchStorageReference
+    {
         guard let view = identifier.view else {
-            return TorchStorageReference(key: identifier.key, dtype: identifier.dtype, elementOffset: 0,
-                                         elementCount: identifier.elementCount)
+            return TorchStorageReference(
+                key: identifier.key, dtype: identifier.dtype, elementOffset: 0,
+                elementCount: identifier.elementCount)
         }
         let (end, overflow) = view.offset.addingReportingOverflow(view.count)
         guard !overflow, end <= identifier.elementCount else {
@@ -40,8 +45,9 @@ struct TorchCheckpointContents {
                 reason: "view [\(view.offset), +\(view.count)) of storage '\(identifier.key)' exceeds its "
                     + "\(identifier.elementCount) elements")
         }
-        return TorchStorageReference(key: identifier.key, dtype: identifier.dtype, elementOffset: view.offset,
-                                     elementCount: view.count)
+        return TorchStorageReference(
+            key: identifier.key, dtype: identifier.dtype, elementOffset: view.offset,
+            elementCount: view.count)
     }
 }
 
@@ -51,10 +57,12 @@ enum TorchZipFormat {
     static func read(_ bytes: UnsafeRawBufferPointer, file: String) throws -> TorchCheckpointContents {
         let archive = try TorchZipArchive(bytes: bytes, file: file)
         // As PyTorch's reader: the record prefix is the top-level folder holding data.pkl.
-        guard let pickleName = archive.names.first(where: {
-            let parts = $0.split(separator: "/", omittingEmptySubsequences: false)
-            return parts.count == 2 && parts[1] == "data.pkl" && !parts[0].isEmpty
-        }), let pickleRange = archive.entries[pickleName] else {
+        guard
+            let pickleName = archive.names.first(where: {
+                let parts = $0.split(separator: "/", omittingEmptySubsequences: false)
+                return parts.count == 2 && parts[1] == "data.pkl" && !parts[0].isEmpty
+            }), let pickleRange = archive.entries[pickleName]
+        else {
             throw TorchPickleError.missingRecord(file: file, name: "<prefix>/data.pkl")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))

@@ -102,12 +102,15 @@ public final class TorchCheckpointFile: @unchecked Sendable {
         guard let range = storages[info.storageKey] else {
             throw TorchPickleError.missingStorage(file: path, key: info.storageKey)
         }
-        let needed = info.elementCount == 0 ? 0
+        let needed =
+            info.elementCount == 0
+            ? 0
             : (info.storageOffset + zip(info.shape, info.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 } + 1)
                 * info.dtype.byteSize
         guard needed <= range.count else {
-            throw TorchPickleError.storageTooSmall(file: path, key: info.storageKey, neededBytes: needed,
-                                                   availableBytes: range.count)
+            throw TorchPickleError.storageTooSmall(
+                file: path, key: info.storageKey, neededBytes: needed,
+                availableBytes: range.count)
         }
         return UnsafeRawBufferPointer(rebasing: mapping.bytes[range])
     }

@@ -102,8 +102,9 @@ struct TorchGlobalCall {
         case .codecsEncode:
             // Protocol 2 writes bytes as _codecs.encode(text, 'latin1'): one byte per code point.
             guard arguments.count == 2, case let .value(.string(text)) = arguments[0],
-                  case let .value(.string(encoding)) = arguments[1],
-                  ["latin1", "latin-1", "iso-8859-1"].contains(encoding.lowercased()) else {
+                case let .value(.string(encoding)) = arguments[1],
+                ["latin1", "latin-1", "iso-8859-1"].contains(encoding.lowercased())
+            else {
                 throw refuse("expects (str, 'latin1')")
             }
             var bytes: [UInt8] = []
@@ -135,8 +136,9 @@ struct TorchGlobalCall {
             if global == .rebuildTensorV2, arguments.count > 4, case let .value(.bool(flag)) = arguments[4] {
                 requiresGrad = flag
             }
-            let info = try TorchTensorInfo.validated(storage: storage, offset: storageOffset, shape: shape,
-                                                     strides: strides, requiresGrad: requiresGrad, file: file)
+            let info = try TorchTensorInfo.validated(
+                storage: storage, offset: storageOffset, shape: shape,
+                strides: strides, requiresGrad: requiresGrad, file: file)
             return .value(.tensor(info))
         case .rebuildParameter, .rebuildParameterWithState, .parameterClass:
             guard let first = arguments.first, case let .value(.tensor(info)) = first else {
@@ -144,17 +146,21 @@ struct TorchGlobalCall {
             }
             var requiresGrad = global == .parameterClass
             if arguments.count > 1, case let .value(.bool(flag)) = arguments[1] { requiresGrad = flag }
-            return .value(.tensor(TorchTensorInfo(dtype: info.dtype, shape: info.shape, strides: info.strides,
-                                                  storageOffset: info.storageOffset, storageKey: info.storageKey,
-                                                  requiresGrad: requiresGrad)))
+            return .value(
+                .tensor(
+                    TorchTensorInfo(
+                        dtype: info.dtype, shape: info.shape, strides: info.strides,
+                        storageOffset: info.storageOffset, storageKey: info.storageKey,
+                        requiresGrad: requiresGrad)))
         case .rebuildFromTypeV2:
             // (func, new_type, args, state): tensor subclasses; only plain Tensor and Parameter
             // are accepted, built by the (allowed) rebuild function they name.
             // The inner function must be a plain rebuild function, so this never recurses further.
             guard arguments.count >= 3, case let .global(function) = arguments[0],
-                  [.rebuildTensor, .rebuildTensorV2, .rebuildParameter].contains(function),
-                  case let .global(newType) = arguments[1], newType == .tensorClass || newType == .parameterClass,
-                  let innerArguments = Self.sequence(arguments[2]) else {
+                [.rebuildTensor, .rebuildTensorV2, .rebuildParameter].contains(function),
+                case let .global(newType) = arguments[1], newType == .tensorClass || newType == .parameterClass,
+                let innerArguments = Self.sequence(arguments[2])
+            else {
                 throw refuse("expects (rebuild function, torch.Tensor or Parameter, args, state)")
             }
             return try call(arguments[0], arguments: innerArguments)

@@ -10,7 +10,8 @@ enum TorchLegacyFormat {
     /// Whether the bytes begin like a legacy checkpoint: PROTO n, LONG1 of 10 bytes, the magic.
     static func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count >= 14, bytes[0] == PickleOpcode.proto.rawValue, bytes[2] == PickleOpcode.long1.rawValue,
-              bytes[3] == 10 else { return false }
+            bytes[3] == 10
+        else { return false }
         return Array(bytes[4..<14]) == magicNumber
     }
 
@@ -34,9 +35,10 @@ enum TorchLegacyFormat {
             let reference = try TorchCheckpointContents.reference(for: identifier, file: file, offset: offset)
             // As torch: the first reference to a key creates the root storage, later ones share it.
             if declared[identifier.key] == nil {
-                declared[identifier.key] = TorchStorageReference(key: identifier.key, dtype: identifier.dtype,
-                                                                 elementOffset: 0,
-                                                                 elementCount: identifier.elementCount)
+                declared[identifier.key] = TorchStorageReference(
+                    key: identifier.key, dtype: identifier.dtype,
+                    elementOffset: 0,
+                    elementCount: identifier.elementCount)
             }
             references.append(reference)
             return reference
@@ -63,8 +65,9 @@ enum TorchLegacyFormat {
             }
             let (length, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.byteSize)
             guard !overflow, length <= reader.remaining else {
-                throw TorchPickleError.storageTooSmall(file: file, key: key, neededBytes: overflow ? Int.max : length,
-                                                       availableBytes: reader.remaining)
+                throw TorchPickleError.storageTooSmall(
+                    file: file, key: key, neededBytes: overflow ? Int.max : length,
+                    availableBytes: reader.remaining)
             }
             let dataStart = reader.position
             _ = try? reader.take(length)

@@ -31,8 +31,10 @@ public struct TorchTensorInfo: Sendable, Hashable {
     static let maximumDimensions = 64
 
     /// The checked form of `_rebuild_tensor_v2(storage, storage_offset, size, stride, ...)`.
-    static func validated(storage: TorchStorageReference, offset: Int, shape: [Int], strides: [Int],
-                          requiresGrad: Bool, file: String) throws -> TorchTensorInfo {
+    static func validated(
+        storage: TorchStorageReference, offset: Int, shape: [Int], strides: [Int],
+        requiresGrad: Bool, file: String
+    ) throws -> TorchTensorInfo {
         func refuse(_ reason: String) -> TorchPickleError {
             TorchPickleError.invalidTensor(file: file, storage: storage.key, reason: reason)
         }
@@ -59,16 +61,18 @@ public struct TorchTensorInfo: Sendable, Hashable {
                 last = sum
             }
             guard last < storage.elementCount else {
-                throw refuse("offset \(offset), size \(shape), stride \(strides) reach element \(last) "
-                    + "of a storage of \(storage.elementCount)")
+                throw refuse(
+                    "offset \(offset), size \(shape), stride \(strides) reach element \(last) "
+                        + "of a storage of \(storage.elementCount)")
             }
             guard count <= max(storage.elementCount, maximumOverlappingElements) else {
                 throw refuse("size \(shape) claims \(count) elements from a storage of \(storage.elementCount)")
             }
         }
-        return TorchTensorInfo(dtype: storage.dtype, shape: shape, strides: strides,
-                               storageOffset: storage.elementOffset + offset, storageKey: storage.key,
-                               requiresGrad: requiresGrad)
+        return TorchTensorInfo(
+            dtype: storage.dtype, shape: shape, strides: strides,
+            storageOffset: storage.elementOffset + offset, storageKey: storage.key,
+            requiresGrad: requiresGrad)
     }
 }
 

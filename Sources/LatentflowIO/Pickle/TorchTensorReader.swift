@@ -5,8 +5,10 @@ import LatentflowTensor
 /// by element through its strides. Storages need not be aligned (legacy files pack them tightly).
 enum TorchTensorReader {
     /// `storage` is the storage's bytes, already checked to cover every element `info` touches.
-    static func read(_ info: TorchTensorInfo, storage: UnsafeRawBufferPointer,
-                     into out: UnsafeMutableBufferPointer<Float>) {
+    static func read(
+        _ info: TorchTensorInfo, storage: UnsafeRawBufferPointer,
+        into out: UnsafeMutableBufferPointer<Float>
+    ) {
         let count = info.elementCount
         precondition(out.count >= count)
         guard count > 0 else { return }
@@ -54,7 +56,7 @@ enum TorchTensorReader {
         let count = info.elementCount
         guard count > 0 else { return }
         guard let innerSize = info.shape.last, let innerStride = info.strides.last else {
-            body(0, info.storageOffset) // a 0-dimensional tensor
+            body(0, info.storageOffset)  // a 0-dimensional tensor
             return
         }
         var index = [Int](repeating: 0, count: info.shape.count - 1)

@@ -41,7 +41,10 @@ struct TorchZipArchive {
         var end: Int?
         var candidate = size - 22
         while candidate >= max(0, size - 22 - 0xFFFF) {
-            if try u32(candidate) == Self.endOfDirectorySignature { end = candidate; break }
+            if try u32(candidate) == Self.endOfDirectorySignature {
+                end = candidate
+                break
+            }
             candidate -= 1
         }
         guard let end else { throw refuse("no end-of-central-directory record (truncated archive?)") }
@@ -81,8 +84,9 @@ struct TorchZipArchive {
             guard nameStart + nameLength + extraLength <= size else {
                 throw refuse("truncated entry name at byte \(nameStart)")
             }
-            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)]),
-                              as: UTF8.self)
+            let name = String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)]),
+                as: UTF8.self)
             // The ZIP64 extra field holds, in order, whichever of the three sizes overflowed 32 bits.
             var extra = nameStart + nameLength
             let extraEnd = extra + extraLength
@@ -90,9 +94,18 @@ struct TorchZipArchive {
                 let tag = try u16(extra), length = try u16(extra + 2)
                 var field = extra + 4
                 if tag == 0x0001 {
-                    if uncompressedSize == 0xFFFF_FFFF { uncompressedSize = try u64(field); field += 8 }
-                    if compressedSize == 0xFFFF_FFFF { compressedSize = try u64(field); field += 8 }
-                    if localOffset == 0xFFFF_FFFF { localOffset = try u64(field); field += 8 }
+                    if uncompressedSize == 0xFFFF_FFFF {
+                        uncompressedSize = try u64(field)
+                        field += 8
+                    }
+                    if compressedSize == 0xFFFF_FFFF {
+                        compressedSize = try u64(field)
+                        field += 8
+                    }
+                    if localOffset == 0xFFFF_FFFF {
+                        localOffset = try u64(field)
+                        field += 8
+                    }
                     guard field <= extra + 4 + length else { throw refuse("entry '\(name)': short ZIP64 extra field") }
                 }
                 extra += 4 + length
@@ -100,8 +113,9 @@ struct TorchZipArchive {
             guard flags & 1 == 0 else { throw refuse("entry '\(name)' is encrypted") }
             guard method == 0 else { throw TorchPickleError.compressedEntry(file: file, entry: name, method: method) }
             guard compressedSize == uncompressedSize else {
-                throw refuse("stored entry '\(name)' declares \(compressedSize) stored and "
-                    + "\(uncompressedSize) real bytes")
+                throw refuse(
+                    "stored entry '\(name)' declares \(compressedSize) stored and "
+                        + "\(uncompressedSize) real bytes")
             }
             let local = try offset(localOffset, "entry '\(name)' local header offset")
             guard try u32(local) == Self.localHeaderSignature else {
@@ -110,8 +124,9 @@ struct TorchZipArchive {
             let dataStart = local + 30 + (try u16(local + 26)) + (try u16(local + 28))
             let dataLength = try offset(compressedSize, "entry '\(name)' size")
             guard dataStart <= size, dataLength <= size - dataStart else {
-                throw refuse("entry '\(name)' of \(dataLength) bytes at byte \(dataStart) "
-                    + "runs past the \(size)-byte file")
+                throw refuse(
+                    "entry '\(name)' of \(dataLength) bytes at byte \(dataStart) "
+                        + "runs past the \(size)-byte file")
             }
             if entries[name] == nil { names.append(name) }
             entries[name] = dataStart..<(dataStart + dataLength)

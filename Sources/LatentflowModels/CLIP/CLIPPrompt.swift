@@ -1,3 +1,6 @@
+import Foundation
+import LatentflowTensor
+
 /// One token position of a prompt: the id (or, for a textual-inversion embedding, the vector that
 /// replaces the token embedding) and the weight `(text:1.2)` gave it.
 public struct WeightedToken: Sendable, Equatable {
@@ -22,16 +25,22 @@ extension CLIPTokenizer {
     ///   - embeddings: resolves `embedding:NAME`; each vector takes one token slot. Without it
     ///     (or for a name it does not know) the reference is dropped, as ComfyUI does, and
     ///     reported through `missing`.
-    public func tokenizeWithWeights(_ prompt: String, padToken: Int = CLIPTokenizer.endToken, embeddings: EmbeddingLookup? = nil,
-                                    missing: ((String) -> Void)? = nil) -> [[WeightedToken]] {
-        let escaped = prompt.replacingOccurrences(of: "\\)", with: "\u{0}\u{1}").replacingOccurrences(of: "\\(", with: "\u{0}\u{2}")
+    public func tokenizeWithWeights(
+        _ prompt: String, padToken: Int = CLIPTokenizer.endToken, embeddings: EmbeddingLookup? = nil,
+        missing: ((String) -> Void)? = nil
+    ) -> [[WeightedToken]] {
+        let escaped = prompt.replacingOccurrences(of: "\\)", with: "\u{0}\u{1}").replacingOccurrences(
+            of: "\\(", with: "\u{0}\u{2}")
         var groups: [[WeightedToken]] = []
         let identifier = "embedding:"
         for (segment, weight) in Self.tokenWeights(escaped, 1.0) {
-            let text = segment.replacingOccurrences(of: "\u{0}\u{1}", with: ")").replacingOccurrences(of: "\u{0}\u{2}", with: "(")
+            let text = segment.replacingOccurrences(of: "\u{0}\u{1}", with: ")").replacingOccurrences(
+                of: "\u{0}\u{2}", with: "(")
             // ComfyUI splits on " embedding:" / "\nembedding:" and tokenizes each piece on its own.
             let spaced: [String] = text.components(separatedBy: " " + identifier)
-            var pieces: [String] = spaced.flatMap { (piece: String) -> [String] in piece.components(separatedBy: "\n" + identifier) }
+            var pieces: [String] = spaced.flatMap { (piece: String) -> [String] in
+                piece.components(separatedBy: "\n" + identifier)
+            }
             for i in pieces.indices.dropFirst() { pieces[i] = identifier + pieces[i] }
             for var word in pieces where !word.isEmpty {
                 if word.hasPrefix(identifier), let embeddings {
@@ -50,9 +59,12 @@ extension CLIPTokenizer {
                     }
                     if let vectors {
                         let width = vectors.dim(-1), rows = vectors.count / max(1, width)
-                        groups.append((0..<rows).map { r in
-                            WeightedToken(id: Self.endToken, weight: weight, embedding: Array(vectors.scalars[(r * width)..<((r + 1) * width)]))
-                        })
+                        groups.append(
+                            (0..<rows).map { r in
+                                WeightedToken(
+                                    id: Self.endToken, weight: weight,
+                                    embedding: Array(vectors.scalars[(r * width)..<((r + 1) * width)]))
+                            })
                     } else {
                         missing?(name)
                     }
@@ -104,7 +116,8 @@ extension CLIPTokenizer {
                 var inner = String(part.dropFirst().dropLast())
                 var weight = current * 1.1
                 if let colon = inner.lastIndex(of: ":"), colon > inner.startIndex,
-                   let value = Double(inner[inner.index(after: colon)...].trimmingCharacters(in: .whitespaces)) {
+                    let value = Double(inner[inner.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                {
                     weight = value
                     inner = String(inner[..<colon])
                 }
@@ -145,6 +158,3 @@ extension CLIPTokenizer {
         return result
     }
 }
-
-import Foundation
-import LatentflowTensor

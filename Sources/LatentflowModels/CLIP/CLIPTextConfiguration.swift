@@ -47,7 +47,9 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
         let store = scope.store
         let shape = scope.shape(of:)
         guard let embedding = shape("embeddings.token_embedding.weight") else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "no CLIP text model found (missing \(scope.prefix).embeddings.token_embedding.weight)")
+            throw ModelLoadError.unrecognized(
+                file: store.source,
+                reason: "no CLIP text model found (missing \(scope.prefix).embeddings.token_embedding.weight)")
         }
         var config = CLIPTextConfiguration()
         config.vocabularySize = embedding[0]

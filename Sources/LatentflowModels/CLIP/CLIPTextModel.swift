@@ -41,8 +41,10 @@ public struct CLIPTextModel: Sendable {
 
     public init(_ scope: WeightScope, config: CLIPTextConfiguration = .vitL14) {
         self.config = config
-        tokenEmbedding = scope.parameter("embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
-        positionEmbedding = scope.tensor("embeddings.position_embedding.weight", shape: [config.positions, config.width])
+        tokenEmbedding = scope.parameter(
+            "embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
+        positionEmbedding = scope.tensor(
+            "embeddings.position_embedding.weight", shape: [config.positions, config.width])
         layers = (0..<config.layers).map { EncoderLayer(scope["encoder.layers.\($0)"], config: config) }
         finalNorm = LayerNorm(scope["final_layer_norm"], width: config.width)
     }
@@ -71,7 +73,9 @@ public struct CLIPTextModel: Sendable {
                             if let vector = slot.embedding, vector.count == w {
                                 for c in 0..<w { out[(row * t + p) * w + c] = vector[c] + positions[p * w + c] }
                             } else {
-                                for c in 0..<w { out[(row * t + p) * w + c] = table[token * w + c] + positions[p * w + c] }
+                                for c in 0..<w {
+                                    out[(row * t + p) * w + c] = table[token * w + c] + positions[p * w + c]
+                                }
                             }
                         }
                     }

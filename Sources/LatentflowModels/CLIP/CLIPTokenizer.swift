@@ -22,7 +22,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     public init() throws {
         guard let url = Bundle.module.url(forResource: "merges", withExtension: "txt", subdirectory: "Resources") else {
-            throw ModelLoadError.unrecognized(file: "merges.txt", reason: "the CLIP merges resource is missing from the bundle")
+            throw ModelLoadError.unrecognized(
+                file: "merges.txt", reason: "the CLIP merges resource is missing from the bundle")
         }
         let merges = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init)
         let byteMap = Self.bytesToUnicode()
@@ -34,7 +35,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
         vocabulary += vocabulary.map { $0 + "</w>" }
         vocabulary += merges.map { $0.replacingOccurrences(of: " ", with: "") }
         vocabulary += ["<|startoftext|>", "<|endoftext|>"]
-        encoder = Dictionary(vocabulary.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        encoder = Dictionary(
+            vocabulary.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
         ranks = Dictionary(merges.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
         pattern = try NSRegularExpression(
             pattern: #"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"#,
@@ -48,7 +50,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var codes = bytes
         var n = 0
         for b in 0..<256 where !bytes.contains(b) {
-            bytes.append(b); codes.append(256 + n); n += 1
+            bytes.append(b)
+            codes.append(256 + n)
+            n += 1
         }
         return zip(bytes, codes).map { ($0, Character(Unicode.Scalar(UInt32($1))!)) }
     }
@@ -74,8 +78,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
         for scalar in text.unicodeScalars {
             let value = scalar.value
             if value == 0 || value == 0xFFFD { continue }
-            if scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar.properties.generalCategory == .spaceSeparator {
-                out.append(" "); continue
+            if scalar == "\t" || scalar == "\n" || scalar == "\r"
+                || scalar.properties.generalCategory == .spaceSeparator
+            {
+                out.append(" ")
+                continue
             }
             switch scalar.properties.generalCategory {
             case .control, .format, .privateUse, .surrogate, .unassigned: continue
@@ -89,7 +96,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     /// Byte-pair merges on one pre-tokenized word, lowest rank first.
     private func bpe(_ word: String) -> [Int] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let cached = cache[word] { return cached }
         var parts = word.map(String.init)
         guard !parts.isEmpty else { return [] }
@@ -105,9 +113,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
             var i = 0
             while i < parts.count {
                 if i < parts.count - 1 && parts[i] == first && parts[i + 1] == second {
-                    merged.append(first + second); i += 2
+                    merged.append(first + second)
+                    i += 2
                 } else {
-                    merged.append(parts[i]); i += 1
+                    merged.append(parts[i])
+                    i += 1
                 }
             }
             parts = merged

@@ -9,16 +9,21 @@ import LatentflowTensor
 public enum TextualInversion {
     /// The vectors `[count, width]` of embedding `name`, or nil when there is no such file.
     /// - Parameter locate: finds a file among the embeddings by name (throws when there is none).
-    public static func load(_ name: String, key encoderKey: String = "clip_l",
-                            locate: (_ fileName: String) throws -> URL) -> Tensor? {
+    public static func load(
+        _ name: String, key encoderKey: String = "clip_l",
+        locate: (_ fileName: String) throws -> URL
+    ) -> Tensor? {
         for candidate in [name, name + ".safetensors"] {
             guard let url = try? locate(candidate), url.pathExtension == "safetensors",
-                  let file = try? SafeTensorsFile(path: url.path) else { continue }
-            let key: String? = file.keys.contains(encoderKey)
+                let file = try? SafeTensorsFile(path: url.path)
+            else { continue }
+            let key: String? =
+                file.keys.contains(encoderKey)
                 ? encoderKey : (file.keys.contains("emb_params") ? "emb_params" : file.keys.sorted().first)
             guard let key, let tensor = try? file.tensor(key) else { continue }
-            return tensor.rank == 1 ? (try? tensor.reshaped([1, tensor.count]))
-                                    : (try? tensor.reshaped([-1, tensor.dim(-1)]))
+            return tensor.rank == 1
+                ? (try? tensor.reshaped([1, tensor.count]))
+                : (try? tensor.reshaped([-1, tensor.dim(-1)]))
         }
         return nil
     }

@@ -18,8 +18,10 @@ public struct WeightedPromptEncoder: Sendable {
     /// - Parameters:
     ///   - embeddings: resolves `embedding:NAME` (textual inversion).
     ///   - missing: told each embedding name `embeddings` does not know (the reference is dropped).
-    public func encode(_ prompt: String, embeddings: EmbeddingLookup? = nil,
-                       missing: ((String) -> Void)? = nil) throws -> Tensor {
+    public func encode(
+        _ prompt: String, embeddings: EmbeddingLookup? = nil,
+        missing: ((String) -> Void)? = nil
+    ) throws -> Tensor {
         let padToken = model.config.padToken
         let chunks = tokenizer.tokenizeWithWeights(prompt, padToken: padToken, embeddings: embeddings, missing: missing)
         let hasWeights = chunks.contains { $0.contains { $0.weight != 1 } }
@@ -27,11 +29,12 @@ public struct WeightedPromptEncoder: Sendable {
         if hasWeights {
             let length = sequences[0].count
             // ComfyUI's gen_empty_tokens: BOS, EOS, then padding.
-            let empty = [CLIPTokenizer.startToken, CLIPTokenizer.endToken]
+            let empty =
+                [CLIPTokenizer.startToken, CLIPTokenizer.endToken]
                 + Array(repeating: padToken, count: length - 2)
             sequences.append(empty.map { WeightedToken(id: $0, weight: 1) })
         }
-        let encoded = try model.encode(sequences, lastLayer: lastLayer)          // [k(+1), 77, width]
+        let encoded = try model.encode(sequences, lastLayer: lastLayer)  // [k(+1), 77, width]
         let (tokens, width) = (encoded.dim(1), encoded.dim(2))
         var out = try encoded.slice(axis: 0, start: 0, length: chunks.count)
         if hasWeights {

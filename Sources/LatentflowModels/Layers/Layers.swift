@@ -7,7 +7,10 @@ public struct Linear: Sendable {
 
     /// - Parameter storedAsConv: the checkpoint stores the weight as a 1x1 convolution
     ///   `[out, in, 1, 1]` (the VAE's attention projections).
-    public init(_ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true, storedAsConv: Bool = false) {
+    public init(
+        _ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true,
+        storedAsConv: Bool = false
+    ) {
         if storedAsConv {
             let stored = scope.parameter("weight", shape: [outFeatures, inFeatures, 1, 1])
             weight = stored.reshaped([outFeatures, inFeatures]) ?? stored
@@ -17,7 +20,9 @@ public struct Linear: Sendable {
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try weight.withTensor { try x.linear(weight: $0, bias: bias) } }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try weight.withTensor { try x.linear(weight: $0, bias: bias) }
+    }
 }
 
 /// `nn.Conv2d` with square kernels.
@@ -27,8 +32,10 @@ public struct Conv2D: Sendable {
     public var stride: Int
     public var padding: Padding2D
 
-    public init(_ scope: WeightScope, in inChannels: Int, out outChannels: Int, kernel: Int,
-                stride: Int = 1, padding: Int? = nil, bias hasBias: Bool = true) {
+    public init(
+        _ scope: WeightScope, in inChannels: Int, out outChannels: Int, kernel: Int,
+        stride: Int = 1, padding: Int? = nil, bias hasBias: Bool = true
+    ) {
         weight = scope.parameter("weight", shape: [outChannels, inChannels, kernel, kernel])
         bias = hasBias ? scope.tensor("bias", shape: [outChannels]) : nil
         self.stride = stride
@@ -71,7 +78,9 @@ public struct LayerNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.layerNorm(weight: weight, bias: bias, epsilon: epsilon) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try x.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
+    }
 }
 
 extension Tensor {

@@ -128,7 +128,8 @@ final class WideningBuffers: @unchecked Sendable {
 
     func recycle(_ buffer: [Float]) {
         guard buffer.count >= minimumCount, buffer.count * 4 <= capacityBytes else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         free.append(buffer)
         var bytes = free.reduce(0) { $0 + $1.count * 4 }
         while bytes > capacityBytes {

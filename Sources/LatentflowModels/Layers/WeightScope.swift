@@ -48,12 +48,15 @@ public final class WeightStore: @unchecked Sendable {
 
     /// Throws a `ModelLoadError` listing every missing key and shape mismatch, and the keys
     /// under `prefixes` that no layer read (unexpected keys).
-    public func verify(unusedUnder prefixes: [String] = [""], ignoring ignored: (String) -> Bool = { _ in false }) throws {
+    public func verify(unusedUnder prefixes: [String] = [""], ignoring ignored: (String) -> Bool = { _ in false })
+        throws
+    {
         let unexpected = parameters.keys.filter { key in
             !used.contains(key) && prefixes.contains { key.hasPrefix($0) } && !ignored(key)
         }.sorted()
         if !missing.isEmpty || !mismatched.isEmpty || !unexpected.isEmpty {
-            throw ModelLoadError.keys(file: source, missing: missing.sorted(), unexpected: unexpected, mismatched: mismatched.sorted())
+            throw ModelLoadError.keys(
+                file: source, missing: missing.sorted(), unexpected: unexpected, mismatched: mismatched.sorted())
         }
     }
 }
@@ -98,7 +101,9 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
             var lines = ["\(file): the weights do not fit the model"]
             func list(_ title: String, _ keys: [String]) {
                 guard !keys.isEmpty else { return }
-                lines.append("  \(title) (\(keys.count)): " + keys.prefix(12).joined(separator: ", ") + (keys.count > 12 ? ", …" : ""))
+                lines.append(
+                    "  \(title) (\(keys.count)): " + keys.prefix(12).joined(separator: ", ")
+                        + (keys.count > 12 ? ", …" : ""))
             }
             list("missing keys", missing)
             list("shape mismatches", mismatched)

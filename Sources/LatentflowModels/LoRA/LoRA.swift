@@ -16,15 +16,17 @@ public enum WeightPatch: Sendable {
         switch self {
         case let .lora(up, down, mid, alpha):
             let rank = down.dim(0)
-            var down2 = try down.reshaped([rank, -1])                                   // [r, in·k·k]
+            var down2 = try down.reshaped([rank, -1])  // [r, in·k·k]
             if let mid {
                 // LoCon's Tucker form: fold the [r, r, kh, kw] mid kernel into down
                 // (ComfyUI: mm(downᵀ, midᵀ) reshaped to [in, r, kh, kw], transposed).
                 let (kh, kw) = (mid.dim(2), mid.dim(3))
                 let inputs = down2.dim(1)
-                let midT = try mid.permuted([1, 0, 2, 3]).reshaped([mid.dim(1), -1])     // [r1, r0·kh·kw]
-                let folded = try down2.permuted([1, 0]).matmul(midT)                       // [in, r0·kh·kw]
-                down2 = try folded.reshaped([inputs, mid.dim(0), kh, kw]).permuted([1, 0, 2, 3]).reshaped([mid.dim(0), -1])
+                let midT = try mid.permuted([1, 0, 2, 3]).reshaped([mid.dim(1), -1])  // [r1, r0·kh·kw]
+                let folded = try down2.permuted([1, 0]).matmul(midT)  // [in, r0·kh·kw]
+                down2 = try folded.reshaped([inputs, mid.dim(0), kh, kw]).permuted([1, 0, 2, 3]).reshaped([
+                    mid.dim(0), -1,
+                ])
             }
             let product = try up.reshaped([up.dim(0), -1]).matmul(down2)
             let scale = (alpha ?? Float(rank)) / Float(rank)
@@ -36,11 +38,21 @@ public enum WeightPatch: Sendable {
         case let .lokr(w1, w1a, w1b, w2, w2a, w2b, alpha):
             var rank: Int?
             let first: Tensor
-            if let w1 { first = w1 } else if let w1a, let w1b { first = try w1a.matmul(w1b); rank = w1b.dim(0) } else {
+            if let w1 {
+                first = w1
+            } else if let w1a, let w1b {
+                first = try w1a.matmul(w1b)
+                rank = w1b.dim(0)
+            } else {
                 throw ModelLoadError.unrecognized(file: "LoRA", reason: "LoKr patch without lokr_w1")
             }
             var second: Tensor
-            if let w2 { second = w2 } else if let w2a, let w2b { second = try w2a.matmul(w2b); rank = w2b.dim(0) } else {
+            if let w2 {
+                second = w2
+            } else if let w2a, let w2b {
+                second = try w2a.matmul(w2b)
+                rank = w2b.dim(0)
+            } else {
                 throw ModelLoadError.unrecognized(file: "LoRA", reason: "LoKr patch without lokr_w2")
             }
             if second.rank == 4 { second = try second.reshaped([second.dim(0), -1]) }
@@ -53,9 +65,15 @@ public enum WeightPatch: Sendable {
 private func kronecker(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let (ar, ac) = (a.dim(0), a.count / a.dim(0)), (br, bc) = (b.dim(0), b.count / b.dim(0))
     return Tensor(shape: [ar * br, ac * bc]) { out in
-        for i in 0..<ar { for j in 0..<ac { for k in 0..<br { for l in 0..<bc {
-            out[(i * br + k) * (ac * bc) + j * bc + l] = a.scalars[i * ac + j] * b.scalars[k * bc + l]
-        } } } }
+        for i in 0..<ar {
+            for j in 0..<ac {
+                for k in 0..<br {
+                    for l in 0..<bc {
+                        out[(i * br + k) * (ac * bc) + j * bc + l] = a.scalars[i * ac + j] * b.scalars[k * bc + l]
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -70,7 +88,8 @@ public struct LoRAFile: Sendable {
     static let loraSuffixes: [(up: String, down: String)] = [
         (".lora_up.weight", ".lora_down.weight"), ("_lora.up.weight", "_lora.down.weight"),
         (".lora_B.weight", ".lora_A.weight"), (".lora.up.weight", ".lora.down.weight"), (".lora_B", ".lora_A"),
-        (".lora_linear_layer.up.weight", ".lora_linear_layer.down.weight"), (".lora_B.default.weight", ".lora_A.default.weight"),
+        (".lora_linear_layer.up.weight", ".lora_linear_layer.down.weight"),
+        (".lora_B.default.weight", ".lora_A.default.weight"),
     ]
 
     public init(path: String) throws {
@@ -96,7 +115,9 @@ public struct LoRAFile: Sendable {
             }
             if key.hasSuffix(".hada_w1_a") {
                 let base = String(key.dropLast(".hada_w1_a".count))
-                if let w1b = tensors[base + ".hada_w1_b"], let w2a = tensors[base + ".hada_w2_a"], let w2b = tensors[base + ".hada_w2_b"] {
+                if let w1b = tensors[base + ".hada_w1_b"], let w2a = tensors[base + ".hada_w2_a"],
+                    let w2b = tensors[base + ".hada_w2_b"]
+                {
                     patches[base] = .loha(w1a: tensors[key]!, w1b: w1b, w2a: w2a, w2b: w2b, alpha: alpha(base))
                     consumed.formUnion(["_w1_a", "_w1_b", "_w2_a", "_w2_b"].map { base + ".hada" + $0 })
                 }
@@ -104,9 +125,12 @@ public struct LoRAFile: Sendable {
             for marker in [".lokr_w1", ".lokr_w1_a"] where key.hasSuffix(marker) {
                 let base = String(key.dropLast(marker.count))
                 guard patches[base] == nil else { continue }
-                let names = ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b"].map { base + "." + $0 }
+                let names = ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b"].map {
+                    base + "." + $0
+                }
                 let t = names.map { tensors[$0] }
-                patches[base] = .lokr(w1: t[0], w1a: t[1], w1b: t[2], w2: t[3], w2a: t[4], w2b: t[5], alpha: alpha(base))
+                patches[base] = .lokr(
+                    w1: t[0], w1a: t[1], w1b: t[2], w2: t[3], w2a: t[4], w2b: t[5], alpha: alpha(base))
                 consumed.formUnion(names.filter { tensors[$0] != nil })
             }
         }

@@ -43,9 +43,11 @@ public enum LoRAApplication {
     ///   - unetStrength, textStrength: 0 leaves that model as it is.
     ///   - unmatched: told the LoRA keys no model took and the keys of no recognised format
     ///     (reported, never silently dropped), before the file is refused as fitting nothing.
-    public static func apply(_ lora: LoRAFile, unet: PatchableUNet, unetStrength: Double,
-                             text: PatchableTextModel?, textStrength: Double,
-                             unmatched report: ([String]) -> Void) throws -> (PatchableUNet, PatchableTextModel?) {
+    public static func apply(
+        _ lora: LoRAFile, unet: PatchableUNet, unetStrength: Double,
+        text: PatchableTextModel?, textStrength: Double,
+        unmatched report: ([String]) -> Void
+    ) throws -> (PatchableUNet, PatchableTextModel?) {
         var patchedUNet = unet, patchedText = text
         var unmatchedUNet = Set(lora.patches.keys), unmatchedText = Set(lora.patches.keys)
         if unetStrength != 0 {
@@ -60,21 +62,24 @@ public enum LoRAApplication {
         if let text, textStrength != 0 {
             let config = text.model.config
             let keyMap = LoRAKeyMap.clip(layers: config.layers)
-            let result = try LoRAPatcher.apply(lora, to: text.weights, keyMap: keyMap, strength: textStrength,
-                                               float16Weights: text.weightsAreFloat16)
+            let result = try LoRAPatcher.apply(
+                lora, to: text.weights, keyMap: keyMap, strength: textStrength,
+                float16Weights: text.weightsAreFloat16)
             patchedText?.weights = result.weights
             patchedText?.model = CLIPTextModel(WeightStore(result.weights, source: lora.path).root, config: config)
             unmatchedText = Set(result.unmatched)
         }
         // A key is unmatched when no patched model took it.
-        let unmatchedPatches = unetStrength != 0 && textStrength != 0 && text != nil
+        let unmatchedPatches =
+            unetStrength != 0 && textStrength != 0 && text != nil
             ? unmatchedUNet.intersection(unmatchedText)
             : unetStrength != 0 ? unmatchedUNet : unmatchedText
         let unmatched = unmatchedPatches.sorted() + lora.unrecognizedKeys
         if !unmatched.isEmpty { report(unmatched) }
         if lora.patches.count > 0 && unmatched.count >= lora.patches.count + lora.unrecognizedKeys.count {
-            throw LoRAApplicationError.fitsNothing(file: URL(fileURLWithPath: lora.path).lastPathComponent,
-                                                   patches: lora.patches.count)
+            throw LoRAApplicationError.fitsNothing(
+                file: URL(fileURLWithPath: lora.path).lastPathComponent,
+                patches: lora.patches.count)
         }
         return (patchedUNet, patchedText)
     }

@@ -41,7 +41,9 @@ public enum LoRAKeyMap {
     /// LoRA base name → text-encoder weight key (HF layout without `text_model.`).
     public static func clip(layers: Int) -> [String: String] {
         var map: [String: String] = [:]
-        let modules = ["mlp.fc1", "mlp.fc2", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"]
+        let modules = [
+            "mlp.fc1", "mlp.fc2", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
+        ]
         for layer in 0..<layers {
             for module in modules {
                 let key = "encoder.layers.\(layer).\(module).weight"

@@ -14,16 +14,22 @@ public enum LoRAPatcher {
     /// float32, rounded back to float16 when `float16Weights` (ComfyUI casts to the weight's dtype).
     /// A weight not held in float32 (left in its file, low-memory mode) is kept patched as float16, so a
     /// LoRA over the whole UNet does not bring back the float32 copy low-memory mode avoids.
-    public static func apply(_ lora: LoRAFile, to weights: [String: Parameter], keyMap: [String: String],
-                             strength: Double, float16Weights: Bool = false) throws -> Result {
+    public static func apply(
+        _ lora: LoRAFile, to weights: [String: Parameter], keyMap: [String: String],
+        strength: Double, float16Weights: Bool = false
+    ) throws -> Result {
         var patched = weights
         var count = 0
         var unmatched: [String] = []
         for (base, patch) in lora.patches.sorted(by: { $0.key < $1.key }) {
-            guard let key = keyMap[base], let weight = patched[key] else { unmatched.append(base); continue }
+            guard let key = keyMap[base], let weight = patched[key] else {
+                unmatched.append(base)
+                continue
+            }
             let delta: Tensor
             do { delta = try patch.delta(shape: weight.shape) } catch {
-                throw ModelLoadError.unrecognized(file: lora.path, reason: "LoRA patch '\(base)' does not fit \(key) \(weight.shape): \(error)")
+                throw ModelLoadError.unrecognized(
+                    file: lora.path, reason: "LoRA patch '\(base)' does not fit \(key) \(weight.shape): \(error)")
             }
             let updated = try weight.tensor().adding(delta.scaled(by: Float(strength)))
             if !weight.isFloat32Resident {

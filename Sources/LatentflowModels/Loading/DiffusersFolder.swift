@@ -23,7 +23,11 @@ public enum DiffusersFolder {
         case int(Int), list([Int])
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Int.self) { self = .int(value) } else { self = .list(try container.decode([Int].self)) }
+            if let value = try? container.decode(Int.self) {
+                self = .int(value)
+            } else {
+                self = .list(try container.decode([Int].self))
+            }
         }
     }
 
@@ -36,7 +40,8 @@ public enum DiffusersFolder {
             for key in file.keys { tensors[key] = try file.tensor(key) }
             return (url.path, tensors)
         }
-        throw ModelLoadError.unrecognized(file: folder.path, reason: "none of \(names.joined(separator: ", ")) found (only .safetensors are read)")
+        throw ModelLoadError.unrecognized(
+            file: folder.path, reason: "none of \(names.joined(separator: ", ")) found (only .safetensors are read)")
     }
 
     public static func load(_ folder: URL, roundCLIPToFloat16: Bool = true) throws -> StableDiffusionModels {
@@ -62,16 +67,22 @@ public enum DiffusersFolder {
         config.linearProjection = raw.use_linear_projection ?? false
         config.guidanceEmbeddingDim = raw.time_cond_proj_dim
         if case .int(let heads)? = raw.attention_head_dim, config.contextDim == 768 || config.contextDim < 256 {
-            config.heads = heads             // SD1.x: "attention_head_dim" is the number of heads
+            config.heads = heads  // SD1.x: "attention_head_dim" is the number of heads
         } else {
-            config.heads = nil; config.headWidth = 64
+            config.heads = nil
+            config.headWidth = 64
         }
-        let (unetPath, diffusersTensors) = try weights(unetFolder, names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        let (unetPath, diffusersTensors) = try weights(
+            unetFolder, names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
         let map = DiffusersUNetKeyMap.modules(config)
         var unetTensors: [String: Tensor] = [:]
         var unknown: [String] = []
         for (key, tensor) in diffusersTensors {
-            if let ldm = DiffusersUNetKeyMap.ldmName(key, in: map) { unetTensors[ldm] = tensor } else { unknown.append(key) }
+            if let ldm = DiffusersUNetKeyMap.ldmName(key, in: map) {
+                unetTensors[ldm] = tensor
+            } else {
+                unknown.append(key)
+            }
         }
         if !unknown.isEmpty {
             throw ModelLoadError.keys(file: unetPath, missing: [], unexpected: unknown.sorted(), mismatched: [])
@@ -82,8 +93,12 @@ public enum DiffusersFolder {
         return (unet, unetTensors)
     }
 
-    static func loadRest(_ folder: URL, unet: UNet, unetTensors: [String: Tensor], roundCLIPToFloat16: Bool) throws -> StableDiffusionModels {
-        let (vaePath, vaeRaw) = try weights(folder.appendingPathComponent("vae"), names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+    static func loadRest(_ folder: URL, unet: UNet, unetTensors: [String: Tensor], roundCLIPToFloat16: Bool) throws
+        -> StableDiffusionModels
+    {
+        let (vaePath, vaeRaw) = try weights(
+            folder.appendingPathComponent("vae"),
+            names: ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
         let vaeTensors = try DiffusersVAEKeyMap.toLDM(vaeRaw, file: vaePath)
         let vaeStore = WeightStore(vaeTensors, source: vaePath)
         let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
@@ -92,10 +107,12 @@ public enum DiffusersFolder {
         var textModel: CLIPTextModel?
         var textTensors: [String: Tensor] = [:]
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent("text_encoder").path) {
-            let (textPath, raw) = try weights(folder.appendingPathComponent("text_encoder"), names: ["model.safetensors", "model.fp16.safetensors"])
+            let (textPath, raw) = try weights(
+                folder.appendingPathComponent("text_encoder"), names: ["model.safetensors", "model.fp16.safetensors"])
             for (key, tensor) in raw {
                 let stripped = key.hasPrefix("text_model.") ? String(key.dropFirst("text_model.".count)) : key
-                textTensors[stripped] = roundCLIPToFloat16 ? try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) : tensor
+                textTensors[stripped] =
+                    roundCLIPToFloat16 ? try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) : tensor
             }
             let store = WeightStore(textTensors, source: textPath)
             var config = try CLIPTextConfiguration.detect(store.root)
@@ -104,14 +121,18 @@ public enum DiffusersFolder {
                 config.useOpenCLIPConventions(penultimateByDefault: false)
             }
             textModel = CLIPTextModel(store.root, config: config)
-            try store.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
+            try store.verify(ignoring: {
+                $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale"
+            })
         }
         func bytes(_ tensors: [String: Tensor]) -> Int { tensors.values.reduce(0) { $0 + $1.count * 4 } }
         let unetWeights = unetTensors.mapValues { Parameter($0) }
-        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: folder.path,
-                                     unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
-                                     unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) }, textWeightsAreFloat16: roundCLIPToFloat16,
-                                     prediction: .guess(unet.config, weights: unetWeights))
+        return StableDiffusionModels(
+            unet: unet, vae: vae, textModel: textModel, source: folder.path,
+            unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
+            unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) },
+            textWeightsAreFloat16: roundCLIPToFloat16,
+            prediction: .guess(unet.config, weights: unetWeights))
     }
 
     /// `hidden_act` of `text_encoder/config.json` (quick-GELU when absent, as transformers' default).
@@ -120,7 +141,9 @@ public enum DiffusersFolder {
         guard let data = try? Data(contentsOf: folder.appendingPathComponent("config.json")) else { return .quickGELU }
         let name = try JSONDecoder().decode(Config.self, from: data).hidden_act ?? "quick_gelu"
         guard let activation = CLIPActivation(rawValue: name) else {
-            throw ModelLoadError.unrecognized(file: folder.appendingPathComponent("config.json").path, reason: "hidden_act \"\(name)\" is not a CLIP text activation (quick_gelu, gelu)")
+            throw ModelLoadError.unrecognized(
+                file: folder.appendingPathComponent("config.json").path,
+                reason: "hidden_act \"\(name)\" is not a CLIP text activation (quick_gelu, gelu)")
         }
         return activation
     }

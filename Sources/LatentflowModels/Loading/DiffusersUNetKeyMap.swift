@@ -4,12 +4,16 @@
 /// Matches: ComfyUI `comfy/utils.py` `unet_to_diffusers` (UNET_MAP_RESNET, UNET_MAP_ATTENTIONS,
 /// UNET_MAP_BASIC), restated at module granularity.
 public enum DiffusersUNetKeyMap {
-    static let resnetParts = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
-                              ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
-    static let basic = [("conv_in", "input_blocks.0.0"), ("time_embedding.linear_1", "time_embed.0"),
-                        ("time_embedding.linear_2", "time_embed.2"), ("conv_norm_out", "out.0"), ("conv_out", "out.2"),
-                        // LCM's guidance projection has no LDM name in ComfyUI; Latentflow calls it this.
-                        ("time_embedding.cond_proj", "time_embed.cond_proj")]
+    static let resnetParts = [
+        ("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+        ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection"),
+    ]
+    static let basic = [
+        ("conv_in", "input_blocks.0.0"), ("time_embedding.linear_1", "time_embed.0"),
+        ("time_embedding.linear_2", "time_embed.2"), ("conv_norm_out", "out.0"), ("conv_out", "out.2"),
+        // LCM's guidance projection has no LDM name in ComfyUI; Latentflow calls it this.
+        ("time_embedding.cond_proj", "time_embed.cond_proj"),
+    ]
 
     /// diffusers module path → LDM module path, for every module with parameters.
     public static func modules(_ config: UNetConfiguration) -> [String: String] {

@@ -44,11 +44,13 @@ enum OpenCLIPTextKeyMap {
         guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
         let inner = String(rest[rest.index(after: dot)...])
         if inner.hasPrefix(fusedProjection) {
-            let suffix = inner.dropFirst(fusedProjection.count)   // weight | bias
+            let suffix = inner.dropFirst(fusedProjection.count)  // weight | bias
             guard suffix == "weight" || suffix == "bias" else { return nil }
             return .split(splitProjections.map { "encoder.layers.\(layer).\($0).\(suffix)" })
         }
-        guard let lastDot = inner.lastIndex(of: "."), let module = blockModules[String(inner[..<lastDot])] else { return nil }
+        guard let lastDot = inner.lastIndex(of: "."), let module = blockModules[String(inner[..<lastDot])] else {
+            return nil
+        }
         return .renamed("encoder.layers.\(layer).\(module)\(inner[lastDot...])")
     }
 }

@@ -31,9 +31,12 @@ public enum StableDiffusionCheckpoint {
 
     /// - Parameter roundCLIPToFloat16: round text-encoder weights to float16 once, as ComfyUI does
     ///   on CPU (it keeps the text encoder in float16 and computes in float32).
-    public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws -> StableDiffusionModels {
+    public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws
+        -> StableDiffusionModels
+    {
         let file = try SafeTensorsFile(path: path)
-        var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:], clipTensors: [String: Parameter] = [:]
+        var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:],
+            clipTensors: [String: Parameter] = [:]
         var openCLIP = false
         func parameter(_ entry: SafeTensorsEntry, roundToFloat16: Bool = false) throws -> Parameter {
             if residency == .streamed { return Parameter(streaming: entry, from: file, roundToFloat16: roundToFloat16) }
@@ -49,7 +52,8 @@ public enum StableDiffusionCheckpoint {
             } else if key.hasPrefix(vaePrefix) {
                 vaeTensors[String(key.dropFirst(vaePrefix.count))] = try parameter(entry)
             } else if let prefix = clipPrefixes.first(where: { key.hasPrefix($0) }) {
-                clipTensors[String(key.dropFirst(prefix.count))] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
+                clipTensors[String(key.dropFirst(prefix.count))] = try parameter(
+                    entry, roundToFloat16: roundCLIPToFloat16)
             } else if let prefix = OpenCLIPTextKeyMap.prefixes.first(where: { key.hasPrefix($0) }) {
                 openCLIP = true
                 let name = String(key.dropFirst(prefix.count))
@@ -59,20 +63,30 @@ public enum StableDiffusionCheckpoint {
                 case .split(let names)?:
                     let rows = (entry.shape.first ?? 0) / names.count
                     for (index, hfName) in names.enumerated() {
-                        guard rows * names.count == entry.shape.first, let part = entry.rows(index * rows..<(index + 1) * rows, key: key) else {
-                            throw ModelLoadError.keys(file: path, missing: [], unexpected: [], mismatched: ["\(key): \(entry.shape) does not split into \(names.count) equal row blocks"])
+                        guard rows * names.count == entry.shape.first,
+                            let part = entry.rows(index * rows..<(index + 1) * rows, key: key)
+                        else {
+                            throw ModelLoadError.keys(
+                                file: path, missing: [], unexpected: [],
+                                mismatched: [
+                                    "\(key): \(entry.shape) does not split into \(names.count) equal row blocks"
+                                ])
                         }
                         clipTensors[hfName] = try parameter(part, roundToFloat16: roundCLIPToFloat16)
                     }
                 case .unused?:
                     break
                 case nil:
-                    clipTensors[key] = try parameter(entry)          // reported as unexpected below
+                    clipTensors[key] = try parameter(entry)  // reported as unexpected below
                 }
             }
         }
         guard !unetTensors.isEmpty else {
-            throw ModelLoadError.unrecognized(file: path, reason: "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))")
+            throw ModelLoadError.unrecognized(
+                file: path,
+                reason:
+                    "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))"
+            )
         }
         let unetStore = WeightStore(unetTensors, source: path + " (" + unetPrefix + "*)")
         let unet = UNet(unetStore.root, config: try UNetConfiguration.detect(unetStore.root))
@@ -84,16 +98,22 @@ public enum StableDiffusionCheckpoint {
 
         var textModel: CLIPTextModel?
         if !clipTensors.isEmpty {
-            let clipStore = WeightStore(clipTensors, source: path + (openCLIP ? " (cond_stage_model.model.*)" : " (cond_stage_model.transformer.*)"))
+            let clipStore = WeightStore(
+                clipTensors,
+                source: path + (openCLIP ? " (cond_stage_model.model.*)" : " (cond_stage_model.transformer.*)"))
             let scope = clipStore.root
             var config = try CLIPTextConfiguration.detect(scope)
             if openCLIP { config.useOpenCLIPConventions() }
             textModel = CLIPTextModel(scope, config: config)
-            try clipStore.verify(ignoring: { $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale" })
+            try clipStore.verify(ignoring: {
+                $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale"
+            })
         }
-        return StableDiffusionModels(unet: unet, vae: vae, textModel: textModel, source: path,
-                                     unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes, textBytes: clipTensors.residentBytes,
-                                     unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16,
-                                     prediction: .guess(unet.config, weights: unetTensors))
+        return StableDiffusionModels(
+            unet: unet, vae: vae, textModel: textModel, source: path,
+            unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes,
+            textBytes: clipTensors.residentBytes,
+            unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16,
+            prediction: .guess(unet.config, weights: unetTensors))
     }
 }

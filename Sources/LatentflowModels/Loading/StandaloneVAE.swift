@@ -11,7 +11,9 @@ public enum StandaloneVAE {
             let stripped = key.hasPrefix("first_stage_model.") ? String(key.dropFirst("first_stage_model.".count)) : key
             tensors[stripped] = try file.tensor(key)
         }
-        if tensors["decoder.conv_in.weight"] != nil, tensors.keys.contains(where: { $0.hasPrefix("decoder.up_blocks.") }) {
+        if tensors["decoder.conv_in.weight"] != nil,
+            tensors.keys.contains(where: { $0.hasPrefix("decoder.up_blocks.") })
+        {
             tensors = try DiffusersVAEKeyMap.toLDM(tensors, file: path)
         }
         let store = WeightStore(tensors, source: path)

@@ -45,12 +45,16 @@ public enum TinyModelFactory {
         makeCheckpoint(seed: seed, unet: .sd15, vae: .sd15, clip: .vitL14)
     }
 
-    static func makeCheckpoint(seed: UInt64, unet: UNetConfiguration, vae: VAEConfiguration, clip: CLIPTextConfiguration) -> [(String, Tensor)] {
+    static func makeCheckpoint(
+        seed: UInt64, unet: UNetConfiguration, vae: VAEConfiguration, clip: CLIPTextConfiguration
+    ) -> [(String, Tensor)] {
         let random = RandomWeights(seed: seed)
         var result: [(String, Tensor)] = []
-        for (prefix, build) in [("model.diffusion_model.", { (s: WeightScope) in _ = UNet(s, config: unet) }),
-                                ("first_stage_model.", { (s: WeightScope) in _ = AutoencoderKL(s, config: vae) }),
-                                ("cond_stage_model.transformer.text_model.", { (s: WeightScope) in _ = CLIPTextModel(s, config: clip) })] {
+        for (prefix, build) in [
+            ("model.diffusion_model.", { (s: WeightScope) in _ = UNet(s, config: unet) }),
+            ("first_stage_model.", { (s: WeightScope) in _ = AutoencoderKL(s, config: vae) }),
+            ("cond_stage_model.transformer.text_model.", { (s: WeightScope) in _ = CLIPTextModel(s, config: clip) }),
+        ] {
             let store = random.store(source: "tiny model")
             build(store.root)
             result += store.parameters.sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value.tensor()) }
@@ -80,20 +84,27 @@ public enum TinyModelFactory {
         let shapes = Dictionary(checkpoint.map { ($0.key, $0.shape) }, uniquingKeysWith: { a, _ in a })
         var items: [(String, Tensor)] = []
         let targets = shapes.keys.sorted().filter { key in
-            (key.hasPrefix("model.diffusion_model.") && (key.contains(".to_q.weight") || key.contains(".to_v.weight")
-                || key.contains("in_layers.2.weight")))
-            || (key.hasPrefix("cond_stage_model.") && key.contains("q_proj.weight"))
+            (key.hasPrefix("model.diffusion_model.")
+                && (key.contains(".to_q.weight") || key.contains(".to_v.weight")
+                    || key.contains("in_layers.2.weight")))
+                || (key.hasPrefix("cond_stage_model.") && key.contains("q_proj.weight"))
         }
         for key in targets {
             let shape = shapes[key]!
             let module = String(key.dropLast(".weight".count))
-            let base = module.hasPrefix("model.diffusion_model.")
-                ? "lora_unet_" + module.dropFirst("model.diffusion_model.".count).replacingOccurrences(of: ".", with: "_")
-                : "lora_te_text_model_" + module.dropFirst("cond_stage_model.transformer.text_model.".count).replacingOccurrences(of: ".", with: "_")
+            let base =
+                module.hasPrefix("model.diffusion_model.")
+                ? "lora_unet_"
+                    + module.dropFirst("model.diffusion_model.".count).replacingOccurrences(of: ".", with: "_")
+                : "lora_te_text_model_"
+                    + module.dropFirst("cond_stage_model.transformer.text_model.".count).replacingOccurrences(
+                        of: ".", with: "_")
             let rank = 4
             let fanIn = shape.dropFirst().reduce(1, *)
-            items.append((base + ".lora_down.weight", random([rank] + shape.dropFirst(), 1 / Float(fanIn).squareRoot())))
-            items.append((base + ".lora_up.weight", random([shape[0], rank] + (shape.count == 4 ? [1, 1] : []), 0.05)))
+            items.append(
+                (base + ".lora_down.weight", random([rank] + shape.dropFirst(), 1 / Float(fanIn).squareRoot())))
+            items.append(
+                (base + ".lora_up.weight", random([shape[0], rank] + (shape.count == 4 ? [1, 1] : []), 0.05)))
             items.append((base + ".alpha", Tensor(shape: [], repeating: Float(rank))))
         }
         return items
@@ -103,14 +114,22 @@ public enum TinyModelFactory {
         let tensors = checkpoint.map { makeLoRA(for: $0.entries.map { ($0.key, $0.shape) }) } ?? makeLoRA()
         let items = tensors.map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let description = checkpoint == nil ? "Latentflow's tiny test LoRA (random weights)" : "Latentflow's test LoRA (random weights)"
+        let description =
+            checkpoint == nil
+            ? "Latentflow's tiny test LoRA (random weights)" : "Latentflow's test LoRA (random weights)"
         try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": description], to: url)
     }
 
     public static func write(to url: URL, fullSize: Bool = false) throws {
-        let items = (fullSize ? makeFullSizeCheckpoint() : makeCheckpoint()).map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
+        let items = (fullSize ? makeFullSizeCheckpoint() : makeCheckpoint()).map {
+            SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16)
+        }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)"], to: url)
+        try SafeTensorsWriter.write(
+            items,
+            metadata: [
+                "format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)",
+            ], to: url)
     }
 }
 
@@ -131,8 +150,10 @@ public final class RandomWeights: @unchecked Sendable {
 
     func tensor(key: String, shape: [Int]) -> Tensor {
         let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-        let isNormWeight = key.hasSuffix("weight") && (key.contains("norm") || key.contains("in_layers.0") || key.contains("out_layers.0")
-                                                       || key.hasPrefix("out.0"))
+        let isNormWeight =
+            key.hasSuffix("weight")
+            && (key.contains("norm") || key.contains("in_layers.0") || key.contains("out_layers.0")
+                || key.hasPrefix("out.0"))
         let scale: Float = shape.count == 1 ? (isNormWeight ? 0.1 : 0.02) : 1 / Float(fanIn).squareRoot()
         return Tensor(shape: shape) { out in
             for i in 0..<out.count {

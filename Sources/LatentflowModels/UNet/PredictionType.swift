@@ -12,7 +12,8 @@ public enum PredictionType: String, Sendable, Equatable {
     /// with 4 input channels are asked (SD2 inpainting is eps); SD1.x is always eps.
     public static func guess(_ config: UNetConfiguration, weights: [String: Parameter]) -> PredictionType {
         guard config.contextDim == 1024, config.linearProjection, config.modelChannels == 320, config.inChannels == 4,
-              let bias = weights["output_blocks.11.1.transformer_blocks.0.norm1.bias"]?.tensor().scalars, !bias.isEmpty else {
+            let bias = weights["output_blocks.11.1.transformer_blocks.0.norm1.bias"]?.tensor().scalars, !bias.isEmpty
+        else {
             return .epsilon
         }
         let n = Double(bias.count)

@@ -18,8 +18,12 @@ public struct UNet: Sendable {
     public init(_ scope: WeightScope, config: UNetConfiguration) {
         self.config = config
         let mc = config.modelChannels, embed = config.timeEmbedDim
-        timeEmbed = (Linear(scope["time_embed.0"], in: mc, out: embed), Linear(scope["time_embed.2"], in: embed, out: embed))
-        guidanceProjection = config.guidanceEmbeddingDim.map { Linear(scope["time_embed.cond_proj"], in: $0, out: mc, bias: false) }
+        timeEmbed = (
+            Linear(scope["time_embed.0"], in: mc, out: embed), Linear(scope["time_embed.2"], in: embed, out: embed)
+        )
+        guidanceProjection = config.guidanceEmbeddingDim.map {
+            Linear(scope["time_embed.cond_proj"], in: $0, out: mc, bias: false)
+        }
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
 
         let layout = UNetKeyLayout(config)
@@ -32,7 +36,8 @@ public struct UNet: Sendable {
                 let block = scope[layout.inputBlock(level: level, index: index)]
                 let out = mc * multiplier
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
-                let attention = config.attentionLevels[level]
+                let attention =
+                    config.attentionLevels[level]
                     ? SpatialTransformer(block["1"], channels: out, config: config) : nil
                 blocks.append(.residual(res, attention: attention))
                 channels = out
@@ -58,7 +63,8 @@ public struct UNet: Sendable {
                 let res = ResBlock(block["0"], in: channels + skipChannels.removeLast(), out: out, embedDim: embed)
                 channels = out
                 let attention = hasAttention ? SpatialTransformer(block["1"], channels: out, config: config) : nil
-                let upsample = layout.hasUpsample(level: level, index: index)
+                let upsample =
+                    layout.hasUpsample(level: level, index: index)
                     ? Upsample(scope[layout.upsample(level: level, hasAttention: hasAttention)], channels: out) : nil
                 outputs.append(UNetOutputBlock(res: res, attention: attention, upsample: upsample))
             }
@@ -72,13 +78,15 @@ public struct UNet: Sendable {
     /// given text `context` `[N, T, contextDim]`.
     /// - Parameter guidance: for LCM-distilled UNets, the guidance scale w the embedding encodes
     ///   (diffusers passes `guidance_scale − 1`); ignored by other UNets.
-    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil) throws
+        -> Tensor
+    {
         var features = timestepEmbedding(timesteps, dim: config.modelChannels)
         if let guidanceProjection, let dim = config.guidanceEmbeddingDim {
             let w = guidanceScaleEmbedding(Array(repeating: guidance ?? 7.5, count: timesteps.count), dim: dim)
             features = try features.adding(guidanceProjection(w))
         }
-        let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()       // SiLU'd once for every ResBlock
+        let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()  // SiLU'd once for every ResBlock
         var h = try convIn(x)
         var skips = [h]
         for block in inputBlocks {

@@ -15,12 +15,14 @@ struct ResBlock: Sendable {
         embedding = Linear(scope["emb_layers.1"], in: embedDim, out: outChannels)
         outNorm = GroupNorm(scope["out_layers.0"], channels: outChannels, epsilon: 1e-5)
         outConv = Conv2D(scope["out_layers.3"], in: outChannels, out: outChannels, kernel: 3)
-        skip = inChannels == outChannels ? nil : Conv2D(scope["skip_connection"], in: inChannels, out: outChannels, kernel: 1)
+        skip =
+            inChannels == outChannels
+            ? nil : Conv2D(scope["skip_connection"], in: inChannels, out: outChannels, kernel: 1)
     }
 
     func callAsFunction(_ x: Tensor, _ embeddingSiLU: Tensor) throws -> Tensor {
-        var h = try inConv(inNorm(x, silu: true))                               // [N, out, H, W]
-        let e = try embedding(embeddingSiLU)                                     // [N, out]
+        var h = try inConv(inNorm(x, silu: true))  // [N, out, H, W]
+        let e = try embedding(embeddingSiLU)  // [N, out]
         h = try h.adding(e.reshaped([e.dim(0), e.dim(1), 1, 1]))
         h = try outConv(outNorm(h, silu: true))
         return try (skip.map { try $0(x) } ?? x).adding(h)
@@ -59,16 +61,17 @@ struct TransformerBlock: Sendable {
         norm1 = LayerNorm(scope["norm1"], width: dim)
         selfAttention = Attention(scope["attn1"], queryDim: dim, contextDim: dim, heads: heads, headWidth: headWidth)
         norm2 = LayerNorm(scope["norm2"], width: dim)
-        crossAttention = Attention(scope["attn2"], queryDim: dim, contextDim: contextDim, heads: heads, headWidth: headWidth)
+        crossAttention = Attention(
+            scope["attn2"], queryDim: dim, contextDim: contextDim, heads: heads, headWidth: headWidth)
         norm3 = LayerNorm(scope["norm3"], width: dim)
         feedForwardIn = Linear(scope["ff.net.0.proj"], in: dim, out: dim * 8)
         feedForwardOut = Linear(scope["ff.net.2"], in: dim * 4, out: dim)
     }
 
     func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
-        var x = try x.adding(selfAttention(norm1(x)))                            // [N, T, dim]
+        var x = try x.adding(selfAttention(norm1(x)))  // [N, T, dim]
         x = try x.adding(crossAttention(norm2(x), context: context))
-        let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)          // GEGLU: value, gate
+        let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)  // GEGLU: value, gate
         return try x.adding(feedForwardOut(projected[0].multiplying(projected[1].gelu())))
     }
 }
@@ -92,7 +95,9 @@ struct SpatialTransformer: Sendable {
             projectOut = (Conv2D(scope["proj_out"], in: channels, out: channels, kernel: 1), nil)
         }
         blocks = (0..<config.transformerDepth).map {
-            TransformerBlock(scope["transformer_blocks.\($0)"], dim: channels, contextDim: config.contextDim, heads: heads, headWidth: width)
+            TransformerBlock(
+                scope["transformer_blocks.\($0)"], dim: channels, contextDim: config.contextDim, heads: heads,
+                headWidth: width)
         }
     }
 
@@ -100,7 +105,7 @@ struct SpatialTransformer: Sendable {
         let (h, w) = (x.dim(2), x.dim(3))
         var hidden = try norm(x)
         if let conv = projectIn.conv { hidden = try conv(hidden) }
-        hidden = try hidden.channelsToTokens()                                      // [N, H·W, C]
+        hidden = try hidden.channelsToTokens()  // [N, H·W, C]
         if let linear = projectIn.linear { hidden = try linear(hidden) }
         for block in blocks { hidden = try block(hidden, context: context) }
         if let linear = projectOut.linear { hidden = try linear(hidden) }
@@ -113,7 +118,9 @@ struct SpatialTransformer: Sendable {
 /// Stride-2 3x3 convolution (LDM `Downsample`, key `op`).
 struct Downsample: Sendable {
     let conv: Conv2D
-    init(_ scope: WeightScope, channels: Int) { conv = Conv2D(scope["op"], in: channels, out: channels, kernel: 3, stride: 2, padding: 1) }
+    init(_ scope: WeightScope, channels: Int) {
+        conv = Conv2D(scope["op"], in: channels, out: channels, kernel: 3, stride: 2, padding: 1)
+    }
     func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
 }
 

@@ -38,7 +38,8 @@ public struct UNetConfiguration: Sendable, Equatable {
         let store = scope.store
         let shape = scope.shape(of:)
         guard let convIn = shape("input_blocks.0.0.weight"), convIn.count == 4 else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "no UNet found (missing \(scope.prefix).input_blocks.0.0.weight)")
+            throw ModelLoadError.unrecognized(
+                file: store.source, reason: "no UNet found (missing \(scope.prefix).input_blocks.0.0.weight)")
         }
         var config = UNetConfiguration()
         config.modelChannels = convIn[0]
@@ -49,23 +50,29 @@ public struct UNetConfiguration: Sendable, Equatable {
         var multipliers: [Int] = [], attention: [Bool] = []
         var resCounts: [Int] = []
         var index = 1, currentRes = 0, currentAttention = false
-        while shape("input_blocks.\(index).0.in_layers.0.weight") != nil || shape("input_blocks.\(index).0.op.weight") != nil {
+        while shape("input_blocks.\(index).0.in_layers.0.weight") != nil
+            || shape("input_blocks.\(index).0.op.weight") != nil
+        {
             if let out = shape("input_blocks.\(index).0.out_layers.3.weight") {
                 if currentRes == 0 { multipliers.append(out[0] / config.modelChannels) }
                 currentRes += 1
                 if shape("input_blocks.\(index).1.norm.weight") != nil { currentAttention = true }
             } else {
-                resCounts.append(currentRes); attention.append(currentAttention)
-                currentRes = 0; currentAttention = false
+                resCounts.append(currentRes)
+                attention.append(currentAttention)
+                currentRes = 0
+                currentAttention = false
             }
             index += 1
         }
-        resCounts.append(currentRes); attention.append(currentAttention)
+        resCounts.append(currentRes)
+        attention.append(currentAttention)
         config.channelMultipliers = multipliers
         config.attentionLevels = attention
         config.resBlocksPerLevel = resCounts.first ?? 2
         guard resCounts.allSatisfy({ $0 == config.resBlocksPerLevel }) else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "UNet levels have different block counts \(resCounts)")
+            throw ModelLoadError.unrecognized(
+                file: store.source, reason: "UNet levels have different block counts \(resCounts)")
         }
         if let level = attention.firstIndex(of: true) {
             let prefix = UNetKeyLayout(config).inputBlock(level: level, index: 0) + ".1"
@@ -75,7 +82,10 @@ public struct UNetConfiguration: Sendable, Equatable {
             while shape("\(prefix).transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
             config.transformerDepth = depth
             // ComfyUI: every linear-projection model of the family (SD2.x, unCLIP, SDXL) has 64-wide heads.
-            if config.linearProjection { config.heads = nil; config.headWidth = 64 }
+            if config.linearProjection {
+                config.heads = nil
+                config.headWidth = 64
+            }
         }
         return config
     }

@@ -40,8 +40,10 @@ struct UNetOutputBlock: Sendable {
 
     /// - Parameter upsampledSize: the size of the skip connection the next block joins, which the
     ///   Upsample restores (odd sizes included).
-    func callAsFunction(_ x: Tensor, skip: Tensor, embedding: Tensor, context: Tensor,
-                        upsampledSize: (height: Int, width: Int)?) throws -> Tensor {
+    func callAsFunction(
+        _ x: Tensor, skip: Tensor, embedding: Tensor, context: Tensor,
+        upsampledSize: (height: Int, width: Int)?
+    ) throws -> Tensor {
         var h = try res(Tensor.concat([x, skip], axis: 1), embedding)
         if let attention { h = try attention(h, context: context) }
         if let upsample { h = try upsample(h, size: upsampledSize) }

@@ -13,13 +13,15 @@ public struct AutoencoderKL: Sendable {
         self.config = config
         encoder = Encoder(scope["encoder"], config: config)
         decoder = Decoder(scope["decoder"], config: config)
-        quantConv = Conv2D(scope["quant_conv"], in: 2 * config.latentChannels, out: 2 * config.latentChannels, kernel: 1)
-        postQuantConv = Conv2D(scope["post_quant_conv"], in: config.latentChannels, out: config.latentChannels, kernel: 1)
+        quantConv = Conv2D(
+            scope["quant_conv"], in: 2 * config.latentChannels, out: 2 * config.latentChannels, kernel: 1)
+        postQuantConv = Conv2D(
+            scope["post_quant_conv"], in: config.latentChannels, out: config.latentChannels, kernel: 1)
     }
 
     /// The posterior mean (ComfyUI encodes deterministically), unscaled.
     public func encode(_ image: Tensor) throws -> Tensor {
-        let moments = try quantConv(encoder(image))                                 // [N, 2·z, h, w]
+        let moments = try quantConv(encoder(image))  // [N, 2·z, h, w]
         return try moments.slice(axis: 1, start: 0, length: config.latentChannels)
     }
 
@@ -57,8 +59,11 @@ public struct AutoencoderKL: Sendable {
                 }
                 channels = out
                 // The downsampler pads right and bottom by one, then convolves with stride 2, padding 0.
-                let down = level < config.channelMultipliers.count - 1
-                    ? Conv2D(scope["down.\(level).downsample.conv"], in: out, out: out, kernel: 3, stride: 2, padding: 0) : nil
+                let down =
+                    level < config.channelMultipliers.count - 1
+                    ? Conv2D(
+                        scope["down.\(level).downsample.conv"], in: out, out: out, kernel: 3, stride: 2, padding: 0)
+                    : nil
                 levels.append(VAELevel(blocks: blocks, resample: down))
             }
             self.levels = levels

@@ -10,7 +10,8 @@ struct VAEResBlock: Sendable {
         conv1 = Conv2D(scope["conv1"], in: inChannels, out: outChannels, kernel: 3)
         norm2 = GroupNorm(scope["norm2"], channels: outChannels, epsilon: 1e-6)
         conv2 = Conv2D(scope["conv2"], in: outChannels, out: outChannels, kernel: 3)
-        shortcut = inChannels == outChannels ? nil : Conv2D(scope["nin_shortcut"], in: inChannels, out: outChannels, kernel: 1)
+        shortcut =
+            inChannels == outChannels ? nil : Conv2D(scope["nin_shortcut"], in: inChannels, out: outChannels, kernel: 1)
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
@@ -35,7 +36,7 @@ struct VAEAttention: Sendable {
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let (h, w) = (x.dim(2), x.dim(3))
-        let tokens = try norm(x).channelsToTokens()                                // [N, H·W, C]
+        let tokens = try norm(x).channelsToTokens()  // [N, H·W, C]
         let attended = try query(tokens).attention(key: key(tokens), value: value(tokens), heads: 1)
         return try output(attended).tokensToChannels(height: h, width: w).adding(x)
     }

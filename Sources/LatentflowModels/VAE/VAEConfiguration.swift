@@ -26,13 +26,17 @@ public struct VAEConfiguration: Sendable, Equatable {
         let store = scope.store
         let shape = scope.shape(of:)
         guard let convIn = shape("decoder.conv_in.weight") else {
-            throw ModelLoadError.unrecognized(file: store.source, reason: "no VAE found (missing \(scope.prefix).decoder.conv_in.weight)")
+            throw ModelLoadError.unrecognized(
+                file: store.source, reason: "no VAE found (missing \(scope.prefix).decoder.conv_in.weight)")
         }
         var config = VAEConfiguration()
         config.latentChannels = convIn[1]
         var multipliers: [Int] = []
         var level = 0
-        while let block = shape("decoder.up.\(level).block.0.conv1.weight") { multipliers.append(block[0]); level += 1 }
+        while let block = shape("decoder.up.\(level).block.0.conv1.weight") {
+            multipliers.append(block[0])
+            level += 1
+        }
         guard let base = multipliers.first, base > 0 else {
             throw ModelLoadError.unrecognized(file: store.source, reason: "VAE decoder has no up blocks")
         }

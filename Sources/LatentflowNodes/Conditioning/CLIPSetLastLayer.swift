@@ -15,7 +15,8 @@ public struct CLIPSetLastLayer: Node {
         var encoder = try inputs[Self.clip]
         let layer = try inputs[Self.stopAt]
         guard -layer <= encoder.model.config.layers else {
-            throw NodeError("stop_at_clip_layer \(layer) is deeper than the text encoder's \(encoder.model.config.layers) layers")
+            throw NodeError(
+                "stop_at_clip_layer \(layer) is deeper than the text encoder's \(encoder.model.config.layers) layers")
         }
         encoder.lastLayer = layer
         return NodeOutputs(encoder)

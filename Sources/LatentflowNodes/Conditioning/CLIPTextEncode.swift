@@ -9,8 +9,12 @@ public struct CLIPTextEncode: Node {
 
     public static let schema = NodeSchema(
         "CLIPTextEncode", displayName: "CLIP Text Encode (Prompt)", category: "conditioning",
-        description: "Encodes a text prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.",
-        inputs: [text, clip], outputs: outputs(Output<Conditioning>(tooltip: "A conditioning containing the embedded text used to guide the diffusion model.")))
+        description:
+            "Encodes a text prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.",
+        inputs: [text, clip],
+        outputs: outputs(
+            Output<Conditioning>(
+                tooltip: "A conditioning containing the embedded text used to guide the diffusion model.")))
 
     public init() {}
 
@@ -22,7 +26,9 @@ public struct CLIPTextEncode: Node {
             TextualInversion.load(name, key: key) { try files.locate($0, in: "embeddings") }
         }
         let embedding = try encoder.promptEncoder.encode(try inputs[Self.text], embeddings: lookup) { name in
-            context.warn("embedding:\(name) does not exist (looked in \(files.searchPaths(for: "embeddings").joined(separator: ", "))), ignoring")
+            context.warn(
+                "embedding:\(name) does not exist (looked in \(files.searchPaths(for: "embeddings").joined(separator: ", "))), ignoring"
+            )
         }
         return NodeOutputs(Conditioning([Conditioning.Entry(embedding: embedding)]))
     }

@@ -19,8 +19,10 @@ public struct ConditioningSetArea: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         // No VAE at hand: the area is in SD's latent pixels, as ComfyUI's `// 8`.
         let latent = LatentFormat.sd15.latentLength(forPixels:)
-        let area = (height: latent(try inputs[Self.height]), width: latent(try inputs[Self.width]),
-                    y: latent(try inputs[Self.y]), x: latent(try inputs[Self.x]))
+        let area = (
+            height: latent(try inputs[Self.height]), width: latent(try inputs[Self.width]),
+            y: latent(try inputs[Self.y]), x: latent(try inputs[Self.x])
+        )
         let strength = try inputs[Self.strength]
         let entries = try inputs[Self.conditioning].entries.map { entry -> Conditioning.Entry in
             var copy = entry

@@ -15,7 +15,9 @@ public struct EmptyImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let (w, h, n, rgb) = (try inputs[Self.width], try inputs[Self.height], try inputs[Self.batchSize], try inputs[Self.color])
+        let (w, h, n, rgb) = (
+            try inputs[Self.width], try inputs[Self.height], try inputs[Self.batchSize], try inputs[Self.color]
+        )
         let channels = [Float((rgb >> 16) & 0xFF), Float((rgb >> 8) & 0xFF), Float(rgb & 0xFF)].map { $0 / 255 }
         let pixels = Tensor(shape: [n, h, w, 3]) { out in
             for i in 0..<out.count { out[i] = channels[i % 3] }

@@ -20,10 +20,13 @@ func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, c
         } else if oldAspect < newAspect {
             y = Int((Double(oldH) - Double(oldH) * (oldAspect / newAspect)) / 2)
         }
-        source = try samples.slice(axis: 2, start: y, length: oldH - 2 * y).slice(axis: 3, start: x, length: oldW - 2 * x)
+        source = try samples.slice(axis: 2, start: y, length: oldH - 2 * y).slice(
+            axis: 3, start: x, length: oldW - 2 * x)
     }
     guard let mode = ResizeMode(rawValue: method) else {
-        throw NodeError("upscale method '\(method)' is not implemented in Latentflow yet (available: nearest-exact, bilinear, area, bicubic)")
+        throw NodeError(
+            "upscale method '\(method)' is not implemented in Latentflow yet (available: nearest-exact, bilinear, area, bicubic)"
+        )
     }
     return try source.resized(height: height, width: width, mode: mode)
 }
@@ -57,10 +60,15 @@ public struct ImageScale: Node {
         let image = try inputs[Self.image]
         var (w, h) = (try inputs[Self.width], try inputs[Self.height])
         if w == 0 && h == 0 { return NodeOutputs(image) }
-        if w == 0 { w = max(1, Int((Double(image.width) * Double(h) / Double(image.height)).rounded(.toNearestOrEven))) }
-        if h == 0 { h = max(1, Int((Double(image.height) * Double(w) / Double(image.width)).rounded(.toNearestOrEven))) }
-        let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h,
-                                       method: try inputs[Self.method], crop: try inputs[Self.crop])
+        if w == 0 {
+            w = max(1, Int((Double(image.width) * Double(h) / Double(image.height)).rounded(.toNearestOrEven)))
+        }
+        if h == 0 {
+            h = max(1, Int((Double(image.height) * Double(w) / Double(image.width)).rounded(.toNearestOrEven)))
+        }
+        let scaled = try commonUpscale(
+            try image.channelsFirst(), width: w, height: h,
+            method: try inputs[Self.method], crop: try inputs[Self.crop])
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
     }
 }
@@ -83,8 +91,10 @@ public struct ImageScaleBy: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let image = try inputs[Self.image]
         let scale = try inputs[Self.scaleBy]
-        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)), h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
-        let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
+        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)),
+            h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
+        let scaled = try commonUpscale(
+            try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
     }
 }
@@ -109,8 +119,10 @@ public struct ImageScaleToTotalPixels: Node {
         let image = try inputs[Self.image]
         let total = Double(Int(try inputs[Self.megapixels] * 1024 * 1024))
         let scale = (total / Double(image.width * image.height)).squareRoot()
-        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)), h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
-        let scaled = try commonUpscale(try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
+        let w = Int((Double(image.width) * scale).rounded(.toNearestOrEven)),
+            h = Int((Double(image.height) * scale).rounded(.toNearestOrEven))
+        let scaled = try commonUpscale(
+            try image.channelsFirst(), width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(try ImageBatch(channelsFirst: scaled))
     }
 }

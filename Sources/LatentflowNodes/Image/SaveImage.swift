@@ -5,8 +5,11 @@ import LatentflowIO
 /// Saves images as PNG in the output folder, named and tagged as ComfyUI does.
 public struct SaveImage: Node {
     static let images = Input<ImageBatch>("images", tooltip: "The images to save.")
-    static let filenamePrefix = Input.string("filename_prefix", default: "ComfyUI",
-        tooltip: "The prefix for the file to save. May contain subfolders and %width%, %height%, %year%, %month%, %day%, %hour%, %minute%, %second% and %batch_num%.")
+    static let filenamePrefix = Input.string(
+        "filename_prefix", default: "ComfyUI",
+        tooltip:
+            "The prefix for the file to save. May contain subfolders and %width%, %height%, %year%, %month%, %day%, %hour%, %minute%, %second% and %batch_num%."
+    )
 
     public static let schema = NodeSchema(
         "SaveImage", displayName: "Save Image", category: "image",
@@ -58,12 +61,15 @@ struct ImageSaver {
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { texts.append((key, value.serialized())) }
         var written: [JSONValue] = [], files: [URL] = []
         for index in 0..<batch.count {
-            let file = "\(name.replacingOccurrences(of: "%batch_num%", with: String(index)))_\(String(format: "%05d", counter))_.png"
-            let raster = RasterImage(width: batch.width, height: batch.height, channels: 3,
-                                     samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
+            let file =
+                "\(name.replacingOccurrences(of: "%batch_num%", with: String(index)))_\(String(format: "%05d", counter))_.png"
+            let raster = RasterImage(
+                width: batch.width, height: batch.height, channels: 3,
+                samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
             let url = folder.appendingPathComponent(file)
             try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel).write(to: url, options: .atomic)
-            written.append(.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
+            written.append(
+                .object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
             files.append(url)
             counter += 1
         }
@@ -72,9 +78,12 @@ struct ImageSaver {
 
     /// A `filename_prefix` as (subfolder, file name prefix), refusing paths that leave the folder.
     static func split(_ prefix: String, raw: String, type: String) throws -> (subfolder: String, name: String) {
-        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
+        let components = prefix.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(
+            String.init)
         guard !prefix.hasPrefix("/"), !components.contains(".."), let name = components.last else {
-            throw NodeError("Saving \(type == "temp" ? "previews" : "files") outside the \(type) folder is not allowed: filename_prefix '\(raw)'")
+            throw NodeError(
+                "Saving \(type == "temp" ? "previews" : "files") outside the \(type) folder is not allowed: filename_prefix '\(raw)'"
+            )
         }
         return (components.dropLast().joined(separator: "/"), name)
     }
@@ -99,7 +108,8 @@ struct ImageSaver {
         for name in names where name.count > prefix.count {
             let head = name.prefix(prefix.count + 1)
             guard head.dropLast().lowercased() == prefix.lowercased(), head.last == "_" else { continue }
-            let digits = name.dropFirst(prefix.count + 1).split(separator: "_", omittingEmptySubsequences: false).first ?? ""
+            let digits =
+                name.dropFirst(prefix.count + 1).split(separator: "_", omittingEmptySubsequences: false).first ?? ""
             highest = max(highest, Int(digits) ?? 0)
         }
         return highest + 1

@@ -18,17 +18,25 @@ public struct SaveLatent: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let prefix = try inputs[Self.prefix]
         let (subfolder, name) = try ImageSaver.split(prefix, raw: prefix, type: "output")
-        let folder = subfolder.isEmpty ? context.environment.outputDirectory : context.environment.outputDirectory.appendingPathComponent(subfolder)
+        let folder =
+            subfolder.isEmpty
+            ? context.environment.outputDirectory
+            : context.environment.outputDirectory.appendingPathComponent(subfolder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let counter = ImageSaver.nextCounter(in: folder, prefix: name)
         let file = "\(name)_\(String(format: "%05d", counter))_.latent"
         var metadata = ["prompt": context.prompt.serialized()]
         for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
         let url = folder.appendingPathComponent(file)
-        try SafeTensorsWriter.write([.init("latent_tensor", try inputs[Self.samples].samples),
-                                     .init("latent_format_version_0", Tensor(shape: [0]))],
-                                    metadata: metadata, to: url)
-        let entry = JSONValue.object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output"))])
+        try SafeTensorsWriter.write(
+            [
+                .init("latent_tensor", try inputs[Self.samples].samples),
+                .init("latent_format_version_0", Tensor(shape: [0])),
+            ],
+            metadata: metadata, to: url)
+        let entry = JSONValue.object([
+            ("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string("output")),
+        ])
         return NodeOutputs(values: [], ui: .object([("latents", .array([entry]))]), files: [url])
     }
 }

@@ -5,9 +5,14 @@ import LatentflowTensor
 
 /// A batch of zero latents for a given image size.
 public struct EmptyLatentImage: Node {
-    static let width = Input.int("width", default: 512, min: 16, max: maxResolution, step: 8, tooltip: "The width of the latent images in pixels.")
-    static let height = Input.int("height", default: 512, min: 16, max: maxResolution, step: 8, tooltip: "The height of the latent images in pixels.")
-    static let batchSize = Input.int("batch_size", default: 1, min: 1, max: 4096, tooltip: "The number of latent images in the batch.")
+    static let width = Input.int(
+        "width", default: 512, min: 16, max: maxResolution, step: 8,
+        tooltip: "The width of the latent images in pixels.")
+    static let height = Input.int(
+        "height", default: 512, min: 16, max: maxResolution, step: 8,
+        tooltip: "The height of the latent images in pixels.")
+    static let batchSize = Input.int(
+        "batch_size", default: 1, min: 1, max: 4096, tooltip: "The number of latent images in the batch.")
 
     public static let schema = NodeSchema(
         "EmptyLatentImage", displayName: "Empty Latent Image", category: "latent",
@@ -17,8 +22,9 @@ public struct EmptyLatentImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let shape = LatentFormat.sd15.latentShape(batchSize: try inputs[Self.batchSize],
-                                                  height: try inputs[Self.height], width: try inputs[Self.width])
+        let shape = LatentFormat.sd15.latentShape(
+            batchSize: try inputs[Self.batchSize],
+            height: try inputs[Self.height], width: try inputs[Self.width])
         return NodeOutputs(Latent(Tensor(shape: shape)))
     }
 }
@@ -56,13 +62,20 @@ public struct LatentUpscale: Node {
         if w == 0 && h == 0 { return NodeOutputs(latent) }
         let (lh, lw) = (latent.samples.dim(2), latent.samples.dim(3))
         // ComfyUI rounds the derived side with Python's round() and clamps both to at least 64.
-        if w == 0 { h = max(64, h); w = Int((Double(lw) * Double(h) / Double(lh)).rounded(.toNearestOrEven)) }
-        else if h == 0 { w = max(64, w); h = Int((Double(lh) * Double(w) / Double(lw)).rounded(.toNearestOrEven)) }
-        w = max(64, w); h = max(64, h)
+        if w == 0 {
+            h = max(64, h)
+            w = Int((Double(lw) * Double(h) / Double(lh)).rounded(.toNearestOrEven))
+        } else if h == 0 {
+            w = max(64, w)
+            h = Int((Double(lh) * Double(w) / Double(lw)).rounded(.toNearestOrEven))
+        }
+        w = max(64, w)
+        h = max(64, h)
         let format = LatentFormat.sd15
-        latent.samples = try commonUpscale(latent.samples, width: format.latentLength(forPixels: w),
-                                           height: format.latentLength(forPixels: h),
-                                           method: try inputs[Self.method], crop: try inputs[Self.crop])
+        latent.samples = try commonUpscale(
+            latent.samples, width: format.latentLength(forPixels: w),
+            height: format.latentLength(forPixels: h),
+            method: try inputs[Self.method], crop: try inputs[Self.crop])
         return NodeOutputs(latent)
     }
 }
@@ -85,8 +98,10 @@ public struct LatentUpscaleBy: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         var latent = try inputs[Self.samples]
         let scale = try inputs[Self.scaleBy]
-        let w = Int((Double(latent.samples.dim(3)) * scale).rounded(.toNearestOrEven)), h = Int((Double(latent.samples.dim(2)) * scale).rounded(.toNearestOrEven))
-        latent.samples = try commonUpscale(latent.samples, width: w, height: h, method: try inputs[Self.method], crop: "disabled")
+        let w = Int((Double(latent.samples.dim(3)) * scale).rounded(.toNearestOrEven)),
+            h = Int((Double(latent.samples.dim(2)) * scale).rounded(.toNearestOrEven))
+        latent.samples = try commonUpscale(
+            latent.samples, width: w, height: h, method: try inputs[Self.method], crop: "disabled")
         return NodeOutputs(latent)
     }
 }
@@ -109,8 +124,10 @@ public struct LatentFromBatch: Node {
         let start = min(count - 1, try inputs[Self.batchIndex])
         let length = min(count - start, try inputs[Self.length])
         let indices = latent.batchIndex ?? Array(0..<count)
-        return NodeOutputs(Latent(try latent.samples.slice(axis: 0, start: start, length: length),
-                                  batchIndex: Array(indices[start..<(start + length)])))
+        return NodeOutputs(
+            Latent(
+                try latent.samples.slice(axis: 0, start: start, length: length),
+                batchIndex: Array(indices[start..<(start + length)])))
     }
 }
 

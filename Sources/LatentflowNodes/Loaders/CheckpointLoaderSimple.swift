@@ -5,28 +5,35 @@ import LatentflowTensor
 
 /// Loads a single-file SD1.x-family checkpoint from `models/checkpoints`.
 public struct CheckpointLoaderSimple: Node {
-    static let checkpoint = Input.files("ckpt_name", folder: "checkpoints", tooltip: "The name of the checkpoint (model) to load.")
+    static let checkpoint = Input.files(
+        "ckpt_name", folder: "checkpoints", tooltip: "The name of the checkpoint (model) to load.")
 
     public static let schema = NodeSchema(
         "CheckpointLoaderSimple", displayName: "Load Checkpoint", category: "loaders",
         description: "Loads a diffusion model checkpoint; diffusion models are used to denoise latents.",
         inputs: [checkpoint],
-        outputs: outputs(Output<DiffusionModel>("MODEL", tooltip: "The model used for denoising latents."),
-                         Output<TextEncoder>("CLIP", tooltip: "The CLIP model used for encoding text prompts."),
-                         Output<VAEModel>("VAE", tooltip: "The VAE model used for encoding and decoding images to and from latent space.")))
+        outputs: outputs(
+            Output<DiffusionModel>("MODEL", tooltip: "The model used for denoising latents."),
+            Output<TextEncoder>("CLIP", tooltip: "The CLIP model used for encoding text prompts."),
+            Output<VAEModel>(
+                "VAE", tooltip: "The VAE model used for encoding and decoding images to and from latent space.")))
 
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
-        let models = try StableDiffusionCheckpoint.load(path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+        let models = try StableDiffusionCheckpoint.load(
+            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
         guard let text = models.textModel else {
-            throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
+            throw NodeError(
+                "\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
         }
-        return NodeOutputs(DiffusionModel(models),
-                           TextEncoder(model: text, byteCount: models.textBytes, weights: models.textWeights,
-                                       weightsAreFloat16: models.textWeightsAreFloat16),
-                           VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+        return NodeOutputs(
+            DiffusionModel(models),
+            TextEncoder(
+                model: text, byteCount: models.textBytes, weights: models.textWeights,
+                weightsAreFloat16: models.textWeightsAreFloat16),
+            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
     }
 
     /// A changed file (size or time) is loaded again; an unchanged one comes from the cache.

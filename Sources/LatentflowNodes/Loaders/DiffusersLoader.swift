@@ -8,7 +8,8 @@ public struct DiffusersLoader: Node {
 
     public static let schema = NodeSchema(
         "DiffusersLoader", category: "advanced/loaders/deprecated",
-        description: "Loads a diffusers folder (unet/, vae/, text_encoder/ with their config.json; safetensors weights).",
+        description:
+            "Loads a diffusers folder (unet/, vae/, text_encoder/ with their config.json; safetensors weights).",
         inputs: [modelPath], outputs: outputs(Output<DiffusionModel>(), Output<TextEncoder>(), Output<VAEModel>()))
 
     public init() {}
@@ -17,9 +18,11 @@ public struct DiffusersLoader: Node {
         let url = try context.environment.files.locate(try inputs[Self.modelPath], in: "diffusers")
         let models = try DiffusersFolder.load(url)
         guard let text = models.textModel else { throw NodeError("\(url.lastPathComponent) has no text_encoder/") }
-        return NodeOutputs(DiffusionModel(models),
-                           TextEncoder(model: text, byteCount: models.textBytes, weights: models.textWeights,
-                                       weightsAreFloat16: models.textWeightsAreFloat16),
-                           VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+        return NodeOutputs(
+            DiffusionModel(models),
+            TextEncoder(
+                model: text, byteCount: models.textBytes, weights: models.textWeights,
+                weightsAreFloat16: models.textWeightsAreFloat16),
+            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
     }
 }

@@ -4,12 +4,14 @@ import LatentflowGraph
 /// ComfyUI has none: diffusers' LCM pipeline passes guidance_scale − 1). No effect on other UNets.
 public struct LCMGuidanceScale: Node {
     static let model = Input<DiffusionModel>("model")
-    static let guidanceScale = Input.float("guidance_scale", default: 8.5, min: 1, max: 30, step: 0.1,
-                                           tooltip: "diffusers' guidance_scale; the embedding encodes guidance_scale − 1.")
+    static let guidanceScale = Input.float(
+        "guidance_scale", default: 8.5, min: 1, max: 30, step: 0.1,
+        tooltip: "diffusers' guidance_scale; the embedding encodes guidance_scale − 1.")
 
     public static let schema = NodeSchema(
         "LCMGuidanceScale", displayName: "LCM Guidance Scale", category: "advanced/model",
-        description: "For LCM-distilled checkpoints with a guidance embedding (time_cond_proj, e.g. LCM_Dreamshaper_v7): the guidance it encodes.",
+        description:
+            "For LCM-distilled checkpoints with a guidance embedding (time_cond_proj, e.g. LCM_Dreamshaper_v7): the guidance it encodes.",
         inputs: [model, guidanceScale], outputs: outputs(Output<DiffusionModel>()))
 
     public init() {}

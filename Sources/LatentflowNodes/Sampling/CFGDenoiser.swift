@@ -30,8 +30,9 @@ struct CFGDenoiser {
         let input = sampling.calculateInput(sigma: sigma, x)
         let n = x.dim(0)
         let context = n == 1 ? embedding : try Tensor.concat(Array(repeating: embedding, count: n), axis: 0)
-        let output = try model.unet(input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-                                    context: context, guidance: model.lcmGuidance)
+        let output = try model.unet(
+            input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
+            context: context, guidance: model.lcmGuidance)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

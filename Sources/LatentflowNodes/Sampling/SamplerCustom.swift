@@ -4,10 +4,13 @@ import LatentflowTensor
 
 public struct KSamplerSelect: Node {
     static let samplerName = Input.combo("sampler_name", options: samplerNames)
-    public static let schema = NodeSchema("KSamplerSelect", category: "sampling/custom_sampling/samplers",
-                                          inputs: [samplerName], outputs: outputs(Output<SamplerChoice>()))
+    public static let schema = NodeSchema(
+        "KSamplerSelect", category: "sampling/custom_sampling/samplers",
+        inputs: [samplerName], outputs: outputs(Output<SamplerChoice>()))
     public init() {}
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? { samplingValidation(constants) }
+    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
+        samplingValidation(constants)
+    }
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         guard let name = SamplerName(rawValue: try inputs[Self.samplerName]) else { throw NodeError("unknown sampler") }
         return NodeOutputs(SamplerChoice(name: name))
@@ -19,12 +22,17 @@ public struct BasicScheduler: Node {
     static let scheduler = Input.combo("scheduler", options: schedulerNames)
     static let steps = Input.int("steps", default: 20, min: 1, max: 10000)
     static let denoise = Input.float("denoise", default: 1.0, min: 0, max: 1, step: 0.01)
-    public static let schema = NodeSchema("BasicScheduler", category: "sampling/custom_sampling/schedulers",
-                                          inputs: [model, scheduler, steps, denoise], outputs: outputs(Output<Sigmas>()))
+    public static let schema = NodeSchema(
+        "BasicScheduler", category: "sampling/custom_sampling/schedulers",
+        inputs: [model, scheduler, steps, denoise], outputs: outputs(Output<Sigmas>()))
     public init() {}
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? { samplingValidation(constants) }
+    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
+        samplingValidation(constants)
+    }
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        guard let scheduler = SchedulerName(rawValue: try inputs[Self.scheduler]) else { throw NodeError("unknown scheduler") }
+        guard let scheduler = SchedulerName(rawValue: try inputs[Self.scheduler]) else {
+            throw NodeError("unknown scheduler")
+        }
         let steps = try inputs[Self.steps], denoise = try inputs[Self.denoise]
         if denoise <= 0 { return NodeOutputs(Sigmas(values: [])) }
         let total = denoise < 1 ? Int(Double(steps) / denoise) : steps
@@ -35,7 +43,9 @@ public struct BasicScheduler: Node {
 
 public struct RandomNoise: Node {
     static let seed = Input.int("noise_seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
-    public static let schema = NodeSchema("RandomNoise", category: "sampling/custom_sampling/noise", inputs: [seed], outputs: outputs(Output<NoiseSource>()))
+    public static let schema = NodeSchema(
+        "RandomNoise", category: "sampling/custom_sampling/noise", inputs: [seed],
+        outputs: outputs(Output<NoiseSource>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         NodeOutputs(NoiseSource(seed: try inputs[Self.seed], enabled: true))
@@ -43,7 +53,8 @@ public struct RandomNoise: Node {
 }
 
 public struct DisableNoise: Node {
-    public static let schema = NodeSchema("DisableNoise", category: "sampling/custom_sampling/noise", outputs: outputs(Output<NoiseSource>()))
+    public static let schema = NodeSchema(
+        "DisableNoise", category: "sampling/custom_sampling/noise", outputs: outputs(Output<NoiseSource>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         NodeOutputs(NoiseSource(seed: 0, enabled: false))
@@ -55,37 +66,48 @@ public struct CFGGuider: Node {
     static let positive = Input<Conditioning>("positive")
     static let negative = Input<Conditioning>("negative")
     static let cfg = Input.float("cfg", default: 8.0, min: 0, max: 100, step: 0.1)
-    public static let schema = NodeSchema("CFGGuider", category: "sampling/custom_sampling/guiders",
-                                          inputs: [model, positive, negative, cfg], outputs: outputs(Output<Guider>()))
+    public static let schema = NodeSchema(
+        "CFGGuider", category: "sampling/custom_sampling/guiders",
+        inputs: [model, positive, negative, cfg], outputs: outputs(Output<Guider>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        NodeOutputs(Guider(model: try inputs[Self.model], positive: try inputs[Self.positive], negative: try inputs[Self.negative], cfg: try inputs[Self.cfg]))
+        NodeOutputs(
+            Guider(
+                model: try inputs[Self.model], positive: try inputs[Self.positive], negative: try inputs[Self.negative],
+                cfg: try inputs[Self.cfg]))
     }
 }
 
 public struct BasicGuider: Node {
     static let model = Input<DiffusionModel>("model")
     static let conditioning = Input<Conditioning>("conditioning")
-    public static let schema = NodeSchema("BasicGuider", category: "sampling/custom_sampling/guiders",
-                                          inputs: [model, conditioning], outputs: outputs(Output<Guider>()))
+    public static let schema = NodeSchema(
+        "BasicGuider", category: "sampling/custom_sampling/guiders",
+        inputs: [model, conditioning], outputs: outputs(Output<Guider>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let conditioning = try inputs[Self.conditioning]
-        return NodeOutputs(Guider(model: try inputs[Self.model], positive: conditioning, negative: conditioning, cfg: 1))
+        return NodeOutputs(
+            Guider(model: try inputs[Self.model], positive: conditioning, negative: conditioning, cfg: 1))
     }
 }
 
 /// Samples with explicit sampler, sigmas and guider; returns the result and the last denoised
 /// prediction (ComfyUI `comfy_extras/nodes_custom_sampler.py`).
-func customSample(guider: Guider, sampler: SamplerName, sigmas: [Float], noise: NoiseSource, latent: Latent,
-                  context: ExecutionContext) throws -> (Latent, Latent) {
+func customSample(
+    guider: Guider, sampler: SamplerName, sigmas: [Float], noise: NoiseSource, latent: Latent,
+    context: ExecutionContext
+) throws -> (Latent, Latent) {
     var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(bitPattern: Int64(noise.seed)))
     plan.addNoise = noise.enabled
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
     plan.latentScale = guider.model.latentScale
-    let denoiser = CFGDenoiser(model: guider.model, positive: guider.positive, negative: guider.negative, cfg: guider.cfg)
-    let result = try plan.run(latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
-                              denoiser: { try denoiser.denoise($0, sigma: $1) }) { step, total in
+    let denoiser = CFGDenoiser(
+        model: guider.model, positive: guider.positive, negative: guider.negative, cfg: guider.cfg)
+    let result = try plan.run(
+        latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
+        denoiser: { try denoiser.denoise($0, sigma: $1) }
+    ) { step, total in
         try context.checkCancellation()
         context.progress(step, of: total)
     }
@@ -111,10 +133,13 @@ public struct SamplerCustom: Node {
         outputs: outputs(Output<Latent>("output"), Output<Latent>("denoised_output")))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let guider = Guider(model: try inputs[Self.model], positive: try inputs[Self.positive], negative: try inputs[Self.negative], cfg: try inputs[Self.cfg])
-        let (output, denoised) = try customSample(guider: guider, sampler: try inputs[Self.sampler].name, sigmas: try inputs[Self.sigmas].values,
-                                                  noise: NoiseSource(seed: try inputs[Self.noiseSeed], enabled: try inputs[Self.addNoise]),
-                                                  latent: try inputs[Self.latentImage], context: context)
+        let guider = Guider(
+            model: try inputs[Self.model], positive: try inputs[Self.positive], negative: try inputs[Self.negative],
+            cfg: try inputs[Self.cfg])
+        let (output, denoised) = try customSample(
+            guider: guider, sampler: try inputs[Self.sampler].name, sigmas: try inputs[Self.sigmas].values,
+            noise: NoiseSource(seed: try inputs[Self.noiseSeed], enabled: try inputs[Self.addNoise]),
+            latent: try inputs[Self.latentImage], context: context)
         return NodeOutputs(output, denoised)
     }
 }
@@ -131,9 +156,10 @@ public struct SamplerCustomAdvanced: Node {
         outputs: outputs(Output<Latent>("output"), Output<Latent>("denoised_output")))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let (output, denoised) = try customSample(guider: try inputs[Self.guider], sampler: try inputs[Self.sampler].name,
-                                                  sigmas: try inputs[Self.sigmas].values, noise: try inputs[Self.noise],
-                                                  latent: try inputs[Self.latentImage], context: context)
+        let (output, denoised) = try customSample(
+            guider: try inputs[Self.guider], sampler: try inputs[Self.sampler].name,
+            sigmas: try inputs[Self.sigmas].values, noise: try inputs[Self.noise],
+            latent: try inputs[Self.latentImage], context: context)
         return NodeOutputs(output, denoised)
     }
 }

@@ -19,14 +19,18 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// `latent_format`); loaders take it from the checkpoint's VAE.
     public var latentScale: Float = LatentFormat.sd15.scaleFactor
 
-    public init(unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]) {
+    public init(
+        unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
+    ) {
         (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
     }
 
     /// A loaded checkpoint's UNet, read as eps or v-prediction as ComfyUI guesses from its weights.
     public init(_ models: StableDiffusionModels) {
         let parameterization: Parameterization = models.prediction == .vPrediction ? .vPrediction : .eps
-        self.init(unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes, weights: models.unetWeights)
+        self.init(
+            unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes,
+            weights: models.unetWeights)
         latentScale = models.vae.config.scaleFactor
     }
 }
@@ -43,9 +47,13 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public var weights: [String: Parameter]
     public var weightsAreFloat16: Bool
 
-    public init(model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
-                weights: [String: Parameter] = [:], weightsAreFloat16: Bool = false) {
-        (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (model, tokenizer, byteCount, weights, weightsAreFloat16)
+    public init(
+        model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
+        weights: [String: Parameter] = [:], weightsAreFloat16: Bool = false
+    ) {
+        (self.model, self.tokenizer, self.byteCount, self.weights, self.weightsAreFloat16) = (
+            model, tokenizer, byteCount, weights, weightsAreFloat16
+        )
         lastLayer = model.config.defaultLastLayer
     }
 
@@ -61,7 +69,9 @@ public struct VAEModel: PortValue, MemoryFootprint {
     public let autoencoder: AutoencoderKL
     public let byteCount: Int
 
-    public init(autoencoder: AutoencoderKL, byteCount: Int) { (self.autoencoder, self.byteCount) = (autoencoder, byteCount) }
+    public init(autoencoder: AutoencoderKL, byteCount: Int) {
+        (self.autoencoder, self.byteCount) = (autoencoder, byteCount)
+    }
 }
 
 /// ComfyUI's CONDITIONING: a list of text encodings, each with optional area and strength.

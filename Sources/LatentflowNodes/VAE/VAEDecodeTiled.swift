@@ -12,14 +12,17 @@ public struct VAEDecodeTiled: Node {
     static let vae = Input<VAEModel>("vae")
     static let tileSize = Input.int("tile_size", default: 512, min: 64, max: 4096, step: 32)
     static let overlap = Input.int("overlap", default: 64, min: 0, max: 4096, step: 32)
-    static let temporalSize = Input.int("temporal_size", default: 64, min: 8, max: 4096, step: 4,
-                                        tooltip: "Only used for video VAEs: amount of frames to decode at a time.")
-    static let temporalOverlap = Input.int("temporal_overlap", default: 8, min: 4, max: 4096, step: 4,
-                                           tooltip: "Only used for video VAEs: amount of frames to overlap.")
+    static let temporalSize = Input.int(
+        "temporal_size", default: 64, min: 8, max: 4096, step: 4,
+        tooltip: "Only used for video VAEs: amount of frames to decode at a time.")
+    static let temporalOverlap = Input.int(
+        "temporal_overlap", default: 8, min: 4, max: 4096, step: 4,
+        tooltip: "Only used for video VAEs: amount of frames to overlap.")
 
     public static let schema = NodeSchema(
         "VAEDecodeTiled", displayName: "VAE Decode (Tiled)", category: "_for_testing",
-        inputs: [samples, vae, tileSize, overlap, temporalSize, temporalOverlap], outputs: outputs(Output<ImageBatch>()))
+        inputs: [samples, vae, tileSize, overlap, temporalSize, temporalOverlap], outputs: outputs(Output<ImageBatch>())
+    )
 
     public init() {}
 
@@ -58,10 +61,12 @@ public struct VAEEncodeTiled: Node {
     static let vae = Input<VAEModel>("vae")
     static let tileSize = Input.int("tile_size", default: 512, min: 64, max: 4096, step: 64)
     static let overlap = Input.int("overlap", default: 64, min: 0, max: 4096, step: 32)
-    static let temporalSize = Input.int("temporal_size", default: 64, min: 8, max: 4096, step: 4,
-                                        tooltip: "Only used for video VAEs: amount of frames to encode at a time.")
-    static let temporalOverlap = Input.int("temporal_overlap", default: 8, min: 4, max: 4096, step: 4,
-                                           tooltip: "Only used for video VAEs: amount of frames to overlap.")
+    static let temporalSize = Input.int(
+        "temporal_size", default: 64, min: 8, max: 4096, step: 4,
+        tooltip: "Only used for video VAEs: amount of frames to encode at a time.")
+    static let temporalOverlap = Input.int(
+        "temporal_overlap", default: 8, min: 4, max: 4096, step: 4,
+        tooltip: "Only used for video VAEs: amount of frames to overlap.")
 
     public static let schema = NodeSchema(
         "VAEEncodeTiled", displayName: "VAE Encode (Tiled)", category: "_for_testing",
@@ -81,8 +86,10 @@ public struct VAEEncodeTiled: Node {
             let sample = try image.slice(axis: 0, start: b, length: 1).scaled(by: 2, adding: -1)
             var sum: Tensor?
             for (tileY, tileX) in [(tile, tile), (tile / 2, tile * 2), (tile * 2, tile / 2)] {
-                let pass = try Tiling.run(sample, tile: (tileY, tileX), overlap: overlap,
-                                          scale: 1.0 / Double(format.downscaleFactor), outChannels: format.channels) {
+                let pass = try Tiling.run(
+                    sample, tile: (tileY, tileX), overlap: overlap,
+                    scale: 1.0 / Double(format.downscaleFactor), outChannels: format.channels
+                ) {
                     try vae.encode($0)
                 }
                 sum = try sum.map { try $0.adding(pass) } ?? pass
@@ -97,8 +104,10 @@ public struct VAEEncodeTiled: Node {
 /// (`[1, C, H, W]`), place each result at its position scaled by `scale`, blend with masks that
 /// ramp linearly over the (scaled) overlap, divide by the mask sum.
 enum Tiling {
-    static func run(_ input: Tensor, tile: (Int, Int), overlap: Int, scale: Double, outChannels: Int,
-                    _ function: (Tensor) throws -> Tensor) throws -> Tensor {
+    static func run(
+        _ input: Tensor, tile: (Int, Int), overlap: Int, scale: Double, outChannels: Int,
+        _ function: (Tensor) throws -> Tensor
+    ) throws -> Tensor {
         let (h, w) = (input.dim(2), input.dim(3))
         if h <= tile.0 && w <= tile.1 { return try function(input) }
         func scaled(_ v: Int) -> Int { Int((Double(v) * scale).rounded(.toNearestOrEven)) }
@@ -119,7 +128,8 @@ enum Tiling {
             for x0 in positions(w, tile.1) {
                 let y = max(0, min(h - overlap, y0)), x = max(0, min(w - overlap, x0))
                 let th = min(tile.0, h - y), tw = min(tile.1, w - x)
-                let piece = try function(input.slice(axis: 2, start: y, length: th).slice(axis: 3, start: x, length: tw))
+                let piece = try function(
+                    input.slice(axis: 2, start: y, length: th).slice(axis: 3, start: x, length: tw))
                 let (ph, pw) = (piece.dim(2), piece.dim(3))
                 let (oy, ox) = (scaled(y), scaled(x))
                 out.withUnsafeMutableBufferPointer { o in
@@ -130,7 +140,9 @@ enum Tiling {
                                 let m = my * ramp(xx, pw)
                                 let target = (oy + yy) * outW + ox + xx
                                 wgt[target] += m
-                                for c in 0..<outChannels { o[c * outH * outW + target] += piece.scalars[(c * ph + yy) * pw + xx] * m }
+                                for c in 0..<outChannels {
+                                    o[c * outH * outW + target] += piece.scalars[(c * ph + yy) * pw + xx] * m
+                                }
                             }
                         }
                     }

@@ -38,7 +38,7 @@ public struct VAEEncode: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        var image = try inputs[Self.pixels].channelsFirst()                          // [B, C, H, W]
+        var image = try inputs[Self.pixels].channelsFirst()  // [B, C, H, W]
         let vae = try inputs[Self.vae].autoencoder
         if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
         image = try vae.croppedToLatentGrid(image)

@@ -23,8 +23,12 @@ public struct ImageGrayscale: Node {
         let pixels = try inputs[Self.image].pixels  // [B, H, W, 3]
         let grey = Tensor(shape: pixels.shape) { out in
             for p in 0..<(pixels.count / 3) {
-                let y = 0.299 * pixels.scalars[3 * p] + 0.587 * pixels.scalars[3 * p + 1] + 0.114 * pixels.scalars[3 * p + 2]
-                out[3 * p] = y; out[3 * p + 1] = y; out[3 * p + 2] = y
+                let y =
+                    0.299 * pixels.scalars[3 * p] + 0.587 * pixels.scalars[3 * p + 1] + 0.114
+                    * pixels.scalars[3 * p + 2]
+                out[3 * p] = y
+                out[3 * p + 1] = y
+                out[3 * p + 2] = y
             }
         }
         return NodeOutputs(ImageBatch(grey))
@@ -34,7 +38,8 @@ public struct ImageGrayscale: Node {
 /// Multiplies images by a factor, clamped to 0...1.
 public struct ImageBrightness: Node {
     static let image = Input<ImageBatch>("image")
-    static let factor = Input.float("factor", default: 1.0, min: 0, max: 4, step: 0.05, tooltip: "1 leaves the image unchanged.")
+    static let factor = Input.float(
+        "factor", default: 1.0, min: 0, max: 4, step: 0.05, tooltip: "1 leaves the image unchanged.")
 
     public static let schema = NodeSchema(
         "ExampleImageBrightness", displayName: "Image Brightness (example)", category: "examples",
