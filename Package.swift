@@ -25,6 +25,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
@@ -83,11 +86,22 @@ let package = Package(
         // Stub nodes for engine tests (ComfyUI's execution testing pack, re-created). May import:
         // LatentflowGraph, LatentflowTensor.
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
+        // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine. May import: Latentflow,
+        // Hummingbird, HummingbirdWebSocket.
+        .target(
+            name: "LatentflowServer",
+            dependencies: [
+                "Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]),
         // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
-        // ArgumentParser.
+        // LatentflowServer, ArgumentParser.
         .executableTarget(
             name: "LatentflowCLI",
-            dependencies: ["Latentflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "Latentflow", "LatentflowServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // `latentflow-tools`: benchmarks, the reference-rate sampling and make-tiny-model (also
         // reached as `latentflow bench` / `latentflow make-tiny-model`). May import: Latentflow,
         // LatentflowModels, ArgumentParser.
@@ -133,6 +147,16 @@ let package = Package(
         .testTarget(
             name: "LatentflowIOTests", dependencies: ["LatentflowIO", "LatentflowTensor"],
             resources: [.copy("Fixtures")]),
+        // The server in-process on a loopback port with the tiny model: HTTP routes and WebSocket events.
+        .testTarget(
+            name: "LatentflowServerTests",
+            dependencies: [
+                "LatentflowServer", "Latentflow",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@ struct LatentflowCommand: AsyncParsableCommand {
         abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
         subcommands: [
             RunCommand.self, ValidateCommand.self, BatchCommand.self, ConvertCommand.self,
-            NodesCommand.self, ToolsForwarder.Bench.self, ToolsForwarder.MakeTinyModel.self,
+            NodesCommand.self, ServeCommand.self, ToolsForwarder.Bench.self, ToolsForwarder.MakeTinyModel.self,
         ])
 
     static func main() async {

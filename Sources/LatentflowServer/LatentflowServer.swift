@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Latentflow
+
+/// Where the server listens.
+public struct ServerConfiguration: Sendable {
+    /// Loopback by default: the API can run any workflow and read the output folder.
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 8188
+
+    public init(host: String = "127.0.0.1", port: Int = 8188) { (self.host, self.port) = (host, port) }
+}
+
+/// ComfyUI's HTTP + WebSocket API over one engine: one queue, one worker, one output cache for the
+/// server's lifetime. Every route is also served under `/api`, as ComfyUI does.
+public final class LatentflowServer: Sendable {
+    public let engine: Engine
+    public let configuration: ServerConfiguration
+    let hub: WebSocketHub
+    let queue: PromptQueue
+
+    public init(engine: Engine, configuration: ServerConfiguration = ServerConfiguration()) {
+        let hub = WebSocketHub()
+        (self.engine, self.configuration, self.hub) = (engine, configuration, hub)
+        queue = PromptQueue { remaining in
+            hub.send("status", WebSocketHub.statusData(queueRemaining: remaining), to: nil)
+        }
+    }
+
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
+        router.middlewares.add(OriginCheckMiddleware())
+        for prefix in ["", "/api"] {
+            addPromptRoutes(to: router, prefix: prefix)
+            addQueueRoutes(to: router, prefix: prefix)
+            addHistoryRoutes(to: router, prefix: prefix)
+            addViewRoutes(to: router, prefix: prefix)
+            addObjectInfoRoutes(to: router, prefix: prefix)
+            addSystemRoutes(to: router, prefix: prefix)
+            addWebSocketRoute(to: router, prefix: prefix)
+        }
+        return router
+    }
+
+    /// The Hummingbird application; run it next to `runWorker()` (as `run()` does).
+    /// - Parameter onServerRunning: told the bound port once the server listens.
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        let router = makeRouter()
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router,
+                configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "latentflow"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) })
+    }
+
+    /// Runs queued prompts until the surrounding task is cancelled.
+    public func runWorker() async {
+        await PromptWorker(engine: engine, queue: queue, hub: hub).run()
+    }
+
+    /// Serves until SIGINT / SIGTERM.
+    public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let application = makeApplication(onServerRunning: onServerRunning)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.runWorker() }
+            group.addTask { try await application.runService() }
+            // The application returns on a shutdown signal; the worker then stops with it.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Latentflow
+
+/// The queue is full; the client should retry later (HTTP 503).
+struct PromptQueueFull: Error {}
+
+/// Pending prompts in priority order, the one running, and the history of finished ones. An
+/// actor: HTTP handlers and the worker touch it concurrently.
+actor PromptQueue {
+    private var pending: [QueuedPrompt] = []
+    private var running: QueuedPrompt?
+    private var runningCancellation: CancellationFlag?
+    /// ComfyUI's counter: each accepted prompt takes the next number.
+    private var counter = 0
+    private var historyOrder: [String] = []
+    private var history: [String: JSONValue] = [:]
+
+    /// One wake-up per enqueue; the worker drains the queue on each (coalesced: it only needs
+    /// to know that there may be work).
+    nonisolated let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    /// Told the number of remaining prompts whenever it changes (the WebSocket `status` broadcast).
+    private let onChange: @Sendable (Int) -> Void
+
+    init(onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.onChange = onChange
+    }
+
+    /// ComfyUI's `queue_remaining`: pending plus running.
+    var remaining: Int { pending.count + (running == nil ? 0 : 1) }
+
+    /// Assigns the prompt's number (the caller's, or the counter's; `front` puts it first).
+    func nextNumber(requested: Double?, front: Bool) -> Double {
+        counter += 1
+        if let requested { return requested }
+        return front ? -Double(counter) : Double(counter)
+    }
+
+    func enqueue(_ prompt: QueuedPrompt) throws {
+        guard pending.count < ServerLimits.maxPendingPrompts else { throw PromptQueueFull() }
+        // Stable: equal numbers keep submission order.
+        let index = pending.firstIndex { $0.number > prompt.number } ?? pending.endIndex
+        pending.insert(prompt, at: index)
+        wake.yield()
+        onChange(remaining)
+    }
+
+    /// Moves the first pending prompt to running; nil when there is none.
+    func startNext() -> (prompt: QueuedPrompt, cancellation: CancellationFlag)? {
+        guard running == nil, !pending.isEmpty else { return nil }
+        let next = pending.removeFirst()
+        let cancellation = CancellationFlag()
+        (running, runningCancellation) = (next, cancellation)
+        onChange(remaining)
+        return (next, cancellation)
+    }
+
+    func finish(_ id: String, entry: JSONValue) {
+        if running?.id == id { (running, runningCancellation) = (nil, nil) }
+        if history[id] == nil { historyOrder.append(id) }
+        history[id] = entry
+        while historyOrder.count > ServerLimits.maxHistoryEntries { history[historyOrder.removeFirst()] = nil }
+        onChange(remaining)
+    }
+
+    // MARK: Queue routes
+
+    var runningJSON: [JSONValue] { running.map { [$0.queueJSON] } ?? [] }
+    var pendingJSON: [JSONValue] { pending.map(\.queueJSON) }
+
+    func clearPending() {
+        pending.removeAll()
+        onChange(remaining)
+    }
+
+    func deletePending(_ ids: Set<String>) {
+        pending.removeAll { ids.contains($0.id) }
+        onChange(remaining)
+    }
+
+    /// Stops the running prompt, or only that prompt when an id is given (ComfyUI's semantics).
+    func interrupt(promptId: String?) {
+        guard let running, promptId == nil || promptId == running.id else { return }
+        runningCancellation?.cancel()
+    }
+
+    // MARK: History routes
+
+    /// Entries oldest first; `offset` < 0 with `maxItems` means the newest `maxItems`.
+    func historyEntries(maxItems: Int?, offset: Int) -> [(key: String, value: JSONValue)] {
+        var ids = historyOrder[...]
+        var start = offset
+        if start < 0, let maxItems { start = max(0, ids.count - maxItems) }
+        ids = ids.dropFirst(max(0, start))
+        if let maxItems { ids = ids.prefix(maxItems) }
+        return ids.compactMap { id in history[id].map { (id, $0) } }
+    }
+
+    func historyEntry(_ id: String) -> JSONValue? { history[id] }
+
+    func clearHistory() {
+        history.removeAll()
+        historyOrder.removeAll()
+    }
+
+    func deleteHistory(_ ids: Set<String>) {
+        for id in ids { history[id] = nil }
+        historyOrder.removeAll { ids.contains($0) }
+    }
+}

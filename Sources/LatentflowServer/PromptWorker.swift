@@ -1,0 +1,42 @@
+import Latentflow
+
+/// Runs queued prompts one at a time, in order, through the server's single engine: its output
+/// cache spans prompts, so a second prompt with the same checkpoint loads nothing again.
+struct PromptWorker: Sendable {
+    let engine: Engine
+    let queue: PromptQueue
+    let hub: WebSocketHub
+
+    /// Until the surrounding task is cancelled (the server stops).
+    func run() async {
+        for await _ in queue.wakeups {
+            while !Task.isCancelled, let next = await queue.startNext() {
+                let prompt = next.prompt
+                let reporter = ExecutionReporter(prompt: prompt, hub: hub)
+                let entry = await execute(prompt, cancellation: next.cancellation, reporter: reporter)
+                // History first: clients fetch /history as soon as they see the "done" message.
+                await queue.finish(prompt.id, entry: entry)
+                reporter.done()
+            }
+        }
+    }
+
+    func execute(
+        _ prompt: QueuedPrompt, cancellation: CancellationFlag,
+        reporter: ExecutionReporter
+    ) async -> JSONValue {
+        do {
+            let result = try await engine.executor.run(
+                prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,
+                cancellation: cancellation, events: { reporter.handle($0) })
+            reporter.succeeded(outputs: result.ui)
+            return reporter.historyEntry(outputs: result.ui, success: true)
+        } catch let cancelled as ExecutionCancelled {
+            reporter.interrupted(at: cancelled.nodeId)
+            return reporter.historyEntry(outputs: nil, success: false)
+        } catch {
+            reporter.failed(error)
+            return reporter.historyEntry(outputs: nil, success: false)
+        }
+    }
+}

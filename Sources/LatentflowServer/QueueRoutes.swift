@@ -1,0 +1,28 @@
+import Hummingbird
+import Latentflow
+
+/// `GET/POST /queue` and `POST /interrupt`.
+extension LatentflowServer {
+    func addQueueRoutes(to router: Router<ServerRequestContext>, prefix: String) {
+        router.get("\(prefix)/queue") { _, _ in
+            JSONResponse.make(
+                .object([
+                    ("queue_running", .array(await self.queue.runningJSON)),
+                    ("queue_pending", .array(await self.queue.pendingJSON)),
+                ]))
+        }
+        router.post("\(prefix)/queue") { request, context in
+            let body = try await request.jsonBody(context: context)
+            if body["clear"]?.boolValue == true { await self.queue.clearPending() }
+            if let ids = body["delete"]?.arrayValue?.compactMap(\.stringValue) {
+                await self.queue.deletePending(Set(ids))
+            }
+            return Response(status: .ok)
+        }
+        router.post("\(prefix)/interrupt") { request, context in
+            let body = try await request.jsonBody(context: context)
+            await self.queue.interrupt(promptId: body["prompt_id"]?.stringValue)
+            return Response(status: .ok)
+        }
+    }
+}

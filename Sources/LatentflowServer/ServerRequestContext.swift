@@ -1,0 +1,29 @@
+import Hummingbird
+import HummingbirdWebSocket
+
+/// The context every request gets: Hummingbird's core storage, the WebSocket upgrade slot (HTTP
+/// routes and `/ws` share one router), and the body limit the server was configured with.
+public struct ServerRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+
+    /// Workflows with an embedded UI graph are large, but a prompt is never an upload: 64 MB bounds
+    /// memory per request while leaving headroom. Over it Hummingbird answers 413.
+    public var maxUploadSize: Int { ServerLimits.maxRequestBodyBytes }
+}
+
+/// Limits that protect the one engine from too much work or too large requests.
+public enum ServerLimits {
+    public static let maxRequestBodyBytes = 64 << 20
+    /// Pending prompts beyond this are refused with 503 rather than queued for hours.
+    public static let maxPendingPrompts = 256
+    /// ComfyUI keeps the newest 10000 history entries.
+    public static let maxHistoryEntries = 10_000
+    /// Messages buffered for one WebSocket client before the oldest are dropped.
+    public static let webSocketBufferedMessages = 512
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Latentflow
+import XCTest
+
+@testable import LatentflowServer
+
+/// A server on a free loopback port over the repository's tiny model, writing to a temp folder;
+/// its worker runs for the length of one test.
+struct ServerHarness {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    let server: LatentflowServer
+    let outputDirectory: URL
+
+    init() throws {
+        outputDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("latentflow-server-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        var configuration = EngineConfiguration(baseDirectory: Self.repositoryRoot)
+        configuration.outputDirectory = outputDirectory
+        server = LatentflowServer(
+            engine: try Engine(configuration: configuration),
+            configuration: ServerConfiguration(port: 0))
+    }
+
+    /// Runs `test` against the live server (HTTP client and port), with the worker running.
+    func run(_ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
+        let server = self.server
+        let worker = Task { await server.runWorker() }
+        defer {
+            worker.cancel()
+            try? FileManager.default.removeItem(at: outputDirectory)
+        }
+        try await server.makeApplication().test(.live) { client in
+            try await test(client, client.port ?? 0)
+        }
+    }
+
+    /// `workflows/lcm-tiny.json` at 64x64, so a run takes moments.
+    static func tinyWorkflow() throws -> JSONValue {
+        let url = repositoryRoot.appendingPathComponent("workflows/lcm-tiny.json")
+        let workflow = try JSONValue.parse(Data(contentsOf: url))
+        let latent = try XCTUnwrap(workflow["5"])
+        let inputs = try XCTUnwrap(latent["inputs"]).setting("width", .int(64)).setting("height", .int(64))
+        return workflow.setting("5", latent.setting("inputs", inputs))
+    }
+}
+
+extension TestClientProtocol {
+    func json(
+        _ uri: String, method: HTTPRequest.Method = .get, body: JSONValue? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> (status: HTTPResponse.Status, json: JSONValue) {
+        try await execute(
+            uri: uri, method: method, headers: headers,
+            body: body.map { ByteBuffer(string: $0.serialized()) }
+        ) { response in
+            let text = String(buffer: response.body)
+            return (response.status, text.isEmpty ? .null : try JSONValue.parse(text))
+        }
+    }
+
+    /// Polls `/history/{id}` until the prompt has finished.
+    func waitForHistory(_ promptId: String, timeout: TimeInterval = 300) async throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let entry = try await json("/history/\(promptId)").json[promptId] { return entry }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        XCTFail("prompt \(promptId) did not finish within \(timeout) s")
+        return .null
+    }
+}
