@@ -4,6 +4,9 @@ import XCTest
 
 /// Hundreds of distinct workflows through one engine, as a long `batch` worker runs them: the
 /// output cache stays within its budget and the process stops growing once it is full.
+/// A debug build on a busy 2-core machine renders about one tiny workflow per 2 s, so by default
+/// 20 run (the budget is checked after each); LATENTFLOW_MEMORY_TEST_COUNT=300 runs the full
+/// check (resident memory after workflow 50 vs the last: under 20 MB more).
 final class LongBatchMemoryTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -22,7 +25,7 @@ final class LongBatchMemoryTests: XCTestCase {
         let engine = try Engine(
             paths: ModelPaths(baseDirectory: Self.repository, outputDirectory: output), cacheBudgetBytes: budget)
         let base = try engine.load(Self.repository.appendingPathComponent("workflows/lcm-tiny.json"))
-        let count = Int(ProcessInfo.processInfo.environment["LATENTFLOW_MEMORY_TEST_COUNT"] ?? "") ?? 300
+        let count = Int(ProcessInfo.processInfo.environment["LATENTFLOW_MEMORY_TEST_COUNT"] ?? "") ?? 20
         var curve: [(Int, Int)] = []
         let started = Date()
         for index in 1...count {
