@@ -11,6 +11,27 @@ public struct BatchRunner: Sendable {
         public var seconds: Double
         public var files: [String]
         public var error: String?
+
+        public init(name: String, status: Status, seconds: Double, files: [String], error: String? = nil) {
+            (self.name, self.status, self.seconds, self.files, self.error) = (name, status, seconds, files, error)
+        }
+
+        /// One line of the batch worker's protocol, and of `batch --json`'s summary.
+        public var json: JSONValue {
+            .object([
+                ("workflow", .string(name)), ("status", .string(status.rawValue)), ("seconds", .double(seconds)),
+                ("files", .array(files.map(JSONValue.string))), ("error", error.map(JSONValue.string) ?? .null),
+            ])
+        }
+
+        public init?(json: JSONValue) {
+            guard let name = json["workflow"]?.stringValue,
+                let status = json["status"]?.stringValue.flatMap(Status.init)
+            else { return nil }
+            self.init(
+                name: name, status: status, seconds: json["seconds"]?.doubleValue ?? 0,
+                files: json["files"]?.arrayValue?.compactMap(\.stringValue) ?? [], error: json["error"]?.stringValue)
+        }
     }
 
     public struct Shard: Sendable, Equatable {
@@ -80,7 +101,8 @@ public struct BatchRunner: Sendable {
     /// Where a finished workflow's output list is recorded, for `resume`.
     var records: URL { engine.paths.outputDirectory.appendingPathComponent(".latentflow-batch") }
 
-    func render(
+    /// Renders one workflow of the folder (or skips it, with `resume`), as `run` does for each.
+    public func render(
         _ name: String, in folder: URL, cancellation: CancellationFlag,
         events: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> Outcome {

@@ -11,13 +11,17 @@ struct BatchCommand: AsyncParsableCommand {
             --shard I/N runs the workflows whose position in name order is I modulo N (I from 0), so N \
             machines (a Kubernetes indexed Job, a Slurm array) split one folder deterministically. \
             --resume skips workflows whose outputs a previous batch recorded and that still exist. \
-            Files are written atomically (a temporary file, then a rename that never replaces another file).
+            Files are written atomically (a temporary file, then a rename that never replaces another file). \
+            Workflows render in worker processes (this binary's hidden `batch-worker` command); one that \
+            crashes its worker is recorded as failed ("the worker crashed (signal N)"), the worker starts \
+            again and the batch goes on. --jobs N runs N workers, each with its own engine and model \
+            cache, so each model loads once per worker and memory grows with N.
             """)
 
     @Argument(help: "Folder of workflows.")
     var directory: String
 
-    @Option(help: "Workflows run at once (they share the model cache).")
+    @Option(help: "Workflows run at once, each in its own worker process (with its own model cache).")
     var jobs = 1
 
     @Option(help: "Run only shard I of N (0-based), e.g. 2/8.")
@@ -39,32 +43,34 @@ struct BatchCommand: AsyncParsableCommand {
         // Temporary files of writers killed mid-write; live writers' files are left alone.
         TemporaryFileSweep.sweep(engine.paths.outputDirectory)
         var runner = BatchRunner(engine: engine)
-        runner.jobs = max(1, jobs)
         runner.shard = try shard.map(BatchRunner.Shard.init(parsing:))
-        runner.resume = resume
-        runner.overrides = overrides
         let folder = URL(fileURLWithPath: directory)
-        let total = try runner.workflows(in: folder).total
+        let (names, total) = try runner.workflows(in: folder)
+        // A worker that has died writes nothing more; its pipe must not kill us with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let cancellation = CancellationFlag()
-        SignalHandler.onInterrupt { cancellation.cancel() }
-        let printers = PrinterSet(quiet: json)
-        let outcomes = try await runner.run(folder: folder, cancellation: cancellation) { name, event in
-            printers.printer(for: name).handle(event)
+        let supervisor = BatchSupervisor(
+            names: names, workerArguments: workerArguments, outputDirectory: engine.paths.outputDirectory,
+            cancellation: cancellation)
+        SignalHandler.onInterrupt {
+            cancellation.cancel()
+            supervisor.cancel()
         }
+        let outcomes = await supervisor.run(jobs: jobs)
         report(outcomes, total: total)
         if cancellation.isCancelled { throw ExitCode(130) }  // as a shell reports SIGINT
         if outcomes.contains(where: { $0.status == .failed }) { throw ExitCode.failure }
     }
 
+    /// `latentflow batch-worker` with this batch's settings.
+    var workerArguments: [String] {
+        ["batch-worker", directory] + (resume ? ["--resume"] : []) + overrides.flatMap { ["--set", $0] }
+            + folders.arguments + (json ? ["--quiet"] : [])
+    }
+
     func report(_ outcomes: [BatchRunner.Outcome], total: Int) {
         if json {
-            let rows = outcomes.map { o in
-                JSONValue.object([
-                    ("workflow", .string(o.name)), ("status", .string(o.status.rawValue)),
-                    ("seconds", .double(o.seconds)),
-                    ("files", .array(o.files.map(JSONValue.string))), ("error", o.error.map(JSONValue.string) ?? .null),
-                ])
-            }
+            let rows = outcomes.map(\.json)
             print(
                 JSONValue.object([("total", .int(Int64(total))), ("workflows", .array(rows))]).serialized(pretty: true))
             return

@@ -7,7 +7,7 @@ struct LatentflowCommand: AsyncParsableCommand {
         commandName: "latentflow",
         abstract: "A headless, ComfyUI-compatible workflow engine for Stable Diffusion 1.5 on the CPU.",
         subcommands: [
-            RunCommand.self, ValidateCommand.self, BatchCommand.self, ConvertCommand.self,
+            RunCommand.self, ValidateCommand.self, BatchCommand.self, BatchWorkerCommand.self, ConvertCommand.self,
             NodesCommand.self, ServeCommand.self, ToolsForwarder.Bench.self, ToolsForwarder.MakeTinyModel.self,
         ])
 

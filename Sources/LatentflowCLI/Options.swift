@@ -54,6 +54,18 @@ struct FolderOptions: ParsableArguments {
         return flags
     }
 
+    /// These options as flags again, for a worker process.
+    var arguments: [String] {
+        var arguments: [String] = []
+        if let baseDirectory { arguments += ["--base-dir", baseDirectory] }
+        if let modelsDirectory { arguments += ["--models-dir", modelsDirectory] }
+        if let outputDirectory { arguments += ["--output-dir", outputDirectory] }
+        for path in extraModelPaths { arguments += ["--extra-model-paths", path] }
+        if let cacheBudget { arguments += ["--cache-budget", cacheBudget] }
+        if lowMemory { arguments.append("--low-memory") }
+        return arguments
+    }
+
     func engine() throws -> Engine { try Engine(configuration: EngineConfiguration.resolve(flags)) }
 }
 
