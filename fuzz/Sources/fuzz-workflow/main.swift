@@ -33,6 +33,7 @@ enum Fuzz {
         return 0
     }
 
+    _ = Fuzz.engine  // the registry's one-time setup, before libFuzzer starts counting allocations
     var argc = CommandLine.argc
     var argv = CommandLine.unsafeArgv
     exit(runFuzzerDriver(&argc, &argv, fuzz))
