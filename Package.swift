@@ -157,6 +157,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]),
+
+        // libFuzzer targets (scripts/run-fuzzers.sh builds them with -DFUZZING and the sanitizers);
+        // a plain build makes each one a replayer of its corpus folder. May import: Latentflow.
+        .executableTarget(
+            name: "fuzz-safetensors", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-pickle", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-pickle"),
+        .executableTarget(name: "fuzz-workflow", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-workflow"),
+        .executableTarget(
+            name: "fuzz-ui-workflow", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-ui-workflow"),
+        .executableTarget(name: "fuzz-image", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-image"),
     ],
     swiftLanguageModes: [.v6]
 )
