@@ -45,11 +45,11 @@ public final class OutputCache: @unchecked Sendable {
     }
 
     public let budgetBytes: Int
-    /// What an entry costs besides its values' `MemoryFootprint`: the key, the arrays, values
-    /// that report no footprint. Charged so that entries of nothing but small values (a
+    /// What an entry costs besides its values' `MemoryFootprint` (the key, the arrays), and what a
+    /// value that reports no footprint is charged. Charged so that entries of nothing but small values (a
     /// SaveImage's UI result, a number) count against the budget too: counted as 0 they piled up
     /// without bound in long batches.
-    static let entryOverheadBytes = 1024
+    static let entryOverheadBytes = 64
     private var entries: [CacheKey: Entry] = [:]
     /// The sum of the entries' bytes, kept as they come and go: summing on every store made a
     /// run quadratic in its node count.
@@ -76,7 +76,7 @@ public final class OutputCache: @unchecked Sendable {
         let bytes =
             Self.entryOverheadBytes + (ui.map { $0.serialized().utf8.count } ?? 0)
             + files.reduce(0) { $0 + $1.path.utf8.count }
-            + outputs.joined().reduce(0) { $0 + (($1 as? MemoryFootprint)?.byteCount ?? 0) }
+            + outputs.joined().reduce(0) { $0 + (($1 as? MemoryFootprint)?.byteCount ?? Self.entryOverheadBytes) }
         lock.lock()
         defer { lock.unlock() }
         clock += 1
