@@ -159,14 +159,19 @@ let package = Package(
             ]),
 
         // libFuzzer targets (scripts/run-fuzzers.sh builds them with -DFUZZING and the sanitizers);
-        // a plain build makes each one a replayer of its corpus folder. May import: Latentflow.
+        // a plain build makes each one a replayer of its corpus folder. May import: Latentflow,
+        // FuzzDriver (the driver they share).
+        .target(name: "FuzzDriver", path: "fuzz/Sources/FuzzDriver"),
         .executableTarget(
-            name: "fuzz-safetensors", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-safetensors"),
-        .executableTarget(name: "fuzz-pickle", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-pickle"),
-        .executableTarget(name: "fuzz-workflow", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-workflow"),
+            name: "fuzz-safetensors", dependencies: ["Latentflow", "FuzzDriver"], path: "fuzz/Sources/fuzz-safetensors"),
         .executableTarget(
-            name: "fuzz-ui-workflow", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-ui-workflow"),
-        .executableTarget(name: "fuzz-image", dependencies: ["Latentflow"], path: "fuzz/Sources/fuzz-image"),
+            name: "fuzz-pickle", dependencies: ["Latentflow", "FuzzDriver"], path: "fuzz/Sources/fuzz-pickle"),
+        .executableTarget(
+            name: "fuzz-workflow", dependencies: ["Latentflow", "FuzzDriver"], path: "fuzz/Sources/fuzz-workflow"),
+        .executableTarget(
+            name: "fuzz-ui-workflow", dependencies: ["Latentflow", "FuzzDriver"], path: "fuzz/Sources/fuzz-ui-workflow"),
+        .executableTarget(
+            name: "fuzz-image", dependencies: ["Latentflow", "FuzzDriver"], path: "fuzz/Sources/fuzz-image"),
     ],
     swiftLanguageModes: [.v6]
 )
