@@ -17,45 +17,31 @@ final class ExecutionConformanceTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: output) }
 
-    func means(_ result: RunResult, _ id: String) -> [Double] {
-        result.ui.filter { $0.nodeId == id }.flatMap { $0.ui["images"]?.arrayValue ?? [] }.compactMap(\.doubleValue)
-    }
-
-    func lazyGraph(mask: Double) -> (GraphBuilder, black: String, white: String, mix: String, out: String) {
-        let b = GraphBuilder()
-        let black = b.add("StubImage", ["content": "BLACK", "height": 8, "width": 8, "batch_size": 1])
-        let white = b.add("StubImage", ["content": "WHITE", "height": 8, "width": 8, "batch_size": 1])
-        let mask = b.add("StubMask", ["value": mask, "height": 8, "width": 8, "batch_size": 1])
-        let mix = b.add("TestLazyMixImages", ["image1": black.out(0), "image2": white.out(0), "mask": mask.out(0)])
-        let out = b.add("StubOutput", ["images": mix.out(0)])
-        return (b, black.id, white.id, mix.id, out.id)
-    }
-
     // 1. Lazy evaluation: an unused branch never runs.
     func testLazyInputSkipsUnusedBranch() async throws {
-        let g = lazyGraph(mask: 0.0)
+        let g = lazyMixGraph(mask: 0.0)
         let result = try await executor.run(g.0.workflow)
-        XCTAssertEqual(means(result, g.out), [0])
+        XCTAssertEqual(stubMeans(result, g.out), [0])
         XCTAssertTrue(result.executed.contains(g.black))
         XCTAssertFalse(result.executed.contains(g.white), "the white image is never needed")
     }
 
     // 2 and 3. Full and partial cache reuse.
     func testFullAndPartialCache() async throws {
-        let g = lazyGraph(mask: 0.5)
+        let g = lazyMixGraph(mask: 0.5)
         let first = try await executor.run(g.0.workflow)
         XCTAssertEqual(Set(first.executed).count, 5)
-        XCTAssertEqual(means(first, g.out)[0], 0.5, accuracy: 1e-6)
+        XCTAssertEqual(stubMeans(first, g.out)[0], 0.5, accuracy: 1e-6)
         let second = try await executor.run(g.0.workflow)
         XCTAssertEqual(second.executed, [], "an identical workflow runs nothing")
         g.0.set("3", "value", 0.25)
         let third = try await executor.run(g.0.workflow)
         XCTAssertEqual(Set(third.executed), ["3", g.mix, g.out], "only the changed mask and what depends on it re-run")
-        XCTAssertEqual(means(third, g.out)[0], 0.25, accuracy: 1e-6)
+        XCTAssertEqual(stubMeans(third, g.out)[0], 0.25, accuracy: 1e-6)
     }
 
     func testCacheIsKeyedByStructureNotNodeIds() async throws {
-        let g = lazyGraph(mask: 0.5)
+        let g = lazyMixGraph(mask: 0.5)
         _ = try await executor.run(g.0.workflow)
         var renumbered = g.0.workflow
         renumbered.nodes = renumbered.nodes.map { node in
@@ -126,7 +112,7 @@ final class ExecutionConformanceTests: XCTestCase {
         b.add("StubOutput", id: "good", ["images": image.out(0)])
         b.add("StubOutput", id: "broken", ["images": WorkflowInput.link(nodeId: "404", slot: 0)])
         let result = try await executor.run(b.workflow)
-        XCTAssertEqual(means(result, "good"), [1])
+        XCTAssertEqual(stubMeans(result, "good"), [1])
         XCTAssertEqual(result.validation.validOutputs, ["good"])
         let error = try XCTUnwrap(result.validation.errors.first)
         XCTAssertEqual(error.location?.nodeId, "broken")
@@ -158,7 +144,7 @@ final class ExecutionConformanceTests: XCTestCase {
         b.add("StubOutput", id: "out", ["images": node.out(0)])
         let first = try await executor.run(b.workflow)
         XCTAssertEqual(TestIsChangedWithConstants.seenConstants, ["value"])
-        XCTAssertEqual(means(first, "out")[0], 0.25, accuracy: 1e-6)
+        XCTAssertEqual(stubMeans(first, "out")[0], 0.25, accuracy: 1e-6)
         let second = try await executor.run(b.workflow)
         XCTAssertEqual(second.executed, [])
     }
@@ -173,7 +159,7 @@ final class ExecutionConformanceTests: XCTestCase {
         let average = b.add("TestVariadicAverage", inputs)
         b.add("StubOutput", id: "out", ["images": average.out(0)])
         let result = try await executor.run(b.workflow)
-        XCTAssertEqual(means(result, "out")[0], 0.5, accuracy: 1e-6)
+        XCTAssertEqual(stubMeans(result, "out")[0], 0.5, accuracy: 1e-6)
     }
 
     // List semantics: a list output makes its consumers run once per element.
@@ -182,7 +168,7 @@ final class ExecutionConformanceTests: XCTestCase {
         let list = b.add("TestMakeListNode", ["value1": 0.5, "value2": 1.5, "value3": 2.5])
         b.add("StubListOutput", id: "out", ["value": list.out(0)])
         let result = try await executor.run(b.workflow)
-        XCTAssertEqual(means(result, "out"), [1, 3, 5])
+        XCTAssertEqual(stubMeans(result, "out"), [1, 3, 5])
     }
 
     // 16. One producer feeding two outputs runs once.
@@ -218,7 +204,7 @@ final class ExecutionConformanceTests: XCTestCase {
     }
 
     func testCancellationStopsBetweenNodes() async throws {
-        let g = lazyGraph(mask: 0.5)
+        let g = lazyMixGraph(mask: 0.5)
         let flag = CancellationFlag()
         flag.cancel()
         do {
@@ -249,7 +235,7 @@ final class ExecutionConformanceTests: XCTestCase {
     }
 
     func testEventsReportProgressInOrder() async throws {
-        let g = lazyGraph(mask: 1.0)
+        let g = lazyMixGraph(mask: 1.0)
         let log = EventLog()
         _ = try await executor.run(g.0.workflow) { log.append($0) }
         let names = log.events.map { event -> String in

@@ -18,20 +18,6 @@ final class FailureKeepsOutputsTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: output) }
 
-    func means(_ result: RunResult, _ id: String) -> [Double] {
-        result.ui.filter { $0.nodeId == id }.flatMap { $0.ui["images"]?.arrayValue ?? [] }.compactMap(\.doubleValue)
-    }
-
-    func lazyGraph(mask: Double) -> (GraphBuilder, black: String, white: String, mix: String, out: String) {
-        let b = GraphBuilder()
-        let black = b.add("StubImage", ["content": "BLACK", "height": 8, "width": 8, "batch_size": 1])
-        let white = b.add("StubImage", ["content": "WHITE", "height": 8, "width": 8, "batch_size": 1])
-        let mask = b.add("StubMask", ["value": mask, "height": 8, "width": 8, "batch_size": 1])
-        let mix = b.add("TestLazyMixImages", ["image1": black.out(0), "image2": white.out(0), "mask": mask.out(0)])
-        let out = b.add("StubOutput", ["images": mix.out(0)])
-        return (b, black.id, white.id, mix.id, out.id)
-    }
-
     // 4. A runtime error stops the workflow, names the node, and keeps what was written.
     func testRuntimeErrorNamesNodeAndKeepsEarlierOutputs() async throws {
         let b = GraphBuilder()
@@ -51,8 +37,8 @@ final class FailureKeepsOutputsTests: XCTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("kept_00001_.png").path))
         // The executor lives on: a valid workflow still runs.
-        let g = lazyGraph(mask: 1.0)
+        let g = lazyMixGraph(mask: 1.0)
         let result = try await executor.run(g.0.workflow)
-        XCTAssertEqual(means(result, g.out), [1])
+        XCTAssertEqual(stubMeans(result, g.out), [1])
     }
 }

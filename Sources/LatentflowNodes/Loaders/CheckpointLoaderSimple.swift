@@ -29,12 +29,7 @@ public struct CheckpointLoaderSimple: Node {
             throw NodeError(
                 "\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
         }
-        return NodeOutputs(
-            DiffusionModel(models),
-            TextEncoder(
-                model: text, byteCount: models.textBytes, weights: models.textWeights,
-                weightsAreFloat16: models.textWeightsAreFloat16),
-            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+        return .checkpoint(models, text: text)
     }
 
     /// A changed file (size or time) is loaded again; an unchanged one comes from the cache.

@@ -19,11 +19,6 @@ public struct DiffusersLoader: Node {
         let models = try DiffusersFolder.load(url)
         if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else { throw NodeError("\(url.lastPathComponent) has no text_encoder/") }
-        return NodeOutputs(
-            DiffusionModel(models),
-            TextEncoder(
-                model: text, byteCount: models.textBytes, weights: models.textWeights,
-                weightsAreFloat16: models.textWeightsAreFloat16),
-            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+        return .checkpoint(models, text: text)
     }
 }
