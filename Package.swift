@@ -142,7 +142,8 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "LatentflowEndToEndTests", dependencies: ["Latentflow", "LatentflowModels"],
+            name: "LatentflowEndToEndTests",
+            dependencies: ["Latentflow", "LatentflowModels", "LatentflowNodes", "LatentflowSampling"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LatentflowIOTests", dependencies: ["LatentflowIO", "LatentflowTensor"],

@@ -20,5 +20,10 @@ public enum BuiltinNodes: NodePack {
         CFGGuider.self, BasicGuider.self, SamplerCustom.self, SamplerCustomAdvanced.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,
         ImageScale.self, ImageScaleBy.self, ImageScaleToTotalPixels.self,
+        // Masks, inpainting and outpainting.
+        LoadImageMask.self, MaskToImage.self, ImageToMask.self, SolidMask.self, InvertMask.self, CropMask.self,
+        MaskComposite.self, FeatherMask.self, GrowMask.self, ThresholdMask.self, ImageCompositeMasked.self,
+        LatentCompositeMasked.self, SetLatentNoiseMask.self, VAEEncodeForInpaint.self, InpaintModelConditioning.self,
+        ImagePadForOutpaint.self,
     ]
 }

@@ -15,6 +15,9 @@ public struct SamplingPlan: Sendable {
     public var latentScale: Float = 0.18215
     /// 0: ComfyUI up to late 2025 on CPU (step noise reuses the seed); 1: later versions.
     public var stepNoiseSeedOffset: UInt64 = 0
+    /// The latent's noise mask (LATENT's `noise_mask`, any shape `InpaintBlend.prepareMask`
+    /// takes): sampling then only changes where it is 1.
+    public var denoiseMask: Tensor?
 
     public init(sampler: SamplerName, sigmas: [Float], seed: UInt64) {
         (self.sampler, self.sigmas, self.seed) = (sampler, sigmas, seed)
@@ -72,10 +75,15 @@ public struct SamplingPlan: Sendable {
         return result
     }
 
+    /// The latent as the model sees it (`process_latent_in`); an all-zero latent is left as it is.
+    public func processedLatent(_ latent: Tensor) -> Tensor {
+        latent.scalars.allSatisfy { $0 == 0 } ? latent : latent.scaled(by: latentScale)
+    }
+
     /// Samples a latent (unscaled, as LATENT carries it) and returns the result unscaled, plus the
     /// last denoised prediction (SamplerCustom's second output).
     public func run(
-        latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: Denoiser,
+        latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: @escaping Denoiser,
         onStep: (Int, Int) throws -> Void = { _, _ in }
     ) throws -> (samples: Tensor, denoised: Tensor) {
         guard sigmas.count > 1 else { return (latent, latent) }
@@ -83,15 +91,15 @@ public struct SamplingPlan: Sendable {
             addNoise
             ? try comfyInitialNoise(shape: latent.shape, seed: seed, batchIndex: batchIndex)
             : Tensor(shape: latent.shape)
-        let isEmpty = latent.scalars.allSatisfy { $0 == 0 }
-        let scaledLatent = isEmpty ? latent : latent.scaled(by: latentScale)
+        let scaledLatent = processedLatent(latent)
         let start = try sampling.noiseScaling(
             sigma: sigmas[0], noise: noise, latent: scaledLatent,
             maxDenoise: sampling.isMaxDenoise(sigmas[0]))
         var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset)
         var lastDenoised = start
         let samples = try Samplers.sample(
-            sampler, denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling,
+            sampler, denoiser: try inpaintDenoiser(denoiser, latent: scaledLatent, noise: noise, sampling: sampling),
+            x: start, sigmas: sigmas, sampling: sampling,
             noise: &stepNoise
         ) { step, total, denoised in
             lastDenoised = denoised
@@ -100,5 +108,21 @@ public struct SamplingPlan: Sendable {
         // process_latent_out divides (it does not multiply by the reciprocal).
         let scale = Tensor(shape: [], repeating: latentScale)
         return (try samples.dividing(scale), try lastDenoised.dividing(scale))
+    }
+
+    /// The denoiser the sampler calls: `denoiser` itself, or with a noise mask wrapped in the
+    /// inpainting blend (whose noise is, for ddim, `torch.manual_seed(seed + 1)`'s own draw).
+    func inpaintDenoiser(
+        _ denoiser: @escaping Denoiser, latent: Tensor, noise: Tensor, sampling: ModelSampling
+    ) throws -> Denoiser {
+        guard let denoiseMask else { return denoiser }
+        var blendNoise = noise
+        if sampler == .ddim {
+            var generator = TorchCPUGenerator(seed: seed &+ 1)
+            blendNoise = try generator.randn(latent.shape)
+        }
+        let blend = try InpaintBlend(
+            mask: InpaintBlend.prepareMask(denoiseMask, shape: latent.shape), latent: latent, noise: blendNoise)
+        return blend.wrapping(denoiser, sampling: sampling)
     }
 }

@@ -7,10 +7,15 @@ import LatentflowModels
 struct MakeTinyModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-tiny-model",
-        abstract: "Write the tiny SD1.5-architecture checkpoint with seeded random weights (the embedded default).")
+        abstract:
+            "Write the tiny SD1.5-architecture checkpoints (plain and inpainting) with seeded random weights (the embedded default)."
+    )
 
     @Option(help: "Checkpoint file.")
     var output = "models/checkpoints/latentflow-tiny-sd15.safetensors"
+
+    @Option(help: "The tiny inpainting checkpoint (9-channel UNet).")
+    var inpaintingOutput = "models/checkpoints/latentflow-tiny-sd15-inpainting.safetensors"
 
     @Option(
         help:
@@ -41,8 +46,9 @@ struct MakeTinyModelCommand: ParsableCommand {
         }
         let lora = self.lora ?? "models/loras/latentflow-tiny-lora.safetensors"
         try TinyModelFactory.write(to: URL(fileURLWithPath: output))
+        try TinyModelFactory.write(to: URL(fileURLWithPath: inpaintingOutput), inpainting: true)
         try TinyModelFactory.writeLoRA(to: URL(fileURLWithPath: lora))
-        for path in [output, lora] {
+        for path in [output, inpaintingOutput, lora] {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             print("wrote \(path) (\(size / 1024) KiB)")
         }

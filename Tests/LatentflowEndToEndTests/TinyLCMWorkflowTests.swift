@@ -113,11 +113,14 @@ final class TinyLCMWorkflowTests: XCTestCase {
         var ran: [String] = []
         for name in [
             "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
-            "latent_upscale_different_prompt_model", "area_composition",
+            "latent_upscale_different_prompt_model", "area_composition", "inpaint_example", "inpaint_model_outpainting",
         ] {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
+            var files = substitutes
+            // The inpainting templates load SD2's 512-inpainting-ema: the tiny 9-channel stand-in.
+            if name.hasPrefix("inpaint") { files["ckpt_name"] = "latentflow-tiny-sd15-inpainting.safetensors" }
             for index in loaded.workflow.nodes.indices {
-                for (input, file) in substitutes {
+                for (input, file) in files {
                     guard case .constant? = loaded.workflow.nodes[index].input(input) else { continue }
                     loaded.workflow.nodes[index].set(input, .constant(.string(file)))
                 }
@@ -145,7 +148,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             print("template \(name) ran in \(Date().timeIntervalSince(started)) s")
             ran.append(name)
         }
-        XCTAssertEqual(ran.count, 7, "ran \(ran)")
+        XCTAssertEqual(ran.count, 9, "ran \(ran)")
     }
 
     func testLatentsSaveAndLoadExactly() async throws {

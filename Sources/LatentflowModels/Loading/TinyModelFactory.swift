@@ -34,9 +34,22 @@ public enum TinyModelFactory {
         return c
     }()
 
+    /// The tiny UNet as an inpainting model: 9 input channels (latent, mask, masked-image latent),
+    /// as SD1.5-inpainting's `input_blocks.0.0.weight` has.
+    public static let inpaintingUNet: UNetConfiguration = {
+        var c = unet
+        c.inChannels = 9
+        return c
+    }()
+
     /// The checkpoint's tensors, keyed as a single-file SD1.5 checkpoint.
     public static func makeCheckpoint(seed: UInt64 = 20_261_123) -> [(String, Tensor)] {
         makeCheckpoint(seed: seed, unet: unet, vae: vae, clip: clip)
+    }
+
+    /// The tiny inpainting checkpoint's tensors (its own seed: every weight differs from the plain one's).
+    public static func makeInpaintingCheckpoint(seed: UInt64 = 20_261_124) -> [(String, Tensor)] {
+        makeCheckpoint(seed: seed, unet: inpaintingUNet, vae: vae, clip: clip)
     }
 
     /// A full-size SD1.5 checkpoint with seeded random weights (about 2 GB in float16), for
@@ -120,16 +133,15 @@ public enum TinyModelFactory {
         try SafeTensorsWriter.write(items, metadata: ["format": "pt", "description": description], to: url)
     }
 
-    public static func write(to url: URL, fullSize: Bool = false) throws {
-        let items = (fullSize ? makeFullSizeCheckpoint() : makeCheckpoint()).map {
-            SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16)
-        }
+    public static func write(to url: URL, fullSize: Bool = false, inpainting: Bool = false) throws {
+        let tensors =
+            fullSize ? makeFullSizeCheckpoint() : inpainting ? makeInpaintingCheckpoint() : makeCheckpoint()
+        let items = tensors.map { SafeTensorsWriter.Item($0.0, $0.1, dtype: .float16) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let kind = inpainting ? "SD1.5-inpainting-architecture" : "SD1.5-architecture"
         try SafeTensorsWriter.write(
             items,
-            metadata: [
-                "format": "pt", "description": "Latentflow's tiny SD1.5-architecture test model (random weights)",
-            ], to: url)
+            metadata: ["format": "pt", "description": "Latentflow's tiny \(kind) test model (random weights)"], to: url)
     }
 }
 

@@ -14,7 +14,12 @@ public struct LoadImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let name = try inputs[Self.image]
+        let (image, mask) = ImageQuantization.imageAndMask(try Self.decode(try inputs[Self.image], context: context))
+        return NodeOutputs(image, mask)
+    }
+
+    /// The named file of the input folder, decoded within the memory budget.
+    static func decode(_ name: String, context: ExecutionContext) throws -> RasterImage {
         let url = try context.environment.files.locate(name, in: "input")
         let settings = context.environment.builtinSettings
         let raster: RasterImage
@@ -25,13 +30,12 @@ public struct LoadImage: Node {
         } catch let ImageFileError.tooLarge(_, format, width, height, channels, _) {
             let bytes = MemoryBudget.product([width, height, Self.bytesPerPixel(channels: channels)])
             try settings.checkAllocation(
-                bytes: bytes ?? Int.max, what: "LoadImage",
+                bytes: bytes ?? Int.max, what: context.classType,
                 for: "\(name), a \(format) image of \(width)x\(height), decoded")
             throw NodeError("\(name): the \(format) image of \(width)x\(height) is too large to decode")
         }
-        if let warning = raster.decodeWarning { context.warn("LoadImage: \(name): \(warning)") }
-        let (image, mask) = ImageQuantization.imageAndMask(raster)
-        return NodeOutputs(image, mask)
+        if let warning = raster.decodeWarning { context.warn("\(context.classType): \(name): \(warning)") }
+        return raster
     }
 
     /// What decoding costs per pixel: the decoder's samples and their copy (up to 8 bytes each

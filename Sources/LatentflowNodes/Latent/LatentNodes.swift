@@ -142,10 +142,16 @@ public struct LatentFromBatch: Node {
         let start = min(count - 1, try inputs[Self.batchIndex])
         let length = min(count - start, try inputs[Self.length])
         let indices = latent.batchIndex ?? Array(0..<count)
+        // A single mask serves every sample; a batch of masks is sliced with the samples.
+        var mask = latent.noiseMask
+        if let masks = mask, masks.rank > 0, masks.dim(0) > 1 {
+            let repeated = try masks.repeatedToBatch(max(count, masks.dim(0)))
+            mask = try repeated.slice(axis: 0, start: start, length: min(length, repeated.dim(0) - start))
+        }
         return NodeOutputs(
             Latent(
                 try latent.samples.slice(axis: 0, start: start, length: length),
-                batchIndex: Array(indices[start..<(start + length)])))
+                batchIndex: Array(indices[start..<(start + length)]), noiseMask: mask))
     }
 }
 
@@ -172,6 +178,11 @@ public struct RepeatLatentBatch: Node {
             let offset = (base.max() ?? 0) - (base.min() ?? 0) + 1
             indices = (0..<amount).flatMap { i in base.map { $0 + i * offset } }
         }
-        return NodeOutputs(Latent(samples, batchIndex: indices))
+        // ComfyUI repeats a batch of masks (one mask serves all as it is).
+        var mask = latent.noiseMask
+        if let masks = mask, masks.rank > 0, masks.dim(0) > 1 {
+            mask = try Tensor.concat(Array(repeating: masks, count: amount), axis: 0)
+        }
+        return NodeOutputs(Latent(samples, batchIndex: indices, noiseMask: mask))
     }
 }

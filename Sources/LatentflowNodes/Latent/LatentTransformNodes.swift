@@ -233,7 +233,10 @@ public struct LatentBatch: Node {
         }
         let indices =
             (first.batchIndex ?? Array(0..<first.samples.dim(0))) + (second.batchIndex ?? Array(0..<other.dim(0)))
-        return NodeOutputs(Latent(try Tensor.concat([first.samples, other], axis: 0), batchIndex: indices))
+        // ComfyUI copies samples1's dict, so its noise mask (if any) carries over.
+        return NodeOutputs(
+            Latent(
+                try Tensor.concat([first.samples, other], axis: 0), batchIndex: indices, noiseMask: first.noiseMask))
     }
 }
 

@@ -11,27 +11,46 @@ import LatentflowTensor
 struct CFGDenoiser {
     let guidance: CFGGuidance
 
-    init(model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double) {
-        func entries(_ conditioning: Conditioning) -> [CFGGuidance.Entry] {
-            conditioning.entries.map { entry in
-                CFGGuidance.Entry(
+    /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
+    init(
+        model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
+        inpaint: InpaintConcat? = nil
+    ) throws {
+        func entries(_ conditioning: Conditioning) throws -> [CFGGuidance.Entry] {
+            try conditioning.entries.map { entry in
+                let concat = try inpaint?.channels(for: entry)
+                return CFGGuidance.Entry(
                     area: entry.area, strength: entry.strength,
                     startSigma: entry.startPercent.map(model.sampling.percentToSigma),
                     endSigma: entry.endPercent.map(model.sampling.percentToSigma)
                 ) { x, sigma in
-                    try Self.denoised(model, entry.embedding, x, sigma)
+                    try Self.denoised(
+                        model, entry.embedding, x, sigma,
+                        concat: concat.map { try Self.region($0, of: x, area: entry.area) })
                 }
             }
         }
-        guidance = CFGGuidance(positive: entries(positive), negative: entries(negative), cfg: cfg)
+        guidance = CFGGuidance(positive: try entries(positive), negative: try entries(negative), cfg: cfg)
+    }
+
+    /// The part of whole-latent `concat` channels under an area entry's region `x` (placed as
+    /// `CFGGuidance` places it), as ComfyUI's `CONDNoiseShape.process_cond` crops them.
+    static func region(_ concat: Tensor, of x: Tensor, area: LatentArea?) throws -> Tensor {
+        guard let area else { return concat }
+        let y = min(area.y, concat.dim(2) - 1), left = min(area.x, concat.dim(3) - 1)
+        return try concat.slice(axis: 2, start: y, length: x.dim(2)).slice(axis: 3, start: left, length: x.dim(3))
     }
 
     func denoise(_ x: Tensor, sigma: Float) throws -> Tensor { try guidance.denoise(x, sigma: sigma) }
 
     /// One UNet call: input scaling, quantized timestep, the text context repeated per sample.
-    static func denoised(_ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float) throws -> Tensor {
+    /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
+    static func denoised(
+        _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil
+    ) throws -> Tensor {
         let sampling = model.sampling
-        let input = sampling.calculateInput(sigma: sigma, x)
+        var input = sampling.calculateInput(sigma: sigma, x)
+        if let concat { input = try Tensor.concat([input, concat], axis: 1) }
         let n = x.dim(0)
         let context = n == 1 ? embedding : try Tensor.concat(Array(repeating: embedding, count: n), axis: 0)
         let output = try model.unet(

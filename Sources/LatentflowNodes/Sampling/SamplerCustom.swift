@@ -102,10 +102,12 @@ func customSample(
     plan.addNoise = noise.enabled
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
     plan.latentScale = guider.model.latentScale
+    plan.denoiseMask = latent.noiseMask
     let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
-    let denoiser = CFGDenoiser(
+    let denoiser = try CFGDenoiser(
         model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
-        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg)
+        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
+        inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples))
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
         denoiser: { try denoiser.denoise($0, sigma: $1) }
@@ -117,6 +119,21 @@ func customSample(
     output.samples = result.samples
     denoised.samples = result.denoised
     return (output, denoised)
+}
+
+/// What an inpainting UNet's extra channels are built from; nil for a UNet that reads the latent only.
+private func inpaintConcat(_ model: DiffusionModel, plan: SamplingPlan, latent: Tensor) throws -> InpaintConcat? {
+    let (wanted, channels) = (model.unet.config.inChannels, latent.dim(1))
+    if wanted == channels { return nil }
+    guard wanted == 2 * channels + 1 else {
+        throw NodeError(
+            "the UNet takes \(wanted) input channels but the latent has \(channels) (an inpainting UNet takes \(2 * channels + 1): latent, mask, masked image)"
+        )
+    }
+    return InpaintConcat(
+        latentImage: plan.processedLatent(latent),
+        denoiseMask: try plan.denoiseMask.map { try InpaintBlend.prepareMask($0, shape: latent.shape) },
+        latentScale: model.latentScale)
 }
 
 public struct SamplerCustom: Node {

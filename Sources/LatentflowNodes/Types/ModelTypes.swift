@@ -91,6 +91,11 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// An area as fractions of the latent (height, width, y, x), set instead of `area` by
         /// ConditioningSetAreaPercentage; sampling resolves it against the latent's size.
         public var areaFraction: (height: Double, width: Double, y: Double, x: Double)?
+        /// For inpainting UNets (InpaintModelConditioning): the masked image's latent, unscaled
+        /// (ComfyUI's `concat_latent_image`), and the pixel-space mask (`concat_mask`); nil: the
+        /// sampled latent and its noise mask stand in.
+        public var concatLatentImage: Tensor?
+        public var concatMask: Tensor?
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
@@ -126,7 +131,12 @@ public struct Latent: PortValue, MemoryFootprint {
     public static var portType: PortType { .latent }
     public var samples: Tensor
     public var batchIndex: [Int]?
+    /// Where sampling may change the latent (ComfyUI's `noise_mask`, e.g. `[B, 1, H, W]` at pixel
+    /// or latent size): 1 denoises, 0 keeps. Nil: everywhere.
+    public var noiseMask: Tensor?
 
-    public init(_ samples: Tensor, batchIndex: [Int]? = nil) { (self.samples, self.batchIndex) = (samples, batchIndex) }
-    public var byteCount: Int { samples.count * 4 }
+    public init(_ samples: Tensor, batchIndex: [Int]? = nil, noiseMask: Tensor? = nil) {
+        (self.samples, self.batchIndex, self.noiseMask) = (samples, batchIndex, noiseMask)
+    }
+    public var byteCount: Int { (samples.count + (noiseMask?.count ?? 0)) * 4 }
 }

@@ -54,16 +54,22 @@ public struct VAEEncode: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        var image = try inputs[Self.pixels].channelsFirst()  // [B, C, H, W]
-        let vae = try inputs[Self.vae].autoencoder
-        if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
-        try checkEncodable(image, vae, context)
-        image = try vae.croppedToLatentGrid(image)
-        var latents: [Tensor] = []
-        for i in 0..<image.dim(0) {
-            try context.checkCancellation()
-            latents.append(try vae.encode(image.slice(axis: 0, start: i, length: 1).scaled(by: 2, adding: -1)))
-        }
-        return NodeOutputs(Latent(try Tensor.concat(latents, axis: 0)))
+        let image = try inputs[Self.pixels].channelsFirst()  // [B, C, H, W]
+        return NodeOutputs(Latent(try encodeImages(image, try inputs[Self.vae].autoencoder, context)))
     }
+}
+
+/// ComfyUI's `VAE.encode` on `[B, C, H, W]` images in 0...1: RGB only, centre-cropped to whole
+/// latent pixels, `2x − 1`, the posterior mean, one sample at a time.
+func encodeImages(_ images: Tensor, _ vae: AutoencoderKL, _ context: ExecutionContext) throws -> Tensor {
+    var image = images
+    if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
+    try checkEncodable(image, vae, context)
+    image = try vae.croppedToLatentGrid(image)
+    var latents: [Tensor] = []
+    for i in 0..<image.dim(0) {
+        try context.checkCancellation()
+        latents.append(try vae.encode(image.slice(axis: 0, start: i, length: 1).scaled(by: 2, adding: -1)))
+    }
+    return try Tensor.concat(latents, axis: 0)
 }
