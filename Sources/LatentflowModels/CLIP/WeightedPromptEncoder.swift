@@ -18,10 +18,12 @@ public struct WeightedPromptEncoder: Sendable {
     /// - Parameters:
     ///   - embeddings: resolves `embedding:NAME` (textual inversion).
     ///   - missing: told each embedding name `embeddings` does not know (the reference is dropped).
+    /// - Throws: `PromptLimitError` for a prompt past `PromptLimits`.
     public func encode(
         _ prompt: String, embeddings: EmbeddingLookup? = nil,
         missing: ((String) -> Void)? = nil
     ) throws -> Tensor {
+        if let problem = PromptLimits.problem(prompt) { throw PromptLimitError(description: problem) }
         let padToken = model.config.padToken
         let chunks = tokenizer.tokenizeWithWeights(prompt, padToken: padToken, embeddings: embeddings, missing: missing)
         let hasWeights = chunks.contains { $0.contains { $0.weight != 1 } }

@@ -18,6 +18,11 @@ public struct CLIPTextEncode: Node {
 
     public init() {}
 
+    /// A constant prompt past `PromptLimits` is refused before anything runs.
+    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
+        (constants["text"] as? String).flatMap(PromptLimits.problem).map { "text: \($0)" }
+    }
+
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let encoder = try inputs[Self.clip]
         let files = context.environment.files
