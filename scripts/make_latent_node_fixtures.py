@@ -171,6 +171,14 @@ def main():
     case("batch", "LatentBatch", {"samples1": a, "samples2": b1}, latent_batch(a, b1))
     case("batch_resize", "LatentBatch", {"samples1": a, "samples2": one}, latent_batch(a, one))
 
+    # LatentUpscale's centre crop: Python's round (half to even) picks the offset; an 11-wide latent
+    # cut to a square crops round(1.5) = 2 columns from each side, 13 wide round(2.5) = 2.
+    for i, (w, h) in enumerate([(11, 8), (13, 8), (8, 11)]):
+        wide = randn(1, 4, h, w)
+        case(f"upscale_crop{i}", "LatentUpscale", {"samples": wide},
+             common_upscale(wide, 8, 8, "bilinear", "center"),
+             upscale_method="bilinear", width=64, height=64, crop="center")
+
     c1, c2, c3 = randn(1, 7, 8), randn(1, 5, 8), randn(1, 9, 8)
     case("concat", "ConditioningConcat", {"to": c1, "from": c2}, torch.cat((c1, c2), 1))
     case("average_pad", "ConditioningAverage", {"to": c1, "from": c2},
