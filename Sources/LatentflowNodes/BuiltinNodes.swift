@@ -20,5 +20,7 @@ public enum BuiltinNodes: NodePack {
         CFGGuider.self, BasicGuider.self, SamplerCustom.self, SamplerCustomAdvanced.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,
         ImageScale.self, ImageScaleBy.self, ImageScaleToTotalPixels.self,
+        ControlNetLoader.self, DiffControlNetLoader.self, ControlNetApply.self, ControlNetApplyAdvanced.self,
+        Canny.self,
     ]
 }

@@ -105,7 +105,8 @@ func customSample(
     let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
     let denoiser = CFGDenoiser(
         model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
-        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg)
+        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
+        warn: context.warn)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
         denoiser: { try denoiser.denoise($0, sigma: $1) }

@@ -91,6 +91,11 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// An area as fractions of the latent (height, width, y, x), set instead of `area` by
         /// ConditioningSetAreaPercentage; sampling resolves it against the latent's size.
         public var areaFraction: (height: Double, width: Double, y: Double, x: Double)?
+        /// The ControlNets / T2I-Adapters applied to this entry (ComfyUI's `control`), last applied first.
+        public var control: ControlApplication?
+        /// Set by the old ControlNetApply: the control also serves the negative side when that has none
+        /// (ComfyUI's `control_apply_to_uncond`).
+        public var controlAppliesToUncond = false
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
@@ -98,7 +103,7 @@ public struct Conditioning: PortValue, MemoryFootprint {
     }
 
     public var entries: [Entry]
-    public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 } }
+    public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 + ($1.control?.byteCount ?? 0) } }
 
     public init(_ entries: [Entry]) { self.entries = entries }
 
