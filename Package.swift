@@ -139,6 +139,7 @@ let package = Package(
             name: "LatentflowNodesTests",
             dependencies: [
                 "Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowIO", "LatentflowTestSupport",
+                "LatentflowModels", "LatentflowTensor",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

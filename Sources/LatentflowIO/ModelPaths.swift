@@ -36,6 +36,7 @@ public final class ModelPaths: @unchecked Sendable {
         self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
         let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
         for kind in Self.modelKinds { roots[kind] = [models.appendingPathComponent(kind)] }
+        roots["controlnet"]?.append(models.appendingPathComponent("t2i_adapter"))  // ComfyUI lists both
         roots["input"] = [baseDirectory.appendingPathComponent("input").standardizedFileURL]
         roots["output"] = [self.outputDirectory]
         for file in extraPaths { try addExtraPaths(file) }

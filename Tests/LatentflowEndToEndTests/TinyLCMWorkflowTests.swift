@@ -109,18 +109,24 @@ final class TinyLCMWorkflowTests: XCTestCase {
         let substitutes = [
             "ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
             "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
+            "control_net_name": "latentflow-tiny-controlnet.safetensors",
+        ]
+        let templateSubstitutes = [
+            "depth_t2i_adapter": ["control_net_name": "latentflow-tiny-t2i-adapter.safetensors"]
         ]
         var ran: [String] = []
-        for name in [
+        let names = [
             "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
             "latent_upscale_different_prompt_model", "area_composition", "inpaint_example", "inpaint_model_outpainting",
-        ] {
+            "controlnet_example", "depth_controlnet", "depth_t2i_adapter", "mixing_controlnets", "2_pass_pose_worship",
+        ]
+        for name in names {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
             var files = substitutes
             // The inpainting templates load SD2's 512-inpainting-ema: the tiny 9-channel stand-in.
             if name.hasPrefix("inpaint") { files["ckpt_name"] = "latentflow-tiny-sd15-inpainting.safetensors" }
             for index in loaded.workflow.nodes.indices {
-                for (input, file) in files {
+                for (input, file) in files.merging(templateSubstitutes[name] ?? [:], uniquingKeysWith: { $1 }) {
                     guard case .constant? = loaded.workflow.nodes[index].input(input) else { continue }
                     loaded.workflow.nodes[index].set(input, .constant(.string(file)))
                 }
@@ -148,7 +154,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             print("template \(name) ran in \(Date().timeIntervalSince(started)) s")
             ran.append(name)
         }
-        XCTAssertEqual(ran.count, 9, "ran \(ran)")
+        XCTAssertEqual(ran.count, names.count, "ran \(ran)")
     }
 
     func testLatentsSaveAndLoadExactly() async throws {

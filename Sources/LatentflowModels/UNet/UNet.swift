@@ -78,24 +78,28 @@ public struct UNet: Sendable {
     /// given text `context` `[N, T, contextDim]`.
     /// - Parameter guidance: for LCM-distilled UNets, the guidance scale w the embedding encodes
     ///   (diffusers passes `guidance_scale − 1`); ignored by other UNets.
-    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil) throws
-        -> Tensor
-    {
+    /// - Parameter control: ControlNet / T2I-Adapter residuals, added where ComfyUI's `apply_control`
+    ///   adds them; `controlMismatch` hears of any whose shape does not fit (skipped).
+    public func callAsFunction(
+        _ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil, control: ControlResiduals? = nil,
+        controlMismatch: ((String) -> Void)? = nil
+    ) throws -> Tensor {
+        var control = ControlCursor(control, mismatch: controlMismatch)
         var features = timestepEmbedding(timesteps, dim: config.modelChannels)
         if let guidanceProjection, let dim = config.guidanceEmbeddingDim {
             let w = guidanceScaleEmbedding(Array(repeating: guidance ?? 7.5, count: timesteps.count), dim: dim)
             features = try features.adding(guidanceProjection(w))
         }
         let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()  // SiLU'd once for every ResBlock
-        var h = try convIn(x)
+        var h = try control.applyInput(convIn(x))
         var skips = [h]
         for block in inputBlocks {
-            h = try block(h, embedding: embedding, context: context)
+            h = try control.applyInput(block(h, embedding: embedding, context: context))
             skips.append(h)
         }
-        h = try middle(h, embedding: embedding, context: context)
+        h = try control.applyMiddle(middle(h, embedding: embedding, context: context))
         for block in outputBlocks {
-            let skip = skips.removeLast()
+            let skip = try control.applyOutput(skips.removeLast())
             let next = skips.last.map { (height: $0.dim(2), width: $0.dim(3)) }
             h = try block(h, skip: skip, embedding: embedding, context: context, upsampledSize: next)
         }

@@ -14,7 +14,8 @@ func checkImageAllocation(_ image: ImageBatch, width: Int, height: Int, _ contex
         for: describeBatch(image.count, "image", width: width, height: height))
 }
 
-/// ComfyUI's `common_upscale` on `[B, C, H, W]`: optional centre crop to the target aspect,
+/// ComfyUI's `common_upscale` on `[B, C, H, W]`: optional centre crop to the target aspect (offsets
+/// rounded half to even, Python's `round`),
 /// then `F.interpolate` semantics.
 func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, crop: String) throws -> Tensor {
     var source = samples
@@ -23,9 +24,9 @@ func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, c
         let oldAspect = Double(oldW) / Double(oldH), newAspect = Double(width) / Double(height)
         var x = 0, y = 0
         if oldAspect > newAspect {
-            x = Int((Double(oldW) - Double(oldW) * (newAspect / oldAspect)) / 2)
+            x = Int(((Double(oldW) - Double(oldW) * (newAspect / oldAspect)) / 2).rounded(.toNearestOrEven))
         } else if oldAspect < newAspect {
-            y = Int((Double(oldH) - Double(oldH) * (oldAspect / newAspect)) / 2)
+            y = Int(((Double(oldH) - Double(oldH) * (oldAspect / newAspect)) / 2).rounded(.toNearestOrEven))
         }
         source = try samples.slice(axis: 2, start: y, length: oldH - 2 * y).slice(
             axis: 3, start: x, length: oldW - 2 * x)

@@ -14,8 +14,9 @@ struct CFGDenoiser {
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
     init(
         model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
-        inpaint: InpaintConcat? = nil
+        inpaint: InpaintConcat? = nil, warn: @escaping (String) -> Void = { _ in }
     ) throws {
+        let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
         func entries(_ conditioning: Conditioning) throws -> [CFGGuidance.Entry] {
             try conditioning.entries.map { entry in
                 let concat = try inpaint?.channels(for: entry)
@@ -26,10 +27,12 @@ struct CFGDenoiser {
                 ) { x, sigma in
                     try Self.denoised(
                         model, entry.embedding, x, sigma,
-                        concat: concat.map { try Self.region($0, of: x, area: entry.area) })
+                        concat: concat.map { try Self.region($0, of: x, area: entry.area) }, control: entry.control,
+                        controls)
                 }
             }
         }
+        let negative = negative.withUncondControls(from: positive)
         guidance = CFGGuidance(positive: try entries(positive), negative: try entries(negative), cfg: cfg)
     }
 
@@ -45,17 +48,20 @@ struct CFGDenoiser {
 
     /// One UNet call: input scaling, quantized timestep, the text context repeated per sample.
     /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
+    /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk).
     static func denoised(
-        _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil
+        _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil,
+        control: ControlApplication? = nil, _ controls: ControlEvaluator? = nil
     ) throws -> Tensor {
         let sampling = model.sampling
         var input = sampling.calculateInput(sigma: sigma, x)
         if let concat { input = try Tensor.concat([input, concat], axis: 1) }
         let n = x.dim(0)
         let context = n == 1 ? embedding : try Tensor.concat(Array(repeating: embedding, count: n), axis: 0)
+        let residuals = try control.flatMap { try controls?.residuals($0, x: x, sigma: sigma, context: context) }
         let output = try model.unet(
             input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-            context: context, guidance: model.lcmGuidance)
+            context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

@@ -107,7 +107,7 @@ func customSample(
     let denoiser = try CFGDenoiser(
         model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
         negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
-        inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples))
+        inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples), warn: context.warn)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
         denoiser: { try denoiser.denoise($0, sigma: $1) }

@@ -96,6 +96,11 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// sampled latent and its noise mask stand in.
         public var concatLatentImage: Tensor?
         public var concatMask: Tensor?
+        /// The ControlNets / T2I-Adapters applied to this entry (ComfyUI's `control`), last applied first.
+        public var control: ControlApplication?
+        /// Set by the old ControlNetApply: the control also serves the negative side when that has none
+        /// (ComfyUI's `control_apply_to_uncond`).
+        public var controlAppliesToUncond = false
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
@@ -103,7 +108,7 @@ public struct Conditioning: PortValue, MemoryFootprint {
     }
 
     public var entries: [Entry]
-    public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 } }
+    public var byteCount: Int { entries.reduce(0) { $0 + $1.embedding.count * 4 + ($1.control?.byteCount ?? 0) } }
 
     public init(_ entries: [Entry]) { self.entries = entries }
 

@@ -1,0 +1,94 @@
+import Foundation
+import LatentflowGraph
+import LatentflowIO
+import LatentflowModels
+import LatentflowTensor
+import XCTest
+
+@testable import LatentflowNodes
+
+/// ControlNetApplyAdvanced's strength, timestep range and chaining through CFG, against a torch
+/// transcription of ComfyUI on diffusers' models (scripts/make_controlnet_fixtures.py), and the
+/// Canny node against kornia. Bounds: relative error 1e-4 (float32 through two models); Canny
+/// edges equal but for pixels whose magnitude sits within rounding of a threshold.
+final class ControlNetNodeTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static func fixture(_ name: String) -> SafeTensorsFile {
+        try! SafeTensorsFile(
+            path: Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures")!.path)
+    }
+    static let model = DiffusionModel(
+        try! StableDiffusionCheckpoint.load(
+            path: repository.appendingPathComponent("models/checkpoints/latentflow-tiny-sd15.safetensors").path,
+            roundCLIPToFloat16: false))
+    static let controlNet = ControlNetValue(
+        try! ControlModelFile.load(
+            path: repository.appendingPathComponent("models/controlnet/latentflow-tiny-controlnet.safetensors").path))
+    let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
+
+    func apply(
+        _ positive: Conditioning, _ negative: Conditioning, hint: Tensor, strength: Double, start: Double, end: Double
+    ) async throws -> (Conditioning, Conditioning) {
+        let out = try await ControlNetApplyAdvanced().execute(
+            NodeInputs([
+                "positive": positive, "negative": negative, "control_net": Self.controlNet,
+                "image": try ImageBatch(channelsFirst: hint), "strength": strength, "start_percent": start,
+                "end_percent": end,
+            ]), context: context)
+        return (out.values[0] as! Conditioning, out.values[1] as! Conditioning)
+    }
+
+    func testStrengthRangeAndChainingMatchComfyUI() async throws {
+        let r = Self.fixture("controlnet_sampling")
+        let positive = Conditioning([.init(embedding: try r.tensor("positive"))])
+        let negative = Conditioning([.init(embedding: try r.tensor("negative"))])
+        let single = try await apply(positive, negative, hint: r.tensor("hint_a"), strength: 0.7, start: 0.1, end: 0.8)
+        let first = try await apply(positive, negative, hint: r.tensor("hint_b"), strength: 0.5, start: 0, end: 1)
+        let chained = try await apply(first.0, first.1, hint: r.tensor("hint_a"), strength: 0.7, start: 0.1, end: 0.8)
+        XCTAssertTrue(chained.0.entries[0].control?.previous === first.0.entries[0].control)
+        let sigmas = try r.tensor("sigmas").scalars
+        for (name, conditioning) in [("single", single), ("chained", chained)] {
+            let denoiser = try CFGDenoiser(model: Self.model, positive: conditioning.0, negative: conditioning.1, cfg: 3)
+            for (i, sigma) in sigmas.enumerated() {
+                let out = try denoiser.denoise(r.tensor("x.\(i)"), sigma: sigma)
+                let reference = try r.tensor("\(name).\(i)")
+                let scale = reference.scalars.map(abs).max() ?? 1
+                let error = zip(out.scalars, reference.scalars).map { abs($0 - $1) }.max()! / scale
+                XCTAssertLessThan(error, 1e-4, "\(name) at sigma \(sigma)")
+            }
+        }
+    }
+
+    func testZeroStrengthLeavesConditioningAlone() async throws {
+        let entry = Conditioning([.init(embedding: Tensor(shape: [1, 5, 32]))])
+        let (p, n) = try await apply(entry, entry, hint: Tensor(shape: [1, 3, 64, 64]), strength: 0, start: 0, end: 1)
+        XCTAssertNil(p.entries[0].control)
+        XCTAssertNil(n.entries[0].control)
+    }
+
+    func testOldApplyAlsoControlsTheNegativeSide() async throws {
+        let out = try await ControlNetApply().execute(
+            NodeInputs([
+                "conditioning": Conditioning([.init(embedding: Tensor(shape: [1, 5, 32]))]),
+                "control_net": Self.controlNet, "image": ImageBatch(Tensor(shape: [1, 64, 64, 3])), "strength": 1.0,
+            ]), context: context)
+        let positive = out.values[0] as! Conditioning
+        let negative = Conditioning([.init(embedding: Tensor(shape: [1, 5, 32]))]).withUncondControls(from: positive)
+        XCTAssertTrue(negative.entries[0].control === positive.entries[0].control)
+    }
+
+    func testCannyMatchesKornia() async throws {
+        let r = Self.fixture("canny")
+        for (low, high) in [(0.4, 0.8), (0.35, 0.8), (0.1, 0.2)] {
+            let out = try await Canny().execute(
+                NodeInputs(["image": ImageBatch(try r.tensor("image")), "low_threshold": low, "high_threshold": high]),
+                context: context)
+            let edges = (out.values[0] as! ImageBatch).pixels
+            let reference = try r.tensor("edges.\(low).\(high)")
+            XCTAssertEqual(edges.shape, reference.shape)
+            let differing = zip(edges.scalars, reference.scalars).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "low \(low) high \(high): \(differing) of \(edges.count) values differ")
+        }
+    }
+}

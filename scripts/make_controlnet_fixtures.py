@@ -1,0 +1,235 @@
+"""Tiny ControlNet / T2I-Adapter stand-ins and their reference outputs (run by hand, never by CI).
+
+    pip install torch diffusers kornia==0.8.1 safetensors
+    python3 scripts/make_controlnet_fixtures.py
+
+Writes:
+  - models/controlnet/latentflow-tiny-controlnet.safetensors: a diffusers ControlNetModel shaped
+    like the embedded tiny UNet (random weights, rounded to float16), in the LDM layout
+    (`control_model.*`) of the control_v11 files;
+  - models/controlnet/latentflow-tiny-t2i-adapter.safetensors: a full T2I-Adapter (TencentARC
+    names, float16);
+  - Tests/LatentflowModelsTests/Fixtures/controlnet_*.safetensors: the same ControlNet in the
+    diffusers layout (float16), a light T2I-Adapter (TencentARC names), the full adapter in the
+    diffusers layout, and the reference outputs of diffusers' ControlNetModel, T2IAdapter and
+    UNet2DConditionModel (with down/mid residuals and intrablock residuals) on the embedded UNet;
+  - Tests/LatentflowNodesTests/Fixtures/controlnet_sampling.safetensors: ComfyUI's denoised
+    prediction with ControlNetApplyAdvanced (strength 0.7, start/end 0.1/0.8) and two chained
+    ControlNets, at sigmas inside and outside the range, as a torch transcription of
+    comfy/controlnet.py (ControlNet.get_control, control_merge), comfy/samplers.py (cfg_function)
+    and comfy/model_sampling.py (ModelSamplingDiscrete: timestep, percent_to_sigma);
+  - Tests/LatentflowNodesTests/Fixtures/canny.safetensors: kornia.filters.canny as ComfyUI's Canny
+    node calls it (comfy_extras/nodes_canny.py).
+"""
+import math
+import os
+
+import kornia
+import torch
+from diffusers import ControlNetModel, T2IAdapter, UNet2DConditionModel
+from safetensors.torch import load_file, save_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+MODELS_FIXTURES = os.path.join(ROOT, "Tests", "LatentflowModelsTests", "Fixtures")
+NODES_FIXTURES = os.path.join(ROOT, "Tests", "LatentflowNodesTests", "Fixtures")
+torch.manual_seed(2024)
+
+RESNET = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+          ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
+
+
+def diffusers_to_ldm(key, levels=2, layers=1, attention=(True, False), hint_blocks=6):
+    """A diffusers UNet / ControlNet key under its LDM name (ComfyUI's unet_to_diffusers table and
+    load_controlnet's controlnet_* renames, restated)."""
+    fixed = {"conv_in": "input_blocks.0.0", "time_embedding.linear_1": "time_embed.0",
+             "time_embedding.linear_2": "time_embed.2", "conv_norm_out": "out.0", "conv_out": "out.2",
+             "controlnet_mid_block": "middle_block_out.0",
+             "controlnet_cond_embedding.conv_in": "input_hint_block.0",
+             "controlnet_cond_embedding.conv_out": "input_hint_block.%d" % (2 * (hint_blocks + 1))}
+    for k in range(hint_blocks):
+        fixed["controlnet_cond_embedding.blocks.%d" % k] = "input_hint_block.%d" % (2 * (k + 1))
+    for k in range(16):
+        fixed["controlnet_down_blocks.%d" % k] = "zero_convs.%d.0" % k
+    for level in range(levels):
+        for i in range(layers):
+            n = 1 + (layers + 1) * level + i
+            for d, l in RESNET:
+                fixed["down_blocks.%d.resnets.%d.%s" % (level, i, d)] = "input_blocks.%d.0.%s" % (n, l)
+            fixed["down_blocks.%d.attentions.%d" % (level, i)] = "input_blocks.%d.1" % n
+        fixed["down_blocks.%d.downsamplers.0.conv" % level] = "input_blocks.%d.0.op" % (1 + (layers + 1) * level + layers)
+    for d, l in RESNET:
+        fixed["mid_block.resnets.0." + d] = "middle_block.0." + l
+        fixed["mid_block.resnets.1." + d] = "middle_block.2." + l
+    fixed["mid_block.attentions.0"] = "middle_block.1"
+    for x in range(levels):
+        level = levels - 1 - x
+        for i in range(layers + 1):
+            n = (layers + 1) * x + i
+            for d, l in RESNET:
+                fixed["up_blocks.%d.resnets.%d.%s" % (x, i, d)] = "output_blocks.%d.0.%s" % (n, l)
+            fixed["up_blocks.%d.attentions.%d" % (x, i)] = "output_blocks.%d.1" % n
+        fixed["up_blocks.%d.upsamplers.0.conv" % x] = "output_blocks.%d.%d.conv" % (
+            (layers + 1) * x + layers, 2 if attention[level] else 1)
+    parts = key.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in fixed:
+            return ".".join([fixed[prefix]] + parts[cut:])
+    raise KeyError(key)
+
+
+def randomize(model, scale=0.15):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(scale * torch.randn_like(p))
+    return model.half().float().eval()  # rounded once: the float16 files hold exactly these weights
+
+
+# --- the embedded tiny UNet, read into diffusers ---------------------------------------------
+kwargs = dict(block_out_channels=(32, 64), layers_per_block=1, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+              cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32)
+unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4,
+                            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), **kwargs).eval()
+tiny = load_file(os.path.join(ROOT, "models", "checkpoints", "latentflow-tiny-sd15.safetensors"))
+unet.load_state_dict({k: tiny["model.diffusion_model." + diffusers_to_ldm(k)].float() for k in unet.state_dict()})
+
+# --- ControlNet ---------------------------------------------------------------------------------
+controlnet = randomize(ControlNetModel(in_channels=4, conditioning_channels=3,
+                                       conditioning_embedding_out_channels=(8, 8, 16, 16), **kwargs))
+save_file({"control_model." + diffusers_to_ldm(k): v.half().contiguous() for k, v in controlnet.state_dict().items()},
+          os.path.join(ROOT, "models", "controlnet", "latentflow-tiny-controlnet.safetensors"),
+          metadata={"description": "Latentflow's tiny test ControlNet (random weights)"})
+save_file({k: v.half().contiguous() for k, v in controlnet.state_dict().items()},
+          os.path.join(MODELS_FIXTURES, "controlnet_diffusers.safetensors"))
+
+x = torch.randn(2, 4, 8, 8)
+t = torch.tensor([999.0, 259.0])
+context = torch.randn(2, 5, 32)
+hint = torch.rand(2, 3, 64, 64)
+ref = {"x": x, "t": t, "context": context, "hint": hint}
+with torch.no_grad():
+    down, mid = controlnet(x, t, encoder_hidden_states=context, controlnet_cond=hint, return_dict=False)
+    for i, d in enumerate(down):
+        ref["control.output.%d" % i] = d
+    ref["control.middle"] = mid
+    ref["unet.controlled"] = unet(x, t, encoder_hidden_states=context, down_block_additional_residuals=[d * 0.7 for d in down],
+                                  mid_block_additional_residual=mid * 0.7).sample
+
+# --- T2I-Adapters ---------------------------------------------------------------------------------
+full = randomize(T2IAdapter(in_channels=3, channels=[8, 16, 32, 32], num_res_blocks=2, downscale_factor=8,
+                            adapter_type="full_adapter"))
+
+
+def tencentarc_full(key):
+    """load_t2i_adapter's prefix_replace, restated."""
+    for i in range(4):
+        for j in range(2):
+            p = "adapter.body.%d.resnets.%d." % (i, j)
+            if key.startswith(p):
+                return "body.%d." % (i * 2 + j) + key[len(p):]
+        p = "adapter.body.%d." % i
+        if key.startswith(p):
+            return "body.%d." % (i * 2) + key[len(p):]
+    return key[len("adapter."):]
+
+
+save_file({tencentarc_full(k): v.half().contiguous() for k, v in full.state_dict().items()},
+          os.path.join(ROOT, "models", "controlnet", "latentflow-tiny-t2i-adapter.safetensors"),
+          metadata={"description": "Latentflow's tiny test T2I-Adapter (random weights)"})
+save_file({k: v.contiguous() for k, v in full.state_dict().items()},
+          os.path.join(MODELS_FIXTURES, "controlnet_t2i_full_diffusers.safetensors"))
+light = randomize(T2IAdapter(in_channels=3, channels=[8, 16, 32], num_res_blocks=4, downscale_factor=8,
+                             adapter_type="light_adapter"))
+save_file({k.replace("adapter.", "", 1).replace(".resnets.", ".body."): v.contiguous() for k, v in light.state_dict().items()},
+          os.path.join(MODELS_FIXTURES, "controlnet_t2i_light.safetensors"))
+adapter_hint = torch.rand(1, 3, 64, 64)
+ref["adapter.hint"] = adapter_hint
+with torch.no_grad():
+    for name, model in [("full", full), ("light", light)]:
+        for i, f in enumerate(model(adapter_hint)):
+            ref["adapter.%s.%d" % (name, i)] = f
+    # Intrablock residuals on the tiny UNet: after level 0's last block and after level 1's.
+    r0, r1 = torch.randn(2, 32, 8, 8), torch.randn(2, 64, 4, 4)
+    ref["unet.intrablock.0"], ref["unet.intrablock.1"] = r0, r1
+    ref["unet.intrablock"] = unet(x, t, encoder_hidden_states=context,
+                                  down_intrablock_additional_residuals=[r0.clone(), r1.clone()]).sample
+save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(MODELS_FIXTURES, "controlnet_reference.safetensors"))
+
+# --- sampling semantics: strength, timestep range, chaining (ComfyUI transcription) -----------
+betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
+sigmas = (((1 - alphas_cumprod) / alphas_cumprod) ** 0.5).float()
+log_sigmas = sigmas.log()
+
+
+def sigma_to_t(sigma):  # ModelSamplingDiscrete.timestep
+    return (sigma.log() - log_sigmas).abs().argmin().float()
+
+
+def t_to_sigma(t):  # ModelSamplingDiscrete.sigma
+    t = torch.clamp(torch.tensor(t, dtype=torch.float32), 0, len(sigmas) - 1)
+    low, high, w = t.floor().long(), t.ceil().long(), t.frac()
+    return ((1 - w) * log_sigmas[low] + w * log_sigmas[high]).exp()
+
+
+def percent_to_sigma(p):
+    if p <= 0.0:
+        return 999999999.9
+    if p >= 1.0:
+        return 0.0
+    return float(t_to_sigma((1.0 - p) * 999.0))
+
+
+def get_control(chain, x_in, t, ctx, sigma):
+    """ControlNet.get_control down a chain (previous first), control_merge's strength and sums."""
+    out = None
+    for hint_image, strength, start, end in chain:
+        if sigma > percent_to_sigma(start) or sigma < percent_to_sigma(end):
+            continue
+        d, m = controlnet(x_in, t.expand(x_in.shape[0]), encoder_hidden_states=ctx, controlnet_cond=hint_image, return_dict=False)
+        own = [r * strength for r in d] + [m * strength]
+        out = own if out is None else [p + o for p, o in zip(out, own)]
+    return out
+
+
+def denoised(x, sigma, ctx, chain):
+    x_in = x / (sigma ** 2 + 1) ** 0.5
+    t = sigma_to_t(torch.tensor(sigma))
+    control = get_control(chain, x_in, t, ctx, sigma)
+    kw = {} if control is None else {"down_block_additional_residuals": control[:-1], "mid_block_additional_residual": control[-1]}
+    eps = unet(x_in, t.expand(x.shape[0]), encoder_hidden_states=ctx, **kw).sample
+    return x - eps * sigma
+
+
+sampling = {}
+positive, negative = torch.randn(1, 5, 32), torch.randn(1, 5, 32)
+hint_a, hint_b = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+latent = torch.randn(1, 4, 8, 8)
+sampling.update({"positive": positive, "negative": negative, "hint_a": hint_a, "hint_b": hint_b})
+test_sigmas = [float(sigmas[995]), float(sigmas[600]), float(sigmas[100])]  # above start, inside, below end
+sampling["sigmas"] = torch.tensor(test_sigmas)
+cases = {"single": [(hint_a, 0.7, 0.1, 0.8)], "chained": [(hint_b, 0.5, 0.0, 1.0), (hint_a, 0.7, 0.1, 0.8)]}
+cfg = 3.0
+with torch.no_grad():
+    for i, sigma in enumerate(test_sigmas):
+        x = latent * (sigma ** 2 + 1) ** 0.5
+        sampling["x.%d" % i] = x
+        for name, chain in cases.items():
+            cond, uncond = denoised(x, sigma, positive, chain), denoised(x, sigma, negative, chain)
+            sampling["%s.%d" % (name, i)] = uncond + (cond - uncond) * cfg
+save_file({k: v.contiguous() for k, v in sampling.items()}, os.path.join(NODES_FIXTURES, "controlnet_sampling.safetensors"))
+
+# --- Canny ---------------------------------------------------------------------------------------
+yy, xx = torch.meshgrid(torch.arange(24.0), torch.arange(32.0), indexing="ij")
+image = torch.stack([((xx - 12) ** 2 + (yy - 10) ** 2 < 60).float() * 0.8 + 0.1,
+                     (xx > 20).float() * 0.6 + 0.2 * torch.sin(yy / 3),
+                     torch.rand(24, 32) * 0.3], -1)[None].clamp(0, 1)  # [1, H, W, 3], an IMAGE
+canny = {"image": image}
+for low, high in [(0.4, 0.8), (0.35, 0.8), (0.1, 0.2)]:
+    edges = kornia.filters.canny(image.movedim(-1, 1), low, high)[1].repeat(1, 3, 1, 1).movedim(1, -1)
+    canny["edges.%g.%g" % (low, high)] = edges
+save_file({k: v.contiguous() for k, v in canny.items()}, os.path.join(NODES_FIXTURES, "canny.safetensors"))
+print("written")
