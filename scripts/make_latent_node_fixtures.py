@@ -173,8 +173,8 @@ def main():
 
     # LatentUpscale's centre crop: Python's round (half to even) picks the offset; an 11-wide latent
     # cut to a square crops round(1.5) = 2 columns from each side, 13 wide round(2.5) = 2.
-    for i, (w, h) in enumerate([(11, 8), (13, 8), (8, 11)]):
-        wide = randn(1, 4, h, w)
+    wides = [randn(1, 4, h, w) for w, h in [(11, 8), (13, 8), (8, 11)]]  # kept alive: `shared` keys by id()
+    for i, wide in enumerate(wides):
         case(f"upscale_crop{i}", "LatentUpscale", {"samples": wide},
              common_upscale(wide, 8, 8, "bilinear", "center"),
              upscale_method="bilinear", width=64, height=64, crop="center")
