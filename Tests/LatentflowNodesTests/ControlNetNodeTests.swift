@@ -49,7 +49,8 @@ final class ControlNetNodeTests: XCTestCase {
         XCTAssertTrue(chained.0.entries[0].control?.previous === first.0.entries[0].control)
         let sigmas = try r.tensor("sigmas").scalars
         for (name, conditioning) in [("single", single), ("chained", chained)] {
-            let denoiser = try CFGDenoiser(model: Self.model, positive: conditioning.0, negative: conditioning.1, cfg: 3)
+            let denoiser = try CFGDenoiser(
+                model: Self.model, positive: conditioning.0, negative: conditioning.1, cfg: 3)
             for (i, sigma) in sigmas.enumerated() {
                 let out = try denoiser.denoise(r.tensor("x.\(i)"), sigma: sigma)
                 let reference = try r.tensor("\(name).\(i)")
