@@ -117,7 +117,8 @@ final class TinyLCMWorkflowTests: XCTestCase {
         var ran: [String] = []
         let names = [
             "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
-            "latent_upscale_different_prompt_model", "area_composition", "inpaint_example", "inpaint_model_outpainting",
+            "latent_upscale_different_prompt_model", "area_composition", "area_composition_square_area_for_subject",
+            "embedding_example", "inpaint_example", "inpaint_model_outpainting",
             "controlnet_example", "depth_controlnet", "depth_t2i_adapter", "mixing_controlnets", "2_pass_pose_worship",
         ]
         for name in names {
