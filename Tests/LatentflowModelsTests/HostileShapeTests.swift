@@ -194,6 +194,26 @@ final class HostileShapeTests: XCTestCase {
         XCTAssertEqual(clean.nonFiniteTensors, [])
     }
 
+    /// A standalone VAE file (VAELoader) is scanned as checkpoints are.
+    func testNonFiniteWeightsOfAStandaloneVAEAreReported() throws {
+        let checkpoint = try SafeTensorsFile(path: Self.tiny.path)
+        var items: [SafeTensorsWriter.Item] = []
+        for key in checkpoint.keys where key.hasPrefix(Self.vae) {
+            var tensor = try checkpoint.tensor(key)
+            if key == Self.vae + "decoder.conv_out.bias" {
+                tensor = try Tensor(shape: tensor.shape, scalars: [1, .nan, 0])
+            }
+            items.append(SafeTensorsWriter.Item(String(key.dropFirst(Self.vae.count)), tensor))
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lf-vae-\(UUID()).safetensors")
+        try SafeTensorsWriter.write(items, to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        XCTAssertEqual(try StandaloneVAE.load(path: url.path).nonFiniteTensors, ["decoder.conv_out.bias"])
+        XCTAssertEqual(
+            nonFiniteWeightsWarning(["decoder.conv_out.bias"]),
+            "1 tensor(s) hold NaN or infinite values, which give black or noisy images: decoder.conv_out.bias")
+    }
+
     func testDiffusersBlockChannelsThatDoNotDivideAreRefused() throws {
         let source = DiffusersFolderTests.folder("tiny_lcm_unet").appendingPathComponent("config.json")
         var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])

@@ -20,11 +20,15 @@ public struct StableDiffusionModels: Sendable {
     public var nonFiniteTensors: [String] = []
 
     /// The warning a loader gives for `nonFiniteTensors`, nil when there are none.
-    public var nonFiniteWarning: String? {
-        guard !nonFiniteTensors.isEmpty else { return nil }
-        return "\(nonFiniteTensors.count) tensor(s) hold NaN or infinite values, which give black or noisy images: "
-            + nonFiniteTensors.prefix(8).joined(separator: ", ") + (nonFiniteTensors.count > 8 ? ", …" : "")
-    }
+    public var nonFiniteWarning: String? { nonFiniteWeightsWarning(nonFiniteTensors) }
+}
+
+/// The warning a loader gives for weights holding NaN or infinite values (the first 8 keys named),
+/// nil when there are none.
+public func nonFiniteWeightsWarning(_ keys: [String]) -> String? {
+    guard !keys.isEmpty else { return nil }
+    return "\(keys.count) tensor(s) hold NaN or infinite values, which give black or noisy images: "
+        + keys.prefix(8).joined(separator: ", ") + (keys.count > 8 ? ", …" : "")
 }
 
 /// Loads single-file checkpoints in the LDM layout (`model.diffusion_model.`,
@@ -143,7 +147,7 @@ public enum StableDiffusionCheckpoint {
 extension Tensor {
     /// Whether any value is NaN or infinite: all exponent bits set. An integer max over the bit
     /// patterns, which the compiler vectorises, so a scan costs a fraction of the widening before it.
-    var hasNonFiniteValues: Bool {
+    public var hasNonFiniteValues: Bool {
         withUnsafeBufferPointer { values in
             values.withMemoryRebound(to: UInt32.self) { bits in
                 var exponent: UInt32 = 0

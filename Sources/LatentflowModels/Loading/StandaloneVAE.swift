@@ -4,12 +4,17 @@ import LatentflowTensor
 /// Standalone VAE files (`models/vae`, safetensors or PyTorch checkpoints): the LDM layout (bare or under `first_stage_model.`) or
 /// diffusers' AutoencoderKL layout, converted through `DiffusersVAEKeyMap`.
 public enum StandaloneVAE {
-    public static func load(path: String) throws -> (AutoencoderKL, bytes: Int) {
+    /// The autoencoder, its size, and the keys (as in the file) of tensors holding NaN or infinite
+    /// values, sorted: they load but decode black or noisy images, so VAELoader warns about them.
+    public static func load(path: String) throws -> (AutoencoderKL, bytes: Int, nonFiniteTensors: [String]) {
         let file = try openModelFile(path: path)
         var tensors: [String: Tensor] = [:]
+        var nonFinite: [String] = []
         for key in file.keys {
             let stripped = key.hasPrefix("first_stage_model.") ? String(key.dropFirst("first_stage_model.".count)) : key
-            tensors[stripped] = try file.tensor(key)
+            let tensor = try file.tensor(key)
+            if tensor.hasNonFiniteValues { nonFinite.append(key) }
+            tensors[stripped] = tensor
         }
         if tensors["decoder.conv_in.weight"] != nil,
             tensors.keys.contains(where: { $0.hasPrefix("decoder.up_blocks.") })
@@ -20,6 +25,6 @@ public enum StandaloneVAE {
         let vae = AutoencoderKL(store.root, config: try VAEConfiguration.detect(store.root))
         // VAE files often carry training leftovers (loss, EMA); only model keys are checked.
         try store.verify(unusedUnder: ["encoder.", "decoder.", "quant_conv", "post_quant_conv"])
-        return (vae, tensors.values.reduce(0) { $0 + $1.count * 4 })
+        return (vae, tensors.values.reduce(0) { $0 + $1.count * 4 }, nonFinite.sorted())
     }
 }
