@@ -27,5 +27,9 @@ public enum BuiltinNodes: NodePack {
         ImagePadForOutpaint.self,
         ControlNetLoader.self, DiffControlNetLoader.self, ControlNetApply.self, ControlNetApplyAdvanced.self,
         Canny.self,
+        // Custom-sampling schedulers and sigma operations.
+        KarrasScheduler.self, ExponentialScheduler.self, PolyexponentialScheduler.self, LaplaceScheduler.self,
+        VPScheduler.self, BetaSamplingScheduler.self, SDTurboScheduler.self, AlignYourStepsScheduler.self,
+        SplitSigmas.self, SplitSigmasDenoise.self, FlipSigmas.self, SetFirstSigma.self, ExtendIntermediateSigmas.self,
     ]
 }

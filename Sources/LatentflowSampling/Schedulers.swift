@@ -112,7 +112,7 @@ public enum Schedulers {
     }
 
     /// Timesteps at the quantiles of Beta(0.6, 0.6), rounded, duplicates dropped.
-    static func beta(_ s: ModelSampling, steps: Int, alpha: Double = 0.6, beta: Double = 0.6) -> [Float] {
+    public static func beta(_ s: ModelSampling, steps: Int, alpha: Double = 0.6, beta: Double = 0.6) -> [Float] {
         let total = Double(s.sigmas.count - 1)
         var result: [Float] = []
         var last = -1.0

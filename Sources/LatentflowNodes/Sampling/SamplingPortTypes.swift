@@ -13,6 +13,7 @@ public struct SamplerChoice: PortValue {
 public struct Sigmas: PortValue {
     public static var portType: PortType { .sigmas }
     public let values: [Float]
+    public init(values: [Float]) { self.values = values }
 }
 /// NOISE: the initial noise's seed, or none.
 public struct NoiseSource: PortValue {
