@@ -22,6 +22,8 @@ public final class ModelPaths: @unchecked Sendable {
 
     public let baseDirectory: URL
     public let outputDirectory: URL
+    /// ComfyUI's temp folder (previews): `<base>/temp` unless configured.
+    public let tempDirectory: URL
     public private(set) var roots: [String: [URL]] = [:]
 
     /// - Parameters:
@@ -29,14 +31,17 @@ public final class ModelPaths: @unchecked Sendable {
     ///   - modelsDirectory: overrides `<base>/models`.
     ///   - outputDirectory: overrides `<base>/output`.
     ///   - extraPaths: `extra_model_paths.yaml` files to read.
-    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [])
-        throws
-    {
+    ///   - inputDirectory, tempDirectory: override `<base>/input` and `<base>/temp`.
+    public init(
+        baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [],
+        inputDirectory: URL? = nil, tempDirectory: URL? = nil
+    ) throws {
         self.baseDirectory = baseDirectory.standardizedFileURL
         self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
+        self.tempDirectory = (tempDirectory ?? baseDirectory.appendingPathComponent("temp")).standardizedFileURL
         let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
         for kind in Self.modelKinds { roots[kind] = [models.appendingPathComponent(kind)] }
-        roots["input"] = [baseDirectory.appendingPathComponent("input").standardizedFileURL]
+        roots["input"] = [(inputDirectory ?? baseDirectory.appendingPathComponent("input")).standardizedFileURL]
         roots["output"] = [self.outputDirectory]
         for file in extraPaths { try addExtraPaths(file) }
     }
