@@ -27,6 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Where the web UI's settings and saved workflows live (default: <base>/user).")
     var userDirectory: String?
 
+    @Option(
+        name: .customLong("auth-token"),
+        help:
+            "Require 'Authorization: Bearer TOKEN' on every request (API clients such as Open WebUI send it; a browser does not)."
+    )
+    var authToken: String?
+
     @OptionGroup var folders: FolderOptions
 
     func run() async throws {
@@ -36,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
             engine: engine,
             configuration: ServerConfiguration(
                 host: listen, port: port, frontEndRoot: frontend,
-                userDirectory: userDirectory.map(URL.init(fileURLWithPath:))))
+                userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
+                authToken: authToken))
         if let frontend { printError("latentflow serve: web UI from \(frontend.path)") }
         try await server.run { port in printError("latentflow serve: listening on http://\(listen):\(port)") }
     }

@@ -147,9 +147,17 @@ public final class ModelPaths: @unchecked Sendable {
         return names.sorted()
     }
 
-    public func locate(_ name: String, in folder: String) throws -> URL {
+    /// In the input folder, ComfyUI's annotated names (`x.png [output]`, `[temp]`, `[input]`) name
+    /// a file of the output or temp folder instead (`folder_paths.annotated_filepath`).
+    public func locate(_ annotatedName: String, in folder: String) throws -> URL {
+        var name = annotatedName
+        var searched = roots[folder] ?? []
+        if folder == "input", case let (plain, type?) = AnnotatedName.split(annotatedName) {
+            name = plain
+            if type == "output" { searched = [outputDirectory] }
+            if type == "temp" { searched = [tempDirectory] }
+        }
         try Self.checkRelativeName(name, folder: folder)
-        let searched = roots[folder] ?? []
         for root in searched {
             let candidate = root.appendingPathComponent(name).standardizedFileURL
             guard FileManager.default.fileExists(atPath: candidate.path) else { continue }

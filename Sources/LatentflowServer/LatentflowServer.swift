@@ -13,9 +13,15 @@ public struct ServerConfiguration: Sendable {
     public var frontEndRoot: URL?
     /// ComfyUI's user folder (settings, saved workflows); nil: `<base>/user`.
     public var userDirectory: URL?
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    public var authToken: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
+        authToken: String? = nil
+    ) {
         (self.host, self.port, self.frontEndRoot, self.userDirectory) = (host, port, frontEndRoot, userDirectory)
+        self.authToken = authToken
     }
 }
 
@@ -42,6 +48,7 @@ public final class LatentflowServer: Sendable {
 
     public func makeRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
+        if let token = configuration.authToken { router.middlewares.add(BearerTokenMiddleware(token: token)) }
         router.middlewares.add(OriginCheckMiddleware())
         for prefix in ["", "/api"] {
             addPromptRoutes(to: router, prefix: prefix)

@@ -19,7 +19,7 @@ final class ServerHarness: Sendable {
     var userDirectory: URL { scratch.appendingPathComponent("user") }
 
     /// - Parameter input: the input folder (default: the repository's `input/`, read-only in tests).
-    init(frontEndRoot: URL? = nil, input: Bool = false) throws {
+    init(frontEndRoot: URL? = nil, input: Bool = false, authToken: String? = nil) throws {
         scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("latentflow-server-tests-\(UUID().uuidString)")
         let outputDirectory = scratch.appendingPathComponent("output")
@@ -30,7 +30,8 @@ final class ServerHarness: Sendable {
         server = LatentflowServer(
             engine: try Engine(configuration: configuration),
             configuration: ServerConfiguration(
-                port: 0, frontEndRoot: frontEndRoot, userDirectory: scratch.appendingPathComponent("user")))
+                port: 0, frontEndRoot: frontEndRoot, userDirectory: scratch.appendingPathComponent("user"),
+                authToken: authToken))
     }
 
     deinit { try? FileManager.default.removeItem(at: scratch) }
