@@ -8,6 +8,15 @@ import Latentflow
 enum FileClaim {
     static let noSniffHeader = HTTPFields.Element.Name("X-Content-Type-Options") ?? .contentType
 
+    /// `OutputFile.replace`, with a name that cannot be written (a folder there, say) as a 400.
+    static func replace(_ url: URL, with data: Data) throws {
+        do {
+            try OutputFile.replace(url, with: data)
+        } catch let error as OutputFileError {
+            throw HTTPError(.badRequest, message: "cannot write '\(url.lastPathComponent)': \(error)")
+        }
+    }
+
     /// True when `url` now holds `data`; false when the name was already taken.
     static func claim(_ url: URL, with data: Data) throws -> Bool {
         let folder = url.deletingLastPathComponent()

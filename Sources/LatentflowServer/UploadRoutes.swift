@@ -42,7 +42,7 @@ extension LatentflowServer {
         let overwrite = form.field("overwrite") == "true" || form.field("overwrite") == "1"
         let name: String
         if overwrite {
-            try OutputFile.replace(folder.appendingPathComponent(filename), with: data)
+            try FileClaim.replace(folder.appendingPathComponent(filename), with: data)
             name = filename
         } else {
             name = try FileClaim.claimFirstFree(filename, in: folder, with: data)

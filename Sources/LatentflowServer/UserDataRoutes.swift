@@ -136,7 +136,7 @@ extension LatentflowServer {
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let data = Data(body.readableBytesView)
         if overwrite {
-            try OutputFile.replace(file, with: data)
+            try FileClaim.replace(file, with: data)
         } else if try !FileClaim.claim(file, with: data) {
             throw HTTPError(.conflict, message: "File already exists")
         }
