@@ -158,7 +158,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-            ]),
+            ],
+            resources: [.copy("Fixtures")]),
 
         // libFuzzer targets (scripts/run-fuzzers.sh builds them with -DFUZZING and the sanitizers);
         // a plain build makes each one a replayer of its corpus folder. May import: Latentflow,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the C libraries Latentflow links (Debian/Ubuntu; run as root or with sudo).
+# Installs the C libraries Latentflow links (Debian/Ubuntu; run as root or with sudo), and the
+# headless browser the web UI test drives (chromium, chromium-driver).
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config)
+packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

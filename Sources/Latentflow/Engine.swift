@@ -42,7 +42,7 @@ public final class Engine: @unchecked Sendable {
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)
         let environment = ExecutionEnvironment(
             files: paths, outputDirectory: paths.outputDirectory,
-            tempDirectory: paths.baseDirectory.appendingPathComponent("temp"),
+            tempDirectory: paths.tempDirectory,
             services: [settings])
         executor = Executor(
             registry: registry, environment: environment, cache: OutputCache(budgetBytes: cacheBudgetBytes))

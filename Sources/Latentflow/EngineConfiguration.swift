@@ -13,6 +13,9 @@ public struct EngineConfiguration: Sendable {
     public var outputDirectory: URL?
     /// `extra_model_paths.yaml` files to read besides the one in the base folder.
     public var extraModelPaths: [URL] = []
+    /// Override `<base>/input` and `<base>/temp` (ComfyUI's `--input-directory`, `--temp-directory`).
+    public var inputDirectory: URL?
+    public var tempDirectory: URL?
     /// The most the output cache keeps, in bytes (by the values' memory footprints).
     public var cacheBudgetBytes = Self.defaultCacheBudgetBytes
     /// The built-in nodes' settings.
@@ -32,6 +35,8 @@ public struct EngineConfiguration: Sendable {
         public var modelsDirectory: String?
         public var outputDirectory: String?
         public var extraModelPaths: [String] = []
+        public var inputDirectory: String?
+        public var tempDirectory: String?
         public var cacheBudget: String?
         public var memoryBudget: String?
         public var lowMemory = false
@@ -53,6 +58,8 @@ public struct EngineConfiguration: Sendable {
             URL.init(fileURLWithPath:))
         configuration.outputDirectory = (flags.outputDirectory ?? environment["LATENTFLOW_OUTPUT_DIR"]).map(
             URL.init(fileURLWithPath:))
+        configuration.inputDirectory = flags.inputDirectory.map(URL.init(fileURLWithPath:))
+        configuration.tempDirectory = flags.tempDirectory.map(URL.init(fileURLWithPath:))
         let extraFromEnvironment =
             environment["LATENTFLOW_EXTRA_MODEL_PATHS"].map { $0.split(separator: ":").map(String.init) } ?? []
         configuration.extraModelPaths = (flags.extraModelPaths + extraFromEnvironment).map(URL.init(fileURLWithPath:))
@@ -81,7 +88,8 @@ public struct EngineConfiguration: Sendable {
         if FileManager.default.fileExists(atPath: local.path) { extras.insert(local, at: 0) }
         return try ModelPaths(
             baseDirectory: baseDirectory, modelsDirectory: modelsDirectory,
-            outputDirectory: outputDirectory, extraPaths: extras)
+            outputDirectory: outputDirectory, extraPaths: extras, inputDirectory: inputDirectory,
+            tempDirectory: tempDirectory)
     }
 
     public var nodeSettings: BuiltinNodeSettings {

@@ -19,6 +19,13 @@ struct FolderOptions: ParsableArguments {
     var outputDirectory: String?
 
     @Option(
+        name: .customLong("input-directory"), help: "Folder LoadImage reads and uploads go to (default: <base>/input).")
+    var inputDirectory: String?
+
+    @Option(name: .customLong("temp-directory"), help: "Folder for previews (default: <base>/temp).")
+    var tempDirectory: String?
+
+    @Option(
         name: [.customLong("extra-model-paths"), .customLong("extra-model-paths-config")],
         help: "A ComfyUI extra_model_paths.yaml to read (repeatable).")
     var extraModelPaths: [String] = []
@@ -48,6 +55,8 @@ struct FolderOptions: ParsableArguments {
         flags.modelsDirectory = modelsDirectory
         flags.outputDirectory = outputDirectory
         flags.extraModelPaths = extraModelPaths
+        flags.inputDirectory = inputDirectory
+        flags.tempDirectory = tempDirectory
         flags.cacheBudget = cacheBudget
         flags.memoryBudget = memoryBudget
         flags.lowMemory = lowMemory
@@ -60,6 +69,8 @@ struct FolderOptions: ParsableArguments {
         if let baseDirectory { arguments += ["--base-dir", baseDirectory] }
         if let modelsDirectory { arguments += ["--models-dir", modelsDirectory] }
         if let outputDirectory { arguments += ["--output-dir", outputDirectory] }
+        if let inputDirectory { arguments += ["--input-directory", inputDirectory] }
+        if let tempDirectory { arguments += ["--temp-directory", tempDirectory] }
         for path in extraModelPaths { arguments += ["--extra-model-paths", path] }
         if let cacheBudget { arguments += ["--cache-budget", cacheBudget] }
         if lowMemory { arguments.append("--low-memory") }

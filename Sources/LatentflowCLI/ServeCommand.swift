@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Latentflow
 import LatentflowServer
 
@@ -14,12 +15,37 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (ComfyUI's default is 8188).")
     var port = 8188
 
+    @Option(
+        name: .customLong("front-end-root"),
+        help:
+            "ComfyUI's web UI: the static folder of the comfyui-frontend-package wheel (\(FrontendLocator.pinnedVersion)); default: that package in python3's environment, if installed."
+    )
+    var frontEndRoot: String?
+
+    @Option(
+        name: .customLong("user-directory"),
+        help: "Where the web UI's settings and saved workflows live (default: <base>/user).")
+    var userDirectory: String?
+
+    @Option(
+        name: .customLong("auth-token"),
+        help:
+            "Require 'Authorization: Bearer TOKEN' on every request (API clients such as Open WebUI send it; a browser does not)."
+    )
+    var authToken: String?
+
     @OptionGroup var folders: FolderOptions
 
     func run() async throws {
+        let engine = try folders.engine()
+        let frontend = try FrontendLocator.locate(explicit: frontEndRoot)
         let server = LatentflowServer(
-            engine: try folders.engine(),
-            configuration: ServerConfiguration(host: listen, port: port))
+            engine: engine,
+            configuration: ServerConfiguration(
+                host: listen, port: port, frontEndRoot: frontend,
+                userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
+                authToken: authToken))
+        if let frontend { printError("latentflow serve: web UI from \(frontend.path)") }
         try await server.run { port in printError("latentflow serve: listening on http://\(listen):\(port)") }
     }
 }

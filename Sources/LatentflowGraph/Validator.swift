@@ -313,7 +313,9 @@ struct Validator {
         }
         if spec.type == .combo, let options = spec.options, let text = value as? String {
             let (choices, searched) = resolve(options)
-            if !choices.contains(text) {
+            // An upload input also takes a name its catalog resolves beyond the listing: ComfyUI's
+            // annotated `x.png [output]` (LoadImage's VALIDATE_INPUTS checks that the file exists).
+            if !choices.contains(text), !(spec.imageUpload && Self.catalogResolves(text, options, environment)) {
                 let listed =
                     choices.count > 20
                     ? "(list of length \(choices.count))"
@@ -330,6 +332,15 @@ struct Validator {
             }
         }
         return value
+    }
+
+    private static func catalogResolves(
+        _ name: String, _ options: ComboOptions, _ environment: ExecutionEnvironment
+    ) -> Bool {
+        guard case .files(let folder) = options, let url = try? environment.files.locate(name, in: folder) else {
+            return false
+        }
+        return FileManager.default.fileExists(atPath: url.path)
     }
 
     private func resolve(_ options: ComboOptions) -> ([String], [String]?) {

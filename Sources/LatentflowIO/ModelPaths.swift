@@ -22,6 +22,8 @@ public final class ModelPaths: @unchecked Sendable {
 
     public let baseDirectory: URL
     public let outputDirectory: URL
+    /// ComfyUI's temp folder (previews): `<base>/temp` unless configured.
+    public let tempDirectory: URL
     public private(set) var roots: [String: [URL]] = [:]
 
     /// - Parameters:
@@ -29,15 +31,18 @@ public final class ModelPaths: @unchecked Sendable {
     ///   - modelsDirectory: overrides `<base>/models`.
     ///   - outputDirectory: overrides `<base>/output`.
     ///   - extraPaths: `extra_model_paths.yaml` files to read.
-    public init(baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [])
-        throws
-    {
+    ///   - inputDirectory, tempDirectory: override `<base>/input` and `<base>/temp`.
+    public init(
+        baseDirectory: URL, modelsDirectory: URL? = nil, outputDirectory: URL? = nil, extraPaths: [URL] = [],
+        inputDirectory: URL? = nil, tempDirectory: URL? = nil
+    ) throws {
         self.baseDirectory = baseDirectory.standardizedFileURL
         self.outputDirectory = (outputDirectory ?? baseDirectory.appendingPathComponent("output")).standardizedFileURL
+        self.tempDirectory = (tempDirectory ?? baseDirectory.appendingPathComponent("temp")).standardizedFileURL
         let models = (modelsDirectory ?? baseDirectory.appendingPathComponent("models")).standardizedFileURL
         for kind in Self.modelKinds { roots[kind] = [models.appendingPathComponent(kind)] }
         roots["controlnet"]?.append(models.appendingPathComponent("t2i_adapter"))  // ComfyUI lists both
-        roots["input"] = [baseDirectory.appendingPathComponent("input").standardizedFileURL]
+        roots["input"] = [(inputDirectory ?? baseDirectory.appendingPathComponent("input")).standardizedFileURL]
         roots["output"] = [self.outputDirectory]
         for file in extraPaths { try addExtraPaths(file) }
     }
@@ -143,9 +148,17 @@ public final class ModelPaths: @unchecked Sendable {
         return names.sorted()
     }
 
-    public func locate(_ name: String, in folder: String) throws -> URL {
+    /// In the input folder, ComfyUI's annotated names (`x.png [output]`, `[temp]`, `[input]`) name
+    /// a file of the output or temp folder instead (`folder_paths.annotated_filepath`).
+    public func locate(_ annotatedName: String, in folder: String) throws -> URL {
+        var name = annotatedName
+        var searched = roots[folder] ?? []
+        if folder == "input", case let (plain, type?) = AnnotatedName.split(annotatedName) {
+            name = plain
+            if type == "output" { searched = [outputDirectory] }
+            if type == "temp" { searched = [tempDirectory] }
+        }
         try Self.checkRelativeName(name, folder: folder)
-        let searched = roots[folder] ?? []
         for root in searched {
             let candidate = root.appendingPathComponent(name).standardizedFileURL
             guard FileManager.default.fileExists(atPath: candidate.path) else { continue }

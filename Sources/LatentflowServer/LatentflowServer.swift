@@ -9,8 +9,20 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var port = 8188
+    /// The web UI's static files (the `static` folder of `comfyui-frontend-package`); nil: API only.
+    public var frontEndRoot: URL?
+    /// ComfyUI's user folder (settings, saved workflows); nil: `<base>/user`.
+    public var userDirectory: URL?
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    public var authToken: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8188) { (self.host, self.port) = (host, port) }
+    public init(
+        host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
+        authToken: String? = nil
+    ) {
+        (self.host, self.port, self.frontEndRoot, self.userDirectory) = (host, port, frontEndRoot, userDirectory)
+        self.authToken = authToken
+    }
 }
 
 /// ComfyUI's HTTP + WebSocket API over one engine: one queue, one worker, one output cache for the
@@ -20,10 +32,15 @@ public final class LatentflowServer: Sendable {
     public let configuration: ServerConfiguration
     let hub: WebSocketHub
     let queue: PromptQueue
+    let userData: UserData
+    let settings: SettingsStore
 
     public init(engine: Engine, configuration: ServerConfiguration = ServerConfiguration()) {
         let hub = WebSocketHub()
         (self.engine, self.configuration, self.hub) = (engine, configuration, hub)
+        userData = UserData(
+            directory: configuration.userDirectory ?? engine.paths.baseDirectory.appendingPathComponent("user"))
+        settings = SettingsStore(userData: userData)
         queue = PromptQueue { remaining in
             hub.send("status", WebSocketHub.statusData(queueRemaining: remaining), to: nil)
         }
@@ -31,6 +48,7 @@ public final class LatentflowServer: Sendable {
 
     public func makeRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
+        if let token = configuration.authToken { router.middlewares.add(BearerTokenMiddleware(token: token)) }
         router.middlewares.add(OriginCheckMiddleware())
         for prefix in ["", "/api"] {
             addPromptRoutes(to: router, prefix: prefix)
@@ -40,6 +58,16 @@ public final class LatentflowServer: Sendable {
             addObjectInfoRoutes(to: router, prefix: prefix)
             addSystemRoutes(to: router, prefix: prefix)
             addWebSocketRoute(to: router, prefix: prefix)
+            addUserDataRoutes(to: router, prefix: prefix)
+            addSettingsRoutes(to: router, prefix: prefix)
+            addFrontendRoutes(to: router, prefix: prefix)
+            addUploadRoutes(to: router, prefix: prefix)
+        }
+        addFrontendFileRoutes(to: router)
+        if let root = configuration.frontEndRoot {
+            // Last: a path no route answers is looked up in the web UI's folder (`/` is its index.html).
+            router.middlewares.add(
+                FileMiddleware<ServerRequestContext, LocalFileSystem>(root.path, searchForIndexHtml: true))
         }
         return router
     }

@@ -13,6 +13,8 @@ actor PromptQueue {
     private var counter = 0
     private var historyOrder: [String] = []
     private var history: [String: JSONValue] = [:]
+    /// `POST /free` asked for the cached models and outputs to go (once the running prompt ends).
+    private var freeRequested = false
 
     /// One wake-up per enqueue; the worker drains the queue on each (coalesced: it only needs
     /// to know that there may be work).
@@ -82,6 +84,17 @@ actor PromptQueue {
     func interrupt(promptId: String?) {
         guard let running, promptId == nil || promptId == running.id else { return }
         runningCancellation?.cancel()
+    }
+
+    /// ComfyUI's `unload_models` / `free_memory` flags: honoured between prompts.
+    func requestFree() {
+        freeRequested = true
+        wake.yield()
+    }
+
+    func takeFreeRequest() -> Bool {
+        defer { freeRequested = false }
+        return freeRequested
     }
 
     // MARK: History routes

@@ -10,6 +10,7 @@ struct PromptWorker: Sendable {
     /// Until the surrounding task is cancelled (the server stops).
     func run() async {
         for await _ in queue.wakeups {
+            await freeIfRequested()
             while !Task.isCancelled, let next = await queue.startNext() {
                 let prompt = next.prompt
                 let reporter = ExecutionReporter(prompt: prompt, hub: hub)
@@ -17,8 +18,14 @@ struct PromptWorker: Sendable {
                 // History first: clients fetch /history as soon as they see the "done" message.
                 await queue.finish(prompt.id, entry: entry)
                 reporter.done()
+                await freeIfRequested()
             }
         }
+    }
+
+    /// The engine's models and cached outputs live in one cache: both flags of `POST /free` empty it.
+    func freeIfRequested() async {
+        if await queue.takeFreeRequest() { engine.executor.cache.removeAll() }
     }
 
     func execute(

@@ -1,7 +1,7 @@
 import Hummingbird
 import Latentflow
 
-/// `GET/POST /queue` and `POST /interrupt`.
+/// `GET/POST /queue`, `POST /interrupt` and `POST /free`.
 extension LatentflowServer {
     func addQueueRoutes(to router: Router<ServerRequestContext>, prefix: String) {
         router.get("\(prefix)/queue") { _, _ in
@@ -22,6 +22,13 @@ extension LatentflowServer {
         router.post("\(prefix)/interrupt") { request, context in
             let body = try await request.jsonBody(context: context)
             await self.queue.interrupt(promptId: body["prompt_id"]?.stringValue)
+            return Response(status: .ok)
+        }
+        router.post("\(prefix)/free") { request, context in
+            let body = try await request.jsonBody(context: context)
+            if body["unload_models"]?.boolValue == true || body["free_memory"]?.boolValue == true {
+                await self.queue.requestFree()
+            }
             return Response(status: .ok)
         }
     }

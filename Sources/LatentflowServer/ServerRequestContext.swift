@@ -20,6 +20,11 @@ public struct ServerRequestContext: RequestContext, WebSocketRequestContext {
 /// Limits that protect the one engine from too much work or too large requests.
 public enum ServerLimits {
     public static let maxRequestBodyBytes = 64 << 20
+    /// An uploaded image's file (ComfyUI's `--max-upload-size` defaults to 100 MB; one request bounds it here).
+    public static let maxUploadBytes = maxRequestBodyBytes
+    /// The most pixels an upload may decode to (8192x8192): a small compressed file must not
+    /// expand to gigabytes.
+    public static let maxUploadPixels = 8192 * 8192
     /// Pending prompts beyond this are refused with 503 rather than queued for hours.
     public static let maxPendingPrompts = 256
     /// ComfyUI keeps the newest 10000 history entries.

@@ -3,7 +3,7 @@ import Hummingbird
 import Latentflow
 
 /// The informational routes clients call at start-up: system stats, model folders, embeddings,
-/// extensions (none: there is no web UI code to load) and feature flags.
+/// and feature flags.
 extension LatentflowServer {
     /// The ComfyUI release whose API this server follows.
     static let comfyUIVersion = "0.3.64"
@@ -18,7 +18,6 @@ extension LatentflowServer {
                         .string(($0 as NSString).deletingPathExtension)
                     }))
         }
-        router.get("\(prefix)/extensions") { _, _ in JSONResponse.make(.array([])) }
         router.get("\(prefix)/models") { _, _ in
             JSONResponse.make(.array(ModelPaths.modelKinds.map(JSONValue.string)))
         }
@@ -31,7 +30,7 @@ extension LatentflowServer {
             JSONResponse.make(
                 .object([
                     ("supports_preview_metadata", .bool(false)),
-                    ("max_upload_size", .int(Int64(ServerLimits.maxRequestBodyBytes))),
+                    ("max_upload_size", .int(Int64(ServerLimits.maxUploadBytes))),
                 ]))
         }
     }

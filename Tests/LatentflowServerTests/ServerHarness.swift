@@ -7,33 +7,40 @@ import XCTest
 @testable import LatentflowServer
 
 /// A server on a free loopback port over the repository's tiny model, writing to a temp folder;
-/// its worker runs for the length of one test.
-struct ServerHarness {
+/// its worker runs for the length of one `run`; its folders go when the harness does.
+final class ServerHarness: Sendable {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
     let server: LatentflowServer
-    let outputDirectory: URL
+    /// Holds `output/` and `user/`; removed after the test.
+    let scratch: URL
+    var outputDirectory: URL { scratch.appendingPathComponent("output") }
+    var userDirectory: URL { scratch.appendingPathComponent("user") }
 
-    init() throws {
-        outputDirectory = FileManager.default.temporaryDirectory
+    /// - Parameter input: the input folder (default: the repository's `input/`, read-only in tests).
+    init(frontEndRoot: URL? = nil, input: Bool = false, authToken: String? = nil) throws {
+        scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("latentflow-server-tests-\(UUID().uuidString)")
+        let outputDirectory = scratch.appendingPathComponent("output")
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         var configuration = EngineConfiguration(baseDirectory: Self.repositoryRoot)
         configuration.outputDirectory = outputDirectory
+        if input { configuration.inputDirectory = scratch.appendingPathComponent("input") }
         server = LatentflowServer(
             engine: try Engine(configuration: configuration),
-            configuration: ServerConfiguration(port: 0))
+            configuration: ServerConfiguration(
+                port: 0, frontEndRoot: frontEndRoot, userDirectory: scratch.appendingPathComponent("user"),
+                authToken: authToken))
     }
+
+    deinit { try? FileManager.default.removeItem(at: scratch) }
 
     /// Runs `test` against the live server (HTTP client and port), with the worker running.
     func run(_ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
         let server = self.server
         let worker = Task { await server.runWorker() }
-        defer {
-            worker.cancel()
-            try? FileManager.default.removeItem(at: outputDirectory)
-        }
+        defer { worker.cancel() }
         try await server.makeApplication().test(.live) { client in
             try await test(client, client.port ?? 0)
         }
@@ -59,8 +66,19 @@ extension TestClientProtocol {
             body: body.map { ByteBuffer(string: $0.serialized()) }
         ) { response in
             let text = String(buffer: response.body)
+            guard response.status == .ok || response.status == .badRequest || response.status == .serviceUnavailable
+            else { return (response.status, .string(text)) }
             return (response.status, text.isEmpty ? .null : try JSONValue.parse(text))
         }
+    }
+
+    /// Status and raw body of any request.
+    func raw(
+        _ uri: String, method: HTTPRequest.Method = .get, body: Data? = nil, headers: HTTPFields = [:]
+    ) async throws -> (status: HTTPResponse.Status, body: Data, headers: HTTPFields) {
+        try await execute(
+            uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }
+        ) { response in (response.status, Data(buffer: response.body), response.headers) }
     }
 
     /// Polls `/history/{id}` until the prompt has finished.
