@@ -20,5 +20,6 @@ public enum BuiltinNodes: NodePack {
         CFGGuider.self, BasicGuider.self, SamplerCustom.self, SamplerCustomAdvanced.self,
         LoadImage.self, SaveImage.self, PreviewImage.self, EmptyImage.self, ImageInvert.self,
         ImageScale.self, ImageScaleBy.self, ImageScaleToTotalPixels.self,
+        UpscaleModelLoader.self, ImageUpscaleWithModel.self,
     ]
 }
