@@ -160,6 +160,16 @@ def main():
     refs["compact_tiled.output"] = tiled.contiguous()
 
     save_file(refs, os.path.join(OUT, "upscale_reference.safetensors"))
+
+    # The stand-in ESRGAN x4 that ships in models/upscale_models for the ComfyUI templates and
+    # workflows/esrgan-tiny.json: RRDBNet nf=8, nb=1 (gc=32, fixed by spandrel), float16 weights.
+    tiny = randomize(ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=4), 4)
+    path = os.path.join(os.path.dirname(__file__), "..", "models", "upscale_models", "latentflow-tiny-esrgan-x4.safetensors")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save_file({k: v.contiguous() for k, v in half(tiny.state_dict()).items()}, path)
+    from safetensors.torch import load_file
+    assert ModelLoader().load_from_state_dict(load_file(path)).scale == 4
+    print("wrote", os.path.normpath(path))
     print("wrote", OUT)
 
 

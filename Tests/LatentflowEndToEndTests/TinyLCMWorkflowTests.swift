@@ -109,11 +109,13 @@ final class TinyLCMWorkflowTests: XCTestCase {
         let substitutes = [
             "ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
             "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
+            "model_name": "latentflow-tiny-esrgan-x4.safetensors",
         ]
         var ran: [String] = []
         for name in [
             "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
-            "latent_upscale_different_prompt_model", "area_composition",
+            "latent_upscale_different_prompt_model", "area_composition", "esrgan_example",
+            "hiresfix_esrgan_workflow",
         ] {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
             for index in loaded.workflow.nodes.indices {
@@ -128,6 +130,10 @@ final class TinyLCMWorkflowTests: XCTestCase {
                 if loaded.workflow.nodes[index].classType == "LatentUpscale" {
                     loaded.workflow.nodes[index].set("width", .constant(.int(96)))
                     loaded.workflow.nodes[index].set("height", .constant(.int(96)))
+                }
+                if loaded.workflow.nodes[index].classType == "ImageScale" {
+                    loaded.workflow.nodes[index].set("width", .constant(.int(128)))
+                    loaded.workflow.nodes[index].set("height", .constant(.int(128)))
                 }
                 if loaded.workflow.nodes[index].classType == "ImageScaleToTotalPixels" {
                     loaded.workflow.nodes[index].set("megapixels", .constant(.double(0.01)))
@@ -145,7 +151,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             print("template \(name) ran in \(Date().timeIntervalSince(started)) s")
             ran.append(name)
         }
-        XCTAssertEqual(ran.count, 7, "ran \(ran)")
+        XCTAssertEqual(ran.count, 9, "ran \(ran)")
     }
 
     func testLatentsSaveAndLoadExactly() async throws {

@@ -84,7 +84,7 @@ public struct ImageUpscaleWithModel: Node {
 
     /// 512, halved while one tile's activations would exceed `budget` bytes; below 128 the node
     /// fails, as ComfyUI re-raises the out-of-memory error there.
-    static func tileSize(network: any UpscaleNetwork, height: Int, width: Int, budget: Int) throws -> Int {
+    public static func tileSize(network: any UpscaleNetwork, height: Int, width: Int, budget: Int) throws -> Int {
         var tile = initialTile
         while true {
             let pixels = min(tile, height) * min(tile, width)
