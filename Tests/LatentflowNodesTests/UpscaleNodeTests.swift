@@ -2,7 +2,6 @@ import Foundation
 import Latentflow
 import LatentflowGraph
 import LatentflowIO
-import LatentflowModels
 import LatentflowNodes
 import XCTest
 
@@ -12,8 +11,6 @@ import XCTest
 final class UpscaleNodeTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let tinyModel = repository.appendingPathComponent(
-        "models/upscale_models/latentflow-tiny-esrgan-x4.safetensors")
     var output: URL!
 
     override func setUpWithError() throws {
@@ -23,10 +20,11 @@ final class UpscaleNodeTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: output) }
 
     func testTileIsHalvedUntilItFitsTheBudget() throws {
-        let network = try UpscaleModelDetection.load(path: Self.tinyModel.path).network
-        let perPixel = network.activationFloatsPerInputPixel * 4
-        func tile(_ budget: Int) throws -> Int {
-            try ImageUpscaleWithModel.tileSize(network: network, height: 600, width: 700, budget: budget)
+        // The tiny model's estimate: nf 8, gc 32, 3·(8 + 4·32) + 2·3 floats per input pixel.
+        let perPixel = 414 * 4
+        func tile(_ budget: Int, height: Int = 600, width: Int = 700) throws -> Int {
+            try ImageUpscaleWithModel.tileSize(
+                floatsPerInputPixel: 414, model: "ESRGAN x4", height: height, width: width, budget: budget)
         }
         XCTAssertEqual(try tile(512 * 512 * perPixel), 512)
         XCTAssertEqual(try tile(512 * 512 * perPixel - 1), 256)
@@ -35,9 +33,7 @@ final class UpscaleNodeTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("does not fit the memory budget"), "\(error)")
         }
         // An image smaller than the tile needs only its own pixels.
-        XCTAssertEqual(
-            try ImageUpscaleWithModel.tileSize(network: network, height: 40, width: 60, budget: 40 * 60 * perPixel), 512
-        )
+        XCTAssertEqual(try tile(40 * 60 * perPixel, height: 40, width: 60), 512)
     }
 
     func testTheReadyToRunWorkflowValidates() throws {

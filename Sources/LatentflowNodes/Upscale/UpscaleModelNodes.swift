@@ -69,7 +69,9 @@ public struct ImageUpscaleWithModel: Node {
             bytes: outputBytes, what: "ImageUpscaleWithModel",
             for: describeBatch(image.count, "image", width: w * s, height: h * s))
         let tile = try Self.tileSize(
-            network: network, height: h, width: w, budget: settings.memoryBudgetBytes - (outputBytes ?? 0))
+            floatsPerInputPixel: network.activationFloatsPerInputPixel,
+            model: "\(network.architecture) x\(network.scale)", height: h, width: w,
+            budget: settings.memoryBudgetBytes - (outputBytes ?? 0))
         let total = image.count * TiledUpscale.tileCount(height: h, width: w, tile: tile, overlap: Self.overlap)
         var done = 0
         let upscaled = try TiledUpscale.run(
@@ -82,18 +84,21 @@ public struct ImageUpscaleWithModel: Node {
         return NodeOutputs(try ImageBatch(channelsFirst: upscaled.clamped(min: 0, max: 1)))
     }
 
-    /// 512, halved while one tile's activations would exceed `budget` bytes; below 128 the node
+    /// 512, halved while one tile's activations (`floatsPerInputPixel` float32 values per input
+    /// pixel, the network's estimate) would exceed `budget` bytes; below 128 the node
     /// fails, as ComfyUI re-raises the out-of-memory error there.
-    public static func tileSize(network: any UpscaleNetwork, height: Int, width: Int, budget: Int) throws -> Int {
+    public static func tileSize(
+        floatsPerInputPixel: Int, model: String, height: Int, width: Int, budget: Int
+    ) throws -> Int {
         var tile = initialTile
         while true {
             let pixels = min(tile, height) * min(tile, width)
-            let bytes = MemoryBudget.product([pixels, network.activationFloatsPerInputPixel, 4])
+            let bytes = MemoryBudget.product([pixels, floatsPerInputPixel, 4])
             if let bytes, bytes <= budget { return tile }
             tile /= 2
             if tile < smallestTile {
                 throw NodeError(
-                    "a \(network.architecture) x\(network.scale) upscale does not fit the memory budget (\(MemoryBudget.format(max(0, budget))) left after the output) even in tiles of \(smallestTile) pixels (--memory-budget or LATENTFLOW_MEMORY_BUDGET)"
+                    "a \(model) upscale does not fit the memory budget (\(MemoryBudget.format(max(0, budget))) left after the output) even in tiles of \(smallestTile) pixels (--memory-budget or LATENTFLOW_MEMORY_BUDGET)"
                 )
             }
         }
