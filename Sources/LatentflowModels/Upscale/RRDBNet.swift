@@ -15,6 +15,18 @@ public struct RRDBNet: UpscaleNetwork {
         public var plus: Bool
         /// 2 or 4 when the input is pixel-unshuffled first (Real-ESRGAN x2plus, x1), else nil.
         public var shuffleFactor: Int?
+
+        public init(
+            inChannels: Int = 3, outChannels: Int = 3, features: Int = 64, blocks: Int = 23, growth: Int = 32,
+            networkScale: Int = 4, plus: Bool = false, shuffleFactor: Int? = nil
+        ) {
+            (self.inChannels, self.outChannels, self.features, self.blocks) = (
+                inChannels, outChannels, features, blocks
+            )
+            (self.growth, self.networkScale, self.plus, self.shuffleFactor) = (
+                growth, networkScale, plus, shuffleFactor
+            )
+        }
     }
 
     public let configuration: Configuration
@@ -66,6 +78,21 @@ public struct RRDBNet: UpscaleNetwork {
 
     /// Peak activation floats per input pixel of one forward (the HR convolutions' input and
     /// output at full scale, or the dense block's concatenation and its inputs at input scale).
+    /// Dense multiply-adds per input pixel (2 FLOPs each), as PyTorch's FLOP counter counts them.
+    public var multiplyAddsPerInputPixel: Int {
+        let c = configuration
+        let (f, g) = (c.features, c.growth)
+        let dense = (0..<4).reduce(0) { $0 + (f + $1 * g) * g } + (f + 4 * g) * f
+        var total = 9 * (c.inChannels * f + c.blocks * 3 * dense + f * f)
+        var area = 1
+        for _ in 0..<log2(c.networkScale) {
+            area *= 4
+            total += 9 * f * f * area
+        }
+        total += 9 * (f * f + f * c.outChannels) * area
+        return total / ((c.shuffleFactor ?? 1) * (c.shuffleFactor ?? 1))
+    }
+
     public var activationFloatsPerInputPixel: Int {
         let c = configuration
         let perNetworkPixel = max(3 * (c.features + 4 * c.growth), 3 * c.features * square(c.networkScale))
