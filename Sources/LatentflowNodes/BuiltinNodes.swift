@@ -31,5 +31,6 @@ public enum BuiltinNodes: NodePack {
         KarrasScheduler.self, ExponentialScheduler.self, PolyexponentialScheduler.self, LaplaceScheduler.self,
         VPScheduler.self, BetaSamplingScheduler.self, SDTurboScheduler.self, AlignYourStepsScheduler.self,
         SplitSigmas.self, SplitSigmasDenoise.self, FlipSigmas.self, SetFirstSigma.self, ExtendIntermediateSigmas.self,
+        UpscaleModelLoader.self, ImageUpscaleWithModel.self,
     ]
 }

@@ -29,6 +29,9 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var workflowCheckpoint: String?
 
+    @Option(help: "With --models: the input side of the RRDBNet x4 case (its output is 4x).")
+    var upscaleSize = 512
+
     @Option(help: "Image sizes for --workflow-checkpoint.")
     var sizes: [Int] = [256, 512]
 
@@ -50,6 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         let reference = ReferenceRate()
         var results = try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {
+            ModelBenchmark.upscaleSize = upscaleSize
             for c in ModelBenchmark.cases(include: Set(only)) {
                 var r = try reference.measure(c.name, gflop: c.gflop, repeats: max(1, repeats / 3), c.run)
                 r.peakBytes = ModelBenchmark.peakResidentBytes()

@@ -11,6 +11,9 @@ enum ModelBenchmark {
         let run: () throws -> Void
     }
 
+    /// The input side of the RRDBNet case (`--upscale-size`).
+    nonisolated(unsafe) static var upscaleSize = 512
+
     static func cases(include: Set<String>) -> [Case] {
         let random = RandomWeights(seed: 42)
         let unet = UNet(random.store(source: "random SD1.5 UNet").root, config: .sd15)
@@ -49,6 +52,20 @@ enum ModelBenchmark {
                 try check(vae.encode(KernelBenchmark.random([1, 3, 512, 512])), [1, 4, 64, 64], "VAE encode 512")
             },
         ]
+        // ESRGAN / Real-ESRGAN x4plus's network (nf 64, nb 23) on one tile, the whole image
+        // (ComfyUI runs a 512 px image as one tile): scripts/compare_upscale_with_pytorch.py times
+        // spandrel's RRDBNet on the same shape.
+        let size = upscaleSize
+        let esrgan = RRDBNet(random.store(source: "random RRDBNet x4").root, configuration: .init())
+        all.append(
+            Case(
+                name: "RRDBNet x4 (nf 64, nb 23) \(size)→\(4 * size)",
+                gflop: Double(2 * esrgan.multiplyAddsPerInputPixel * size * size) / 1e9
+            ) {
+                try check(
+                    esrgan(KernelBenchmark.random([1, 3, size, size]).scaled(by: 0.5, adding: 0.5)),
+                    [1, 3, 4 * size, 4 * size], "RRDBNet x4")
+            })
         if !include.isEmpty {
             all = all.filter { c in include.contains { c.name.lowercased().contains($0.lowercased()) } }
         }

@@ -110,6 +110,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
             "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
             "control_net_name": "latentflow-tiny-controlnet.safetensors",
+            "model_name": "latentflow-tiny-esrgan-x4.safetensors",
         ]
         let templateSubstitutes = [
             "depth_t2i_adapter": ["control_net_name": "latentflow-tiny-t2i-adapter.safetensors"]
@@ -120,6 +121,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "latent_upscale_different_prompt_model", "area_composition", "area_composition_square_area_for_subject",
             "embedding_example", "inpaint_example", "inpaint_model_outpainting",
             "controlnet_example", "depth_controlnet", "depth_t2i_adapter", "mixing_controlnets", "2_pass_pose_worship",
+            "esrgan_example", "hiresfix_esrgan_workflow",
         ]
         for name in names {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
@@ -138,6 +140,10 @@ final class TinyLCMWorkflowTests: XCTestCase {
                 if loaded.workflow.nodes[index].classType == "LatentUpscale" {
                     loaded.workflow.nodes[index].set("width", .constant(.int(96)))
                     loaded.workflow.nodes[index].set("height", .constant(.int(96)))
+                }
+                if loaded.workflow.nodes[index].classType == "ImageScale" {
+                    loaded.workflow.nodes[index].set("width", .constant(.int(128)))
+                    loaded.workflow.nodes[index].set("height", .constant(.int(128)))
                 }
                 if loaded.workflow.nodes[index].classType == "ImageScaleToTotalPixels" {
                     loaded.workflow.nodes[index].set("megapixels", .constant(.double(0.01)))
