@@ -110,6 +110,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "ckpt_name": "latentflow-tiny-sd15.safetensors", "lora_name": "latentflow-tiny-lora.safetensors",
             "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
             "control_net_name": "latentflow-tiny-controlnet.safetensors",
+            "gligen_name": "latentflow-tiny-gligen.safetensors",
         ]
         let templateSubstitutes = [
             "depth_t2i_adapter": ["control_net_name": "latentflow-tiny-t2i-adapter.safetensors"]
@@ -119,6 +120,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "default", "image2image", "lora", "lora_multiple", "hiresfix_latent_workflow",
             "latent_upscale_different_prompt_model", "area_composition", "inpaint_example", "inpaint_model_outpainting",
             "controlnet_example", "depth_controlnet", "depth_t2i_adapter", "mixing_controlnets", "2_pass_pose_worship",
+            "gligen_textbox_example",
         ]
         for name in names {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))
