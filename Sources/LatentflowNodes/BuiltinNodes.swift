@@ -25,7 +25,8 @@ public enum BuiltinNodes: NodePack {
         MaskComposite.self, FeatherMask.self, GrowMask.self, ThresholdMask.self, ImageCompositeMasked.self,
         LatentCompositeMasked.self, SetLatentNoiseMask.self, VAEEncodeForInpaint.self, InpaintModelConditioning.self,
         ImagePadForOutpaint.self,
-        ControlNetLoader.self, DiffControlNetLoader.self, ControlNetApply.self, ControlNetApplyAdvanced.self,
+        ControlNetLoader.self, DiffControlNetLoader.self, GLIGENLoader.self, GLIGENTextBoxApply.self,
+        ControlNetApply.self, ControlNetApplyAdvanced.self,
         Canny.self,
         // Custom-sampling schedulers and sigma operations.
         KarrasScheduler.self, ExponentialScheduler.self, PolyexponentialScheduler.self, LaplaceScheduler.self,

@@ -111,6 +111,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "vae_name": "tiny-vae.safetensors", "image": "example-gradient.png",
             "control_net_name": "latentflow-tiny-controlnet.safetensors",
             "model_name": "latentflow-tiny-esrgan-x4.safetensors",
+            "gligen_name": "latentflow-tiny-gligen.safetensors",
         ]
         let templateSubstitutes = [
             "depth_t2i_adapter": ["control_net_name": "latentflow-tiny-t2i-adapter.safetensors"]
@@ -122,6 +123,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "embedding_example", "inpaint_example", "inpaint_model_outpainting",
             "controlnet_example", "depth_controlnet", "depth_t2i_adapter", "mixing_controlnets", "2_pass_pose_worship",
             "esrgan_example", "hiresfix_esrgan_workflow",
+            "gligen_textbox_example",
         ]
         for name in names {
             var loaded = try engine.load(templates.appendingPathComponent("\(name).json"))

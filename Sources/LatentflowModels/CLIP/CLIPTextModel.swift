@@ -88,4 +88,22 @@ public struct CLIPTextModel: Sendable {
         }
         return try finalNorm(x)
     }
+
+    /// The pooled output ComfyUI's `encode_from_tokens(return_pooled="unprojected")` gives
+    /// `[N, width]`: the last layer's final-LayerNormed state at each sequence's first end token
+    /// (position 0 without one, as `argmax` of no match), whatever `lastLayer` the text uses.
+    ///
+    /// Matches: ComfyUI `comfy/clip_model.py` `CLIPTextModel_.forward` (`pooled_output`).
+    public func pooled(_ tokens: [[WeightedToken]]) throws -> Tensor {
+        let hidden = try encode(tokens, lastLayer: -1)  // [N, T, width]
+        let (t, w) = (hidden.dim(1), hidden.dim(2))
+        return Tensor(shape: [tokens.count, w]) { out in
+            hidden.withUnsafeBufferPointer { h in
+                for (row, sequence) in tokens.enumerated() {
+                    let end = sequence.firstIndex { $0.id == CLIPTokenizer.endToken } ?? 0
+                    for c in 0..<w { out[row * w + c] = h[(row * t + end) * w + c] }
+                }
+            }
+        }
+    }
 }

@@ -55,4 +55,15 @@ public struct WeightedPromptEncoder: Sendable {
         }
         return try out.reshaped([1, chunks.count * tokens, width])
     }
+
+    /// `[1, width]`: the pooled output of the prompt's first 77-token chunk (ComfyUI's
+    /// `encode_token_weights` returns `pooled[0:1]`; weights do not change it).
+    public func pooled(
+        _ prompt: String, embeddings: EmbeddingLookup? = nil, missing: ((String) -> Void)? = nil
+    ) throws -> Tensor {
+        if let problem = PromptLimits.problem(prompt) { throw PromptLimitError(description: problem) }
+        let chunks = tokenizer.tokenizeWithWeights(
+            prompt, padToken: model.config.padToken, embeddings: embeddings, missing: missing)
+        return try model.pooled(Array(chunks.prefix(1)))
+    }
 }

@@ -27,6 +27,11 @@ public struct UNet: Sendable {
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
 
         let layout = UNetKeyLayout(config)
+        var transformers = 0  // spatial transformers so far: each one's index
+        func transformer(_ scope: WeightScope, channels: Int) -> SpatialTransformer {
+            defer { transformers += 1 }
+            return SpatialTransformer(scope, channels: channels, config: config, index: transformers)
+        }
         var blocks: [UNetInputBlock] = []
         var skipChannels = [mc]
         var channels = mc
@@ -38,7 +43,7 @@ public struct UNet: Sendable {
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
                 let attention =
                     config.attentionLevels[level]
-                    ? SpatialTransformer(block["1"], channels: out, config: config) : nil
+                    ? transformer(block["1"], channels: out) : nil
                 blocks.append(.residual(res, attention: attention))
                 channels = out
                 skipChannels.append(channels)
@@ -51,7 +56,7 @@ public struct UNet: Sendable {
         inputBlocks = blocks
         middle = UNetMiddleBlock(
             first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
-            attention: SpatialTransformer(scope["middle_block.1"], channels: channels, config: config),
+            attention: transformer(scope["middle_block.1"], channels: channels),
             second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
 
         var outputs: [UNetOutputBlock] = []
@@ -62,7 +67,7 @@ public struct UNet: Sendable {
                 let block = scope[layout.outputBlock(level: level, index: index)]
                 let res = ResBlock(block["0"], in: channels + skipChannels.removeLast(), out: out, embedDim: embed)
                 channels = out
-                let attention = hasAttention ? SpatialTransformer(block["1"], channels: out, config: config) : nil
+                let attention = hasAttention ? transformer(block["1"], channels: out) : nil
                 let upsample =
                     layout.hasUpsample(level: level, index: index)
                     ? Upsample(scope[layout.upsample(level: level, hasAttention: hasAttention)], channels: out) : nil
@@ -80,9 +85,10 @@ public struct UNet: Sendable {
     ///   (diffusers passes `guidance_scale − 1`); ignored by other UNets.
     /// - Parameter control: ControlNet / T2I-Adapter residuals, added where ComfyUI's `apply_control`
     ///   adds them; `controlMismatch` hears of any whose shape does not fit (skipped).
+    /// - Parameter patch: run after every transformer block's self-attention (GLIGEN's grounding).
     public func callAsFunction(
         _ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil, control: ControlResiduals? = nil,
-        controlMismatch: ((String) -> Void)? = nil
+        controlMismatch: ((String) -> Void)? = nil, patch: (any TransformerMiddlePatch)? = nil
     ) throws -> Tensor {
         var control = ControlCursor(control, mismatch: controlMismatch)
         var features = timestepEmbedding(timesteps, dim: config.modelChannels)
@@ -94,14 +100,14 @@ public struct UNet: Sendable {
         var h = try control.applyInput(convIn(x))
         var skips = [h]
         for block in inputBlocks {
-            h = try control.applyInput(block(h, embedding: embedding, context: context))
+            h = try control.applyInput(block(h, embedding: embedding, context: context, patch: patch))
             skips.append(h)
         }
-        h = try control.applyMiddle(middle(h, embedding: embedding, context: context))
+        h = try control.applyMiddle(middle(h, embedding: embedding, context: context, patch: patch))
         for block in outputBlocks {
             let skip = try control.applyOutput(skips.removeLast())
             let next = skips.last.map { (height: $0.dim(2), width: $0.dim(3)) }
-            h = try block(h, skip: skip, embedding: embedding, context: context, upsampledSize: next)
+            h = try block(h, skip: skip, embedding: embedding, context: context, upsampledSize: next, patch: patch)
         }
         return try convOut(outNorm(h, silu: true))
     }

@@ -68,8 +68,13 @@ struct TransformerBlock: Sendable {
         feedForwardOut = Linear(scope["ff.net.2"], in: dim * 4, out: dim)
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+    /// - Parameter patch: applied after the self-attention (ComfyUI's `middle_patch`: GLIGEN), told
+    ///   the index of the spatial transformer this block is in.
+    func callAsFunction(
+        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0
+    ) throws -> Tensor {
         var x = try x.adding(selfAttention(norm1(x)))  // [N, T, dim]
+        if let patch { x = try patch(x, transformerIndex: transformerIndex) }
         x = try x.adding(crossAttention(norm2(x), context: context))
         let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)  // GEGLU: value, gate
         return try x.adding(feedForwardOut(projected[0].multiplying(projected[1].gelu())))
@@ -83,8 +88,12 @@ struct SpatialTransformer: Sendable {
     let projectIn: (conv: Conv2D?, linear: Linear?)
     let blocks: [TransformerBlock]
     let projectOut: (conv: Conv2D?, linear: Linear?)
+    /// Its place among the UNet's spatial transformers (input, middle, then output blocks), as
+    /// ComfyUI counts `transformer_index` for patches.
+    let index: Int
 
-    init(_ scope: WeightScope, channels: Int, config: UNetConfiguration) {
+    init(_ scope: WeightScope, channels: Int, config: UNetConfiguration, index: Int = 0) {
+        self.index = index
         let (heads, width) = config.headCount(channels: channels)
         norm = GroupNorm(scope["norm"], channels: channels, epsilon: 1e-6)
         if config.linearProjection {
@@ -101,18 +110,27 @@ struct SpatialTransformer: Sendable {
         }
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil) throws -> Tensor {
         let (h, w) = (x.dim(2), x.dim(3))
         var hidden = try norm(x)
         if let conv = projectIn.conv { hidden = try conv(hidden) }
         hidden = try hidden.channelsToTokens()  // [N, H·W, C]
         if let linear = projectIn.linear { hidden = try linear(hidden) }
-        for block in blocks { hidden = try block(hidden, context: context) }
+        for block in blocks {
+            hidden = try block(hidden, context: context, patch: patch, transformerIndex: index)
+        }
         if let linear = projectOut.linear { hidden = try linear(hidden) }
         hidden = try hidden.tokensToChannels(height: h, width: w)
         if let conv = projectOut.conv { hidden = try conv(hidden) }
         return try hidden.adding(x)
     }
+}
+
+/// What runs after every transformer block's self-attention when set (ComfyUI's
+/// `transformer_options["patches"]["middle_patch"]`, which GLIGEN's grounding fills).
+public protocol TransformerMiddlePatch: Sendable {
+    /// `x` `[N, T, C]` tokens of the spatial transformer at `transformerIndex`, in the UNet's order.
+    func callAsFunction(_ x: Tensor, transformerIndex: Int) throws -> Tensor
 }
 
 /// Stride-2 3x3 convolution (LDM `Downsample`, key `op`).

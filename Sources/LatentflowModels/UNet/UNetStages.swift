@@ -7,13 +7,15 @@ enum UNetInputBlock: Sendable {
     /// The stride-2 convolution that ends a level.
     case downsample(Downsample)
 
-    func callAsFunction(_ x: Tensor, embedding: Tensor, context: Tensor) throws -> Tensor {
+    func callAsFunction(
+        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil
+    ) throws -> Tensor {
         switch self {
         case let .downsample(down):
             return try down(x)
         case let .residual(res, attention):
             let h = try res(x, embedding)
-            return try attention.map { try $0(h, context: context) } ?? h
+            return try attention.map { try $0(h, context: context, patch: patch) } ?? h
         }
     }
 }
@@ -24,9 +26,11 @@ struct UNetMiddleBlock: Sendable {
     let attention: SpatialTransformer
     let second: ResBlock
 
-    func callAsFunction(_ x: Tensor, embedding: Tensor, context: Tensor) throws -> Tensor {
+    func callAsFunction(
+        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil
+    ) throws -> Tensor {
         var h = try first(x, embedding)
-        h = try attention(h, context: context)
+        h = try attention(h, context: context, patch: patch)
         return try second(h, embedding)
     }
 }
@@ -42,10 +46,10 @@ struct UNetOutputBlock: Sendable {
     ///   Upsample restores (odd sizes included).
     func callAsFunction(
         _ x: Tensor, skip: Tensor, embedding: Tensor, context: Tensor,
-        upsampledSize: (height: Int, width: Int)?
+        upsampledSize: (height: Int, width: Int)?, patch: (any TransformerMiddlePatch)? = nil
     ) throws -> Tensor {
         var h = try res(Tensor.concat([x, skip], axis: 1), embedding)
-        if let attention { h = try attention(h, context: context) }
+        if let attention { h = try attention(h, context: context, patch: patch) }
         if let upsample { h = try upsample(h, size: upsampledSize) }
         return h
     }

@@ -25,10 +25,14 @@ struct CFGDenoiser {
                     startSigma: entry.startPercent.map(model.sampling.percentToSigma),
                     endSigma: entry.endPercent.map(model.sampling.percentToSigma)
                 ) { x, sigma in
-                    try Self.denoised(
+                    // `get_area_and_mult`: GLIGEN's boxes are fractions of this entry's (area's) latent.
+                    let grounding = try entry.gligen.map {
+                        try $0.model.grounding($0.boxes, height: x.dim(2), width: x.dim(3))
+                    }
+                    return try Self.denoised(
                         model, entry.embedding, x, sigma,
                         concat: concat.map { try Self.region($0, of: x, area: entry.area) }, control: entry.control,
-                        controls)
+                        controls, patch: grounding)
                 }
             }
         }
@@ -48,10 +52,12 @@ struct CFGDenoiser {
 
     /// One UNet call: input scaling, quantized timestep, the text context repeated per sample.
     /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
-    /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk).
+    /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk);
+    /// `patch` (GLIGEN's grounding) runs in the UNet's transformer blocks.
     static func denoised(
         _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil,
-        control: ControlApplication? = nil, _ controls: ControlEvaluator? = nil
+        control: ControlApplication? = nil, _ controls: ControlEvaluator? = nil,
+        patch: (any TransformerMiddlePatch)? = nil
     ) throws -> Tensor {
         let sampling = model.sampling
         var input = sampling.calculateInput(sigma: sigma, x)
@@ -61,7 +67,8 @@ struct CFGDenoiser {
         let residuals = try control.flatMap { try controls?.residuals($0, x: x, sigma: sigma, context: context) }
         let output = try model.unet(
             input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-            context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch)
+            context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch,
+            patch: patch)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

@@ -101,6 +101,8 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// Set by the old ControlNetApply: the control also serves the negative side when that has none
         /// (ComfyUI's `control_apply_to_uncond`).
         public var controlAppliesToUncond = false
+        /// The GLIGEN boxes of GLIGENTextBoxApply (ComfyUI's `gligen`).
+        public var gligen: GLIGENConditioning?
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
