@@ -27,5 +27,7 @@ public enum BuiltinNodes: NodePack {
         ImagePadForOutpaint.self,
         ControlNetLoader.self, DiffControlNetLoader.self, ControlNetApply.self, ControlNetApplyAdvanced.self,
         Canny.self,
+        // Standalone model parts and the config loader.
+        UNETLoader.self, CLIPLoader.self, CheckpointLoader.self,
     ]
 }

@@ -13,8 +13,8 @@ public struct VAELoader: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.vaeName], in: "vae")
-        let (vae, bytes) = try StandaloneVAE.load(path: url.path)
-        return NodeOutputs(VAEModel(autoencoder: vae, byteCount: bytes))
+        let (vae, bytes, weights) = try StandaloneVAE.loadWithWeights(path: url.path)
+        return NodeOutputs(VAEModel(autoencoder: vae, byteCount: bytes, weights: weights))
     }
 
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
