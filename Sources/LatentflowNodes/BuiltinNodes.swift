@@ -29,5 +29,8 @@ public enum BuiltinNodes: NodePack {
         Canny.self,
         // Standalone model parts and the config loader.
         UNETLoader.self, CLIPLoader.self, CheckpointLoader.self,
+        // Model merging.
+        ModelMergeSimple.self, ModelMergeBlocks.self, ModelMergeSubtract.self, ModelMergeAdd.self, ModelMergeSD1.self,
+        ModelMergeSD2.self, CLIPMergeSimple.self, CLIPMergeSubtract.self, CLIPMergeAdd.self,
     ]
 }
