@@ -32,5 +32,6 @@ public enum BuiltinNodes: NodePack {
         // Model merging.
         ModelMergeSimple.self, ModelMergeBlocks.self, ModelMergeSubtract.self, ModelMergeAdd.self, ModelMergeSD1.self,
         ModelMergeSD2.self, CLIPMergeSimple.self, CLIPMergeSubtract.self, CLIPMergeAdd.self,
+        CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
     ]
 }
