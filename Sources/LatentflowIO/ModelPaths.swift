@@ -15,7 +15,7 @@ public final class ModelPaths: @unchecked Sendable {
     /// The model folder kinds ComfyUI knows, under their default directory names.
     public static let modelKinds = [
         "checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
-        "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers", "gligen",
+        "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers", "gligen", "configs",
     ]
     /// Older names ComfyUI still accepts in `extra_model_paths.yaml`.
     static let aliases = ["unet": "diffusion_models", "clip": "text_encoders"]
@@ -97,7 +97,9 @@ public final class ModelPaths: @unchecked Sendable {
 
     public func files(in folder: String) -> [String] {
         if folder == "diffusers" { return diffusersFolders() }
-        let extensions = folder == "input" ? Self.imageExtensions.union(["latent"]) : Self.modelExtensions
+        let extensions =
+            folder == "input"
+            ? Self.imageExtensions.union(["latent"]) : folder == "configs" ? ["yaml"] : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
             Self.collect(root, below: "", extensions: extensions, ancestors: [], into: &names)

@@ -33,5 +33,11 @@ public enum BuiltinNodes: NodePack {
         VPScheduler.self, BetaSamplingScheduler.self, SDTurboScheduler.self, AlignYourStepsScheduler.self,
         SplitSigmas.self, SplitSigmasDenoise.self, FlipSigmas.self, SetFirstSigma.self, ExtendIntermediateSigmas.self,
         UpscaleModelLoader.self, ImageUpscaleWithModel.self,
+        // Standalone model parts and the config loader.
+        UNETLoader.self, CLIPLoader.self, CheckpointLoader.self,
+        // Model merging.
+        ModelMergeSimple.self, ModelMergeBlocks.self, ModelMergeSubtract.self, ModelMergeAdd.self, ModelMergeSD1.self,
+        ModelMergeSD2.self, CLIPMergeSimple.self, CLIPMergeSubtract.self, CLIPMergeAdd.self,
+        CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
     ]
 }

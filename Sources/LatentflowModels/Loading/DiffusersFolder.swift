@@ -148,6 +148,7 @@ public enum DiffusersFolder {
             unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) },
             textWeightsAreFloat16: roundCLIPToFloat16,
             prediction: .guess(unet.config, weights: unetWeights))
+        models.vaeWeights = vaeTensors.mapValues { Parameter($0) }
         models.nonFiniteTensors = [("unet: ", unetTensors), ("vae: ", vaeTensors), ("text_encoder: ", textTensors)]
             .flatMap { part, tensors in tensors.filter { $0.value.hasNonFiniteValues }.keys.map { part + $0 } }.sorted()
         return models

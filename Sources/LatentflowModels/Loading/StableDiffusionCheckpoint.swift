@@ -13,6 +13,8 @@ public struct StableDiffusionModels: Sendable {
     /// The base weights (shared with the models, not copied), for LoRA patching.
     public let unetWeights: [String: Parameter], textWeights: [String: Parameter]
     public let textWeightsAreFloat16: Bool
+    /// The VAE's weights (LDM keys without `first_stage_model.`), for saving.
+    public var vaeWeights: [String: Parameter] = [:]
     /// How the UNet's output is read, as ComfyUI guesses it from the weights.
     public let prediction: PredictionType
     /// Keys of the tensors holding NaN or infinite values (checked for float32 residency), sorted:
@@ -51,34 +53,80 @@ public enum StableDiffusionCheckpoint {
     {
         // Told by content, not extension: a pickle is never reported as a bad safetensors header.
         let file = try openModelFile(path: path)
-        var unetTensors: [String: Parameter] = [:], vaeTensors: [String: Parameter] = [:],
-            clipTensors: [String: Parameter] = [:]
+        let parts = try readParts(
+            of: file, path: path, roundCLIPToFloat16: roundCLIPToFloat16, residency: residency)
+        guard !parts.unet.isEmpty else {
+            throw ModelLoadError.unrecognized(
+                file: path,
+                reason:
+                    "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))"
+            )
+        }
+        let unet = try buildUNet(parts.unet, source: path + " (" + unetPrefix + "*)")
+
+        let vaeStore = WeightStore(parts.vae, source: path + " (" + vaePrefix + "*)")
+        let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
+        try vaeStore.verify()
+
+        let textModel =
+            parts.clip.isEmpty
+            ? nil
+            : try buildTextModel(
+                parts.clip, openCLIP: parts.openCLIP,
+                source: path + (parts.openCLIP ? " (cond_stage_model.model.*)" : " (cond_stage_model.transformer.*)"))
+        var models = StableDiffusionModels(
+            unet: unet, vae: vae, textModel: textModel, source: path,
+            unetBytes: parts.unet.residentBytes, vaeBytes: parts.vae.residentBytes,
+            textBytes: parts.clip.residentBytes,
+            unetWeights: parts.unet, textWeights: parts.clip, textWeightsAreFloat16: roundCLIPToFloat16,
+            prediction: .guess(unet.config, weights: parts.unet))
+        models.nonFiniteTensors = parts.nonFinite.sorted()
+        models.vaeWeights = parts.vae
+        return models
+    }
+
+    /// A checkpoint's tensors sorted into its three models, under the keys each model reads
+    /// (LDM keys for the UNet and VAE, HF keys without `text_model.` for the text encoder).
+    struct Parts {
+        var unet: [String: Parameter] = [:], vae: [String: Parameter] = [:], clip: [String: Parameter] = [:]
+        /// The text encoder came in OpenCLIP's layout (SD2.x).
         var openCLIP = false
         var nonFinite: Set<String> = []
+    }
+
+    /// Sorts `file`'s tensors by checkpoint prefix. `checkpointKey` names each file key as a
+    /// full checkpoint would (standalone UNet and text-encoder files add the prefix they lack);
+    /// nil drops the key.
+    static func readParts(
+        of file: any TensorArchive, path: String, roundCLIPToFloat16: Bool, residency: WeightResidency,
+        checkpointKey: (String) -> String? = { $0 }
+    ) throws -> Parts {
+        var parts = Parts()
         var key = ""
         func parameter(_ entry: ArchivedTensor, roundToFloat16: Bool = false) throws -> Parameter {
             if residency == .streamed { return Parameter(streaming: entry, roundToFloat16: roundToFloat16) }
             var tensor = try entry.tensor()
             entry.releasePages()
-            if tensor.hasNonFiniteValues { nonFinite.insert(key) }
+            if tensor.hasNonFiniteValues { parts.nonFinite.insert(key) }
             if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
             return Parameter(tensor)
         }
-        for (entryKey, entry) in try ArchivedTensor.entries(of: file) {
-            key = entryKey
-            if key.hasPrefix(unetPrefix) {
-                unetTensors[String(key.dropFirst(unetPrefix.count))] = try parameter(entry)
-            } else if key.hasPrefix(vaePrefix) {
-                vaeTensors[String(key.dropFirst(vaePrefix.count))] = try parameter(entry)
-            } else if let prefix = clipPrefixes.first(where: { key.hasPrefix($0) }) {
-                clipTensors[String(key.dropFirst(prefix.count))] = try parameter(
+        for (fileKey, entry) in try ArchivedTensor.entries(of: file) {
+            guard let entryKey = checkpointKey(fileKey) else { continue }
+            key = fileKey
+            if entryKey.hasPrefix(unetPrefix) {
+                parts.unet[String(entryKey.dropFirst(unetPrefix.count))] = try parameter(entry)
+            } else if entryKey.hasPrefix(vaePrefix) {
+                parts.vae[String(entryKey.dropFirst(vaePrefix.count))] = try parameter(entry)
+            } else if let prefix = clipPrefixes.first(where: { entryKey.hasPrefix($0) }) {
+                parts.clip[String(entryKey.dropFirst(prefix.count))] = try parameter(
                     entry, roundToFloat16: roundCLIPToFloat16)
-            } else if let prefix = OpenCLIPTextKeyMap.prefixes.first(where: { key.hasPrefix($0) }) {
-                openCLIP = true
-                let name = String(key.dropFirst(prefix.count))
+            } else if let prefix = OpenCLIPTextKeyMap.prefixes.first(where: { entryKey.hasPrefix($0) }) {
+                parts.openCLIP = true
+                let name = String(entryKey.dropFirst(prefix.count))
                 switch OpenCLIPTextKeyMap.target(name) {
                 case .renamed(let hfName)?:
-                    clipTensors[hfName] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
+                    parts.clip[hfName] = try parameter(entry, roundToFloat16: roundCLIPToFloat16)
                 case .split(let names)?:
                     guard (1...2).contains(entry.shape.count), !entry.shape.contains(0) else {
                         throw ModelLoadError.unexpectedShape(
@@ -96,51 +144,38 @@ public enum StableDiffusionCheckpoint {
                                     "\(key): \(entry.shape) does not split into \(names.count) equal row blocks"
                                 ])
                         }
-                        clipTensors[hfName] = try parameter(part, roundToFloat16: roundCLIPToFloat16)
+                        parts.clip[hfName] = try parameter(part, roundToFloat16: roundCLIPToFloat16)
                     }
                 case .unused?:
                     break
                 case nil:
-                    clipTensors[key] = try parameter(entry)  // reported as unexpected below
+                    parts.clip[key] = try parameter(entry)  // reported as unexpected below
                 }
             }
         }
-        guard !unetTensors.isEmpty else {
-            throw ModelLoadError.unrecognized(
-                file: path,
-                reason:
-                    "not an SD1.x-family checkpoint: no '\(unetPrefix)' keys (found e.g. \(file.keys.prefix(3).joined(separator: ", ")))"
-            )
-        }
-        let unetStore = WeightStore(unetTensors, source: path + " (" + unetPrefix + "*)")
-        let unet = UNet(unetStore.root, config: try UNetConfiguration.detect(unetStore.root))
-        try unetStore.verify()
+        return parts
+    }
 
-        let vaeStore = WeightStore(vaeTensors, source: path + " (" + vaePrefix + "*)")
-        let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
-        try vaeStore.verify()
+    /// The UNet of LDM-keyed weights, shaped by what the weights hold; every key must fit.
+    static func buildUNet(_ tensors: [String: Parameter], source: String) throws -> UNet {
+        let store = WeightStore(tensors, source: source)
+        let unet = UNet(store.root, config: try UNetConfiguration.detect(store.root))
+        try store.verify()
+        return unet
+    }
 
-        var textModel: CLIPTextModel?
-        if !clipTensors.isEmpty {
-            let clipStore = WeightStore(
-                clipTensors,
-                source: path + (openCLIP ? " (cond_stage_model.model.*)" : " (cond_stage_model.transformer.*)"))
-            let scope = clipStore.root
-            var config = try CLIPTextConfiguration.detect(scope)
-            if openCLIP { config.useOpenCLIPConventions() }
-            textModel = CLIPTextModel(scope, config: config)
-            try clipStore.verify(ignoring: {
-                $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale"
-            })
-        }
-        var models = StableDiffusionModels(
-            unet: unet, vae: vae, textModel: textModel, source: path,
-            unetBytes: unetTensors.residentBytes, vaeBytes: vaeTensors.residentBytes,
-            textBytes: clipTensors.residentBytes,
-            unetWeights: unetTensors, textWeights: clipTensors, textWeightsAreFloat16: roundCLIPToFloat16,
-            prediction: .guess(unet.config, weights: unetTensors))
-        models.nonFiniteTensors = nonFinite.sorted()
-        return models
+    /// The text encoder of HF-keyed weights (OpenCLIP conventions when they came in its layout).
+    static func buildTextModel(
+        _ tensors: [String: Parameter], openCLIP: Bool, penultimateByDefault: Bool = true, source: String
+    ) throws -> CLIPTextModel {
+        let store = WeightStore(tensors, source: source)
+        var config = try CLIPTextConfiguration.detect(store.root)
+        if openCLIP { config.useOpenCLIPConventions(penultimateByDefault: penultimateByDefault) }
+        let model = CLIPTextModel(store.root, config: config)
+        try store.verify(ignoring: {
+            $0.hasSuffix("position_ids") || $0.hasPrefix("text_projection") || $0 == "logit_scale"
+        })
+        return model
     }
 }
 

@@ -7,6 +7,14 @@ public enum StandaloneVAE {
     /// The autoencoder, its size, and the keys (as in the file) of tensors holding NaN or infinite
     /// values, sorted: they load but decode black or noisy images, so VAELoader warns about them.
     public static func load(path: String) throws -> (AutoencoderKL, bytes: Int, nonFiniteTensors: [String]) {
+        let loaded = try loadWithWeights(path: path)
+        return (loaded.0, loaded.bytes, loaded.nonFiniteTensors)
+    }
+
+    /// `load`, also handing back the LDM-keyed weights the VAE was built from (for saving).
+    public static func loadWithWeights(path: String) throws -> (
+        AutoencoderKL, bytes: Int, weights: [String: Parameter], nonFiniteTensors: [String]
+    ) {
         let file = try openModelFile(path: path)
         var tensors: [String: Tensor] = [:]
         var nonFinite: [String] = []
@@ -25,6 +33,8 @@ public enum StandaloneVAE {
         let vae = AutoencoderKL(store.root, config: try VAEConfiguration.detect(store.root))
         // VAE files often carry training leftovers (loss, EMA); only model keys are checked.
         try store.verify(unusedUnder: ["encoder.", "decoder.", "quant_conv", "post_quant_conv"])
-        return (vae, tensors.values.reduce(0) { $0 + $1.count * 4 }, nonFinite.sorted())
+        let modelKeys = ["encoder.", "decoder.", "quant_conv", "post_quant_conv"]
+        let weights = tensors.filter { key, _ in modelKeys.contains { key.hasPrefix($0) } }.mapValues { Parameter($0) }
+        return (vae, tensors.values.reduce(0) { $0 + $1.count * 4 }, weights, nonFinite.sorted())
     }
 }

@@ -9,6 +9,6 @@ extension NodeOutputs {
             TextEncoder(
                 model: text, byteCount: models.textBytes, weights: models.textWeights,
                 weightsAreFloat16: models.textWeightsAreFloat16),
-            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes))
+            VAEModel(autoencoder: models.vae, byteCount: models.vaeBytes, weights: models.vaeWeights))
     }
 }

@@ -13,9 +13,9 @@ public struct VAELoader: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.vaeName], in: "vae")
-        let (vae, bytes, nonFinite) = try StandaloneVAE.load(path: url.path)
+        let (vae, bytes, weights, nonFinite) = try StandaloneVAE.loadWithWeights(path: url.path)
         if let warning = nonFiniteWeightsWarning(nonFinite) { context.warn("\(url.lastPathComponent): " + warning) }
-        return NodeOutputs(VAEModel(autoencoder: vae, byteCount: bytes))
+        return NodeOutputs(VAEModel(autoencoder: vae, byteCount: bytes, weights: weights))
     }
 
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {

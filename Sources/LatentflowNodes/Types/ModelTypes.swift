@@ -68,9 +68,12 @@ public struct VAEModel: PortValue, MemoryFootprint {
     public static var portType: PortType { .vae }
     public let autoencoder: AutoencoderKL
     public let byteCount: Int
+    /// The weights the VAE was built from (LDM keys without `first_stage_model.`), for VAESave
+    /// and CheckpointSave.
+    public var weights: [String: Parameter]
 
-    public init(autoencoder: AutoencoderKL, byteCount: Int) {
-        (self.autoencoder, self.byteCount) = (autoencoder, byteCount)
+    public init(autoencoder: AutoencoderKL, byteCount: Int, weights: [String: Parameter] = [:]) {
+        (self.autoencoder, self.byteCount, self.weights) = (autoencoder, byteCount, weights)
     }
 }
 
