@@ -156,8 +156,8 @@ final class WebUIRoutesTests: XCTestCase {
             XCTAssertEqual(compatStatus, .ok)
             XCTAssertTrue(String(decoding: compat, as: UTF8.self).contains("addCustomNodeDefs"))
             // The placeholders live in the web UI only: the API lists real nodes.
-            let upscaleInfo = try await client.json("/object_info/GLIGENLoader").json
-            XCTAssertEqual(upscaleInfo, .object([]))
+            let placeholderInfo = try await client.json("/object_info/StyleModelLoader").json
+            XCTAssertEqual(placeholderInfo, .object([]))
             let translations = try await client.json("/api/i18n").json
             XCTAssertEqual(translations, .object([]))
             let templates = try await client.json("/api/workflow_templates").json
