@@ -1,4 +1,4 @@
-"""The diffusers → LDM key table of the embedded tiny UNet (as in make_controlnet_fixtures.py), for fixture scripts."""
+"""The diffusers → LDM key table of the embedded tiny UNet (used by make_controlnet_fixtures.py and make_gligen_fixtures.py), for fixture scripts."""
 
 
 RESNET = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
