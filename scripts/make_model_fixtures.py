@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from tiny_models import MODEL_FIXTURES, boot_comfyui, randomize
+from tiny_unet_keys import vae_to_ldm
 
 boot_comfyui()
 out_dir = MODEL_FIXTURES
@@ -51,23 +52,6 @@ with torch.no_grad():
 vae = randomize(AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
                               up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(32, 64),
                               layers_per_block=1, latent_channels=4, norm_num_groups=32), 0.1)
-
-
-def vae_to_ldm(key, levels=2):
-    """diffusers AutoencoderKL keys -> LDM keys (the layout single-file checkpoints use)."""
-    k = key
-    for old, new in [("conv_norm_out", "norm_out"), ("mid_block.resnets.0", "mid.block_1"), ("mid_block.resnets.1", "mid.block_2"),
-                     ("mid_block.attentions.0.group_norm", "mid.attn_1.norm"), ("mid_block.attentions.0.to_q", "mid.attn_1.q"),
-                     ("mid_block.attentions.0.to_k", "mid.attn_1.k"), ("mid_block.attentions.0.to_v", "mid.attn_1.v"),
-                     ("mid_block.attentions.0.to_out.0", "mid.attn_1.proj_out"), ("conv_shortcut", "nin_shortcut")]:
-        k = k.replace(old, new)
-    parts = k.split(".")
-    if parts[0] == "encoder" and parts[1] == "down_blocks":
-        k = ".".join(["encoder", "down", parts[2]] + (["block"] + parts[4:] if parts[3] == "resnets" else ["downsample", "conv"] + parts[6:]))
-    if parts[0] == "decoder" and parts[1] == "up_blocks":
-        level = str(levels - 1 - int(parts[2]))
-        k = ".".join(["decoder", "up", level] + (["block"] + parts[4:] if parts[3] == "resnets" else ["upsample", "conv"] + parts[6:]))
-    return k
 
 
 for key, value in vae.state_dict().items():

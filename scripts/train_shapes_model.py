@@ -1,0 +1,416 @@
+"""Trains the embedded "shapes" model on CPU, then distils it into an LCM by latent consistency
+distillation (run by hand, never by CI; about 75 minutes on this repository's 2-core machine).
+
+    /work/venv-torch/bin/python scripts/train_shapes_model.py data vae latents teacher --work /tmp/shapes-train
+    ... lcm lora --threads 1 &  ... decoder --threads 1 &  (side by side, one core each), then ... export
+
+Stages (each reads the previous stage's files from --work, so a stage can be rerun alone):
+  data     24,000 captioned 64x64 images from shapes_dataset.py (training combinations only)
+  vae      the AutoencoderKL on 32x32 crops (L2 + L1 reconstruction, SD's KL weight), two cosine cycles
+           (VAE_CYCLES); SD1's latent scale 0.18215 is made right by measuring the latents' standard
+           deviation, as SD's factor was measured, and folding the correction into quant_conv /
+           post_quant_conv
+  latents  the frozen encoder's posterior (mean, std) for every image
+  teacher  UNet + CLIP text encoder together, as SD1.5 trained its UNet: epsilon prediction, scaled-linear
+           betas, uniform timesteps, 10% empty captions for classifier-free guidance, EMA weights
+  decoder  the decoder fine-tuned alone on whole images (encoder frozen), as sd-vae-ft-mse was
+  lcm      one-stage guided latent consistency distillation (LCM paper, Algorithm 1; diffusers'
+           train_lcm_distill_sd_wds.py): DDIM solver with skipping step k = 20 on SD's 1000 steps,
+           w ~ U[w_min, w_max] fed through a guidance embedding (time_cond_proj), Huber loss, EMA target
+           network, c_skip/c_out boundary parameterisation (sigma_data 0.5, timestep scaling 10)
+  lora     the same distillation into a rank-8 LoRA on the frozen teacher (LCM-LoRA), no w embedding,
+           the online network as its own target (diffusers' train_lcm_distill_lora_sd_wds.py)
+  export   the float16 files (models/checkpoints, models/loras) and the training curves (docs/shapes-model)
+
+Deterministic for a given torch version and thread count: every stage seeds torch itself (numpy's
+generator makes the data). The first run (torch 2.15.0 CPU; vae, latents, teacher on 2 threads; lcm, lora
+and decoder on 1 thread each) measured: VAE reconstruction 15.2 dB after cycle 1, 17.3 dB after cycle 2,
+25.3 dB after the decoder stage; teacher loss 0.045 after 2,500 steps of 64. That teacher is too weak: its
+pictures follow the prompt's colours loosely and its shapes barely (scripts/evaluate_shapes_model.py), so
+these step counts are a first run, not the shipped model's.
+"""
+import argparse
+import copy
+import csv
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes_dataset as shapes  # noqa: E402
+from shapes_model import (LATENT_SCALE, ROOT, NoiseSchedule, checkpoint_tensors,  # noqa: E402
+                          guidance_scale_embedding, make_text_encoder, make_tokenizer, make_unet, make_vae, tokenize)
+
+STEPS = dict(teacher=2500, lcm=600, lora=500, decoder=300)
+VAE_CYCLES = (600, 900)
+BATCH = dict(vae=16, teacher=64, lcm=32, lora=32, decoder=16)
+VAE_CROP = 32  # the VAE is convolutional: it learns on 32x32 crops, 4x cheaper than whole images
+K = 20  # LCM's skipping step: 1000 // 50 DDIM timesteps, ComfyUI's ModelSamplingDiscreteDistilled
+
+
+def log_curve(work, name, rows):
+    with open(os.path.join(work, name + "_curve.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss", "seconds"])
+        w.writerows(rows)
+
+
+def progress(stage, step, total, loss, start, rows, every=100):
+    if step % every == 0 or step == total:
+        rows.append((step, "%.6f" % loss, "%.1f" % (time.time() - start)))
+        print("%s %5d/%d loss %.5f  %.0f s" % (stage, step, total, loss, time.time() - start), flush=True)
+
+
+def load(work, name):
+    return torch.load(os.path.join(work, name), weights_only=False)
+
+
+def stage_data(work):
+    attrs, images = shapes.make_dataset(24000, seed=0)
+    np.savez_compressed(os.path.join(work, "data.npz"), images=images,
+                        captions=np.array([shapes.caption(a) for a in attrs]))
+    print("data: %d images" % len(images))
+
+
+def images_tensor(work):
+    data = np.load(os.path.join(work, "data.npz"))
+    return torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 127.5 - 1, list(data["captions"])
+
+
+def stage_vae(work):
+    """Cosine cycles with warm restarts (VAE_CYCLES); each ends by folding the latent scale. A finished
+    cycle is kept in --work (vae-cycle<N>.pt) and not trained again."""
+    images, _ = images_tensor(work)
+    vae, rows, start = make_vae(), [], time.time()
+    for cycle, steps in enumerate(VAE_CYCLES, 1):
+        saved = os.path.join(work, "vae-cycle%d.pt" % cycle)
+        if os.path.exists(saved):
+            vae.load_state_dict(load(work, saved))
+            continue
+        torch.manual_seed(cycle)
+        opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
+        vae.train()
+        for step in range(1, steps + 1):
+            batch = images[torch.randint(0, len(images), (BATCH["vae"],))]
+            y, x = torch.randint(0, images.shape[2] - VAE_CROP + 1, (2,)).tolist()
+            batch = batch[:, :, y:y + VAE_CROP, x:x + VAE_CROP]
+            posterior = vae.encode(batch).latent_dist
+            rec = vae.decode(posterior.sample()).sample
+            loss = F.mse_loss(rec, batch) + 0.5 * F.l1_loss(rec, batch) + 1e-6 * posterior.kl().mean() / batch[0].numel()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            for g in opt.param_groups:
+                g["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
+            progress("vae cycle %d" % cycle, step, steps, loss.item(), start, rows)
+        fold_latent_scale(vae, images)
+        torch.save(vae.state_dict(), saved)
+        log_curve(work, "vae-cycle%d" % cycle, rows)
+    torch.save(vae.state_dict(), os.path.join(work, "vae.pt"))
+
+
+def fold_latent_scale(vae, images):
+    """Measures the latents' standard deviation (as SD's 0.18215 was measured) and folds a factor c into
+    quant_conv / post_quant_conv so that std x 0.18215 = 1, the factor every SD1.x tool applies."""
+    vae.eval()
+    with torch.no_grad():
+        means = torch.cat([vae.encode(images[i:i + 256]).latent_dist.mean for i in range(0, 4096, 256)])
+        sigma = means.std().item()
+        c = 1 / (LATENT_SCALE * sigma)
+        vae.quant_conv.weight[:4] *= c
+        vae.quant_conv.bias[:4] *= c
+        vae.quant_conv.bias[4:] += 2 * math.log(c)
+        vae.post_quant_conv.weight *= 1 / c
+        check = torch.cat([vae.encode(images[i:i + 256]).latent_dist.mean for i in range(0, 1024, 256)])
+        rec = vae.decode(vae.encode(images[:256]).latent_dist.mean).sample
+    psnr = 10 * math.log10(4 / F.mse_loss(rec, images[:256]).item())
+    print("vae: latent std %.4f (folded x%.4f; now %.4f, times 0.18215 = %.3f); reconstruction %.1f dB"
+          % (sigma, c, check.std().item(), check.std().item() * LATENT_SCALE, psnr), flush=True)
+
+
+def stage_decoder(work):
+    """Fine-tunes the decoder alone on whole images, the encoder (and so the teacher's latent space)
+    frozen, as Stability fine-tuned SD's decoder (sd-vae-ft-mse); it runs beside the distillation."""
+    torch.manual_seed(5)
+    images, _ = images_tensor(work)
+    latents = load(work, "latents.pt")
+    vae = make_vae()
+    vae.load_state_dict(load(work, "vae.pt"))
+    params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
+    opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.0)
+    rows, start, total = [], time.time(), STEPS["decoder"]
+    for step in range(1, total + 1):
+        idx = torch.randint(0, len(images), (BATCH["decoder"],))
+        z = latents["mean"][idx] + latents["std"][idx] * torch.randn_like(latents["mean"][idx])
+        rec = vae.decode(z).sample
+        loss = F.mse_loss(rec, images[idx]) + 0.5 * F.l1_loss(rec, images[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        for g in opt.param_groups:
+            g["lr"] = 5e-4 * 0.5 * (1 + math.cos(math.pi * step / total))
+        progress("decoder", step, total, loss.item(), start, rows)
+    with torch.no_grad():
+        rec = vae.decode(latents["mean"][:256]).sample
+    print("decoder: reconstruction %.1f dB" % (10 * math.log10(4 / F.mse_loss(rec, images[:256]).item())), flush=True)
+    torch.save(vae.state_dict(), os.path.join(work, "vae-decoder.pt"))
+    log_curve(work, "decoder", rows)
+
+
+def stage_latents(work):
+    images, _ = images_tensor(work)
+    vae = make_vae()
+    vae.load_state_dict(load(work, "vae.pt"))
+    vae.eval()
+    with torch.no_grad():
+        dists = [vae.encode(images[i:i + 256]).latent_dist for i in range(0, len(images), 256)]
+    torch.save({"mean": torch.cat([d.mean for d in dists]), "std": torch.cat([d.std for d in dists])},
+               os.path.join(work, "latents.pt"))
+
+
+class Captions:
+    """Token ids of every training caption and of the empty caption (classifier-free guidance)."""
+
+    def __init__(self, work, captions):
+        tokenizer = make_tokenizer(work)
+        unique = sorted(set(captions))
+        table = tokenize(tokenizer, unique)
+        index = {c: i for i, c in enumerate(unique)}
+        self.tokens = table[torch.tensor([index[c] for c in captions])]
+        self.empty = tokenize(tokenizer, [""])[0]
+
+
+def sample_latents(latents, idx):
+    mean, std = latents["mean"][idx], latents["std"][idx]
+    return (mean + std * torch.randn_like(mean)) * LATENT_SCALE
+
+
+def ema_update(target, source, decay):
+    with torch.no_grad():
+        for t, s in zip(target.parameters(), source.parameters()):
+            t.mul_(decay).add_(s.detach(), alpha=1 - decay)
+
+
+def stage_teacher(work):
+    torch.manual_seed(2)
+    _, captions = images_tensor(work)
+    latents = load(work, "latents.pt")
+    tokens = Captions(work, captions)
+    schedule = NoiseSchedule()
+    unet, text = make_unet(), make_text_encoder()
+    ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text)
+    params = list(unet.parameters()) + list(text.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    rows, start, total = [], time.time(), STEPS["teacher"]
+    for step in range(1, total + 1):
+        lr = 1e-3 * min(1, step / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.randint(0, len(captions), (BATCH["teacher"],))
+        z = sample_latents(latents, idx)
+        ids = tokens.tokens[idx].clone()
+        ids[torch.rand(len(idx)) < 0.1] = tokens.empty
+        t = torch.randint(0, 1000, (len(idx),))
+        noise = torch.randn_like(z)
+        pred = unet(schedule.add_noise(z, noise, t), t, encoder_hidden_states=text(ids).last_hidden_state).sample
+        loss = F.mse_loss(pred, noise)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        decay = min(0.999, (1 + step) / (10 + step))
+        ema_update(ema_unet, unet, decay)
+        ema_update(ema_text, text, decay)
+        progress("teacher", step, total, loss.item(), start, rows)
+    torch.save({"unet": ema_unet.state_dict(), "text": ema_text.state_dict()}, os.path.join(work, "teacher.pt"))
+    log_curve(work, "teacher", rows)
+
+
+def lcm_scalings(t, sigma_data=0.5, timestep_scaling=10.0):
+    """The boundary-condition parameterisation c_skip(t), c_out(t) (c_skip(0) = 1, c_out(0) = 0)."""
+    scaled = timestep_scaling * t.float()
+    c_skip = sigma_data ** 2 / (scaled ** 2 + sigma_data ** 2)
+    c_out = scaled / (scaled ** 2 + sigma_data ** 2) ** 0.5
+    return c_skip.view(-1, 1, 1, 1), c_out.view(-1, 1, 1, 1)
+
+
+def consistency_distillation(work, stage, student, target_of, w_range, trainable):
+    """The LCD loop shared by the LCM checkpoint and the LCM-LoRA. `target_of` returns the network that
+    predicts the target (an EMA copy, or the student itself)."""
+    _, captions = images_tensor(work)
+    latents = load(work, "latents.pt")
+    tokens = Captions(work, captions)
+    teacher_state = load(work, "teacher.pt")
+    teacher, text = make_unet(), make_text_encoder()
+    teacher.load_state_dict(teacher_state["unet"])
+    text.load_state_dict(teacher_state["text"])
+    for m in (teacher, text):
+        m.eval().requires_grad_(False)
+    schedule = NoiseSchedule()
+    acp = schedule.alphas_cumprod
+    ddim_timesteps = torch.arange(1, 1000 // K + 1) * K - 1  # 19, 39, ..., 999
+    with torch.no_grad():
+        empty_context = text(tokens.empty[None]).last_hidden_state
+    opt = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.0)
+    rows, start, total = [], time.time(), STEPS[stage]
+    uses_w = student.config.time_cond_proj_dim is not None
+
+    def x0_from_eps(x, eps, t):
+        a = acp[t].view(-1, 1, 1, 1)
+        return (x - (1 - a).sqrt() * eps) / a.sqrt()
+
+    for step in range(1, total + 1):
+        idx = torch.randint(0, len(captions), (BATCH[stage],))
+        z = sample_latents(latents, idx)
+        with torch.no_grad():
+            context = text(tokens.tokens[idx]).last_hidden_state
+        n = torch.randint(0, len(ddim_timesteps), (len(idx),))
+        start_t = ddim_timesteps[n]
+        prev_t = torch.clamp(start_t - K, min=0)
+        noise = torch.randn_like(z)
+        x = schedule.add_noise(z, noise, start_t)
+        w = w_range[0] + (w_range[1] - w_range[0]) * torch.rand(len(idx))
+        w_emb = guidance_scale_embedding(w) if uses_w else None
+        c_skip_start, c_out_start = lcm_scalings(start_t)
+        c_skip, c_out = lcm_scalings(prev_t)
+        eps = student(x, start_t, encoder_hidden_states=context, timestep_cond=w_emb).sample
+        prediction = c_skip_start * x + c_out_start * x0_from_eps(x, eps, start_t)
+        with torch.no_grad():
+            both = teacher(torch.cat([x, x]), torch.cat([start_t, start_t]),
+                           encoder_hidden_states=torch.cat([context, empty_context.expand(len(idx), -1, -1)])).sample
+            cond, uncond = both.chunk(2)
+            wv = w.view(-1, 1, 1, 1)
+            teacher_eps = cond + wv * (cond - uncond)
+            teacher_x0 = x0_from_eps(x, teacher_eps, start_t)
+            a_prev = acp[prev_t].view(-1, 1, 1, 1)
+            x_prev = a_prev.sqrt() * teacher_x0 + (1 - a_prev).sqrt() * teacher_eps  # the DDIM step t_{n+k} -> t_n
+            target_eps = target_of()(x_prev, prev_t, encoder_hidden_states=context, timestep_cond=w_emb).sample
+            target = c_skip * x_prev + c_out * x0_from_eps(x_prev, target_eps, prev_t)
+        loss = (torch.sqrt((prediction - target) ** 2 + 0.001 ** 2) - 0.001).mean()  # Huber, c = 0.001
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+        yield step
+        progress(stage, step, total, loss.item(), start, rows)
+    log_curve(work, stage, rows)
+
+
+def stage_lcm(work):
+    torch.manual_seed(3)
+    teacher = load(work, "teacher.pt")
+    student = make_unet(guidance_embedding=True)
+    missing = student.load_state_dict(teacher["unet"], strict=False).missing_keys
+    assert missing == ["time_embedding.cond_proj.weight"], missing
+    with torch.no_grad():
+        student.time_embedding.cond_proj.weight.mul_(0.01)  # starts as the teacher
+    target = copy.deepcopy(student).requires_grad_(False)
+    for _ in consistency_distillation(work, "lcm", student, lambda: target, (1.0, 8.0), list(student.parameters())):
+        ema_update(target, student, 0.95)
+    torch.save(target.state_dict(), os.path.join(work, "lcm.pt"))
+
+
+class LoRA(torch.nn.Module):
+    """A rank-r update down -> up beside a frozen Linear or Conv2d (kohya's lora_down / lora_up)."""
+
+    def __init__(self, base, rank=8, alpha=8.0):
+        super().__init__()
+        self.base, self.scale = base, alpha / rank
+        if isinstance(base, torch.nn.Conv2d):
+            self.down = torch.nn.Conv2d(base.in_channels, rank, base.kernel_size, base.stride, base.padding, bias=False)
+            self.up = torch.nn.Conv2d(rank, base.out_channels, 1, bias=False)
+        else:
+            self.down = torch.nn.Linear(base.in_features, rank, bias=False)
+            self.up = torch.nn.Linear(rank, base.out_features, bias=False)
+        torch.nn.init.kaiming_uniform_(self.down.weight, a=math.sqrt(5))
+        torch.nn.init.zeros_(self.up.weight)
+
+    def forward(self, x, *args, **kwargs):
+        return self.base(x) + self.scale * self.up(self.down(x))
+
+
+# The modules LCM-LoRA (latent-consistency/lcm-lora-sdv1-5) adapts.
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "conv1",
+                "conv2", "conv_shortcut", "downsamplers.0.conv", "upsamplers.0.conv", "time_emb_proj")
+
+
+def add_lora(unet):
+    adapters = {}
+    for name, module in list(unet.named_modules()):
+        if name.endswith(LORA_TARGETS) and isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            parent_name, child = name.rsplit(".", 1)
+            adapter = LoRA(module)
+            setattr(unet.get_submodule(parent_name), child, adapter)
+            adapters[name] = adapter
+    return adapters
+
+
+def stage_lora(work):
+    torch.manual_seed(4)
+    student = make_unet()
+    student.load_state_dict(load(work, "teacher.pt")["unet"])
+    student.requires_grad_(False)
+    adapters = add_lora(student)
+    trainable = [p for a in adapters.values() for p in (a.down.weight, a.up.weight)]
+    for p in trainable:
+        p.requires_grad_(True)
+    for _ in consistency_distillation(work, "lora", student, lambda: student, (2.0, 6.0), trainable):
+        pass
+    torch.save({name: (a.down.weight.detach(), a.up.weight.detach()) for name, a in adapters.items()},
+               os.path.join(work, "lora.pt"))
+
+
+def stage_export(work):
+    vae, text, teacher = make_vae(), make_text_encoder(), make_unet()
+    vae.load_state_dict(load(work, "vae-decoder.pt"))
+    state = load(work, "teacher.pt")
+    teacher.load_state_dict(state["unet"])
+    text.load_state_dict(state["text"])
+    lcm = make_unet(guidance_embedding=True)
+    lcm.load_state_dict(load(work, "lcm.pt"))
+    out = dict(checkpoints=os.path.join(ROOT, "models", "checkpoints"), loras=os.path.join(ROOT, "models", "loras"))
+    meta = {"format": "pt", "latentflow": "trained by scripts/train_shapes_model.py on shapes_dataset.py"}
+    save_file(checkpoint_tensors(vae, text, teacher), os.path.join(out["checkpoints"], "latentflow-shapes-sd15.safetensors"), meta)
+    save_file(checkpoint_tensors(vae, text, lcm), os.path.join(out["checkpoints"], "latentflow-shapes-lcm-sd15.safetensors"), meta)
+    lora = {}
+    for name, (down, up) in load(work, "lora.pt").items():
+        base = "lora_unet_" + name.replace(".", "_")  # kohya sd-scripts' names: the diffusers module path
+        lora[base + ".lora_down.weight"] = down.to(torch.float16).contiguous()
+        lora[base + ".lora_up.weight"] = up.to(torch.float16).contiguous()
+        lora[base + ".alpha"] = torch.tensor(float(down.shape[0]), dtype=torch.float16)
+    save_file(lora, os.path.join(out["loras"], "latentflow-shapes-lcm-lora.safetensors"), meta)
+    curves = os.path.join(ROOT, "docs", "shapes-model")
+    os.makedirs(curves, exist_ok=True)
+    for stage in ("vae-cycle1", "vae-cycle2", "teacher", "decoder", "lcm", "lora"):
+        src = os.path.join(work, stage + "_curve.csv")
+        if os.path.exists(src):
+            with open(src) as f, open(os.path.join(curves, stage + "-loss.csv"), "w") as g:
+                g.write(f.read())
+    print("exported to", out, "and", curves)
+
+
+STAGES = dict(data=stage_data, vae=stage_vae, latents=stage_latents, teacher=stage_teacher, decoder=stage_decoder,
+              lcm=stage_lcm, lora=stage_lora, export=stage_export)
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stages", nargs="+", choices=list(STAGES) + ["all"])
+    parser.add_argument("--work", default="/tmp/shapes-train")
+    parser.add_argument("--steps", nargs="*", default=[], help="override, e.g. teacher=100 (quick trials)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    for item in args.steps:
+        k, v = item.split("=")
+        STEPS[k] = int(v)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.work, exist_ok=True)
+    for name in (list(STAGES) if "all" in args.stages else args.stages):
+        t0 = time.time()
+        STAGES[name](args.work)
+        print("stage %s done in %.0f s" % (name, time.time() - t0), flush=True)
