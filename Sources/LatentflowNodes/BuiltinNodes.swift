@@ -39,5 +39,7 @@ public enum BuiltinNodes: NodePack {
         ModelMergeSimple.self, ModelMergeBlocks.self, ModelMergeSubtract.self, ModelMergeAdd.self, ModelMergeSD1.self,
         ModelMergeSD2.self, CLIPMergeSimple.self, CLIPMergeSubtract.self, CLIPMergeAdd.self,
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
+        // Few-step sampling: the ComfyUI-TCD node pack's node.
+        TCDModelSamplingDiscrete.self,
     ]
 }

@@ -29,9 +29,11 @@ public struct ModelSampling: Sendable {
     public var sigmaMax: Float { sigmas[sigmas.count - 1] }
 
     /// SD1.5's schedule: linear betas 0.00085…0.012 over 1000 steps (optionally zero-terminal-SNR).
+    /// `distilled` keeps ModelSamplingDiscreteDistilled's 50 timesteps (LCM's table); nil: for LCM only
+    /// (the TCD node pack pairs that table with eps).
     public init(
         parameterization: Parameterization = .eps, zeroTerminalSNR: Bool = false,
-        linearStart: Double = 0.00085, linearEnd: Double = 0.012, timesteps: Int = 1000
+        linearStart: Double = 0.00085, linearEnd: Double = 0.012, timesteps: Int = 1000, distilled: Bool? = nil
     ) {
         self.parameterization = parameterization
         let roots = torchLinspace(linearStart.squareRoot(), linearEnd.squareRoot(), timesteps)
@@ -42,7 +44,7 @@ public struct ModelSampling: Sendable {
             sigmas64.append(((1 - cumulative) / cumulative).squareRoot())
         }
         if zeroTerminalSNR { sigmas64 = rescaleZeroTerminalSNR(sigmas64) }
-        if parameterization == .lcm {
+        if distilled ?? (parameterization == .lcm) {
             // ModelSamplingDiscreteDistilled: 50 of the float32 sigmas, logs taken in float32.
             let full = sigmas64.map { Float($0) }
             let original = 50, skip = timesteps / original

@@ -18,6 +18,9 @@ public struct SamplingPlan: Sendable {
     /// The latent's noise mask (LATENT's `noise_mask`, any shape `InpaintBlend.prepareMask`
     /// takes): sampling then only changes where it is 1.
     public var denoiseMask: Tensor?
+    /// A sampler that is no ComfyUI menu name (a node pack's SAMPLER, such as TCD's): it runs in
+    /// place of `sampler`'s algorithm.
+    public var customAlgorithm: (any SamplerAlgorithm)?
 
     public init(sampler: SamplerName, sigmas: [Float], seed: UInt64) {
         (self.sampler, self.sigmas, self.seed) = (sampler, sigmas, seed)
@@ -87,23 +90,33 @@ public struct SamplingPlan: Sendable {
         onStep: (Int, Int) throws -> Void = { _, _ in }
     ) throws -> (samples: Tensor, denoised: Tensor) {
         guard sigmas.count > 1 else { return (latent, latent) }
+        var generator = TorchCPUGenerator(seed: seed)
         let noise =
             addNoise
-            ? try comfyInitialNoise(shape: latent.shape, seed: seed, batchIndex: batchIndex)
+            ? try comfyInitialNoise(shape: latent.shape, generator: &generator, batchIndex: batchIndex)
             : Tensor(shape: latent.shape)
         let scaledLatent = processedLatent(latent)
         let start = try sampling.noiseScaling(
             sigma: sigmas[0], noise: noise, latent: scaledLatent,
             maxDenoise: sampling.isMaxDenoise(sigmas[0]))
-        var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset)
+        var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset, initialNoiseStream: generator)
         var lastDenoised = start
-        let samples = try Samplers.sample(
-            sampler, denoiser: try inpaintDenoiser(denoiser, latent: scaledLatent, noise: noise, sampling: sampling),
-            x: start, sigmas: sigmas, sampling: sampling,
-            noise: &stepNoise
-        ) { step, total, denoised in
-            lastDenoised = denoised
-            try onStep(step, total)
+        let wrapped = try inpaintDenoiser(denoiser, latent: scaledLatent, noise: noise, sampling: sampling)
+        let samples: Tensor
+        if let customAlgorithm {
+            samples = try customAlgorithm.sample(
+                denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
+            ) { step, total, denoised in
+                lastDenoised = denoised
+                try onStep(step, total)
+            }
+        } else {
+            samples = try Samplers.sample(
+                sampler, denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
+            ) { step, total, denoised in
+                lastDenoised = denoised
+                try onStep(step, total)
+            }
         }
         // process_latent_out divides (it does not multiply by the reciprocal).
         let scale = Tensor(shape: [], repeating: latentScale)

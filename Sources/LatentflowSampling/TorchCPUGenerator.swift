@@ -77,6 +77,14 @@ public struct TorchCPUGenerator: Sendable {
 /// `[1, C, H, W]` draw per index up to the largest, kept for the indices present.
 public func comfyInitialNoise(shape: [Int], seed: UInt64, batchIndex: [Int]? = nil) throws -> Tensor {
     var generator = TorchCPUGenerator(seed: seed)
+    return try comfyInitialNoise(shape: shape, generator: &generator, batchIndex: batchIndex)
+}
+
+/// `prepare_noise` from a freshly seeded `generator`, which is left where the draws leave torch's
+/// global generator.
+public func comfyInitialNoise(
+    shape: [Int], generator: inout TorchCPUGenerator, batchIndex: [Int]? = nil
+) throws -> Tensor {
     guard let batchIndex, !batchIndex.isEmpty else { return try generator.randn(shape) }
     let itemShape = [1] + shape.dropFirst()
     var draws: [Int: Tensor] = [:]

@@ -37,7 +37,7 @@ public struct ControlNet: Sendable {
         var channels = mc
         let levels = config.channelMultipliers.count
         for (level, multiplier) in config.channelMultipliers.enumerated() {
-            for index in 0..<config.resBlocksPerLevel {
+            for index in 0..<config.resBlocks(level: level) {
                 let block = scope[layout.inputBlock(level: level, index: index)]
                 let out = mc * multiplier
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)

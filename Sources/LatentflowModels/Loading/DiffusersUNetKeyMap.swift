@@ -22,10 +22,10 @@ public enum DiffusersUNetKeyMap {
         func resnet(_ diffusers: String, _ ldm: String) {
             for (d, l) in resnetParts { map["\(diffusers).\(d)"] = "\(ldm).\(l)" }
         }
-        let levels = config.channelMultipliers.count, blocks = config.resBlocksPerLevel
+        let levels = config.channelMultipliers.count
         let layout = UNetKeyLayout(config)
         for level in 0..<levels {
-            for i in 0..<blocks {
+            for i in 0..<config.resBlocks(level: level) {
                 let block = layout.inputBlock(level: level, index: i)
                 resnet("down_blocks.\(level).resnets.\(i)", block + ".0")
                 if config.attentionLevels[level] { map["down_blocks.\(level).attentions.\(i)"] = block + ".1" }
@@ -34,14 +34,16 @@ public enum DiffusersUNetKeyMap {
                 map["down_blocks.\(level).downsamplers.0.conv"] = layout.downsample(level: level) + ".op"
             }
         }
-        resnet("mid_block.resnets.0", "middle_block.0")
-        map["mid_block.attentions.0"] = "middle_block.1"
-        resnet("mid_block.resnets.1", "middle_block.2")
+        if config.middleBlock != .none { resnet("mid_block.resnets.0", "middle_block.0") }
+        if config.middleBlock == .full {
+            map["mid_block.attentions.0"] = "middle_block.1"
+            resnet("mid_block.resnets.1", "middle_block.2")
+        }
         // diffusers' up block x is level levels − 1 − x (deepest level first, as output_blocks).
         for x in 0..<levels {
             let level = levels - 1 - x
             let hasAttention = config.attentionLevels[level]
-            for i in 0...blocks {
+            for i in 0...config.resBlocks(level: level) {
                 let block = layout.outputBlock(level: level, index: i)
                 resnet("up_blocks.\(x).resnets.\(i)", block + ".0")
                 if hasAttention { map["up_blocks.\(x).attentions.\(i)"] = block + ".1" }

@@ -10,7 +10,8 @@ public struct UNet: Sendable {
     let convIn: Conv2D
     /// Input blocks after `conv_in`, in key order.
     let inputBlocks: [UNetInputBlock]
-    let middle: UNetMiddleBlock
+    /// None in SDXS-style UNets without a middle block.
+    let middle: UNetMiddleBlock?
     /// Output blocks in key order (deepest level first).
     let outputBlocks: [UNetOutputBlock]
     let outNorm: GroupNorm, convOut: Conv2D
@@ -37,7 +38,7 @@ public struct UNet: Sendable {
         var channels = mc
         let levels = config.channelMultipliers.count
         for (level, multiplier) in config.channelMultipliers.enumerated() {
-            for index in 0..<config.resBlocksPerLevel {
+            for index in 0..<config.resBlocks(level: level) {
                 let block = scope[layout.inputBlock(level: level, index: index)]
                 let out = mc * multiplier
                 let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
@@ -54,16 +55,25 @@ public struct UNet: Sendable {
             }
         }
         inputBlocks = blocks
-        middle = UNetMiddleBlock(
-            first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
-            attention: transformer(scope["middle_block.1"], channels: channels),
-            second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
+        switch config.middleBlock {
+        case .full:
+            middle = UNetMiddleBlock(
+                first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
+                attention: transformer(scope["middle_block.1"], channels: channels),
+                second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
+        case .resBlockOnly:
+            middle = UNetMiddleBlock(
+                first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
+                attention: nil, second: nil)
+        case .none:
+            middle = nil
+        }
 
         var outputs: [UNetOutputBlock] = []
         for level in (0..<levels).reversed() {
             let out = mc * config.channelMultipliers[level]
             let hasAttention = config.attentionLevels[level]
-            for index in 0...config.resBlocksPerLevel {
+            for index in 0...config.resBlocks(level: level) {
                 let block = scope[layout.outputBlock(level: level, index: index)]
                 let res = ResBlock(block["0"], in: channels + skipChannels.removeLast(), out: out, embedDim: embed)
                 channels = out
@@ -103,7 +113,9 @@ public struct UNet: Sendable {
             h = try control.applyInput(block(h, embedding: embedding, context: context, patch: patch))
             skips.append(h)
         }
-        h = try control.applyMiddle(middle(h, embedding: embedding, context: context, patch: patch))
+        // ComfyUI's UNetModel.forward adds the middle control residual with or without a middle block.
+        if let middle { h = try middle(h, embedding: embedding, context: context, patch: patch) }
+        h = try control.applyMiddle(h)
         for block in outputBlocks {
             let skip = try control.applyOutput(skips.removeLast())
             let next = skips.last.map { (height: $0.dim(2), width: $0.dim(3)) }

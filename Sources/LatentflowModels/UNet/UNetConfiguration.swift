@@ -7,6 +7,11 @@ public struct UNetConfiguration: Sendable, Equatable {
     public var modelChannels = 320
     public var channelMultipliers = [1, 2, 4, 4]
     public var resBlocksPerLevel = 2
+    /// ResBlocks per level where levels differ (SDXS-style pruned UNets, ComfyUI's `num_res_blocks`
+    /// list); nil: `resBlocksPerLevel` on every level.
+    public var resBlocksByLevel: [Int]?
+    /// What `middle_block` holds (ComfyUI's `transformer_depth_middle`).
+    public var middleBlock = MiddleBlock.full
     /// Levels whose blocks carry a spatial transformer.
     public var attentionLevels = [true, true, true, false]
     public var transformerDepth = 1
@@ -21,6 +26,18 @@ public struct UNetConfiguration: Sendable, Equatable {
     public var guidanceEmbeddingDim: Int?
 
     public static let sd15 = UNetConfiguration()
+
+    /// The UNet's `middle_block`: ResBlock, transformer, ResBlock (SD1.x/2.x; `transformer_depth_middle`
+    /// ≥ 0), a lone ResBlock (-1), or none at all (-2, SDXS-512).
+    public enum MiddleBlock: Sendable, Equatable {
+        case full, resBlockOnly, none
+    }
+
+    /// The ResBlocks on `level`.
+    public func resBlocks(level: Int) -> Int {
+        guard let resBlocksByLevel, resBlocksByLevel.indices.contains(level) else { return resBlocksPerLevel }
+        return resBlocksByLevel[level]
+    }
 
     public init() {}
 
@@ -78,10 +95,21 @@ public struct UNetConfiguration: Sendable, Equatable {
         config.channelMultipliers = multipliers
         config.attentionLevels = attention
         config.resBlocksPerLevel = resCounts.first ?? 2
-        guard resCounts.allSatisfy({ $0 == config.resBlocksPerLevel }) else {
+        guard resCounts.allSatisfy({ $0 > 0 }) else {
             throw ModelLoadError.unrecognized(
-                file: store.source, reason: "UNet levels have different block counts \(resCounts)")
+                file: store.source, reason: "a UNet level without ResBlocks (block counts \(resCounts))")
         }
+        // ComfyUI's detect_unet_config: `num_res_blocks` per level (SDXS-style pruned UNets).
+        if !resCounts.allSatisfy({ $0 == config.resBlocksPerLevel }) { config.resBlocksByLevel = resCounts }
+        // `transformer_depth_middle`: a transformer at middle_block.1, a ResBlock alone, or nothing.
+        if scope.has("middle_block.1.proj_in.weight") {
+            config.middleBlock = .full
+        } else if scope.has("middle_block.0.in_layers.0.weight") {
+            config.middleBlock = .resBlockOnly
+        } else {
+            config.middleBlock = .none
+        }
+        try checkOutputAttention(scope, config: config)
         if let level = attention.firstIndex(of: true) {
             let prefix = UNetKeyLayout(config).inputBlock(level: level, index: 0) + ".1"
             if let k = try scope.checkedShape("\(prefix).transformer_blocks.0.attn2.to_k.weight", rank: 2) {
@@ -98,5 +126,26 @@ public struct UNetConfiguration: Sendable, Equatable {
             }
         }
         return config
+    }
+
+    /// Latentflow reads attention per level off the input blocks; a UNet whose output blocks put
+    /// transformers elsewhere (a `transformer_depth_output` that differs per block) is refused.
+    /// ControlNets, which have no output blocks, pass.
+    static func checkOutputAttention(_ scope: WeightScope, config: UNetConfiguration) throws {
+        guard scope.has("output_blocks.0.0.in_layers.0.weight") else { return }
+        let layout = UNetKeyLayout(config)
+        for level in config.channelMultipliers.indices {
+            for index in 0...config.resBlocks(level: level) {
+                let block = layout.outputBlock(level: level, index: index)
+                let hasTransformer = scope.has("\(block).1.norm.weight")
+                guard hasTransformer == config.attentionLevels[level] else {
+                    throw ModelLoadError.unrecognized(
+                        file: scope.store.source,
+                        reason:
+                            "\(scope.prefix).\(block) \(hasTransformer ? "has" : "lacks") a transformer where level \(level)'s input blocks \(config.attentionLevels[level] ? "have" : "have none")"
+                    )
+                }
+            }
+        }
     }
 }

@@ -20,18 +20,20 @@ enum UNetInputBlock: Sendable {
     }
 }
 
-/// The UNet's `middle_block`: ResBlock, spatial transformer, ResBlock at the deepest level.
+/// The UNet's `middle_block` at the deepest level: ResBlock, spatial transformer, ResBlock, or
+/// (ComfyUI's `transformer_depth_middle` -1) the first ResBlock alone.
 struct UNetMiddleBlock: Sendable {
     let first: ResBlock
-    let attention: SpatialTransformer
-    let second: ResBlock
+    let attention: SpatialTransformer?
+    let second: ResBlock?
 
     func callAsFunction(
         _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil
     ) throws -> Tensor {
         var h = try first(x, embedding)
-        h = try attention(h, context: context, patch: patch)
-        return try second(h, embedding)
+        if let attention { h = try attention(h, context: context, patch: patch) }
+        if let second { h = try second(h, embedding) }
+        return h
     }
 }
 

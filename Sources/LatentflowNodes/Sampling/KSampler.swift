@@ -38,7 +38,8 @@ func commonKSampler(
         return latent  // starting at or past the last step: the latent comes back unchanged
     }
     return try customSample(
-        guider: Guider(model: model, positive: positive, negative: negative, cfg: cfg), sampler: sampler,
+        guider: Guider(model: model, positive: positive, negative: negative, cfg: cfg),
+        sampler: SamplerChoice(name: sampler),
         sigmas: window, noise: NoiseSource(seed: seed, enabled: addNoise), latent: latent, context: context
     ).0
 }

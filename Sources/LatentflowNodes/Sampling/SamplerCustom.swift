@@ -95,10 +95,11 @@ public struct BasicGuider: Node {
 /// Samples with explicit sampler, sigmas and guider; returns the result and the last denoised
 /// prediction (ComfyUI `comfy_extras/nodes_custom_sampler.py`).
 func customSample(
-    guider: Guider, sampler: SamplerName, sigmas: [Float], noise: NoiseSource, latent: Latent,
+    guider: Guider, sampler: SamplerChoice, sigmas: [Float], noise: NoiseSource, latent: Latent,
     context: ExecutionContext
 ) throws -> (Latent, Latent) {
-    var plan = SamplingPlan(sampler: sampler, sigmas: sigmas, seed: UInt64(bitPattern: Int64(noise.seed)))
+    var plan = SamplingPlan(sampler: sampler.name, sigmas: sigmas, seed: UInt64(bitPattern: Int64(noise.seed)))
+    plan.customAlgorithm = sampler.custom
     plan.addNoise = noise.enabled
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
     plan.latentScale = guider.model.latentScale
@@ -156,7 +157,7 @@ public struct SamplerCustom: Node {
             model: try inputs[Self.model], positive: try inputs[Self.positive], negative: try inputs[Self.negative],
             cfg: try inputs[Self.cfg])
         let (output, denoised) = try customSample(
-            guider: guider, sampler: try inputs[Self.sampler].name, sigmas: try inputs[Self.sigmas].values,
+            guider: guider, sampler: try inputs[Self.sampler], sigmas: try inputs[Self.sigmas].values,
             noise: NoiseSource(seed: try inputs[Self.noiseSeed], enabled: try inputs[Self.addNoise]),
             latent: try inputs[Self.latentImage], context: context)
         return NodeOutputs(output, denoised)
@@ -176,7 +177,7 @@ public struct SamplerCustomAdvanced: Node {
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let (output, denoised) = try customSample(
-            guider: try inputs[Self.guider], sampler: try inputs[Self.sampler].name,
+            guider: try inputs[Self.guider], sampler: try inputs[Self.sampler],
             sigmas: try inputs[Self.sigmas].values, noise: try inputs[Self.noise],
             latent: try inputs[Self.latentImage], context: context)
         return NodeOutputs(output, denoised)

@@ -4,10 +4,17 @@ import LatentflowSampling
 // The values on the custom-sampling ports (SAMPLER, SIGMAS, NOISE, GUIDER), which
 // SamplerCustomAdvanced puts together (ComfyUI `comfy_extras/nodes_custom_sampler.py`).
 
-/// SAMPLER: a sampling algorithm by name.
+/// SAMPLER: a sampling algorithm by name, or a node pack's own (`custom`, such as TCD's).
 public struct SamplerChoice: PortValue {
     public static var portType: PortType { .sampler }
     public let name: SamplerName
+    /// Runs in place of `name`'s algorithm.
+    public var custom: (any SamplerAlgorithm)?
+
+    public init(name: SamplerName, custom: (any SamplerAlgorithm)? = nil) {
+        self.name = name
+        self.custom = custom
+    }
 }
 /// SIGMAS: a noise schedule, trailing 0 included.
 public struct Sigmas: PortValue {
