@@ -29,6 +29,9 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from comfy_utils_reference import common_upscale, repeat_to_batch_size  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tiny_models import randomize  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -55,28 +58,6 @@ def calculate_input(sigma, x):
 def noise_scaling(sigma, noise, latent, max_denoise=False):
     noise = noise * torch.sqrt(1.0 + sigma ** 2.0) if max_denoise else noise * sigma
     return noise + latent
-
-
-# --- comfy/utils.py ------------------------------------------------------------------------------
-def repeat_to_batch_size(t, n):
-    if t.shape[0] > n:
-        return t[:n]
-    if t.shape[0] < n:
-        return t.repeat([math.ceil(n / t.shape[0])] + [1] * (t.ndim - 1))[:n]
-    return t
-
-
-def common_upscale(samples, width, height, method, crop):
-    if crop == "center":
-        old_w, old_h = samples.shape[3], samples.shape[2]
-        old_aspect, new_aspect = old_w / old_h, width / height
-        x = y = 0
-        if old_aspect > new_aspect:
-            x = round((old_w - old_w * (new_aspect / old_aspect)) / 2)
-        elif old_aspect < new_aspect:
-            y = round((old_h - old_h * (old_aspect / new_aspect)) / 2)
-        samples = samples.narrow(-2, y, old_h - y * 2).narrow(-1, x, old_w - x * 2)
-    return F.interpolate(samples, size=(height, width), mode=method)
 
 
 def prepare_mask(mask, shape):  # comfy/sampler_helpers.py prepare_mask -> utils.reshape_mask
