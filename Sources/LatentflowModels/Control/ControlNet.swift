@@ -31,28 +31,11 @@ public struct ControlNet: Sendable {
             scope["input_hint_block"], hintChannels: hintChannels,
             widths: hintWidths ?? ControlNetHintBlock.standardWidths + [mc])
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
-        let layout = UNetKeyLayout(config)
-        var blocks: [UNetInputBlock] = []
-        var skipChannels = [mc]
-        var channels = mc
-        let levels = config.channelMultipliers.count
-        for (level, multiplier) in config.channelMultipliers.enumerated() {
-            for index in 0..<config.resBlocks(level: level) {
-                let block = scope[layout.inputBlock(level: level, index: index)]
-                let out = mc * multiplier
-                let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
-                let attention =
-                    config.attentionLevels[level] ? SpatialTransformer(block["1"], channels: out, config: config) : nil
-                blocks.append(.residual(res, attention: attention))
-                channels = out
-                skipChannels.append(channels)
-            }
-            if level < levels - 1 {
-                blocks.append(.downsample(Downsample(scope[layout.downsample(level: level)], channels: channels)))
-                skipChannels.append(channels)
-            }
+        let encoder = makeUNetInputBlocks(scope, config: config) {
+            SpatialTransformer($0, channels: $1, config: config)
         }
-        inputBlocks = blocks
+        inputBlocks = encoder.blocks
+        let (skipChannels, channels) = (encoder.skipChannels, encoder.channels)
         zeroConvs = skipChannels.enumerated().map { index, width in
             Conv2D(scope["zero_convs.\(index).0"], in: width, out: width, kernel: 1)
         }

@@ -33,28 +33,10 @@ public struct UNet: Sendable {
             defer { transformers += 1 }
             return SpatialTransformer(scope, channels: channels, config: config, index: transformers)
         }
-        var blocks: [UNetInputBlock] = []
-        var skipChannels = [mc]
-        var channels = mc
+        let encoder = makeUNetInputBlocks(scope, config: config) { transformer($0, channels: $1) }
+        inputBlocks = encoder.blocks
+        var (skipChannels, channels) = (encoder.skipChannels, encoder.channels)
         let levels = config.channelMultipliers.count
-        for (level, multiplier) in config.channelMultipliers.enumerated() {
-            for index in 0..<config.resBlocks(level: level) {
-                let block = scope[layout.inputBlock(level: level, index: index)]
-                let out = mc * multiplier
-                let res = ResBlock(block["0"], in: channels, out: out, embedDim: embed)
-                let attention =
-                    config.attentionLevels[level]
-                    ? transformer(block["1"], channels: out) : nil
-                blocks.append(.residual(res, attention: attention))
-                channels = out
-                skipChannels.append(channels)
-            }
-            if level < levels - 1 {
-                blocks.append(.downsample(Downsample(scope[layout.downsample(level: level)], channels: channels)))
-                skipChannels.append(channels)
-            }
-        }
-        inputBlocks = blocks
         switch config.middleBlock {
         case .full:
             middle = UNetMiddleBlock(

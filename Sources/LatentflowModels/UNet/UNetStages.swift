@@ -1,6 +1,38 @@
 import LatentflowTensor
 
 /// One of the UNet's `input_blocks` after `conv_in`: its output is also a skip connection.
+/// The encoder half shared by the UNet and ControlNet: per level, its ResBlocks (each followed by a
+/// spatial transformer on attention levels, made by `transformer`), then a downsampler on every level
+/// but the last. Returns the blocks, the channel count of every skip connection (the ControlNet's
+/// zero convolutions have one each) and the channel count the middle block receives.
+func makeUNetInputBlocks(
+    _ scope: WeightScope, config: UNetConfiguration,
+    transformer: (WeightScope, _ channels: Int) -> SpatialTransformer
+) -> (blocks: [UNetInputBlock], skipChannels: [Int], channels: Int) {
+    let layout = UNetKeyLayout(config)
+    let mc = config.modelChannels
+    var blocks: [UNetInputBlock] = []
+    var skipChannels = [mc]
+    var channels = mc
+    let levels = config.channelMultipliers.count
+    for (level, multiplier) in config.channelMultipliers.enumerated() {
+        for index in 0..<config.resBlocks(level: level) {
+            let block = scope[layout.inputBlock(level: level, index: index)]
+            let out = mc * multiplier
+            let res = ResBlock(block["0"], in: channels, out: out, embedDim: config.timeEmbedDim)
+            let attention = config.attentionLevels[level] ? transformer(block["1"], out) : nil
+            blocks.append(.residual(res, attention: attention))
+            channels = out
+            skipChannels.append(channels)
+        }
+        if level < levels - 1 {
+            blocks.append(.downsample(Downsample(scope[layout.downsample(level: level)], channels: channels)))
+            skipChannels.append(channels)
+        }
+    }
+    return (blocks, skipChannels, channels)
+}
+
 enum UNetInputBlock: Sendable {
     /// A ResBlock, followed by a spatial transformer on attention levels.
     case residual(ResBlock, attention: SpatialTransformer?)
