@@ -1,5 +1,6 @@
 """Trains the embedded "shapes" model on CPU, then distils it into an LCM by latent consistency
-distillation (run by hand, never by CI; about 75 minutes on this repository's 2-core machine).
+distillation (run by hand, never by CI; about 80 minutes here: the first run took 16 min for the VAE and latents, 36 for
+the teacher and 22 for the distillation beside the decoder stage, on this repository's 2-core machine).
 
     /work/venv-torch/bin/python scripts/train_shapes_model.py data vae latents teacher --work /tmp/shapes-train
     ... lcm lora --threads 1 &  ... decoder --threads 1 &  (side by side, one core each), then ... export
