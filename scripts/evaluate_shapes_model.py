@@ -24,8 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes_dataset as shapes  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-# Moved to workflows/ when the model files ship (they are not in the repository yet).
-WORKFLOWS = os.path.join(ROOT, "scripts", "shapes-workflows")
+WORKFLOWS = os.path.join(ROOT, "workflows")
 
 # name, workflow, KSampler overrides
 CONFIGS = [

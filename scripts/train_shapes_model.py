@@ -1,19 +1,24 @@
 """Trains the embedded "shapes" model on CPU, then distils it into an LCM by latent consistency
-distillation (run by hand, never by CI; about 80 minutes here: the first run took 16 min for the VAE and latents, 36 for
-the teacher and 22 for the distillation beside the decoder stage, on this repository's 2-core machine).
+distillation (run by hand, never by CI; about two hours on this repository's 2-core machine).
 
-    /work/venv-torch/bin/python scripts/train_shapes_model.py data vae latents teacher --work /tmp/shapes-train
-    ... lcm lora --threads 1 &  ... decoder --threads 1 &  (side by side, one core each), then ... export
+    W=/tmp/shapes-train; P=/work/venv-torch/bin/python
+    $P scripts/train_shapes_model.py data vae latents --work $W
+    $P scripts/train_shapes_model.py text decoder --work $W --threads 1
+    $P scripts/train_shapes_model.py teacher --work $W
+    $P scripts/train_shapes_model.py lcm --work $W --threads 1 & $P scripts/train_shapes_model.py lora --work $W --threads 1; wait
+    $P scripts/train_shapes_model.py export --work $W
 
-Stages (each reads the previous stage's files from --work, so a stage can be rerun alone):
+Stages (each reads the previous stages' files from --work, so a stage can be rerun alone):
   data     24,000 captioned 64x64 images from shapes_dataset.py (training combinations only)
   vae      the AutoencoderKL on 32x32 crops (L2 + L1 reconstruction, SD's KL weight), two cosine cycles
            (VAE_CYCLES); SD1's latent scale 0.18215 is made right by measuring the latents' standard
            deviation, as SD's factor was measured, and folding the correction into quant_conv /
            post_quant_conv
   latents  the frozen encoder's posterior (mean, std) for every image
-  teacher  UNet + CLIP text encoder together, as SD1.5 trained its UNet: epsilon prediction, scaled-linear
-           betas, uniform timesteps, 10% empty captions for classifier-free guidance, EMA weights
+  text     the CLIP text encoder, pre-trained (SD1.5 took CLIP's, pre-trained, and froze it): here by
+           predicting each caption attribute from its states
+  teacher  the UNet on the frozen text encoder, as SD1.5 trained its UNet: epsilon prediction,
+           scaled-linear betas, uniform timesteps, 10% empty captions for classifier-free guidance, EMA
   decoder  the decoder fine-tuned alone on whole images (encoder frozen), as sd-vae-ft-mse was
   lcm      one-stage guided latent consistency distillation (LCM paper, Algorithm 1; diffusers'
            train_lcm_distill_sd_wds.py): DDIM solver with skipping step k = 20 on SD's 1000 steps,
@@ -24,11 +29,9 @@ Stages (each reads the previous stage's files from --work, so a stage can be rer
   export   the float16 files (models/checkpoints, models/loras) and the training curves (docs/shapes-model)
 
 Deterministic for a given torch version and thread count: every stage seeds torch itself (numpy's
-generator makes the data). The first run (torch 2.15.0 CPU; vae, latents, teacher on 2 threads; lcm, lora
-and decoder on 1 thread each) measured: VAE reconstruction 15.2 dB after cycle 1, 17.3 dB after cycle 2,
-25.3 dB after the decoder stage; teacher loss 0.045 after 2,500 steps of 64. That teacher is too weak: its
-pictures follow the prompt's colours loosely and its shapes barely (scripts/evaluate_shapes_model.py), so
-these step counts are a first run, not the shipped model's.
+generator makes the data). The shipped files came from torch 2.15.0 CPU with the thread counts above
+(measured stage times: docs/shapes-model/*-loss.csv, the seconds column).
+The first run's 32-channel UNet ignored the prompt's colours: see make_unet.
 """
 import argparse
 import copy
@@ -48,9 +51,14 @@ import shapes_dataset as shapes  # noqa: E402
 from shapes_model import (LATENT_SCALE, ROOT, NoiseSchedule, checkpoint_tensors,  # noqa: E402
                           guidance_scale_embedding, make_text_encoder, make_tokenizer, make_unet, make_vae, tokenize)
 
-STEPS = dict(teacher=2500, lcm=600, lora=500, decoder=300)
+STEPS = dict(text=400, teacher=2200, lcm=700, lora=500)
+# Peak learning rates of the distillations: the LoRA's zero-initialised up matrices move slowly at the
+# full model's rate.
+DISTILL_LR = dict(lcm=1e-4, lora=3e-4)
+SAVE_EVERY = 500
 VAE_CYCLES = (600, 900)
-BATCH = dict(vae=16, teacher=64, lcm=32, lora=32, decoder=16)
+DECODER_CYCLES = ((300, 5e-4), (600, 2.5e-4))
+BATCH = dict(vae=16, text=128, teacher=64, lcm=32, lora=32, decoder=16)
 VAE_CROP = 32  # the VAE is convolutional: it learns on 32x32 crops, 4x cheaper than whole images
 K = 20  # LCM's skipping step: 1000 // 50 DDIM timesteps, ComfyUI's ModelSamplingDiscreteDistilled
 
@@ -137,31 +145,39 @@ def fold_latent_scale(vae, images):
 
 def stage_decoder(work):
     """Fine-tunes the decoder alone on whole images, the encoder (and so the teacher's latent space)
-    frozen, as Stability fine-tuned SD's decoder (sd-vae-ft-mse); it runs beside the distillation."""
-    torch.manual_seed(5)
+    frozen, as Stability fine-tuned SD's decoder (sd-vae-ft-mse); it runs beside the teacher. Cosine cycles
+    with warm restarts (DECODER_CYCLES, peak learning rates); a finished cycle is kept in --work."""
     images, _ = images_tensor(work)
     latents = load(work, "latents.pt")
     vae = make_vae()
     vae.load_state_dict(load(work, "vae.pt"))
     params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
-    opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.0)
-    rows, start, total = [], time.time(), STEPS["decoder"]
-    for step in range(1, total + 1):
-        idx = torch.randint(0, len(images), (BATCH["decoder"],))
-        z = latents["mean"][idx] + latents["std"][idx] * torch.randn_like(latents["mean"][idx])
-        rec = vae.decode(z).sample
-        loss = F.mse_loss(rec, images[idx]) + 0.5 * F.l1_loss(rec, images[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        for g in opt.param_groups:
-            g["lr"] = 5e-4 * 0.5 * (1 + math.cos(math.pi * step / total))
-        progress("decoder", step, total, loss.item(), start, rows)
-    with torch.no_grad():
-        rec = vae.decode(latents["mean"][:256]).sample
-    print("decoder: reconstruction %.1f dB" % (10 * math.log10(4 / F.mse_loss(rec, images[:256]).item())), flush=True)
+    rows, start = [], time.time()
+    for cycle, (steps, peak) in enumerate(DECODER_CYCLES, 1):
+        saved = os.path.join(work, "decoder-cycle%d.pt" % cycle)
+        if os.path.exists(saved):
+            vae.load_state_dict(load(work, saved))
+            continue
+        torch.manual_seed(4 + cycle)
+        opt = torch.optim.AdamW(params, lr=peak, weight_decay=0.0)
+        for step in range(1, steps + 1):
+            idx = torch.randint(0, len(images), (BATCH["decoder"],))
+            z = latents["mean"][idx] + latents["std"][idx] * torch.randn_like(latents["mean"][idx])
+            rec = vae.decode(z).sample
+            loss = F.mse_loss(rec, images[idx]) + 0.5 * F.l1_loss(rec, images[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            for g in opt.param_groups:
+                g["lr"] = peak * 0.5 * (1 + math.cos(math.pi * step / steps))
+            progress("decoder cycle %d" % cycle, step, steps, loss.item(), start, rows)
+        with torch.no_grad():
+            rec = vae.decode(latents["mean"][:256]).sample
+        print("decoder cycle %d: reconstruction %.1f dB"
+              % (cycle, 10 * math.log10(4 / F.mse_loss(rec, images[:256]).item())), flush=True)
+        torch.save(vae.state_dict(), saved)
+        log_curve(work, "decoder-cycle%d" % cycle, rows)
     torch.save(vae.state_dict(), os.path.join(work, "vae-decoder.pt"))
-    log_curve(work, "decoder", rows)
 
 
 def stage_latents(work):
@@ -176,15 +192,61 @@ def stage_latents(work):
 
 
 class Captions:
-    """Token ids of every training caption and of the empty caption (classifier-free guidance)."""
+    """Token ids of the distinct training captions, each image's caption index, and the empty caption's
+    ids (classifier-free guidance)."""
 
     def __init__(self, work, captions):
         tokenizer = make_tokenizer(work)
-        unique = sorted(set(captions))
-        table = tokenize(tokenizer, unique)
-        index = {c: i for i, c in enumerate(unique)}
-        self.tokens = table[torch.tensor([index[c] for c in captions])]
+        self.unique = sorted(set(captions))
+        self.table = tokenize(tokenizer, self.unique)
+        index = {c: i for i, c in enumerate(self.unique)}
+        self.of_image = torch.tensor([index[c] for c in captions])
         self.empty = tokenize(tokenizer, [""])[0]
+
+    def contexts(self, text):
+        """The frozen text encoder's hidden states for every distinct caption, and for the empty one: computed
+        once, as the encoder does not train after the `text` stage."""
+        with torch.no_grad():
+            table = torch.cat([text(self.table[i:i + 256]).last_hidden_state for i in range(0, len(self.table), 256)])
+            return table, text(self.empty[None]).last_hidden_state[0]
+
+
+# The attribute heads of the text encoder's pre-training, one per caption attribute.
+ATTRIBUTE_VALUES = dict(shape=shapes.SHAPES, colour=shapes.COLOURS, background=shapes.COLOURS, size=shapes.SIZES,
+                        position=shapes.POSITIONS)
+
+
+def stage_text(work):
+    """Pre-trains the CLIP text encoder, which SD1.5 took pre-trained from CLIP and kept frozen: here the
+    stand-in for CLIP's training is to predict each attribute of a caption from the encoder's end-of-text
+    state and from the mean of all 77 states (which cross-attention reads); linear heads, dropped after."""
+    torch.manual_seed(6)
+    _, captions = images_tensor(work)
+    tokens = Captions(work, captions)
+    attrs = {shapes.caption(a): a for a in shapes.train_combinations()}
+    labels = torch.tensor([[ATTRIBUTE_VALUES[k].index(attrs[c][k]) for k in ATTRIBUTE_VALUES] for c in tokens.unique])
+    text = make_text_encoder()
+    width = text.config.hidden_size
+    heads = torch.nn.ModuleList(torch.nn.Linear(width, len(v)) for _ in range(2) for v in ATTRIBUTE_VALUES.values())
+    params = list(text.parameters()) + list(heads.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    rows, start, total = [], time.time(), STEPS["text"]
+    for step in range(1, total + 1):
+        idx = torch.randint(0, len(tokens.unique), (BATCH["text"],))
+        out = text(tokens.table[idx])
+        features = (out.pooler_output, out.last_hidden_state.mean(1))
+        loss = sum(F.cross_entropy(heads[j * len(ATTRIBUTE_VALUES) + i](f), labels[idx, i])
+                   for j, f in enumerate(features) for i in range(len(ATTRIBUTE_VALUES)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        progress("text", step, total, loss.item(), start, rows)
+    with torch.no_grad():
+        pooled = torch.cat([text(tokens.table[i:i + 256]).pooler_output for i in range(0, len(tokens.table), 256)])
+        right = [(heads[i](pooled).argmax(1) == labels[:, i]).float().mean().item() for i in range(len(ATTRIBUTE_VALUES))]
+    print("text: attribute accuracy from the end-of-text state", dict(zip(ATTRIBUTE_VALUES, right)), flush=True)
+    torch.save(text.state_dict(), os.path.join(work, "text.pt"))
+    log_curve(work, "text", rows)
 
 
 def sample_latents(latents, idx):
@@ -198,16 +260,25 @@ def ema_update(target, source, decay):
             t.mul_(decay).add_(s.detach(), alpha=1 - decay)
 
 
+def load_text_encoder(work):
+    text = make_text_encoder()
+    text.load_state_dict(load(work, "text.pt"))
+    return text.eval().requires_grad_(False)
+
+
 def stage_teacher(work):
+    """The UNet on the frozen text encoder, as SD1.5 trained it. Every SAVE_EVERY steps the EMA weights are
+    saved (teacher.pt), so a run cut short still leaves a teacher."""
     torch.manual_seed(2)
     _, captions = images_tensor(work)
     latents = load(work, "latents.pt")
     tokens = Captions(work, captions)
+    text = load_text_encoder(work)
+    contexts, empty_context = tokens.contexts(text)
     schedule = NoiseSchedule()
-    unet, text = make_unet(), make_text_encoder()
-    ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text)
-    params = list(unet.parameters()) + list(text.parameters())
-    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    unet = make_unet()
+    ema_unet = copy.deepcopy(unet)
+    opt = torch.optim.AdamW(unet.parameters(), lr=1e-3, weight_decay=0.01)
     rows, start, total = [], time.time(), STEPS["teacher"]
     for step in range(1, total + 1):
         lr = 1e-3 * min(1, step / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
@@ -215,22 +286,22 @@ def stage_teacher(work):
             g["lr"] = lr
         idx = torch.randint(0, len(captions), (BATCH["teacher"],))
         z = sample_latents(latents, idx)
-        ids = tokens.tokens[idx].clone()
-        ids[torch.rand(len(idx)) < 0.1] = tokens.empty
+        context = contexts[tokens.of_image[idx]].clone()
+        context[torch.rand(len(idx)) < 0.1] = empty_context
         t = torch.randint(0, 1000, (len(idx),))
         noise = torch.randn_like(z)
-        pred = unet(schedule.add_noise(z, noise, t), t, encoder_hidden_states=text(ids).last_hidden_state).sample
+        pred = unet(schedule.add_noise(z, noise, t), t, encoder_hidden_states=context).sample
         loss = F.mse_loss(pred, noise)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
-        decay = min(0.999, (1 + step) / (10 + step))
-        ema_update(ema_unet, unet, decay)
-        ema_update(ema_text, text, decay)
+        ema_update(ema_unet, unet, min(0.999, (1 + step) / (10 + step)))
         progress("teacher", step, total, loss.item(), start, rows)
-    torch.save({"unet": ema_unet.state_dict(), "text": ema_text.state_dict()}, os.path.join(work, "teacher.pt"))
-    log_curve(work, "teacher", rows)
+        if step % SAVE_EVERY == 0 or step == total:
+            torch.save({"unet": ema_unet.state_dict(), "text": text.state_dict(), "step": step},
+                       os.path.join(work, "teacher.pt"))
+            log_curve(work, "teacher", rows)
 
 
 def lcm_scalings(t, sigma_data=0.5, timestep_scaling=10.0):
@@ -256,9 +327,9 @@ def consistency_distillation(work, stage, student, target_of, w_range, trainable
     schedule = NoiseSchedule()
     acp = schedule.alphas_cumprod
     ddim_timesteps = torch.arange(1, 1000 // K + 1) * K - 1  # 19, 39, ..., 999
-    with torch.no_grad():
-        empty_context = text(tokens.empty[None]).last_hidden_state
-    opt = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.0)
+    contexts, empty_context = tokens.contexts(text)
+    empty_context = empty_context[None]
+    opt = torch.optim.AdamW(trainable, lr=DISTILL_LR[stage], weight_decay=0.0)
     rows, start, total = [], time.time(), STEPS[stage]
     uses_w = student.config.time_cond_proj_dim is not None
 
@@ -269,8 +340,7 @@ def consistency_distillation(work, stage, student, target_of, w_range, trainable
     for step in range(1, total + 1):
         idx = torch.randint(0, len(captions), (BATCH[stage],))
         z = sample_latents(latents, idx)
-        with torch.no_grad():
-            context = text(tokens.tokens[idx]).last_hidden_state
+        context = contexts[tokens.of_image[idx]]
         n = torch.randint(0, len(ddim_timesteps), (len(idx),))
         start_t = ddim_timesteps[n]
         prev_t = torch.clamp(start_t - K, min=0)
@@ -388,7 +458,7 @@ def stage_export(work):
     save_file(lora, os.path.join(out["loras"], "latentflow-shapes-lcm-lora.safetensors"), meta)
     curves = os.path.join(ROOT, "docs", "shapes-model")
     os.makedirs(curves, exist_ok=True)
-    for stage in ("vae-cycle1", "vae-cycle2", "teacher", "decoder", "lcm", "lora"):
+    for stage in ("vae-cycle1", "vae-cycle2", "text", "teacher", "decoder-cycle1", "decoder-cycle2", "lcm", "lora"):
         src = os.path.join(work, stage + "_curve.csv")
         if os.path.exists(src):
             with open(src) as f, open(os.path.join(curves, stage + "-loss.csv"), "w") as g:
@@ -396,7 +466,7 @@ def stage_export(work):
     print("exported to", out, "and", curves)
 
 
-STAGES = dict(data=stage_data, vae=stage_vae, latents=stage_latents, teacher=stage_teacher, decoder=stage_decoder,
+STAGES = dict(data=stage_data, vae=stage_vae, latents=stage_latents, text=stage_text, teacher=stage_teacher, decoder=stage_decoder,
               lcm=stage_lcm, lora=stage_lora, export=stage_export)
 
 if __name__ == "__main__":

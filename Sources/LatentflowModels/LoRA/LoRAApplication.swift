@@ -49,31 +49,28 @@ public enum LoRAApplication {
         unmatched report: ([String]) -> Void
     ) throws -> (PatchableUNet, PatchableTextModel?) {
         var patchedUNet = unet, patchedText = text
-        var unmatchedUNet = Set(lora.patches.keys), unmatchedText = Set(lora.patches.keys)
+        let unetKeyMap = LoRAKeyMap.unet(Array(unet.weights.keys), config: unet.unet.config)
+        // A key counts as matched when either model's key map takes it, whatever the strengths
+        // (ComfyUI's load_lora_for_models builds one key map over both models).
+        var unmatchedPatches = Set(LoRAPatcher.unmatched(lora, in: unet.weights, keyMap: unetKeyMap))
         if unetStrength != 0 {
             guard !unet.weights.isEmpty else { throw LoRAApplicationError.unetHasNoWeights }
-            let config = unet.unet.config
-            let keyMap = LoRAKeyMap.unet(Array(unet.weights.keys), config: config)
-            let result = try LoRAPatcher.apply(lora, to: unet.weights, keyMap: keyMap, strength: unetStrength)
+            let result = try LoRAPatcher.apply(lora, to: unet.weights, keyMap: unetKeyMap, strength: unetStrength)
             patchedUNet.weights = result.weights
-            patchedUNet.unet = UNet(WeightStore(result.weights, source: lora.path).root, config: config)
-            unmatchedUNet = Set(result.unmatched)
+            patchedUNet.unet = UNet(WeightStore(result.weights, source: lora.path).root, config: unet.unet.config)
         }
-        if let text, textStrength != 0 {
+        if let text {
             let config = text.model.config
             let keyMap = LoRAKeyMap.clip(layers: config.layers)
-            let result = try LoRAPatcher.apply(
-                lora, to: text.weights, keyMap: keyMap, strength: textStrength,
-                float16Weights: text.weightsAreFloat16)
-            patchedText?.weights = result.weights
-            patchedText?.model = CLIPTextModel(WeightStore(result.weights, source: lora.path).root, config: config)
-            unmatchedText = Set(result.unmatched)
+            unmatchedPatches.formIntersection(LoRAPatcher.unmatched(lora, in: text.weights, keyMap: keyMap))
+            if textStrength != 0 {
+                let result = try LoRAPatcher.apply(
+                    lora, to: text.weights, keyMap: keyMap, strength: textStrength,
+                    float16Weights: text.weightsAreFloat16)
+                patchedText?.weights = result.weights
+                patchedText?.model = CLIPTextModel(WeightStore(result.weights, source: lora.path).root, config: config)
+            }
         }
-        // A key is unmatched when no patched model took it.
-        let unmatchedPatches =
-            unetStrength != 0 && textStrength != 0 && text != nil
-            ? unmatchedUNet.intersection(unmatchedText)
-            : unetStrength != 0 ? unmatchedUNet : unmatchedText
         let unmatched = unmatchedPatches.sorted() + lora.unrecognizedKeys
         if !unmatched.isEmpty { report(unmatched) }
         if lora.patches.count > 0 && unmatched.count >= lora.patches.count + lora.unrecognizedKeys.count {

@@ -43,4 +43,12 @@ public enum LoRAPatcher {
         }
         return Result(weights: patched, patchedKeys: count, unmatched: unmatched)
     }
+
+    /// The LoRA base names `apply` would leave unmatched, without patching anything (for a model whose
+    /// strength is 0: its keys still count as matched, as ComfyUI's key map covers both models).
+    public static func unmatched(
+        _ lora: LoRAFile, in weights: [String: Parameter], keyMap: [String: String]
+    ) -> [String] {
+        lora.patches.keys.filter { base in keyMap[base].flatMap { weights[$0] } == nil }.sorted()
+    }
 }
