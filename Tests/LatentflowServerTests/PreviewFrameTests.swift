@@ -19,8 +19,10 @@ final class PreviewFrameTests: XCTestCase {
             let frames = FrameLog()
             let listener = Task {
                 defer { signalConnected.finish() }
+                // A 512 px preview JPEG is larger than the client's default 16 KiB frame limit.
                 try await WebSocketClient.connect(
-                    url: "ws://localhost:\(port)/ws?clientId=\(clientId)", logger: Logger(label: "test.ws")
+                    url: "ws://localhost:\(port)/ws?clientId=\(clientId)",
+                    configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "test.ws")
                 ) { inbound, _, _ in
                     for try await message in inbound.messages(maxSize: 1 << 24) {
                         switch message {
