@@ -24,6 +24,8 @@ public struct EngineConfiguration: Sendable {
     /// The most one node may allocate at once, in bytes (checked before allocating); 75% of the
     /// machine's memory by default.
     public var memoryBudgetBytes = MemoryBudget.defaultBytes
+    /// Step previews (`latentflow run --preview`, `serve --preview-method`); none by default.
+    public var preview = PreviewSettings()
 
     public static let defaultCacheBudgetBytes = 12 << 30
 
@@ -94,7 +96,8 @@ public struct EngineConfiguration: Sendable {
 
     public var nodeSettings: BuiltinNodeSettings {
         BuiltinNodeSettings(
-            lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset, memoryBudgetBytes: memoryBudgetBytes)
+            lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset, memoryBudgetBytes: memoryBudgetBytes,
+            preview: preview)
     }
 
     /// `8589934592`, `8G`, `512M`, `64K` (binary units).

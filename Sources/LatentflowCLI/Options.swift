@@ -77,7 +77,39 @@ struct FolderOptions: ParsableArguments {
         return arguments
     }
 
-    func engine() throws -> Engine { try Engine(configuration: EngineConfiguration.resolve(flags)) }
+    func engine(preview: PreviewSettings = PreviewSettings()) throws -> Engine {
+        var configuration = try EngineConfiguration.resolve(flags)
+        configuration.preview = preview
+        return try Engine(configuration: configuration)
+    }
+}
+
+extension PreviewMethod: ExpressibleByArgument {}
+
+/// Step previews: ComfyUI's `--preview-method` and `--preview-size`, and how often.
+struct PreviewOptions: ParsableArguments {
+    @Option(
+        name: .customLong("preview-method"),
+        help:
+            "How samplers preview their steps: none, auto (latent2rgb), latent2rgb or taesd (models/vae_approx/taesd_decoder.*)."
+    )
+    var method: PreviewMethod?
+
+    @Option(name: .customLong("preview-size"), help: "The longest side of a preview in pixels (default 512).")
+    var size = 512
+
+    @Option(name: .customLong("preview-every"), help: "Preview every N sampler steps (and the last; default 1).")
+    var every = 1
+
+    /// The settings, with `defaultMethod` where no method was given.
+    func settings(defaultMethod: PreviewMethod = .none) -> PreviewSettings {
+        PreviewSettings(method: method ?? defaultMethod, maxSize: size, everySteps: every)
+    }
+
+    func validate() throws {
+        guard size > 0 else { throw ValidationError("--preview-size must be positive, not \(size)") }
+        guard every > 0 else { throw ValidationError("--preview-every must be positive, not \(every)") }
+    }
 }
 
 /// Writes to standard error, where progress and diagnostics go; results go to standard output.

@@ -19,7 +19,7 @@ final class ProgressPrinter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         switch event {
-        case .started, .finished:
+        case .started, .finished, .preview:
             break
         case .cached(let ids):
             printError("\(label)cached: \(ids.joined(separator: ", "))")

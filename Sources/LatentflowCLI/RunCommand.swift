@@ -20,8 +20,19 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON result instead of lines.")
     var json = false
 
+    @Option(
+        name: .customLong("preview"),
+        help:
+            "Write a JPEG of each sampler step's preview into this folder (<node>_<step>.jpg, replaced atomically), to watch a long render in an image viewer; the method defaults to auto."
+    )
+    var previewDirectory: String?
+
+    @OptionGroup var preview: PreviewOptions
+
     func run() async throws {
-        let engine = try folders.engine()
+        let previewWriter = try previewDirectory.map { try PreviewWriter(folder: URL(fileURLWithPath: $0)) }
+        let engine = try folders.engine(
+            preview: preview.settings(defaultMethod: previewDirectory == nil ? .none : .auto))
         TemporaryFileSweep.sweep(engine.paths.outputDirectory)
         let cancellation = CancellationFlag()
         SignalHandler.onInterrupt { cancellation.cancel() }
@@ -32,7 +43,13 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 var loaded = try engine.load(URL(fileURLWithPath: path))
                 try loaded.apply(overrides: overrides)
-                let result = try await engine.run(loaded, cancellation: cancellation) { progress.handle($0) }
+                let prefix =
+                    workflows.count > 1
+                    ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + "_" : ""
+                let result = try await engine.run(loaded, cancellation: cancellation) { event in
+                    progress.handle(event)
+                    previewWriter?.handle(event, prefix: prefix)
+                }
                 for error in result.validation.errors { printError("warning: \(error)") }
                 let files = engine.writtenFiles(result).map(\.path)
                 if json {

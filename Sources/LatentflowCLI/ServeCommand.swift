@@ -36,8 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var folders: FolderOptions
 
+    @OptionGroup var preview: PreviewOptions
+
     func run() async throws {
-        let engine = try folders.engine()
+        let engine = try folders.engine(preview: preview.settings())
         let frontend = try FrontendLocator.locate(explicit: frontEndRoot)
         let server = LatentflowServer(
             engine: engine,

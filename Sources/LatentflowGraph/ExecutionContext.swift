@@ -108,6 +108,12 @@ public struct ExecutionContext: Sendable {
         events(.progress(nodeId: nodeId, step: step, total: total))
     }
 
+    /// Reports a preview image (JPEG) of step `step` of `total` (sampler steps; ComfyUI's
+    /// `PREVIEW_IMAGE`).
+    public func preview(_ step: Int, of total: Int, jpeg: Data) {
+        events(.preview(nodeId: nodeId, step: step, total: total, jpeg: jpeg))
+    }
+
     /// Reports something the user should know that does not stop the node (ComfyUI logs these).
     public func warn(_ message: String) {
         events(.warning(nodeId: nodeId, message: message))
@@ -125,6 +131,8 @@ public enum ExecutionEvent: Sendable {
     case cached(nodeIds: [String])
     case nodeStarted(nodeId: String, classType: String)
     case progress(nodeId: String, step: Int, total: Int)
+    /// A JPEG preview of the sampler's current prediction, after the step's `progress`.
+    case preview(nodeId: String, step: Int, total: Int, jpeg: Data)
     case nodeFinished(nodeId: String, classType: String, ui: JSONValue?)
     case warning(nodeId: String, message: String)
     case failed(nodeId: String, classType: String, message: String)

@@ -4,6 +4,26 @@ public enum ComboOptions: Sendable {
     case fixed([String])
     /// The files of a models folder (`checkpoints`, `loras`, ...) or `input`, as found at validation time.
     case files(folder: String)
+    /// The files of a models folder, then names the node derives from the catalog (VAELoader's
+    /// `taesd` when `vae_approx` holds both halves, and `pixel_space`).
+    case filesAndNames(folder: String, names: @Sendable (FileCatalog) -> [String])
+
+    /// The choices as the catalog has them now.
+    public func choices(in catalog: FileCatalog) -> [String] {
+        switch self {
+        case .fixed(let list): return list
+        case .files(let folder): return catalog.files(in: folder)
+        case .filesAndNames(let folder, let names): return catalog.files(in: folder) + names(catalog)
+        }
+    }
+
+    /// The models folder the choices list, if any.
+    public var folder: String? {
+        switch self {
+        case .fixed: return nil
+        case .files(let folder), .filesAndNames(let folder, _): return folder
+        }
+    }
 }
 
 /// One input of a node, with everything validation and the UI converter need to know.
@@ -137,6 +157,17 @@ extension Input where Value == String {
         var spec = InputSpec(name: name, type: .combo)
         spec.options = .fixed(options)
         spec.defaultValue = (value ?? options.first).map(JSONValue.string)
+        spec.tooltip = tooltip
+        return Input(spec: spec)
+    }
+
+    /// A choice among the files of a folder and the names `names` adds (VAELoader's `taesd`).
+    public static func files(
+        _ name: String, folder: String, plus names: @escaping @Sendable (FileCatalog) -> [String],
+        tooltip: String? = nil
+    ) -> Input {
+        var spec = InputSpec(name: name, type: .combo)
+        spec.options = .filesAndNames(folder: folder, names: names)
         spec.tooltip = tooltip
         return Input(spec: spec)
     }

@@ -51,7 +51,7 @@ public enum NodeDocumentation {
         if case .fixed(let options)? = input.options {
             return "COMBO: " + options.map { "`\($0)`" }.joined(separator: ", ")
         }
-        if case .files(let folder)? = input.options { return "COMBO: files in `\(folder)`" }
+        if let folder = input.options?.folder { return "COMBO: files in `\(folder)`" }
         return input.type.name
     }
 

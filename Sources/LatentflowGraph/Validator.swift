@@ -337,18 +337,14 @@ struct Validator {
     private static func catalogResolves(
         _ name: String, _ options: ComboOptions, _ environment: ExecutionEnvironment
     ) -> Bool {
-        guard case .files(let folder) = options, let url = try? environment.files.locate(name, in: folder) else {
+        guard let folder = options.folder, let url = try? environment.files.locate(name, in: folder) else {
             return false
         }
         return FileManager.default.fileExists(atPath: url.path)
     }
 
     private func resolve(_ options: ComboOptions) -> ([String], [String]?) {
-        switch options {
-        case .fixed(let list): return (list, nil)
-        case .files(let folder):
-            return (environment.files.files(in: folder), environment.files.searchPaths(for: folder))
-        }
+        (options.choices(in: environment.files), options.folder.map { environment.files.searchPaths(for: $0) })
     }
 
     private static func number(_ value: Double, _ spec: InputSpec) -> String {

@@ -13,13 +13,17 @@ public final class BuiltinNodeSettings: Sendable {
     /// their output's size against it before allocating, and LoadImage the decoded size before
     /// decoding (`checkAllocation`). Defaults to 75% of the machine's memory.
     public let memoryBudgetBytes: Int
+    /// How samplers preview their steps (ComfyUI's `--preview-method`, `--preview-size`); none by default.
+    public let preview: PreviewSettings
 
     public init(
-        lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0, memoryBudgetBytes: Int = MemoryBudget.defaultBytes
+        lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0, memoryBudgetBytes: Int = MemoryBudget.defaultBytes,
+        preview: PreviewSettings = PreviewSettings()
     ) {
         self.lowMemory = lowMemory
         self.stepNoiseSeedOffset = stepNoiseSeedOffset
         self.memoryBudgetBytes = memoryBudgetBytes
+        self.preview = preview
     }
 }
 

@@ -84,10 +84,11 @@ public struct SamplingPlan: Sendable {
     }
 
     /// Samples a latent (unscaled, as LATENT carries it) and returns the result unscaled, plus the
-    /// last denoised prediction (SamplerCustom's second output).
+    /// last denoised prediction (SamplerCustom's second output). `onStep` gets (step, total, the
+    /// step's denoised prediction in model space, as ComfyUI's preview callback gets `x0`).
     public func run(
         latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: @escaping Denoiser,
-        onStep: (Int, Int) throws -> Void = { _, _ in }
+        onStep: (Int, Int, Tensor) throws -> Void = { _, _, _ in }
     ) throws -> (samples: Tensor, denoised: Tensor) {
         guard sigmas.count > 1 else { return (latent, latent) }
         var generator = TorchCPUGenerator(seed: seed)
@@ -108,14 +109,14 @@ public struct SamplingPlan: Sendable {
                 denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
             ) { step, total, denoised in
                 lastDenoised = denoised
-                try onStep(step, total)
+                try onStep(step, total, denoised)
             }
         } else {
             samples = try Samplers.sample(
                 sampler, denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
             ) { step, total, denoised in
                 lastDenoised = denoised
-                try onStep(step, total)
+                try onStep(step, total, denoised)
             }
         }
         // process_latent_out divides (it does not multiply by the reciprocal).

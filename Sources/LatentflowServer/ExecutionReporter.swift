@@ -42,6 +42,8 @@ final class ExecutionReporter: @unchecked Sendable {
                         ("value", .int(Int64(step))), ("max", .int(Int64(total))), ("prompt_id", promptId),
                         ("node", .string(nodeId)),
                     ])
+            case let .preview(_, _, _, jpeg):
+                hub.sendPreview(jpeg: jpeg, to: prompt.clientId)
             case let .nodeFinished(nodeId, _, ui):
                 executed.append(nodeId)
                 guard let ui else { return }

@@ -68,10 +68,10 @@ struct ObjectInfo {
         if let tooltip = spec.tooltip { options.append(("tooltip", .string(tooltip))) }
 
         let type: JSONValue
-        switch spec.options {
-        case .fixed(let choices)?: type = .array(choices.map(JSONValue.string))
-        case .files(let folder)?: type = .array(engine.paths.files(in: folder).map(JSONValue.string))
-        case nil: type = .string(spec.type.name)
+        if let choices = spec.options?.choices(in: engine.paths) {
+            type = .array(choices.map(JSONValue.string))
+        } else {
+            type = .string(spec.type.name)
         }
         return .array(options.isEmpty ? [type] : [type, .object(options)])
     }

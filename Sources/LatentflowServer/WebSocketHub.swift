@@ -6,18 +6,24 @@ import Latentflow
 /// the queue. A lock rather than an actor: the engine reports events through a synchronous callback,
 /// and messages must leave in the order the events happened.
 final class WebSocketHub: @unchecked Sendable {
+    /// A JSON text message, or a binary frame (previews).
+    enum Message: Sendable {
+        case text(String)
+        case binary([UInt8])
+    }
+
     private struct Connection {
         let token: UUID
-        let outbox: AsyncStream<String>.Continuation
+        let outbox: AsyncStream<Message>.Continuation
     }
 
     private let lock = NSLock()
     private var connections: [String: Connection] = [:]
 
     /// Registers a client; a reconnect with the same id replaces the old socket (as ComfyUI does).
-    func connect(clientId: String) -> (token: UUID, messages: AsyncStream<String>) {
+    func connect(clientId: String) -> (token: UUID, messages: AsyncStream<Message>) {
         let (messages, outbox) = AsyncStream.makeStream(
-            of: String.self, bufferingPolicy: .bufferingNewest(ServerLimits.webSocketBufferedMessages))
+            of: Message.self, bufferingPolicy: .bufferingNewest(ServerLimits.webSocketBufferedMessages))
         let token = UUID()
         let replaced = lock.withLock { () -> Connection? in
             defer { connections[clientId] = Connection(token: token, outbox: outbox) }
@@ -39,12 +45,32 @@ final class WebSocketHub: @unchecked Sendable {
 
     /// Sends `{"type": type, "data": data}` to one client, or to all when `clientId` is nil.
     func send(_ type: String, _ data: JSONValue, to clientId: String?) {
-        let text = JSONValue.object([("type", .string(type)), ("data", data)]).serialized()
-        let outboxes = lock.withLock { () -> [AsyncStream<String>.Continuation] in
+        send(.text(JSONValue.object([("type", .string(type)), ("data", data)]).serialized()), to: clientId)
+    }
+
+    /// ComfyUI's `send_image` frame: big-endian event type 1 (`PREVIEW_IMAGE`), big-endian image
+    /// format 1 (JPEG), then the JPEG's bytes.
+    func sendPreview(jpeg: Data, to clientId: String?) {
+        send(.binary(Self.previewFrame(jpeg: jpeg)), to: clientId)
+    }
+
+    static func previewFrame(jpeg: Data) -> [UInt8] {
+        let previewImage: UInt32 = 1, jpegFormat: UInt32 = 1
+        var frame: [UInt8] = []
+        frame.reserveCapacity(8 + jpeg.count)
+        for word in [previewImage, jpegFormat] {
+            frame += [UInt8(word >> 24), UInt8((word >> 16) & 0xFF), UInt8((word >> 8) & 0xFF), UInt8(word & 0xFF)]
+        }
+        frame.append(contentsOf: jpeg)
+        return frame
+    }
+
+    private func send(_ message: Message, to clientId: String?) {
+        let outboxes = lock.withLock { () -> [AsyncStream<Message>.Continuation] in
             if let clientId { return connections[clientId].map { [$0.outbox] } ?? [] }
             return connections.values.map(\.outbox)
         }
-        for outbox in outboxes { outbox.yield(text) }
+        for outbox in outboxes { outbox.yield(message) }
     }
 
     /// ComfyUI's `status` message; `sid` only in the one sent on connect.

@@ -22,7 +22,12 @@ extension LatentflowServer {
             try await outbound.write(.text(hello.serialized()))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await message in messages { try await outbound.write(.text(message)) }
+                    for await message in messages {
+                        switch message {
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                        }
+                    }
                 }
                 // Clients may send `feature_flags`; nothing else is expected. This ends when the client goes.
                 for try await _ in inbound {}

@@ -19,7 +19,10 @@ final class ServerHarness: Sendable {
     var userDirectory: URL { scratch.appendingPathComponent("user") }
 
     /// - Parameter input: the input folder (default: the repository's `input/`, read-only in tests).
-    init(frontEndRoot: URL? = nil, input: Bool = false, authToken: String? = nil) throws {
+    init(
+        frontEndRoot: URL? = nil, input: Bool = false, authToken: String? = nil,
+        preview: PreviewSettings = PreviewSettings()
+    ) throws {
         scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("latentflow-server-tests-\(UUID().uuidString)")
         let outputDirectory = scratch.appendingPathComponent("output")
@@ -27,6 +30,7 @@ final class ServerHarness: Sendable {
         var configuration = EngineConfiguration(baseDirectory: Self.repositoryRoot)
         configuration.outputDirectory = outputDirectory
         if input { configuration.inputDirectory = scratch.appendingPathComponent("input") }
+        configuration.preview = preview
         server = LatentflowServer(
             engine: try Engine(configuration: configuration),
             configuration: ServerConfiguration(

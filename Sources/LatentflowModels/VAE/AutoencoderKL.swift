@@ -30,16 +30,6 @@ public struct AutoencoderKL: Sendable {
         try decoder(postQuantConv(latent))
     }
 
-    /// Images `[N, C, H, W]` centre-cropped to whole latent pixels, as `encode` needs them
-    /// (ComfyUI `vae_encode_crop_pixels`).
-    public func croppedToLatentGrid(_ image: Tensor) throws -> Tensor {
-        let factor = config.downscaleFactor
-        let (h, w) = (image.dim(2), image.dim(3))
-        guard h % factor != 0 || w % factor != 0 else { return image }
-        return try image.slice(axis: 2, start: (h % factor) / 2, length: h / factor * factor)
-            .slice(axis: 3, start: (w % factor) / 2, length: w / factor * factor)
-    }
-
     struct Encoder: Sendable {
         let convIn: Conv2D
         let levels: [VAELevel]

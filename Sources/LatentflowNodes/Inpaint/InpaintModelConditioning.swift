@@ -29,7 +29,7 @@ public struct InpaintModelConditioning: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let vae = try inputs[Self.vae].autoencoder, image = try inputs[Self.pixels]
         let prepared = try InpaintPixels(
-            image: image, mask: try inputs[Self.mask], factor: vae.config.downscaleFactor)
+            image: image, mask: try inputs[Self.mask], factor: vae.latentFormat.downscaleFactor)
         let concatLatent = try encodeImages(prepared.maskedPixels, vae, context)
         let latent = Latent(
             try encodeImages(try image.channelsFirst(), vae, context),

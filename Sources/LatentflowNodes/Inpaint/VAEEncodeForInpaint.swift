@@ -21,7 +21,7 @@ public struct VAEEncodeForInpaint: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let vae = try inputs[Self.vae].autoencoder
         let prepared = try InpaintPixels(
-            image: try inputs[Self.pixels], mask: try inputs[Self.mask], factor: vae.config.downscaleFactor)
+            image: try inputs[Self.pixels], mask: try inputs[Self.mask], factor: vae.latentFormat.downscaleFactor)
         let grown = Self.grown(prepared.mask, by: try inputs[Self.growMaskBy])
         let samples = try encodeImages(prepared.maskedPixels, vae, context)
         return NodeOutputs(Latent(samples, noiseMask: grown))

@@ -109,12 +109,14 @@ func customSample(
         model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
         negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
         inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples), warn: context.warn)
+    let preview = StepPreview(context)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
         denoiser: { try denoiser.denoise($0, sigma: $1) }
-    ) { step, total in
+    ) { step, total, denoised in
         try context.checkCancellation()
         context.progress(step, of: total)
+        preview.report(step, of: total, denoised: denoised)
     }
     var output = latent, denoised = latent
     output.samples = result.samples

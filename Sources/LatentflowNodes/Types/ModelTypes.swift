@@ -63,16 +63,16 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     }
 }
 
-/// ComfyUI's VAE.
+/// ComfyUI's VAE: an AutoencoderKL, a TAESD or the pixel-space identity.
 public struct VAEModel: PortValue, MemoryFootprint {
     public static var portType: PortType { .vae }
-    public let autoencoder: AutoencoderKL
+    public let autoencoder: any ImageAutoencoder
     public let byteCount: Int
     /// The weights the VAE was built from (LDM keys without `first_stage_model.`), for VAESave
     /// and CheckpointSave.
     public var weights: [String: Parameter]
 
-    public init(autoencoder: AutoencoderKL, byteCount: Int, weights: [String: Parameter] = [:]) {
+    public init(autoencoder: any ImageAutoencoder, byteCount: Int, weights: [String: Parameter] = [:]) {
         (self.autoencoder, self.byteCount, self.weights) = (autoencoder, byteCount, weights)
     }
 }

@@ -31,7 +31,7 @@ public struct VAEDecodeTiled: Node {
         let tileSize = try inputs[Self.tileSize]
         var overlap = try inputs[Self.overlap]
         if tileSize < overlap * 4 { overlap = tileSize / 4 }
-        let format = vae.config.latentFormat
+        let format = vae.latentFormat
         let (tile, lap) = (format.latentLength(forPixels: tileSize), format.latentLength(forPixels: overlap))
         var images: [Tensor] = []
         for b in 0..<latent.dim(0) {
@@ -47,8 +47,9 @@ public struct VAEDecodeTiled: Node {
         return NodeOutputs(try ImageBatch(channelsFirst: Tensor.concat(images, axis: 0)))
     }
 
-    static func tiledDecode(_ z: Tensor, vae: AutoencoderKL, tile: (Int, Int), overlap: Int) throws -> Tensor {
-        try Tiling.run(z, tile: tile, overlap: overlap, scale: Double(vae.config.downscaleFactor), outChannels: 3) {
+    static func tiledDecode(_ z: Tensor, vae: any ImageAutoencoder, tile: (Int, Int), overlap: Int) throws -> Tensor {
+        try Tiling.run(z, tile: tile, overlap: overlap, scale: Double(vae.latentFormat.downscaleFactor), outChannels: 3)
+        {
             try vae.decode($0)
         }
     }
@@ -80,7 +81,7 @@ public struct VAEEncodeTiled: Node {
         let vae = try inputs[Self.vae].autoencoder
         try checkEncodable(image, vae, context)
         let tile = try inputs[Self.tileSize], overlap = try inputs[Self.overlap]
-        let format = vae.config.latentFormat
+        let format = vae.latentFormat
         var latents: [Tensor] = []
         for b in 0..<image.dim(0) {
             try context.checkCancellation()

@@ -16,7 +16,7 @@ public struct VAEDecode: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let latent = try inputs[Self.samples].samples, vae = try inputs[Self.vae].autoencoder
-        let factor = vae.config.downscaleFactor
+        let factor = vae.latentFormat.downscaleFactor
         if let h = MemoryBudget.product([latent.dim(2), factor]), let w = MemoryBudget.product([latent.dim(3), factor])
         {
             // The decoded batch, and its channels-last copy.
@@ -34,8 +34,8 @@ public struct VAEDecode: Node {
 }
 
 /// An image smaller than one latent pixel (8x8 for SD) would be cropped to nothing.
-func checkEncodable(_ image: Tensor, _ vae: AutoencoderKL, _ context: ExecutionContext) throws {
-    let factor = vae.config.downscaleFactor, (h, w) = (image.dim(2), image.dim(3))
+func checkEncodable(_ image: Tensor, _ vae: any ImageAutoencoder, _ context: ExecutionContext) throws {
+    let factor = vae.latentFormat.downscaleFactor, (h, w) = (image.dim(2), image.dim(3))
     guard h < factor || w < factor else { return }
     throw NodeError(
         "\(context.classType) needs images of at least \(factor)x\(factor) pixels (one latent pixel), but this one is \(w)x\(h): scale it up first (ImageScale)"
@@ -61,7 +61,7 @@ public struct VAEEncode: Node {
 
 /// ComfyUI's `VAE.encode` on `[B, C, H, W]` images in 0...1: RGB only, centre-cropped to whole
 /// latent pixels, `2x − 1`, the posterior mean, one sample at a time.
-func encodeImages(_ images: Tensor, _ vae: AutoencoderKL, _ context: ExecutionContext) throws -> Tensor {
+func encodeImages(_ images: Tensor, _ vae: any ImageAutoencoder, _ context: ExecutionContext) throws -> Tensor {
     var image = images
     if image.dim(1) > 3 { image = try image.slice(axis: 1, start: 0, length: 3) }
     try checkEncodable(image, vae, context)
