@@ -87,6 +87,14 @@ public struct Input<Value: PortValue>: InputDeclaration {
 
     init(spec: InputSpec) { self.spec = spec }
 
+    /// The same input with no default (ComfyUI's `io.Int.Input` without `default=`: the workflow
+    /// must give the value).
+    public var withoutDefault: Input {
+        var copy = self
+        copy.spec.defaultValue = nil
+        return copy
+    }
+
     /// The same input, optional.
     public var optional: Input {
         var copy = self

@@ -41,5 +41,10 @@ public enum BuiltinNodes: NodePack {
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
+        // Latent operations.
+        LatentApplyOperation.self, LatentOperationTonemapReinhard.self, LatentOperationSharpen.self,
+        // Utilities.
+        PrimitiveString.self, PrimitiveStringMultiline.self, PrimitiveInt.self, PrimitiveFloat.self,
+        PrimitiveBoolean.self, PreviewAny.self,
     ]
 }

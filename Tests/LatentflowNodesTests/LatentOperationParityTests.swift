@@ -1,0 +1,104 @@
+import Foundation
+import LatentflowGraph
+import LatentflowIO
+import LatentflowTensor
+import XCTest
+
+@testable import LatentflowNodes
+
+/// The latent operations and PreviewAny's number text against ComfyUI's code, on the cases
+/// `scripts/make_latent_operation_fixtures.py` wrote.
+final class LatentOperationParityTests: XCTestCase {
+    nonisolated(unsafe) static let file: SafeTensorsFile = {
+        let url = Bundle.module.url(
+            forResource: "latent_operations", withExtension: "safetensors", subdirectory: "Fixtures")!
+        return try! SafeTensorsFile(path: url.path)
+    }()
+    static func metadata(_ key: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(file.metadata[key]!.utf8))
+    }
+
+    let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
+
+    func node(_ name: String) -> any Node {
+        BuiltinNodes.nodes.first { $0.schema.classType == name }!.init()
+    }
+
+    func maxError(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? .infinity
+    }
+
+    func testOperationsMatchComfyUI() async throws {
+        let cases = try Self.metadata("cases") as! [String: [String: Any]]
+        let latent = try Self.file.tensor("latent")
+        var checked = 0
+        for (name, spec) in cases.sorted(by: { $0.key < $1.key }) {
+            guard let nodeName = spec["node"] as? String else { continue }
+            var values: [String: any Sendable] = [:]
+            for (key, value) in spec where key != "node" {
+                values[key] = key == "sharpen_radius" ? (value as! NSNumber).intValue : (value as! NSNumber).doubleValue
+            }
+            let operation = try await node(nodeName).execute(NodeInputs(values), context: context).values[0]
+            let applied = try await node("LatentApplyOperation").execute(
+                NodeInputs(["samples": Latent(latent), "operation": operation]), context: context
+            ).values[0]
+            let actual = try XCTUnwrap(applied as? Latent).samples
+            let expected = try Self.file.tensor(name)
+            XCTAssertEqual(actual.shape, expected.shape, name)
+            XCTAssertLessThan(maxError(actual, expected), 2e-5, name)
+            checked += 1
+        }
+        XCTAssertEqual(checked, 6)
+    }
+
+    func testGaussianKernelMatchesComfyUI() throws {
+        let cases = try Self.metadata("cases") as! [String: [String: Any]]
+        for (name, spec) in cases where name.hasPrefix("kernel_") {
+            let size = (spec["size"] as! NSNumber).intValue
+            let kernel = comfyGaussianKernel(size: size, sigma: (spec["sigma"] as! NSNumber).floatValue)
+            let expected = try Self.file.tensor(name)
+            XCTAssertLessThan(maxError(try Tensor(shape: [size, size], scalars: kernel), expected), 1e-7, name)
+        }
+    }
+
+    func testSharpenRefusesARadiusTheLatentCannotReflect() async throws {
+        let operation = try await node("LatentOperationSharpen").execute(
+            NodeInputs(["sharpen_radius": 9, "sigma": 1.0, "alpha": 0.1]), context: context
+        ).values[0]
+        let small = Latent(Tensor(shape: [1, 4, 8, 8], repeating: 1))
+        do {
+            _ = try await node("LatentApplyOperation").execute(
+                NodeInputs(["samples": small, "operation": operation]), context: context)
+            XCTFail("a radius of 9 on an 8x8 latent must be refused, as torch's reflect padding refuses it")
+        } catch {
+            XCTAssertTrue("\(error)".contains("sharpen_radius 9"), "\(error)")
+        }
+    }
+
+    func testPreviewAnyWritesNumbersAsPythonDoes() async throws {
+        let pairs = try Self.metadata("python_str") as! [[Any]]
+        for pair in pairs {
+            let value = (pair[0] as! NSNumber).doubleValue
+            let outputs = try await node("PreviewAny").execute(NodeInputs(["source": value]), context: context)
+            XCTAssertEqual(outputs.values[0] as? String, pair[1] as? String, "str(\(value))")
+        }
+        let flag = try await node("PreviewAny").execute(NodeInputs(["source": true]), context: context)
+        XCTAssertEqual(flag.values[0] as? String, "True")
+        XCTAssertEqual(flag.ui, .object([("text", .array([.string("True")]))]))
+    }
+
+    func testPrimitivesPassTheirValueOn() async throws {
+        let cases: [(String, any Sendable)] = [
+            ("PrimitiveInt", -7), ("PrimitiveFloat", 2.5), ("PrimitiveString", "a cat"),
+            ("PrimitiveStringMultiline", "two\nlines"), ("PrimitiveBoolean", true),
+        ]
+        for (name, value) in cases {
+            let outputs = try await node(name).execute(NodeInputs(["value": value]), context: context)
+            XCTAssertEqual("\(outputs.values[0])", "\(value)", name)
+        }
+        let spec = try XCTUnwrap(
+            BuiltinNodes.nodes.first { $0.schema.classType == "PrimitiveInt" }?.schema.inputs.first)
+        XCTAssertNil(spec.defaultValue, "ComfyUI's PrimitiveInt declares no default")
+        XCTAssertEqual(spec.max, Double(Int.max))
+    }
+}
