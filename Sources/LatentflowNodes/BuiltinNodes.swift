@@ -45,6 +45,6 @@ public enum BuiltinNodes: NodePack {
         LatentApplyOperation.self, LatentOperationTonemapReinhard.self, LatentOperationSharpen.self,
         // Utilities.
         PrimitiveString.self, PrimitiveStringMultiline.self, PrimitiveInt.self, PrimitiveFloat.self,
-        PrimitiveBoolean.self, PreviewAny.self,
+        PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self,
     ]
 }

@@ -1,9 +1,9 @@
 import Foundation
-import LatentflowGraph
 import LatentflowIO
 import LatentflowTensor
 import XCTest
 
+@testable import LatentflowGraph
 @testable import LatentflowNodes
 
 /// The latent operations and PreviewAny's number text against ComfyUI's code, on the cases
@@ -59,6 +59,38 @@ final class LatentOperationParityTests: XCTestCase {
             let expected = try Self.file.tensor(name)
             XCTAssertLessThan(maxError(try Tensor(shape: [size, size], scalars: kernel), expected), 1e-7, name)
         }
+    }
+
+    func testRebatchLatentsMatchesComfyUI() async throws {
+        let cases = try Self.metadata("cases") as! [String: [String: Any]]
+        let latents = [
+            "a": Latent(try Self.file.tensor("rebatch_a")),
+            "b": Latent(
+                try Self.file.tensor("rebatch_b"), batchIndex: [7, 9], noiseMask: try Self.file.tensor("rebatch_b_mask")
+            ),
+            "c": Latent(try Self.file.tensor("rebatch_c")),
+        ]
+        var checked = 0
+        for (name, spec) in cases where name.hasPrefix("rebatch") {
+            let order = spec["order"] as! [String]
+            let size = (spec["batch_size"] as! NSNumber).intValue
+            let inputs = NodeInputs(lists: ["latents": order.map { latents[$0]! }, "batch_size": [size]], index: nil)
+            let output = try await node("RebatchLatents").execute(inputs, context: context).values[0]
+            let batches = try XCTUnwrap(output as? [any Sendable]).map { $0 as! Latent }
+            let expected = spec["batches"] as! [[String: Any]]
+            XCTAssertEqual(batches.count, expected.count, name)
+            for (i, (batch, want)) in zip(batches, expected).enumerated() {
+                XCTAssertEqual(batch.samples, try Self.file.tensor("\(name).\(i).samples"), "\(name) batch \(i)")
+                XCTAssertEqual(batch.batchIndex, (want["batch_index"] as! [NSNumber]).map(\.intValue), "\(name) \(i)")
+                if want["mask"] as! Bool {
+                    XCTAssertEqual(batch.noiseMask, try Self.file.tensor("\(name).\(i).mask"), "\(name) mask \(i)")
+                } else {
+                    XCTAssertNil(batch.noiseMask, "\(name) batch \(i) keeps no all-ones mask")
+                }
+            }
+            checked += 1
+        }
+        XCTAssertEqual(checked, 4)
     }
 
     func testSharpenRefusesARadiusTheLatentCannotReflect() async throws {
