@@ -46,5 +46,7 @@ public enum BuiltinNodes: NodePack {
         // Utilities.
         PrimitiveString.self, PrimitiveStringMultiline.self, PrimitiveInt.self, PrimitiveFloat.self,
         PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self,
+        // CLIP vision.
+        CLIPVisionLoader.self, CLIPVisionEncode.self,
     ]
 }

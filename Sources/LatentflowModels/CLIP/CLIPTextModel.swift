@@ -7,37 +7,8 @@ public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfiguration
     let tokenEmbedding: Parameter
     let positionEmbedding: Tensor
-    let layers: [EncoderLayer]
+    let layers: [CLIPEncoderLayer]
     let finalNorm: LayerNorm
-
-    struct EncoderLayer: Sendable {
-        let norm1: LayerNorm, query: Linear, key: Linear, value: Linear, output: Linear
-        let norm2: LayerNorm, fc1: Linear, fc2: Linear
-        let heads: Int
-        let activation: CLIPActivation
-
-        init(_ scope: WeightScope, config: CLIPTextConfiguration) {
-            let w = config.width
-            norm1 = LayerNorm(scope["layer_norm1"], width: w)
-            query = Linear(scope["self_attn.q_proj"], in: w, out: w)
-            key = Linear(scope["self_attn.k_proj"], in: w, out: w)
-            value = Linear(scope["self_attn.v_proj"], in: w, out: w)
-            output = Linear(scope["self_attn.out_proj"], in: w, out: w)
-            norm2 = LayerNorm(scope["layer_norm2"], width: w)
-            fc1 = Linear(scope["mlp.fc1"], in: w, out: config.mlpWidth)
-            fc2 = Linear(scope["mlp.fc2"], in: config.mlpWidth, out: w)
-            heads = config.heads
-            activation = config.activation
-        }
-
-        func callAsFunction(_ x: Tensor) throws -> Tensor {
-            let h = try norm1(x)
-            let attended = try query(h).attention(key: key(h), value: value(h), heads: heads, causal: true)
-            let x = try x.adding(output(attended))
-            let hidden = try fc1(norm2(x))
-            return try x.adding(fc2(activation == .gelu ? hidden.gelu() : hidden.quickGELU()))
-        }
-    }
 
     public init(_ scope: WeightScope, config: CLIPTextConfiguration = .vitL14) {
         self.config = config
@@ -45,7 +16,11 @@ public struct CLIPTextModel: Sendable {
             "embeddings.token_embedding.weight", shape: [config.vocabularySize, config.width])
         positionEmbedding = scope.tensor(
             "embeddings.position_embedding.weight", shape: [config.positions, config.width])
-        layers = (0..<config.layers).map { EncoderLayer(scope["encoder.layers.\($0)"], config: config) }
+        layers = (0..<config.layers).map {
+            CLIPEncoderLayer(
+                scope["encoder.layers.\($0)"], width: config.width, mlpWidth: config.mlpWidth, heads: config.heads,
+                activation: config.activation)
+        }
         finalNorm = LayerNorm(scope["final_layer_norm"], width: config.width)
     }
 
@@ -84,7 +59,7 @@ public struct CLIPTextModel: Sendable {
         }
         let stop = lastLayer < 0 ? config.layers + lastLayer : lastLayer
         for (index, layer) in layers.enumerated() where index <= stop {
-            x = try layer(x)
+            x = try layer(x, causal: true)
         }
         return try finalNorm(x)
     }
