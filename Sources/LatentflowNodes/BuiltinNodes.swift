@@ -48,5 +48,9 @@ public enum BuiltinNodes: NodePack {
         PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self,
         // CLIP vision.
         CLIPVisionLoader.self, CLIPVisionEncode.self,
+        // Strings.
+        StringConcatenate.self, StringSubstring.self, StringLength.self, CaseConverter.self, StringTrim.self,
+        StringReplace.self, StringContains.self, StringCompare.self, RegexMatch.self, RegexExtract.self,
+        RegexReplace.self,
     ]
 }

@@ -12,7 +12,7 @@ public struct ImagePadForOutpaint: Node {
     static let top = Input.int("top", default: 0, min: 0, max: maxResolution, step: 8)
     static let right = Input.int("right", default: 0, min: 0, max: maxResolution, step: 8)
     static let bottom = Input.int("bottom", default: 0, min: 0, max: maxResolution, step: 8)
-    static let feathering = Input.int("feathering", default: 40, min: 0, max: maxResolution)
+    static let feathering = Input.int("feathering", default: 40, min: 0, max: maxResolution, step: 1)
 
     public static let schema = NodeSchema(
         "ImagePadForOutpaint", displayName: "Pad Image for Outpainting", category: "image",

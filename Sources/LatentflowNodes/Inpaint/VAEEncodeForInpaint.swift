@@ -10,7 +10,7 @@ public struct VAEEncodeForInpaint: Node {
     static let pixels = Input<ImageBatch>("pixels")
     static let vae = Input<VAEModel>("vae")
     static let mask = Input<Mask>("mask")
-    static let growMaskBy = Input.int("grow_mask_by", default: 6, min: 0, max: 64)
+    static let growMaskBy = Input.int("grow_mask_by", default: 6, min: 0, max: 64, step: 1)
 
     public static let schema = NodeSchema(
         "VAEEncodeForInpaint", displayName: "VAE Encode (for Inpainting)", category: "latent/inpaint",

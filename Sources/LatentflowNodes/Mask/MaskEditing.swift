@@ -11,8 +11,8 @@ import LatentflowTensor
 public struct MaskComposite: Node {
     static let destination = Input<Mask>("destination")
     static let source = Input<Mask>("source")
-    static let x = Input.int("x", default: 0, min: 0, max: maxResolution)
-    static let y = Input.int("y", default: 0, min: 0, max: maxResolution)
+    static let x = Input.int("x", default: 0, min: 0, max: maxResolution, step: 1)
+    static let y = Input.int("y", default: 0, min: 0, max: maxResolution, step: 1)
     static let operation = Input.combo("operation", options: ["multiply", "add", "subtract", "and", "or", "xor"])
     public static let schema = NodeSchema(
         "MaskComposite", category: "mask", inputs: [destination, source, x, y, operation],
@@ -68,10 +68,10 @@ public struct MaskComposite: Node {
 /// `output[..., -x]`, so their first pass (x = 0) scales column/row 0, not the last one.
 public struct FeatherMask: Node {
     static let mask = Input<Mask>("mask")
-    static let left = Input.int("left", default: 0, min: 0, max: maxResolution)
-    static let top = Input.int("top", default: 0, min: 0, max: maxResolution)
-    static let right = Input.int("right", default: 0, min: 0, max: maxResolution)
-    static let bottom = Input.int("bottom", default: 0, min: 0, max: maxResolution)
+    static let left = Input.int("left", default: 0, min: 0, max: maxResolution, step: 1)
+    static let top = Input.int("top", default: 0, min: 0, max: maxResolution, step: 1)
+    static let right = Input.int("right", default: 0, min: 0, max: maxResolution, step: 1)
+    static let bottom = Input.int("bottom", default: 0, min: 0, max: maxResolution, step: 1)
     public static let schema = NodeSchema(
         "FeatherMask", category: "mask", inputs: [mask, left, top, right, bottom], outputs: outputs(Output<Mask>()))
     public init() {}
@@ -107,7 +107,7 @@ public struct FeatherMask: Node {
 /// for a 3x3 footprint means only pixels inside the mask count).
 public struct GrowMask: Node {
     static let mask = Input<Mask>("mask")
-    static let expand = Input.int("expand", default: 0, min: -maxResolution, max: maxResolution)
+    static let expand = Input.int("expand", default: 0, min: -maxResolution, max: maxResolution, step: 1)
     static let taperedCorners = Input.boolean("tapered_corners", default: true)
     public static let schema = NodeSchema(
         "GrowMask", displayName: "Grow Mask", category: "mask", inputs: [mask, expand, taperedCorners],

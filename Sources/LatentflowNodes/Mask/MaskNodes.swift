@@ -59,8 +59,8 @@ public struct ImageToMask: Node {
 /// Matches: `SolidMask.execute` (`torch.full((1, height, width), value)`).
 public struct SolidMask: Node {
     static let value = Input.float("value", default: 1.0, min: 0, max: 1, step: 0.01)
-    static let width = Input.int("width", default: 512, min: 1, max: maxResolution)
-    static let height = Input.int("height", default: 512, min: 1, max: maxResolution)
+    static let width = Input.int("width", default: 512, min: 1, max: maxResolution, step: 1)
+    static let height = Input.int("height", default: 512, min: 1, max: maxResolution, step: 1)
     public static let schema = NodeSchema(
         "SolidMask", category: "mask", inputs: [value, width, height], outputs: outputs(Output<Mask>()))
     public init() {}
@@ -89,10 +89,10 @@ public struct InvertMask: Node {
 /// Matches: `CropMask.execute` (`mask.reshape((-1, H, W))[:, y:y + height, x:x + width]`).
 public struct CropMask: Node {
     static let mask = Input<Mask>("mask")
-    static let x = Input.int("x", default: 0, min: 0, max: maxResolution)
-    static let y = Input.int("y", default: 0, min: 0, max: maxResolution)
-    static let width = Input.int("width", default: 512, min: 1, max: maxResolution)
-    static let height = Input.int("height", default: 512, min: 1, max: maxResolution)
+    static let x = Input.int("x", default: 0, min: 0, max: maxResolution, step: 1)
+    static let y = Input.int("y", default: 0, min: 0, max: maxResolution, step: 1)
+    static let width = Input.int("width", default: 512, min: 1, max: maxResolution, step: 1)
+    static let height = Input.int("height", default: 512, min: 1, max: maxResolution, step: 1)
     public static let schema = NodeSchema(
         "CropMask", category: "mask", inputs: [mask, x, y, width, height], outputs: outputs(Output<Mask>()))
     public init() {}

@@ -80,8 +80,8 @@ public struct LatentCompositeMasked: Node {
 public struct ImageCompositeMasked: Node {
     static let destination = Input<ImageBatch>("destination")
     static let source = Input<ImageBatch>("source")
-    static let x = Input.int("x", default: 0, min: 0, max: maxResolution)
-    static let y = Input.int("y", default: 0, min: 0, max: maxResolution)
+    static let x = Input.int("x", default: 0, min: 0, max: maxResolution, step: 1)
+    static let y = Input.int("y", default: 0, min: 0, max: maxResolution, step: 1)
     static let resizeSource = Input.boolean("resize_source", default: false)
     static let mask = Input<Mask>("mask", optional: true)
     public static let schema = NodeSchema(

@@ -1,21 +1,20 @@
 import LatentflowGraph
 import LatentflowTensor
 
-/// ComfyUI's `PreviewAny` ("Preview as Text", `comfy_extras/nodes_preview_any.py`): any value as
-/// text, shown in the UI and passed on as a STRING.
+/// ComfyUI's `PreviewAny` ("Preview Any", `comfy_extras/nodes_preview_any.py` at v0.3.64): any value as
+/// text, shown in the UI (v0.3.64 declares no outputs).
 public struct PreviewAny: Node {
     static let source = InputSpec(name: "source", type: .any)
-    static let text = Input.string("text")
 
     public static let schema = NodeSchema(
-        "PreviewAny", displayName: "Preview as Text", category: "utilities",
-        inputs: [source], outputs: outputs(Output<String>()), isOutputNode: true)
+        "PreviewAny", displayName: "Preview Any", category: "utils",
+        inputs: [source], isOutputNode: true)
 
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let text = Self.text(of: inputs.raw("source"))
-        return NodeOutputs(text, ui: .object([("text", .array([.string(text)]))]))
+        return NodeOutputs(values: [], ui: .object([("text", .array([.string(text)]))]))
     }
 
     /// Strings as they are and numbers as Python's `str` writes them, as ComfyUI does; other values
