@@ -64,3 +64,30 @@ final class NodeCoverageTests: XCTestCase {
         XCTAssertTrue(differences.contains("input 'crop': options are in another order"), "\(differences)")
     }
 }
+
+/// The registry against ComfyUI v0.3.64's SD1.5/SD2 node set (Fixtures/comfyui-object-info-sd.json,
+/// computed by ComfyUI itself: scripts/comfyui-snapshot/). Every node the snapshot lists must be
+/// implemented with ComfyUI's schema, except the ones Fixtures/coverage-gaps.txt still names: a new
+/// gap (a regression) fails, and so does a gap that has been closed without striking it off the list.
+final class ComfyUICoverageTests: XCTestCase {
+    static func fixture(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+    }
+
+    func testEverySnapshotNodeIsImplementedOrAKnownGap() throws {
+        let snapshot = try JSONValue.parse(try Data(contentsOf: Self.fixture("comfyui-object-info-sd.json")))
+        let coverage = try NodeCoverage(snapshot: snapshot, registry: try NodeRegistry(packs: [BuiltinNodes.self]))
+        let known = Set(
+            try String(contentsOf: Self.fixture("coverage-gaps.txt"), encoding: .utf8).split(separator: "\n")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        let gaps = coverage.entries.filter { $0.status != .implemented }
+        print(
+            "ComfyUI v0.3.64 SD1.5/SD2 nodes: \(coverage.entries.count); implemented \(coverage.count(.implemented)), "
+                + "differing \(coverage.count(.differs)), missing \(coverage.count(.missing))")
+        for gap in gaps where !known.contains(gap.classType) {
+            XCTFail("\(gap.classType) is \(gap.status.rawValue): \(gap.differences.joined(separator: "; "))")
+        }
+        let closed = known.subtracting(gaps.map(\.classType))
+        XCTAssertEqual(closed, [], "implemented now: strike these off Fixtures/coverage-gaps.txt")
+    }
+}
