@@ -52,5 +52,7 @@ public enum BuiltinNodes: NodePack {
         StringConcatenate.self, StringSubstring.self, StringLength.self, CaseConverter.self, StringTrim.self,
         StringReplace.self, StringContains.self, StringCompare.self, RegexMatch.self, RegexExtract.self,
         RegexReplace.self,
+        // More mask nodes.
+        ImageColorToMask.self, MaskPreview.self,
     ]
 }
