@@ -94,16 +94,22 @@ def sd_turbo(sigmas, steps, denoise):
 
 AYS_SD1 = [14.6146412293, 6.4745760956, 3.8636745985, 2.6946151520, 1.8841921177, 1.3943805092, 0.9642583904,
            0.6523686016, 0.3977456272, 0.1515232662, 0.0291671582]
+AYS_TABLES = {
+    "SD1": AYS_SD1,
+    "SDXL": [14.6146412293, 6.3184485287, 3.7681790315, 2.1811480769, 1.3405244945, 0.8620721141, 0.5550693289,
+             0.3798540708, 0.2332364134, 0.1114188177, 0.0291671582],
+    "SVD": [700.00, 54.5, 15.886, 7.977, 4.248, 1.789, 0.981, 0.403, 0.173, 0.034, 0.002],
+}
 
 
-def align_your_steps(steps, denoise):
+def align_your_steps(steps, denoise, model_type="SD1"):
     """nodes_align_your_steps.AlignYourStepsScheduler.get_sigmas with loglinear_interp"""
     total_steps = steps
     if denoise < 1.0:
         if denoise <= 0.0:
             return torch.FloatTensor([])
         total_steps = round(steps * denoise)
-    sigmas = AYS_SD1[:]
+    sigmas = AYS_TABLES[model_type][:]
     if steps + 1 != len(sigmas):
         xs = np.linspace(0, 1, len(sigmas))
         ys = np.log(sigmas[::-1])
@@ -197,6 +203,10 @@ def main():
     for steps, denoise in [(10, 1.0), (4, 1.0), (25, 1.0), (12, 0.6), (10, 0.0)]:
         case(f"ays_{steps}_{denoise}", "AlignYourStepsScheduler", {"model_type": "SD1", "steps": steps, "denoise": denoise},
              [align_your_steps(steps, denoise)])
+    for model_type, steps, denoise in [("SDXL", 10, 1.0), ("SDXL", 7, 0.8), ("SVD", 10, 1.0), ("SVD", 15, 1.0)]:
+        case(f"ays_{model_type}_{steps}_{denoise}", "AlignYourStepsScheduler",
+             {"model_type": model_type, "steps": steps, "denoise": denoise},
+             [align_your_steps(steps, denoise, model_type)])
 
     base = karras(8, smin, smax, 7.0)
     for step in [0, 3, 8, 12]:

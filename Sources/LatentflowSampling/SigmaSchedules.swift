@@ -52,6 +52,14 @@ public enum SigmaSchedules {
         14.6146412293, 6.4745760956, 3.8636745985, 2.6946151520, 1.8841921177, 1.3943805092, 0.9642583904,
         0.6523686016, 0.3977456272, 0.1515232662, 0.0291671582,
     ]
+    /// The SDXL and SVD tables ComfyUI also offers (a schedule is only numbers: any model can use one).
+    public static let alignYourStepsSDXL: [Double] = [
+        14.6146412293, 6.3184485287, 3.7681790315, 2.1811480769, 1.3405244945, 0.8620721141, 0.5550693289,
+        0.3798540708, 0.2332364134, 0.1114188177, 0.0291671582,
+    ]
+    public static let alignYourStepsSVD: [Double] = [
+        700.00, 54.5, 15.886, 7.977, 4.248, 1.789, 0.981, 0.403, 0.173, 0.034, 0.002,
+    ]
 
     /// Align Your Steps: the table, log-linearly interpolated to `steps` + 1 levels (numpy, float64),
     /// the last `round(steps·denoise)` + 1 kept, the final one set to 0.

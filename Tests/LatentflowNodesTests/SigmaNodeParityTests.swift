@@ -38,7 +38,7 @@ final class SigmaNodeParityTests: XCTestCase {
     func testSchedulerAndSigmaNodesMatchComfyUI() async throws {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/sigma_nodes", withExtension: "json"))
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
-        XCTAssertEqual(fixture.cases.count, 35)
+        XCTAssertEqual(fixture.cases.count, 39)
         let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
         var worst: Float = 0
         for item in fixture.cases {

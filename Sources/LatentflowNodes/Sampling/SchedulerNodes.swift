@@ -128,10 +128,13 @@ public struct SDTurboScheduler: Node {
     }
 }
 
-/// Align Your Steps. ComfyUI also lists SDXL and SVD tables; those models are not SD1.5-family,
-/// so only SD1 is offered.
+/// Align Your Steps, from NVIDIA's tables for SD1, SDXL and SVD as ComfyUI has them.
 public struct AlignYourStepsScheduler: Node {
-    static let modelType = Input.combo("model_type", options: ["SD1"])
+    static let tables = [
+        "SD1": SigmaSchedules.alignYourStepsSD1, "SDXL": SigmaSchedules.alignYourStepsSDXL,
+        "SVD": SigmaSchedules.alignYourStepsSVD,
+    ]
+    static let modelType = Input.combo("model_type", options: ["SD1", "SDXL", "SVD"])
     static let steps = stepsInput(default: 10)
     static let denoise = Input.float("denoise", default: 1.0, min: 0, max: 1, step: 0.01)
     public static let schema = NodeSchema(
@@ -142,7 +145,8 @@ public struct AlignYourStepsScheduler: Node {
         NodeOutputs(
             Sigmas(
                 values: SigmaSchedules.alignYourSteps(
-                    SigmaSchedules.alignYourStepsSD1, steps: try inputs[Self.steps],
+                    Self.tables[try inputs[Self.modelType]] ?? SigmaSchedules.alignYourStepsSD1,
+                    steps: try inputs[Self.steps],
                     denoise: try inputs[Self.denoise])))
     }
 }
