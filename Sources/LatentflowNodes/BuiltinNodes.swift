@@ -41,5 +41,8 @@ public enum BuiltinNodes: NodePack {
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
+        // Guidance patches on the MODEL (pre/post-CFG hooks, denoise-mask function) and guiders.
+        RescaleCFG.self, CFGZeroStar.self, CFGNorm.self, TCFG.self, EpsilonScaling.self, PerpNeg.self,
+        PerpNegGuider.self, DifferentialDiffusion.self, PerturbedAttentionGuidance.self,
     ]
 }
