@@ -292,6 +292,22 @@ for sampler, fn in [("euler", sample_euler), ("dpmpp_2m", sample_dpmpp_2m)]:
 cases["runs"] = {"samplers": ["euler", "dpmpp_2m"], "runs": {k: [p for _, p in v] for k, v in runs.items()}, "cfg": 5.0,
                  "contexts": CONTEXTS}
 
+# --- DifferentialDiffusion through KSamplerX0Inpaint (comfy/samplers.py) in an euler run ---------
+latent = torch.randn(1, 4, 6, 6)
+soft_mask = torch.rand(1, 4, 6, 6)
+tensors["inpaint.latent"], tensors["inpaint.mask"] = latent, soft_mask
+
+
+def inpaint_model(x_, s_):
+    m = differential_diffusion(s_, soft_mask, sigmas, 0.8)
+    x_ = x_ * m + (latent + noise * s_.view(-1, 1, 1, 1)) * (1. - m)  # EPS scale_latent_inpaint
+    out = sampling_function(x_, s_, 1.0, [])
+    return out * m + latent * (1. - m)
+
+
+tensors["inpaint.euler.dd"] = sample_euler(inpaint_model, noise * sigmas[0] + latent, sigmas).contiguous()
+cases["inpaint"] = {"strength": 0.8, "cfg": 1.0}
+
 save_file({k: v.float().contiguous() for k, v in tensors.items()}, os.path.join(OUT, "guidance.safetensors"),
           metadata={"cases": json.dumps(cases), "reference": "ComfyUI v0.3.64, transcribed"})
 print("wrote", len(tensors), "tensors to", os.path.normpath(os.path.join(OUT, "guidance.safetensors")))

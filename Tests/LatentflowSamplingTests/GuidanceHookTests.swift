@@ -133,4 +133,27 @@ final class GuidanceHookTests: XCTestCase {
         }
         print("worst guided sampling: \(worst.0) relative error \(worst.1)")
     }
+
+    /// DifferentialDiffusion's mask function inside the inpainting blend, through an euler run.
+    func testDifferentialDiffusionInpaintingRunMatchesComfyUI() throws {
+        let f = Self.file
+        let sigmas = try f.tensor("run.sigmas").scalars, noise = try f.tensor("run.noise")
+        let latent = try f.tensor("inpaint.latent")
+        let sampling = ModelSampling()
+        var blend = try InpaintBlend(mask: f.tensor("inpaint.mask"), latent: latent, noise: noise)
+        blend.maskFunction = (
+            { sigma, mask, sigmas, sampling in
+                try DifferentialDiffusionMask.mask(
+                    mask, sigma: sigma, sigmas: sigmas, sampling: sampling, strength: 0.8)
+            }, sigmas: sigmas
+        )
+        let guidance = CFGGuidance(positive: [standIn(0.3)], negative: [standIn(-0.2)], cfg: 1)
+        var stepNoise = StepNoise(seed: 0)
+        let result = try Samplers.sample(
+            .euler, denoiser: blend.wrapping({ try guidance.denoise($0, sigma: $1) }, sampling: sampling),
+            x: noise.scaled(by: sigmas[0]).adding(latent), sigmas: sigmas, sampling: sampling, noise: &stepNoise)
+        let error = Self.relativeError(result, try f.tensor("inpaint.euler.dd"))
+        print("DifferentialDiffusion inpainting run relative error \(error)")
+        XCTAssertLessThan(error, 5e-5)
+    }
 }
