@@ -54,5 +54,8 @@ public enum BuiltinNodes: NodePack {
         RegexReplace.self,
         // More mask nodes.
         ImageColorToMask.self, MaskPreview.self,
+        // Guidance patches on the MODEL (pre/post-CFG hooks, denoise-mask function) and guiders.
+        RescaleCFG.self, CFGZeroStar.self, CFGNorm.self, TCFG.self, EpsilonScaling.self, PerpNeg.self,
+        PerpNegGuider.self, DifferentialDiffusion.self, PerturbedAttentionGuidance.self,
     ]
 }

@@ -42,21 +42,30 @@ public struct CFGGuidance {
     public let positive: [Entry]
     public let negative: [Entry]
     public let cfg: Double
+    /// The MODEL's guidance patches (RescaleCFG, CFGZeroStar, …), in the order they were applied.
+    public var hooks = GuidanceHooks()
 
-    public init(positive: [Entry], negative: [Entry], cfg: Double) {
-        (self.positive, self.negative, self.cfg) = (positive, negative, cfg)
+    public init(positive: [Entry], negative: [Entry], cfg: Double, hooks: GuidanceHooks = GuidanceHooks()) {
+        (self.positive, self.negative, self.cfg, self.hooks) = (positive, negative, cfg, hooks)
     }
 
-    /// The guided denoised prediction: uncond + (cond − uncond)·cfg.
+    /// Python's `math.isclose(cfg, 1.0)`: the negative side is then not computed.
+    public static func isUnitScale(_ cfg: Double) -> Bool { abs(cfg - 1) <= 1e-9 * max(1, abs(cfg)) }
+
+    /// The guided denoised prediction: uncond + (cond − uncond)·cfg, through the hooks.
     public func denoise(_ x: Tensor, sigma: Float) throws -> Tensor {
         let cond = try Self.predict(positive, x, sigma)
-        if abs(cfg - 1) <= 1e-9 * max(1, abs(cfg)) { return cond }
-        let uncond = try Self.predict(negative, x, sigma)
-        return try uncond.adding(cond.subtracting(uncond).scaled(by: Float(cfg)))
+        let skipUncond = Self.isUnitScale(cfg) && !hooks.disableCFG1Optimization
+        if skipUncond, hooks.isEmpty { return cond }
+        let uncond = skipUncond ? Tensor(shape: x.shape) : try Self.predict(negative, x, sigma)
+        let predictions = try hooks.applyPreCFG(
+            CFGPredictions(x: x, sigma: sigma, cfg: cfg, cond: cond, uncond: uncond, uncondSkipped: skipUncond))
+        return try hooks.applyPostCFG(predictions, denoised: hooks.combine(predictions))
     }
 
-    /// The strength-weighted average of every entry's denoised prediction over its area.
-    static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
+    /// The strength-weighted average of every entry's denoised prediction over its area (one side
+    /// of ComfyUI's `calc_cond_batch`); with no active entry, zeros.
+    public static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
         // Entries outside their timestep range count as absent; with none left the side predicts 0.
         let entries = entries.filter { $0.isActive(at: sigma) }
         if entries.count == 1, entries[0].area == nil {

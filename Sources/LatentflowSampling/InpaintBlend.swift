@@ -15,6 +15,8 @@ public struct InpaintBlend {
     /// The latent as sampling sees it (scaled by `process_latent_in`).
     public let latent: Tensor
     public let noise: Tensor
+    /// Changes the mask at each step, told the run's sigmas (the MODEL's `denoise_mask_function`).
+    public var maskFunction: (DenoiseMaskFunction, sigmas: [Float])?
 
     public init(mask: Tensor, latent: Tensor, noise: Tensor) throws {
         guard mask.shape == latent.shape, noise.shape == latent.shape else {
@@ -28,6 +30,11 @@ public struct InpaintBlend {
     /// The denoiser with the masked blend before and after each model call.
     public func wrapping(_ denoiser: @escaping Denoiser, sampling: ModelSampling) -> Denoiser {
         { x, sigma in
+            var (mask, keep) = (mask, keep)
+            if let maskFunction {
+                mask = try maskFunction.0(sigma, mask, maskFunction.sigmas, sampling)
+                keep = mask.scaled(by: -1, adding: 1)
+            }
             let renoised = try sampling.noiseScaling(sigma: sigma, noise: noise, latent: latent)
             let input = try x.multiplying(mask).adding(renoised.multiplying(keep))
             let out = try denoiser(input, sigma)

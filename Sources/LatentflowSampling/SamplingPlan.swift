@@ -18,6 +18,8 @@ public struct SamplingPlan: Sendable {
     /// The latent's noise mask (LATENT's `noise_mask`, any shape `InpaintBlend.prepareMask`
     /// takes): sampling then only changes where it is 1.
     public var denoiseMask: Tensor?
+    /// Changes `denoiseMask` at each step (the MODEL's `denoise_mask_function`).
+    public var denoiseMaskFunction: DenoiseMaskFunction?
     /// A sampler that is no ComfyUI menu name (a node pack's SAMPLER, such as TCD's): it runs in
     /// place of `sampler`'s algorithm.
     public var customAlgorithm: (any SamplerAlgorithm)?
@@ -135,8 +137,9 @@ public struct SamplingPlan: Sendable {
             var generator = TorchCPUGenerator(seed: seed &+ 1)
             blendNoise = try generator.randn(latent.shape)
         }
-        let blend = try InpaintBlend(
+        var blend = try InpaintBlend(
             mask: InpaintBlend.prepareMask(denoiseMask, shape: latent.shape), latent: latent, noise: blendNoise)
+        if let denoiseMaskFunction { blend.maskFunction = (denoiseMaskFunction, sigmas) }
         return blend.wrapping(denoiser, sampling: sampling)
     }
 }

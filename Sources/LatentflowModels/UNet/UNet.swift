@@ -78,9 +78,11 @@ public struct UNet: Sendable {
     /// - Parameter control: ControlNet / T2I-Adapter residuals, added where ComfyUI's `apply_control`
     ///   adds them; `controlMismatch` hears of any whose shape does not fit (skipped).
     /// - Parameter patch: run after every transformer block's self-attention (GLIGEN's grounding).
+    /// - Parameter middleSelfAttention: replaces the middle block's self-attention (PAG).
     public func callAsFunction(
         _ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil, control: ControlResiduals? = nil,
-        controlMismatch: ((String) -> Void)? = nil, patch: (any TransformerMiddlePatch)? = nil
+        controlMismatch: ((String) -> Void)? = nil, patch: (any TransformerMiddlePatch)? = nil,
+        middleSelfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         var control = ControlCursor(control, mismatch: controlMismatch)
         var features = timestepEmbedding(timesteps, dim: config.modelChannels)
@@ -96,7 +98,9 @@ public struct UNet: Sendable {
             skips.append(h)
         }
         // ComfyUI's UNetModel.forward adds the middle control residual with or without a middle block.
-        if let middle { h = try middle(h, embedding: embedding, context: context, patch: patch) }
+        if let middle {
+            h = try middle(h, embedding: embedding, context: context, patch: patch, selfAttention: middleSelfAttention)
+        }
         h = try control.applyMiddle(h)
         for block in outputBlocks {
             let skip = try control.applyOutput(skips.removeLast())

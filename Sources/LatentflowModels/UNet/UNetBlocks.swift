@@ -43,12 +43,23 @@ struct Attention: Sendable {
         self.heads = heads
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+    /// - Parameter replacement: computes the attention from the projected q, k, v in place of
+    ///   softmax attention (ComfyUI's `attn1_replace` patches).
+    func callAsFunction(
+        _ x: Tensor, context: Tensor? = nil, replacement: AttentionReplacement? = nil
+    ) throws -> Tensor {
         let source = context ?? x
-        let attended = try query(x).attention(key: key(source), value: value(source), heads: heads)
-        return try output(attended)
+        guard let replacement else {
+            return try output(query(x).attention(key: key(source), value: value(source), heads: heads))
+        }
+        return try output(replacement(query(x), key(source), value(source), heads))
     }
 }
+
+/// An attention computed in place of softmax attention, from the projected `[N, T, heads·width]`
+/// query, key and value (ComfyUI's `patches_replace` `attn1` functions; PAG's returns the value).
+public typealias AttentionReplacement =
+    @Sendable (_ query: Tensor, _ key: Tensor, _ value: Tensor, _ heads: Int) throws -> Tensor
 
 /// Self-attention, cross-attention to the text, and a GEGLU feed-forward, each pre-normed
 /// and residual (LDM `BasicTransformerBlock`).
@@ -70,10 +81,12 @@ struct TransformerBlock: Sendable {
 
     /// - Parameter patch: applied after the self-attention (ComfyUI's `middle_patch`: GLIGEN), told
     ///   the index of the spatial transformer this block is in.
+    /// - Parameter selfAttention: replaces the self-attention's softmax (ComfyUI's `attn1_replace`).
     func callAsFunction(
-        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0
+        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0,
+        selfAttention replacement: AttentionReplacement? = nil
     ) throws -> Tensor {
-        var x = try x.adding(selfAttention(norm1(x)))  // [N, T, dim]
+        var x = try x.adding(selfAttention(norm1(x), replacement: replacement))  // [N, T, dim]
         if let patch { x = try patch(x, transformerIndex: transformerIndex) }
         x = try x.adding(crossAttention(norm2(x), context: context))
         let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)  // GEGLU: value, gate
@@ -110,14 +123,18 @@ struct SpatialTransformer: Sendable {
         }
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil) throws -> Tensor {
+    func callAsFunction(
+        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
+        selfAttention: AttentionReplacement? = nil
+    ) throws -> Tensor {
         let (h, w) = (x.dim(2), x.dim(3))
         var hidden = try norm(x)
         if let conv = projectIn.conv { hidden = try conv(hidden) }
         hidden = try hidden.channelsToTokens()  // [N, H·W, C]
         if let linear = projectIn.linear { hidden = try linear(hidden) }
         for block in blocks {
-            hidden = try block(hidden, context: context, patch: patch, transformerIndex: index)
+            hidden = try block(
+                hidden, context: context, patch: patch, transformerIndex: index, selfAttention: selfAttention)
         }
         if let linear = projectOut.linear { hidden = try linear(hidden) }
         hidden = try hidden.tokensToChannels(height: h, width: w)

@@ -59,11 +59,14 @@ struct UNetMiddleBlock: Sendable {
     let attention: SpatialTransformer?
     let second: ResBlock?
 
+    /// - Parameter selfAttention: replaces its transformer blocks' self-attention (ComfyUI's
+    ///   `attn1` replace patch at `("middle", 0)`).
     func callAsFunction(
-        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil
+        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
+        selfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         var h = try first(x, embedding)
-        if let attention { h = try attention(h, context: context, patch: patch) }
+        if let attention { h = try attention(h, context: context, patch: patch, selfAttention: selfAttention) }
         if let second { h = try second(h, embedding) }
         return h
     }

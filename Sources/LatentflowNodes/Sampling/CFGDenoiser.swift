@@ -9,15 +9,20 @@ import LatentflowTensor
 /// Matches: ComfyUI `comfy/samplers.py` `calc_cond_batch`'s model call and `BaseModel.apply_model`
 /// (`model_sampling.calculate_input`, `timestep`, `calculate_denoised`).
 struct CFGDenoiser {
-    let guidance: CFGGuidance
+    /// The guidance: standard CFG, or PerpNegGuider's.
+    let guided: Denoiser
 
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
+    /// - Parameter perpNeg: PerpNegGuider's empty conditioning and negative scale.
     init(
         model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
-        inpaint: InpaintConcat? = nil, warn: @escaping (String) -> Void = { _ in }
+        inpaint: InpaintConcat? = nil, perpNeg: (empty: Conditioning, negScale: Double)? = nil,
+        warn: @escaping (String) -> Void = { _ in }
     ) throws {
         let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
-        func entries(_ conditioning: Conditioning) throws -> [CFGGuidance.Entry] {
+        func entries(
+            _ conditioning: Conditioning, _ middleSelfAttention: AttentionReplacement? = nil
+        ) throws -> [CFGGuidance.Entry] {
             try conditioning.entries.map { entry in
                 let concat = try inpaint?.channels(for: entry)
                 return CFGGuidance.Entry(
@@ -32,12 +37,22 @@ struct CFGDenoiser {
                     return try Self.denoised(
                         model, entry.embedding, x, sigma,
                         concat: concat.map { try Self.region($0, of: x, area: entry.area) }, control: entry.control,
-                        controls, patch: grounding)
+                        controls, patch: grounding, middleSelfAttention: middleSelfAttention)
                 }
             }
         }
         let negative = negative.withUncondControls(from: positive)
-        guidance = CFGGuidance(positive: try entries(positive), negative: try entries(negative), cfg: cfg)
+        let hooks = try model.guidanceHooks(GuidanceRun(positive: positive, makeEntries: entries))
+        if let perpNeg {
+            let guidance = PerpNegGuidance(
+                positive: try entries(positive), negative: try entries(negative), empty: try entries(perpNeg.empty),
+                cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)
+            guided = { try guidance.denoise($0, sigma: $1) }
+        } else {
+            let guidance = CFGGuidance(
+                positive: try entries(positive), negative: try entries(negative), cfg: cfg, hooks: hooks)
+            guided = { try guidance.denoise($0, sigma: $1) }
+        }
     }
 
     /// The part of whole-latent `concat` channels under an area entry's region `x` (placed as
@@ -48,16 +63,17 @@ struct CFGDenoiser {
         return try concat.slice(axis: 2, start: y, length: x.dim(2)).slice(axis: 3, start: left, length: x.dim(3))
     }
 
-    func denoise(_ x: Tensor, sigma: Float) throws -> Tensor { try guidance.denoise(x, sigma: sigma) }
+    func denoise(_ x: Tensor, sigma: Float) throws -> Tensor { try guided(x, sigma) }
 
     /// One UNet call: input scaling, quantized timestep, the text context repeated per sample.
     /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
     /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk);
-    /// `patch` (GLIGEN's grounding) runs in the UNet's transformer blocks.
+    /// `patch` (GLIGEN's grounding) runs in the UNet's transformer blocks; `middleSelfAttention` replaces
+    /// the middle block's self-attention (PAG).
     static func denoised(
         _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil,
         control: ControlApplication? = nil, _ controls: ControlEvaluator? = nil,
-        patch: (any TransformerMiddlePatch)? = nil
+        patch: (any TransformerMiddlePatch)? = nil, middleSelfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         let sampling = model.sampling
         var input = sampling.calculateInput(sigma: sigma, x)
@@ -68,7 +84,7 @@ struct CFGDenoiser {
         let output = try model.unet(
             input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
             context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch,
-            patch: patch)
+            patch: patch, middleSelfAttention: middleSelfAttention)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

@@ -104,11 +104,16 @@ func customSample(
     plan.stepNoiseSeedOffset = context.environment.builtinSettings.stepNoiseSeedOffset
     plan.latentScale = guider.model.latentScale
     plan.denoiseMask = latent.noiseMask
+    plan.denoiseMaskFunction = guider.model.denoiseMaskFunction
     let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
     let denoiser = try CFGDenoiser(
         model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
         negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
-        inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples), warn: context.warn)
+        inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples),
+        perpNeg: guider.perpNeg.map {
+            (empty: $0.empty.resolvingAreaFractions(height: height, width: width), negScale: $0.negScale)
+        },
+        warn: context.warn)
     let preview = StepPreview(context)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,

@@ -35,4 +35,6 @@ public struct Guider: PortValue {
     public let positive: Conditioning
     public let negative: Conditioning
     public let cfg: Double
+    /// PerpNegGuider's empty-prompt conditioning and negative scale; nil: standard CFG.
+    public var perpNeg: (empty: Conditioning, negScale: Double)? = nil
 }

@@ -3,8 +3,8 @@ import LatentflowModels
 import LatentflowSampling
 import LatentflowTensor
 
-/// ComfyUI's MODEL: the UNet and how sigmas map onto it. Patching nodes (ModelSamplingDiscrete)
-/// return a new value that shares the UNet.
+/// ComfyUI's MODEL: the UNet, how sigmas map onto it and its guidance patches. Patching nodes
+/// (ModelSamplingDiscrete, RescaleCFG, …) return a new value that shares the UNet.
 public struct DiffusionModel: PortValue, MemoryFootprint {
     public static var portType: PortType { .model }
     public var unet: UNet
@@ -18,6 +18,11 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// What sampling multiplies latents by on the way in (ComfyUI keeps it as the model's
     /// `latent_format`); loaders take it from the checkpoint's VAE.
     public var latentScale: Float = LatentFormat.sd15.scaleFactor
+    /// The guidance patches (RescaleCFG, CFGZeroStar, PAG, …), in the order they were applied.
+    public var guidance: [GuidancePatch] = []
+    /// Changes the noise mask at each step (ComfyUI's `denoise_mask_function`: DifferentialDiffusion);
+    /// the last one set applies.
+    public var denoiseMaskFunction: DenoiseMaskFunction?
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
