@@ -41,5 +41,11 @@ public enum BuiltinNodes: NodePack {
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
+        // Image batch, geometry and noise nodes (comfy_extras/nodes_images.py, nodes_rebatch.py).
+        ImageBatchNode.self, RepeatImageBatch.self, ImageFromBatch.self, GetImageSize.self, RebatchImages.self,
+        ImageCrop.self, ImageFlip.self, ImageRotate.self, ImageStitch.self, ResizeAndPadImage.self,
+        ImageScaleToMaxDimension.self, ImageAddNoise.self,
+        // Alpha compositing (comfy_extras/nodes_compositing.py).
+        SplitImageWithAlpha.self, JoinImageWithAlpha.self, PorterDuffImageComposite.self,
     ]
 }
