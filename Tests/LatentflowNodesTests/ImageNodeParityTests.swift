@@ -112,4 +112,37 @@ final class ImageNodeParityTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("1- or 3-channel"), "\(error)")
         }
     }
+
+    /// Sizes that would come out empty, and Lanczos on RGBA, are refused with the node's reason.
+    func testBadInputsAreRefused() async throws {
+        let image = ImageBatch(Tensor(shape: [1, 2, 9, 3], repeating: 0.5))
+        let cases: [(any Node, [String: any Sendable], String)] = [
+            (
+                ImageScaleToMaxDimension(), ["image": image, "upscale_method": "area", "largest_size": 2],
+                "largest_size"
+            ),
+            (
+                ResizeAndPadImage(),
+                [
+                    "image": image, "target_width": 4, "target_height": 4, "padding_color": "white",
+                    "interpolation": "area",
+                ], "would be 4x0"
+            ),
+            (
+                ImageScale(),
+                [
+                    "image": ImageBatch(Tensor(shape: [1, 2, 2, 4])), "upscale_method": "lanczos", "width": 3,
+                    "height": 3, "crop": "disabled",
+                ], "1- or 3-channel"
+            ),
+        ]
+        for (node, values, reason) in cases {
+            do {
+                _ = try await node.execute(NodeInputs(values), context: context)
+                XCTFail("\(type(of: node)) accepted \(values)")
+            } catch {
+                XCTAssertTrue("\(error)".contains(reason), "\(type(of: node)): \(error)")
+            }
+        }
+    }
 }
