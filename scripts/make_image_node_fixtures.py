@@ -307,6 +307,26 @@ def porter_duff_image_composite(source, source_alpha, destination, destination_a
     return torch.stack(out_images), torch.stack(out_alphas)
 
 
+def image_blend(image1, image2, blend_factor, blend_mode):
+    if image1.shape != image2.shape:
+        image2 = common_upscale(image2.permute(0, 3, 1, 2), image1.shape[2], image1.shape[1], 'bicubic',
+                                'center').permute(0, 2, 3, 1)
+
+    def g(x):
+        return torch.where(x <= 0.25, ((16 * x - 12) * x + 4) * x, torch.sqrt(x))
+    img1, img2 = image1, image2
+    blended = {
+        "normal": lambda: img2,
+        "multiply": lambda: img1 * img2,
+        "screen": lambda: 1 - (1 - img1) * (1 - img2),
+        "overlay": lambda: torch.where(img1 <= 0.5, 2 * img1 * img2, 1 - 2 * (1 - img1) * (1 - img2)),
+        "soft_light": lambda: torch.where(img2 <= 0.5, img1 - (1 - 2 * img2) * img1 * (1 - img1),
+                                          img1 + (2 * img2 - 1) * (g(img1) - img1)),
+        "difference": lambda: img1 - img2,
+    }[blend_mode]()
+    return torch.clamp(image1 * (1 - blend_factor) + blended * blend_factor, 0, 1)
+
+
 def main():
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(64)
@@ -314,9 +334,10 @@ def main():
     def rand(*shape):
         return torch.rand(*shape, generator=g, dtype=torch.float32)
 
-    tensors, cases, shared = {}, {}, {}
+    tensors, cases, shared, alive = {}, {}, {}, []
 
     def key(t):
+        alive.append(t)  # keeps id(t) from being reused by a later temporary
         name = shared.setdefault(id(t), f"input{len(shared)}")
         tensors[name] = t.clone().contiguous()
         return name
@@ -465,6 +486,16 @@ def main():
     case("porter_duff_resized", "PorterDuffImageComposite",
          {"source": ("IMAGE", other), "source_alpha": ("MASK", small_alpha), "destination": ("IMAGE", clean),
           "destination_alpha": ("MASK", small_alpha)}, [("IMAGE", out[0]), ("MASK", out[1])], "float", mode="SRC_OVER")
+
+    # 3. Filters: ImageBlend, every mode (and a resized image2).
+    second = rand(2, 5, 7, 3)
+    for i, mode in enumerate(["normal", "multiply", "screen", "overlay", "soft_light", "difference"]):
+        case(f"blend_{mode}", "ImageBlend", {"image1": ("IMAGE", clean), "image2": ("IMAGE", second)},
+             [("IMAGE", image_blend(clean, second, 0.3 + 0.1 * i, mode))], "float", blend_factor=0.3 + 0.1 * i,
+             blend_mode=mode)
+    case("blend_resized", "ImageBlend", {"image1": ("IMAGE", clean), "image2": ("IMAGE", tall.expand(2, 9, 4, 3))},
+         [("IMAGE", image_blend(clean, tall.expand(2, 9, 4, 3), 0.75, "soft_light"))], "float", blend_factor=0.75,
+         blend_mode="soft_light")
 
     # Lanczos on one channel (Pillow mode L), read by the test through the tensor API.
     gray = rand(2, 1, 6, 5)

@@ -47,5 +47,7 @@ public enum BuiltinNodes: NodePack {
         ImageScaleToMaxDimension.self, ImageAddNoise.self,
         // Alpha compositing (comfy_extras/nodes_compositing.py).
         SplitImageWithAlpha.self, JoinImageWithAlpha.self, PorterDuffImageComposite.self,
+        // Image filters (comfy_extras/nodes_post_processing.py).
+        ImageBlend.self,
     ]
 }
