@@ -61,6 +61,9 @@ public struct NodeInputs: Sendable {
         self.index = index
     }
 
+    /// Inputs as whole lists, for calling a node whose schema sets `inputIsList` from Swift.
+    public init(lists: [String: [any Sendable]]) { self.init(lists: lists, index: nil) }
+
     /// Inputs from plain values, for calling a node directly from Swift.
     public init(_ values: [String: any Sendable]) {
         self.values = values.mapValues { [$0] }

@@ -57,5 +57,13 @@ public enum BuiltinNodes: NodePack {
         // Guidance patches on the MODEL (pre/post-CFG hooks, denoise-mask function) and guiders.
         RescaleCFG.self, CFGZeroStar.self, CFGNorm.self, TCFG.self, EpsilonScaling.self, PerpNeg.self,
         PerpNegGuider.self, DifferentialDiffusion.self, PerturbedAttentionGuidance.self,
+        // Image batch, geometry and noise nodes (comfy_extras/nodes_images.py, nodes_rebatch.py).
+        ImageBatchNode.self, RepeatImageBatch.self, ImageFromBatch.self, GetImageSize.self, RebatchImages.self,
+        ImageCrop.self, ImageFlip.self, ImageRotate.self, ImageStitch.self, ResizeAndPadImage.self,
+        ImageScaleToMaxDimension.self, ImageAddNoise.self,
+        // Alpha compositing (comfy_extras/nodes_compositing.py).
+        SplitImageWithAlpha.self, JoinImageWithAlpha.self, PorterDuffImageComposite.self,
+        // Image filters (comfy_extras/nodes_post_processing.py).
+        ImageBlend.self,
     ]
 }

@@ -2,8 +2,7 @@ import Foundation
 import LatentflowGraph
 import LatentflowTensor
 
-/// The resize methods ComfyUI offers for images; `lanczos` is listed (so workflows validate
-/// against the same list) but refused with a clear message until it is implemented.
+/// The resize methods ComfyUI offers for images.
 let imageUpscaleMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 let cropMethods = ["disabled", "center"]
 
@@ -15,8 +14,8 @@ func checkImageAllocation(_ image: ImageBatch, width: Int, height: Int, _ contex
 }
 
 /// ComfyUI's `common_upscale` on `[B, C, H, W]`: optional centre crop to the target aspect (offsets
-/// rounded half to even, Python's `round`),
-/// then `F.interpolate` semantics.
+/// rounded half to even, Python's `round`), then `bislerp`, Pillow's Lanczos on 8-bit images, or
+/// `F.interpolate` semantics.
 func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, crop: String) throws -> Tensor {
     var source = samples
     if crop == "center" {
@@ -31,19 +30,15 @@ func commonUpscale(_ samples: Tensor, width: Int, height: Int, method: String, c
         source = try samples.slice(axis: 2, start: y, length: oldH - 2 * y).slice(
             axis: 3, start: x, length: oldW - 2 * x)
     }
-    guard let mode = ResizeMode(rawValue: method) else {
-        throw NodeError(
-            "upscale method '\(method)' is not implemented in Latentflow yet (available: nearest-exact, bilinear, area, bicubic)"
-        )
+    switch method {
+    case "bislerp": return try source.bislerped(height: height, width: width)
+    case "lanczos": return try source.resizedLanczos(height: height, width: width)
+    default:
+        guard let mode = ResizeMode(rawValue: method) else {
+            throw NodeError("unknown upscale method '\(method)'")
+        }
+        return try source.resized(height: height, width: width, mode: mode)
     }
-    return try source.resized(height: height, width: width, mode: mode)
-}
-
-private func upscaleValidation(_ constants: NodeConstants, _ name: String) -> String? {
-    if let method = constants[name] as? String, ResizeMode(rawValue: method) == nil {
-        return "\(name) '\(method)' is a ComfyUI method Latentflow does not implement yet"
-    }
-    return nil
 }
 
 public struct ImageScale: Node {
@@ -59,10 +54,6 @@ public struct ImageScale: Node {
         inputs: [image, method, width, height, crop], outputs: outputs(Output<ImageBatch>()))
 
     public init() {}
-
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        upscaleValidation(constants, "upscale_method")
-    }
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let image = try inputs[Self.image]
@@ -93,10 +84,6 @@ public struct ImageScaleBy: Node {
 
     public init() {}
 
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        upscaleValidation(constants, "upscale_method")
-    }
-
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let image = try inputs[Self.image]
         let scale = try inputs[Self.scaleBy]
@@ -120,10 +107,6 @@ public struct ImageScaleToTotalPixels: Node {
         inputs: [image, method, megapixels], outputs: outputs(Output<ImageBatch>()))
 
     public init() {}
-
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        upscaleValidation(constants, "upscale_method")
-    }
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let image = try inputs[Self.image]

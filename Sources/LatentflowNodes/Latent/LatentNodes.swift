@@ -31,13 +31,6 @@ public struct EmptyLatentImage: Node {
 
 let latentUpscaleMethods = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"]
 
-private func latentMethodValidation(_ constants: NodeConstants) -> String? {
-    if let method = constants["upscale_method"] as? String, ResizeMode(rawValue: method) == nil {
-        return "upscale_method '\(method)' is a ComfyUI method Latentflow does not implement yet"
-    }
-    return nil
-}
-
 /// Resizes latents to a pixel size (in SD's latent pixels, 1/8 of it); 0 keeps the aspect ratio.
 public struct LatentUpscale: Node {
     static let samples = Input<Latent>("samples")
@@ -51,10 +44,6 @@ public struct LatentUpscale: Node {
         inputs: [samples, method, width, height, crop], outputs: outputs(Output<Latent>()))
 
     public init() {}
-
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        latentMethodValidation(constants)
-    }
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         var latent = try inputs[Self.samples]
@@ -93,10 +82,6 @@ public struct LatentUpscaleBy: Node {
         inputs: [samples, method, scaleBy], outputs: outputs(Output<Latent>()))
 
     public init() {}
-
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        latentMethodValidation(constants)
-    }
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         var latent = try inputs[Self.samples]
