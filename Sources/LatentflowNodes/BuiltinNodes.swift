@@ -41,5 +41,8 @@ public enum BuiltinNodes: NodePack {
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
+        // UNet patches (FreeU, Deep Shrink, HyperTile, hypernetworks) and LoRA extraction.
+        FreeU.self, FreeU_V2.self, PatchModelAddDownscale.self, HyperTile.self, HypernetworkLoader.self,
+        LoraSave.self,
     ]
 }

@@ -43,10 +43,16 @@ struct Attention: Sendable {
         self.heads = heads
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+    /// - Parameter value: the source of the values when it differs from `context` (an attention
+    ///   patch's); keys and values whose batch differs from the query's are viewed with the query's
+    ///   batch size, as ComfyUI's attention functions view them (HyperTile tiles the query alone).
+    func callAsFunction(_ x: Tensor, context: Tensor? = nil, value valueSource: Tensor? = nil) throws -> Tensor {
         let source = context ?? x
-        let attended = try query(x).attention(key: key(source), value: value(source), heads: heads)
-        return try output(attended)
+        let q = try query(x)
+        var (k, v) = (try key(source), try value(valueSource ?? source))
+        if k.dim(0) != q.dim(0) { k = try k.reshaped([q.dim(0), -1, k.dim(2)]) }
+        if v.dim(0) != q.dim(0) { v = try v.reshaped([q.dim(0), -1, v.dim(2)]) }
+        return try output(q.attention(key: k, value: v, heads: heads))
     }
 }
 
@@ -70,12 +76,18 @@ struct TransformerBlock: Sendable {
 
     /// - Parameter patch: applied after the self-attention (ComfyUI's `middle_patch`: GLIGEN), told
     ///   the index of the spatial transformer this block is in.
+    /// - Parameter attention: the MODEL's attention patches for this call (hypernetworks, HyperTile).
     func callAsFunction(
-        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0
+        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0,
+        attention: AttentionPatchCall? = nil
     ) throws -> Tensor {
-        var x = try x.adding(selfAttention(norm1(x)))  // [N, T, dim]
+        let n1 = try norm1(x)
+        var x = try x.adding(attention.map { try $0.selfAttention(n1, selfAttention) } ?? selfAttention(n1))
         if let patch { x = try patch(x, transformerIndex: transformerIndex) }
-        x = try x.adding(crossAttention(norm2(x), context: context))
+        let n2 = try norm2(x)
+        x = try x.adding(
+            attention.map { try $0.crossAttention(n2, context: context, crossAttention) }
+                ?? crossAttention(n2, context: context))
         let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)  // GEGLU: value, gate
         return try x.adding(feedForwardOut(projected[0].multiplying(projected[1].gelu())))
     }
@@ -110,14 +122,17 @@ struct SpatialTransformer: Sendable {
         }
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil) throws -> Tensor {
+    func callAsFunction(
+        _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
+        attention: AttentionPatchCall? = nil
+    ) throws -> Tensor {
         let (h, w) = (x.dim(2), x.dim(3))
         var hidden = try norm(x)
         if let conv = projectIn.conv { hidden = try conv(hidden) }
         hidden = try hidden.channelsToTokens()  // [N, H·W, C]
         if let linear = projectIn.linear { hidden = try linear(hidden) }
         for block in blocks {
-            hidden = try block(hidden, context: context, patch: patch, transformerIndex: index)
+            hidden = try block(hidden, context: context, patch: patch, transformerIndex: index, attention: attention)
         }
         if let linear = projectOut.linear { hidden = try linear(hidden) }
         hidden = try hidden.tokensToChannels(height: h, width: w)

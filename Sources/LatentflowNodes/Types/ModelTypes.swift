@@ -18,6 +18,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// What sampling multiplies latents by on the way in (ComfyUI keeps it as the model's
     /// `latent_format`); loaders take it from the checkpoint's VAE.
     public var latentScale: Float = LatentFormat.sd15.scaleFactor
+    /// The block and attention patches patch nodes added (ComfyUI's `model_options["transformer_options"]
+    /// ["patches"]`); they outlive LoRA and merges, which rebuild the UNet.
+    public var patches = UNetPatches()
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
