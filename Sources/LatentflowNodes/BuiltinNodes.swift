@@ -65,5 +65,8 @@ public enum BuiltinNodes: NodePack {
         SplitImageWithAlpha.self, JoinImageWithAlpha.self, PorterDuffImageComposite.self,
         // Image filters (comfy_extras/nodes_post_processing.py).
         ImageBlend.self,
+        // UNet patches (FreeU, Deep Shrink, HyperTile, hypernetworks) and LoRA extraction.
+        FreeU.self, FreeU_V2.self, PatchModelAddDownscale.self, HyperTile.self, HypernetworkLoader.self,
+        LoraSave.self,
     ]
 }

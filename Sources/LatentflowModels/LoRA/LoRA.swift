@@ -10,10 +10,14 @@ public enum WeightPatch: Sendable {
     case loha(w1a: Tensor, w1b: Tensor, w2a: Tensor, w2b: Tensor, alpha: Float?)
     /// LoKr: `ΔW = (α/rank) · kron(w1, w2)`, each factor possibly low-rank.
     case lokr(w1: Tensor?, w1a: Tensor?, w1b: Tensor?, w2: Tensor?, w2a: Tensor?, w2b: Tensor?, alpha: Float?)
+    /// A whole difference (`.diff`, `.diff_b`: what LoraSave writes for 1-D weights and biases).
+    case diff(Tensor)
 
     /// The weight difference, shaped like `shape`.
     func delta(shape: [Int]) throws -> Tensor {
         switch self {
+        case let .diff(difference):
+            return try difference.reshaped(shape)
         case let .lora(up, down, mid, alpha):
             let rank = down.dim(0)
             var down2 = try down.reshaped([rank, -1])  // [r, in·k·k]
@@ -150,6 +154,16 @@ public struct LoRAFile: Sendable {
                 patches[base] = .lokr(
                     w1: t[0], w1a: t[1], w1b: t[2], w2: t[3], w2a: t[4], w2b: t[5], alpha: alpha(base))
                 consumed.formUnion(names.filter { tensors[$0] != nil })
+            }
+        }
+        // ComfyUI `load_lora`'s "diff" patches: `.diff` on the weight, `.diff_b` on its bias (keyed
+        // `<base>.bias`, which `LoRAPatcher.target` resolves).
+        for key in tensors.keys.sorted() where !consumed.contains(key) {
+            for (suffix, target) in [(".diff", ""), (".diff_b", ".bias")] where key.hasSuffix(suffix) {
+                let base = String(key.dropLast(suffix.count)) + target
+                guard patches[base] == nil, let tensor = tensors[key] else { continue }
+                patches[base] = .diff(tensor)
+                consumed.insert(key)
             }
         }
         self.patches = patches

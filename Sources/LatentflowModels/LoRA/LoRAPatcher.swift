@@ -22,7 +22,7 @@ public enum LoRAPatcher {
         var count = 0
         var unmatched: [String] = []
         for (base, patch) in lora.patches.sorted(by: { $0.key < $1.key }) {
-            guard let key = keyMap[base], let weight = patched[key] else {
+            guard let key = target(base, keyMap), let weight = patched[key] else {
                 unmatched.append(base)
                 continue
             }
@@ -49,6 +49,16 @@ public enum LoRAPatcher {
     public static func unmatched(
         _ lora: LoRAFile, in weights: [String: Parameter], keyMap: [String: String]
     ) -> [String] {
-        lora.patches.keys.filter { base in keyMap[base].flatMap { weights[$0] } == nil }.sorted()
+        lora.patches.keys.filter { base in target(base, keyMap).flatMap { weights[$0] } == nil }.sorted()
+    }
+
+    /// The weight a patch name targets: the key map's, or for `<base>.bias` (a `.diff_b`) the bias
+    /// beside the weight `<base>` maps to.
+    static func target(_ base: String, _ keyMap: [String: String]) -> String? {
+        if let key = keyMap[base] { return key }
+        guard base.hasSuffix(".bias"), let weight = keyMap[String(base.dropLast(".bias".count))],
+            weight.hasSuffix(".weight")
+        else { return nil }
+        return weight.dropLast(".weight".count) + ".bias"
     }
 }

@@ -78,12 +78,16 @@ public struct UNet: Sendable {
     /// - Parameter control: ControlNet / T2I-Adapter residuals, added where ComfyUI's `apply_control`
     ///   adds them; `controlMismatch` hears of any whose shape does not fit (skipped).
     /// - Parameter patch: run after every transformer block's self-attention (GLIGEN's grounding).
+    /// - Parameter patches: the MODEL's block and attention patches (FreeU, Deep Shrink, hypernetworks,
+    ///   HyperTile), run where ComfyUI's `UNetModel._forward` runs them; `sigma` is what they are told.
     /// - Parameter middleSelfAttention: replaces the middle block's self-attention (PAG).
     public func callAsFunction(
         _ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil, control: ControlResiduals? = nil,
         controlMismatch: ((String) -> Void)? = nil, patch: (any TransformerMiddlePatch)? = nil,
-        middleSelfAttention: AttentionReplacement? = nil
+        patches: UNetPatches = UNetPatches(), sigma: Float? = nil, middleSelfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
+        let call = UNetCallInfo(sigma: sigma, originalShape: x.shape)
+        let attention = patches.hasAttentionPatches ? AttentionPatchCall(patches: patches, call: call) : nil
         var control = ControlCursor(control, mismatch: controlMismatch)
         var features = timestepEmbedding(timesteps, dim: config.modelChannels)
         if let guidanceProjection, let dim = config.guidanceEmbeddingDim {
@@ -91,21 +95,35 @@ public struct UNet: Sendable {
             features = try features.adding(guidanceProjection(w))
         }
         let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()  // SiLU'd once for every ResBlock
-        var h = try control.applyInput(convIn(x))
-        var skips = [h]
-        for block in inputBlocks {
-            h = try control.applyInput(block(h, embedding: embedding, context: context, patch: patch))
+        var h = x
+        var skips: [Tensor] = []
+        // Input block 0 is conv_in, as ComfyUI numbers `transformer_options["block"]`; the skip keeps
+        // what `input_block_patch` gave, the next block what `input_block_patch_after_skip` gives.
+        for id in 0...inputBlocks.count {
+            if id == 0 {
+                h = try convIn(h)
+            } else {
+                h = try inputBlocks[id - 1](
+                    h, embedding: embedding, context: context, patch: patch, attention: attention)
+            }
+            h = try patches.applyBlock(patches.inputBlock, control.applyInput(h), block: id, call)
             skips.append(h)
+            h = try patches.applyBlock(patches.inputBlockAfterSkip, h, block: id, call)
         }
         // ComfyUI's UNetModel.forward adds the middle control residual with or without a middle block.
         if let middle {
-            h = try middle(h, embedding: embedding, context: context, patch: patch, selfAttention: middleSelfAttention)
+            h = try middle(
+                h, embedding: embedding, context: context, patch: patch, attention: attention,
+                selfAttention: middleSelfAttention)
         }
         h = try control.applyMiddle(h)
-        for block in outputBlocks {
-            let skip = try control.applyOutput(skips.removeLast())
+        for (id, block) in outputBlocks.enumerated() {
+            var skip = try control.applyOutput(skips.removeLast())
+            (h, skip) = try patches.applyOutputBlock(h, skip: skip, block: id, call)
             let next = skips.last.map { (height: $0.dim(2), width: $0.dim(3)) }
-            h = try block(h, skip: skip, embedding: embedding, context: context, upsampledSize: next, patch: patch)
+            h = try block(
+                h, skip: skip, embedding: embedding, context: context, upsampledSize: next, patch: patch,
+                attention: attention)
         }
         return try convOut(outNorm(h, silu: true))
     }

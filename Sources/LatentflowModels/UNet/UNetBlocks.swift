@@ -43,16 +43,22 @@ struct Attention: Sendable {
         self.heads = heads
     }
 
+    /// - Parameter value: the source of the values when it differs from `context` (an attention
+    ///   patch's); keys and values whose batch differs from the query's are viewed with the query's
+    ///   batch size, as ComfyUI's attention functions view them (HyperTile tiles the query alone).
     /// - Parameter replacement: computes the attention from the projected q, k, v in place of
     ///   softmax attention (ComfyUI's `attn1_replace` patches).
     func callAsFunction(
-        _ x: Tensor, context: Tensor? = nil, replacement: AttentionReplacement? = nil
+        _ x: Tensor, context: Tensor? = nil, value valueSource: Tensor? = nil,
+        replacement: AttentionReplacement? = nil
     ) throws -> Tensor {
         let source = context ?? x
-        guard let replacement else {
-            return try output(query(x).attention(key: key(source), value: value(source), heads: heads))
-        }
-        return try output(replacement(query(x), key(source), value(source), heads))
+        let q = try query(x)
+        var (k, v) = (try key(source), try value(valueSource ?? source))
+        if k.dim(0) != q.dim(0) { k = try k.reshaped([q.dim(0), -1, k.dim(2)]) }
+        if v.dim(0) != q.dim(0) { v = try v.reshaped([q.dim(0), -1, v.dim(2)]) }
+        guard let replacement else { return try output(q.attention(key: k, value: v, heads: heads)) }
+        return try output(replacement(q, k, v, heads))
     }
 }
 
@@ -81,14 +87,21 @@ struct TransformerBlock: Sendable {
 
     /// - Parameter patch: applied after the self-attention (ComfyUI's `middle_patch`: GLIGEN), told
     ///   the index of the spatial transformer this block is in.
+    /// - Parameter attention: the MODEL's attention patches for this call (hypernetworks, HyperTile).
     /// - Parameter selfAttention: replaces the self-attention's softmax (ComfyUI's `attn1_replace`).
     func callAsFunction(
         _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil, transformerIndex: Int = 0,
-        selfAttention replacement: AttentionReplacement? = nil
+        attention: AttentionPatchCall? = nil, selfAttention replacement: AttentionReplacement? = nil
     ) throws -> Tensor {
-        var x = try x.adding(selfAttention(norm1(x), replacement: replacement))  // [N, T, dim]
+        let n1 = try norm1(x)
+        var x = try x.adding(
+            attention.map { try $0.selfAttention(n1, selfAttention, replacement: replacement) }
+                ?? selfAttention(n1, replacement: replacement))
         if let patch { x = try patch(x, transformerIndex: transformerIndex) }
-        x = try x.adding(crossAttention(norm2(x), context: context))
+        let n2 = try norm2(x)
+        x = try x.adding(
+            attention.map { try $0.crossAttention(n2, context: context, crossAttention) }
+                ?? crossAttention(n2, context: context))
         let projected = try feedForwardIn(norm3(x)).chunked(2, axis: -1)  // GEGLU: value, gate
         return try x.adding(feedForwardOut(projected[0].multiplying(projected[1].gelu())))
     }
@@ -125,7 +138,7 @@ struct SpatialTransformer: Sendable {
 
     func callAsFunction(
         _ x: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
-        selfAttention: AttentionReplacement? = nil
+        attention: AttentionPatchCall? = nil, selfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         let (h, w) = (x.dim(2), x.dim(3))
         var hidden = try norm(x)
@@ -134,7 +147,8 @@ struct SpatialTransformer: Sendable {
         if let linear = projectIn.linear { hidden = try linear(hidden) }
         for block in blocks {
             hidden = try block(
-                hidden, context: context, patch: patch, transformerIndex: index, selfAttention: selfAttention)
+                hidden, context: context, patch: patch, transformerIndex: index, attention: attention,
+                selfAttention: selfAttention)
         }
         if let linear = projectOut.linear { hidden = try linear(hidden) }
         hidden = try hidden.tokensToChannels(height: h, width: w)

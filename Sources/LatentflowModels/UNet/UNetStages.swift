@@ -40,14 +40,15 @@ enum UNetInputBlock: Sendable {
     case downsample(Downsample)
 
     func callAsFunction(
-        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil
+        _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
+        attention patches: AttentionPatchCall? = nil
     ) throws -> Tensor {
         switch self {
         case let .downsample(down):
             return try down(x)
         case let .residual(res, attention):
             let h = try res(x, embedding)
-            return try attention.map { try $0(h, context: context, patch: patch) } ?? h
+            return try attention.map { try $0(h, context: context, patch: patch, attention: patches) } ?? h
         }
     }
 }
@@ -63,10 +64,12 @@ struct UNetMiddleBlock: Sendable {
     ///   `attn1` replace patch at `("middle", 0)`).
     func callAsFunction(
         _ x: Tensor, embedding: Tensor, context: Tensor, patch: (any TransformerMiddlePatch)? = nil,
-        selfAttention: AttentionReplacement? = nil
+        attention patches: AttentionPatchCall? = nil, selfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         var h = try first(x, embedding)
-        if let attention { h = try attention(h, context: context, patch: patch, selfAttention: selfAttention) }
+        if let attention {
+            h = try attention(h, context: context, patch: patch, attention: patches, selfAttention: selfAttention)
+        }
         if let second { h = try second(h, embedding) }
         return h
     }
@@ -83,10 +86,11 @@ struct UNetOutputBlock: Sendable {
     ///   Upsample restores (odd sizes included).
     func callAsFunction(
         _ x: Tensor, skip: Tensor, embedding: Tensor, context: Tensor,
-        upsampledSize: (height: Int, width: Int)?, patch: (any TransformerMiddlePatch)? = nil
+        upsampledSize: (height: Int, width: Int)?, patch: (any TransformerMiddlePatch)? = nil,
+        attention patches: AttentionPatchCall? = nil
     ) throws -> Tensor {
         var h = try res(Tensor.concat([x, skip], axis: 1), embedding)
-        if let attention { h = try attention(h, context: context, patch: patch) }
+        if let attention { h = try attention(h, context: context, patch: patch, attention: patches) }
         if let upsample { h = try upsample(h, size: upsampledSize) }
         return h
     }

@@ -8,18 +8,21 @@ import LatentflowTensor
 /// Writes model weights as ComfyUI's save nodes do: `<prefix>_<counter:05>_.safetensors` in the
 /// output folder (`folder_paths.get_save_image_path`: subfolders confined to it, the counter after
 /// the highest existing one, each name claimed atomically), with the prompt and the extra PNG info
-/// (the workflow) as JSON strings in the safetensors metadata.
+/// (the workflow) as JSON strings in the safetensors metadata (`includePrompt` false: none, as
+/// LoraSave's `metadata=None`).
 enum ModelFileSaver {
     static func save(
         _ items: [SafeTensorsWriter.Item], metadata extra: [String: String] = [:], prefix: String,
-        context: ExecutionContext
+        includePrompt: Bool = true, context: ExecutionContext
     ) throws -> URL {
         let directory = context.environment.outputDirectory
         let (subfolder, name) = try ImageSaver.split(prefix, raw: prefix, type: "output")
         let folder = try ImageSaver.confinedFolder(subfolder, in: directory, raw: prefix, type: "output")
         var metadata = extra
-        metadata["prompt"] = context.prompt.serialized()
-        for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
+        if includePrompt {
+            metadata["prompt"] = context.prompt.serialized()
+            for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { metadata[key] = value.serialized() }
+        }
         let data = try SafeTensorsWriter.data(items, metadata: metadata)
         let (url, _) = try OutputFile.create(
             data, in: folder, startingAt: ImageSaver.nextCounter(in: folder, prefix: name)

@@ -84,7 +84,7 @@ struct CFGDenoiser {
         let output = try model.unet(
             input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
             context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch,
-            patch: patch, middleSelfAttention: middleSelfAttention)
+            patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

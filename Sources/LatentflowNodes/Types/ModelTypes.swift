@@ -23,6 +23,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// Changes the noise mask at each step (ComfyUI's `denoise_mask_function`: DifferentialDiffusion);
     /// the last one set applies.
     public var denoiseMaskFunction: DenoiseMaskFunction?
+    /// The block and attention patches patch nodes added (ComfyUI's `model_options["transformer_options"]
+    /// ["patches"]`); they outlive LoRA and merges, which rebuild the UNet.
+    public var patches = UNetPatches()
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
