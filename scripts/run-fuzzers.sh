@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (fuzz/Sources/fuzz-*) with -sanitize=fuzzer,address and runs each
 # for SECONDS (default 60) over a scratch copy of its seed corpus (fuzz/corpus/<name>/), so the
 # repository's corpus never grows. Exits non-zero on any crash, leak, timeout or out-of-memory;
-# prints the executions per target. FUZZERS="image pickle" picks a subset (default: all).
+# prints the executions per target. FUZZERS="image pickle" picks a subset (default: all);
+# FUZZ_SEED=N fixes libFuzzer's seed (CI uses 1, so a run replays the mutations checked here).
 # Crash inputs are kept under .build-fuzz/artifacts/<name>/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ for name in $fuzzers; do
     cp fuzz/corpus/"$name"/* "$work/corpus/"
     log="$work/log.txt"
     echo "== fuzz-$name: $seconds s"
-    "$bin/fuzz-$name" "$work/corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    "$bin/fuzz-$name" "$work/corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -seed="${FUZZ_SEED:-0}" \
         -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
     status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
