@@ -41,5 +41,8 @@ public enum BuiltinNodes: NodePack {
         CheckpointSave.self, ModelSave.self, CLIPSave.self, VAESave.self,
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
+        // Custom-sampling SAMPLER nodes with their sampler's settings.
+        SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
+        SamplerDPMAdaptative.self, SamplerSASolver.self,
     ]
 }
