@@ -43,6 +43,6 @@ public enum BuiltinNodes: NodePack {
         TCDModelSamplingDiscrete.self,
         // Custom-sampling SAMPLER nodes with their sampler's settings.
         SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
-        SamplerDPMAdaptative.self, SamplerSASolver.self,
+        SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
     ]
 }
