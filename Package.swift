@@ -139,7 +139,7 @@ let package = Package(
             name: "LatentflowNodesTests",
             dependencies: [
                 "Latentflow", "LatentflowNodes", "LatentflowGraph", "LatentflowIO", "LatentflowTestSupport",
-                "LatentflowModels", "LatentflowTensor",
+                "LatentflowModels", "LatentflowTensor", "LatentflowSampling",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

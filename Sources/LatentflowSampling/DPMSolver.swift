@@ -99,7 +99,14 @@ struct DPMSolverFast: SamplerAlgorithm {
             evaluations % 3 == 0
             ? Array(repeating: 3, count: m - 2) + [2, 1]
             : Array(repeating: 3, count: m - 1) + [evaluations % 3]
-        let solver = DPMSolverSteps(denoiser: denoiser)
+        return try withoutActuallyEscaping(denoiser) { denoiser in
+            try run(DPMSolverSteps(denoiser: denoiser), x: x, ts: ts, orders: orders, onStep: onStep)
+        }
+    }
+
+    private func run(
+        _ solver: DPMSolverSteps, x: Tensor, ts: [Float], orders: [Int], onStep: StepCallback
+    ) throws -> Tensor {
         var x = x
         for (i, order) in orders.enumerated() {
             let (t, tNext) = (ts[i], ts[i + 1])
@@ -146,11 +153,22 @@ struct DPMSolverAdaptive: SamplerAlgorithm {
         let (tStart, tEnd) = try DPMSolverSteps.range(sigmas, sampler: "dpm_adaptive")
         let forward = tEnd > tStart
         if !forward && options.eta != 0 { throw SamplingError("dpm_adaptive: eta must be 0 for reverse sampling") }
-        var pid = PIDStepSizeController(
+        let pid = PIDStepSizeController(
             h: abs(options.hInit) * (forward ? 1 : -1), pcoeff: options.pcoeff, icoeff: options.icoeff,
             dcoeff: options.dcoeff, order: options.eta != 0 ? 1.5 : Double(options.order),
             acceptSafety: options.acceptSafety)
-        let solver = DPMSolverSteps(denoiser: denoiser)
+        return try withoutActuallyEscaping(denoiser) { denoiser in
+            try run(
+                DPMSolverSteps(denoiser: denoiser), x: start, tStart: tStart, tEnd: tEnd, forward: forward,
+                pid: pid, total: sigmas.count - 1, noise: &noise, onStep: onStep)
+        }
+    }
+
+    private func run(
+        _ solver: DPMSolverSteps, x start: Tensor, tStart: Float, tEnd: Float, forward: Bool,
+        pid: PIDStepSizeController, total: Int, noise: inout StepNoise, onStep: StepCallback
+    ) throws -> Tensor {
+        var pid = pid
         let (atol, rtol) = (Float(options.atol), Float(options.rtol))
         var (s, x, previous) = (tStart, start, start)
         var steps = 0
@@ -179,7 +197,7 @@ struct DPMSolverAdaptive: SamplerAlgorithm {
                 s = t
             }
             steps += 1
-            try onStep(steps, max(steps, sigmas.count - 1), denoised)
+            try onStep(steps, max(steps, total), denoised)
         }
         return x
     }
