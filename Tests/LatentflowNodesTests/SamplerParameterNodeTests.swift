@@ -15,10 +15,11 @@ final class SamplerParameterNodeTests: XCTestCase {
     static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     static let file = try! SafeTensorsFile(
         path: tests.appendingPathComponent("LatentflowSamplingTests/Fixtures/extra_samplers.safetensors").path)
-    static let schedules =
+    static var schedules: [String: Any] {
         try! JSONSerialization.jsonObject(
             with: Data(contentsOf: tests.appendingPathComponent("LatentflowSamplingTests/Fixtures/schedules.json")))
-        as! [String: Any]
+            as! [String: Any]
+    }
     let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
 
     /// The sampling tests' stand-in: eps = tanh(0.7·x_in + context)·0.9 + 0.00005·t, cond 0.3, uncond −0.2.

@@ -11,12 +11,13 @@ final class ExtraSamplerTests: XCTestCase {
     static let file = try! SafeTensorsFile(
         path: Bundle.module.url(forResource: "extra_samplers", withExtension: "safetensors", subdirectory: "Fixtures")!
             .path)
-    static let schedules =
+    static var schedules: [String: Any] {
         try! JSONSerialization.jsonObject(
             with: Data(
                 contentsOf: Bundle.module.url(
                     forResource: "schedules", withExtension: "json", subdirectory: "Fixtures")!))
-        as! [String: Any]
+            as! [String: Any]
+    }
 
     /// eps = tanh(0.7·x_in + context)·0.9 + 0.00005·t behind calculate_input / calculate_denoised.
     static func predict(_ sampling: ModelSampling, _ x: Tensor, _ sigma: Float, _ context: Float) throws -> Tensor {
