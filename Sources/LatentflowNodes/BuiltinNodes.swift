@@ -68,5 +68,8 @@ public enum BuiltinNodes: NodePack {
         // UNet patches (FreeU, Deep Shrink, HyperTile, hypernetworks) and LoRA extraction.
         FreeU.self, FreeU_V2.self, PatchModelAddDownscale.self, HyperTile.self, HypernetworkLoader.self,
         LoraSave.self,
+        // Custom-sampling SAMPLER nodes with their sampler's settings.
+        SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
+        SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
     ]
 }

@@ -54,13 +54,27 @@ public struct CFGGuidance {
 
     /// The guided denoised prediction: uncond + (cond − uncond)·cfg, through the hooks.
     public func denoise(_ x: Tensor, sigma: Float) throws -> Tensor {
+        try guided(x, sigma: sigma, alwaysUnconditional: false).denoised
+    }
+
+    /// The guided prediction with the unconditional one (after the pre-CFG hooks, as ComfyUI's
+    /// post-CFG functions see `uncond_denoised`), for the CFG++ samplers: the negative side runs
+    /// even at cfg 1 (their `disable_cfg1_optimization`).
+    public func denoiseWithUnconditional(_ x: Tensor, sigma: Float) throws -> (denoised: Tensor, unconditional: Tensor)
+    {
+        try guided(x, sigma: sigma, alwaysUnconditional: true)
+    }
+
+    private func guided(_ x: Tensor, sigma: Float, alwaysUnconditional: Bool) throws
+        -> (denoised: Tensor, unconditional: Tensor)
+    {
         let cond = try Self.predict(positive, x, sigma)
-        let skipUncond = Self.isUnitScale(cfg) && !hooks.disableCFG1Optimization
-        if skipUncond, hooks.isEmpty { return cond }
+        let skipUncond = Self.isUnitScale(cfg) && !hooks.disableCFG1Optimization && !alwaysUnconditional
+        if skipUncond, hooks.isEmpty { return (cond, Tensor(shape: x.shape)) }
         let uncond = skipUncond ? Tensor(shape: x.shape) : try Self.predict(negative, x, sigma)
         let predictions = try hooks.applyPreCFG(
             CFGPredictions(x: x, sigma: sigma, cfg: cfg, cond: cond, uncond: uncond, uncondSkipped: skipUncond))
-        return try hooks.applyPostCFG(predictions, denoised: hooks.combine(predictions))
+        return (try hooks.applyPostCFG(predictions, denoised: hooks.combine(predictions)), predictions.uncond)
     }
 
     /// The strength-weighted average of every entry's denoised prediction over its area (one side

@@ -4,8 +4,11 @@ import LatentflowTensor
 /// DPM-Solver++(2S) ancestral: half way to σ_down in log-SNR for a second prediction, the full
 /// step with it, then step noise scaled by σ_up.
 ///
-/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_2s_ancestral` with eta 1, s_noise 1.
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_2s_ancestral` (eta 1 and
+/// s_noise 1 from the menu; `SamplerDPMPP_2S_Ancestral` sets them).
 struct DPMPP2SAncestral: SamplerAlgorithm {
+    var eta = 1.0, sNoise = 1.0
+
     var names: [SamplerName] { [.dpmpp2sAncestral] }
 
     func sample(
@@ -13,9 +16,10 @@ struct DPMPP2SAncestral: SamplerAlgorithm {
         onStep: StepCallback
     ) throws -> Tensor {
         try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
-            let (down, up) = Samplers.ancestralStep(from: step.sigma, to: step.next)
+            let (down, up) = Samplers.ancestralStep(from: step.sigma, to: step.next, eta: eta)
             let result = try Self.step(x, denoised, sigma: step.sigma, to: down, denoiser: denoiser)
-            return step.next > 0 ? try result.adding(noise.next(like: result).scaled(by: up)) : result
+            guard step.next > 0 else { return result }
+            return try result.adding(noise.next(like: result).scaled(by: Float(sNoise)).scaled(by: up))
         }
     }
 

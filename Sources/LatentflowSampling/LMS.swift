@@ -3,9 +3,11 @@ import LatentflowTensor
 /// Linear multistep (order up to 4): the derivatives (oldest first) weighted by the integrals
 /// over [σ_i, σ_i+1] of their Lagrange basis polynomials in σ; the denoised prediction into 0.
 ///
-/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_lms` with order 4 and
-/// `linear_multistep_coeff` (Katherine Crowson's k-diffusion).
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_lms` (order 4 from the menu;
+/// `SamplerLMS` sets it) and `linear_multistep_coeff` (Katherine Crowson's k-diffusion).
 struct LMS: SamplerAlgorithm {
+    var order = 4
+
     var names: [SamplerName] { [.lms] }
 
     func sample(
@@ -14,7 +16,8 @@ struct LMS: SamplerAlgorithm {
     ) throws -> Tensor {
         var derivatives: [Tensor] = []  // newest last
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
-            derivatives = Array((derivatives + [try Samplers.derivative(x, denoised, sigma: step.sigma)]).suffix(4))
+            derivatives = Array(
+                (derivatives + [try Samplers.derivative(x, denoised, sigma: step.sigma)]).suffix(max(order, 1)))
             return step.next == 0 ? denoised : try Self.step(x, derivatives: derivatives, sigmas: sigmas, i: step.i)
         }
     }

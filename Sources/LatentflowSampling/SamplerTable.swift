@@ -11,15 +11,21 @@ public enum SamplerTable {
     /// Every implemented algorithm, once, in ComfyUI's menu order.
     static let algorithms: [any SamplerAlgorithm] = [
         Euler(),  // euler, ddim
+        EulerAncestralCFGPP.plain,  // euler_cfg_pp
         EulerAncestral(),
+        EulerAncestralCFGPP(),
         Heun(),
         HeunPP2(),
         DPM2(ancestral: false),
         DPM2(ancestral: true),
         LMS(),
+        DPMSolverFast(),
+        DPMSolverAdaptive(),
         DPMPP2SAncestral(),
+        DPMPP2SAncestralCFGPP(),
         DPMPPSDE(),  // dpmpp_sde, dpmpp_sde_gpu
         DPMPP2M(),
+        DPMPP2MCFGPP(),
         DPMPPMultistepSDE(correction: .midpoint),  // dpmpp_2m_sde, dpmpp_2m_sde_gpu
         DPMPPMultistepSDE(correction: .heun),  // dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu
         DPMPPMultistepSDE(correction: .thirdOrder),  // dpmpp_3m_sde, dpmpp_3m_sde_gpu
@@ -27,12 +33,18 @@ public enum SamplerTable {
         LCM(),
         IPNDM(variableStep: false),
         IPNDM(variableStep: true),
+        DEIS(),
         ResMultistep(ancestral: false),
+        ResMultistepCFGPP(ancestral: false),
         ResMultistep(ancestral: true),
+        ResMultistepCFGPP(ancestral: true),
         GradientEstimation(),
+        GradientEstimationCFGPP(),
         ERSDE(),
         SEEDS(stages: 2),
         SEEDS(stages: 3),
+        SASolver(),
+        SASolver(options: .init(usePECE: true)),
         UniPC(variant: .bh1),
         UniPC(variant: .bh2),
     ]

@@ -8,9 +8,11 @@ import LatentflowTensor
 /// function of `comfy/k_diffusion/sampling.py` the name picks) and the helpers of
 /// `comfy/k_diffusion/sampling.py` (`to_d`, `get_ancestral_step`).
 public enum Samplers {
+    /// - Parameter guided: the guided model with its unconditional prediction, which the CFG++
+    ///   samplers step along (they refuse to run without it).
     /// - Parameter onStep: called after each step with (step, total, denoised); may throw to cancel.
     public static func sample(
-        _ name: SamplerName, denoiser: Denoiser, x start: Tensor, sigmas: [Float],
+        _ name: SamplerName, denoiser: Denoiser, guided: GuidedDenoiser? = nil, x start: Tensor, sigmas: [Float],
         sampling: ModelSampling, noise: inout StepNoise,
         onStep: StepCallback = { _, _, _ in }
     ) throws -> Tensor {
@@ -18,8 +20,8 @@ public enum Samplers {
         guard let algorithm = name.algorithm else {
             throw SamplingError("sampler '\(name.rawValue)' is not implemented in Latentflow yet")
         }
-        return try algorithm.sample(
-            denoiser: denoiser, x: start, sigmas: sigmas, sampling: sampling, noise: &noise,
+        return try algorithm.run(
+            denoiser: denoiser, guided: guided, x: start, sigmas: sigmas, sampling: sampling, noise: &noise,
             onStep: onStep)
     }
 

@@ -88,9 +88,10 @@ public struct SamplingPlan: Sendable {
     /// Samples a latent (unscaled, as LATENT carries it) and returns the result unscaled, plus the
     /// last denoised prediction (SamplerCustom's second output). `onStep` gets (step, total, the
     /// step's denoised prediction in model space, as ComfyUI's preview callback gets `x0`).
+    /// `guided` (the guided model with its unconditional prediction) is what CFG++ samplers run on.
     public func run(
         latent: Tensor, batchIndex: [Int]?, sampling: ModelSampling, denoiser: @escaping Denoiser,
-        onStep: (Int, Int, Tensor) throws -> Void = { _, _, _ in }
+        guided: GuidedDenoiser? = nil, onStep: (Int, Int, Tensor) throws -> Void = { _, _, _ in }
     ) throws -> (samples: Tensor, denoised: Tensor) {
         guard sigmas.count > 1 else { return (latent, latent) }
         var generator = TorchCPUGenerator(seed: seed)
@@ -105,17 +106,22 @@ public struct SamplingPlan: Sendable {
         var stepNoise = StepNoise(seed: seed, offset: stepNoiseSeedOffset, initialNoiseStream: generator)
         var lastDenoised = start
         let wrapped = try inpaintDenoiser(denoiser, latent: scaledLatent, noise: noise, sampling: sampling)
+        let wrappedGuided = try guided.map {
+            try inpaintGuidedDenoiser($0, latent: scaledLatent, noise: noise, sampling: sampling)
+        }
         let samples: Tensor
         if let customAlgorithm {
-            samples = try customAlgorithm.sample(
-                denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
+            samples = try customAlgorithm.run(
+                denoiser: wrapped, guided: wrappedGuided, x: start, sigmas: sigmas, sampling: sampling,
+                noise: &stepNoise
             ) { step, total, denoised in
                 lastDenoised = denoised
                 try onStep(step, total, denoised)
             }
         } else {
             samples = try Samplers.sample(
-                sampler, denoiser: wrapped, x: start, sigmas: sigmas, sampling: sampling, noise: &stepNoise
+                sampler, denoiser: wrapped, guided: wrappedGuided, x: start, sigmas: sigmas, sampling: sampling,
+                noise: &stepNoise
             ) { step, total, denoised in
                 lastDenoised = denoised
                 try onStep(step, total, denoised)
@@ -141,5 +147,26 @@ public struct SamplingPlan: Sendable {
             mask: InpaintBlend.prepareMask(denoiseMask, shape: latent.shape), latent: latent, noise: blendNoise)
         if let denoiseMaskFunction { blend.maskFunction = (denoiseMaskFunction, sigmas) }
         return blend.wrapping(denoiser, sampling: sampling)
+    }
+
+    /// `inpaintDenoiser` for a guided model: the blend applies to the guided prediction, while the
+    /// unconditional one comes through as the model gave it (ComfyUI's post-CFG hook records it
+    /// inside `KSamplerX0Inpaint`'s model call).
+    func inpaintGuidedDenoiser(
+        _ guided: @escaping GuidedDenoiser, latent: Tensor, noise: Tensor, sampling: ModelSampling
+    ) throws -> GuidedDenoiser {
+        guard denoiseMask != nil else { return guided }
+        var unconditional: Tensor?
+        let blended = try inpaintDenoiser(
+            { x, sigma in
+                let prediction = try guided(x, sigma)
+                unconditional = prediction.unconditional
+                return prediction.denoised
+            }, latent: latent, noise: noise, sampling: sampling)
+        return { x, sigma in
+            let denoised = try blended(x, sigma)
+            guard let uncond = unconditional else { throw SamplingError("the guided model gave no prediction") }
+            return (denoised, uncond)
+        }
     }
 }

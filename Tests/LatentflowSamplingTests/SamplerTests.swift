@@ -107,14 +107,8 @@ final class SamplerTests: XCTestCase {
         }
     }
 
-    func testUnimplementedSamplerSaysSo() {
-        var noise = StepNoise(seed: 1)
-        XCTAssertThrowsError(
-            try Samplers.sample(
-                .deis, denoiser: { x, _ in x }, x: Tensor(shape: [1, 4, 4, 4]), sigmas: [1, 0],
-                sampling: ModelSampling(), noise: &noise)
-        ) { error in
-            XCTAssertTrue("\(error)".contains("'deis' is not implemented"))
-        }
+    /// Every name of ComfyUI's menu runs (`Samplers.sample` still refuses a name without an algorithm).
+    func testEveryMenuSamplerIsImplemented() {
+        XCTAssertEqual(SamplerName.implemented, SamplerName.allCases)
     }
 }

@@ -11,6 +11,8 @@ import LatentflowTensor
 struct CFGDenoiser {
     /// The guidance: standard CFG, or PerpNegGuider's.
     let guided: Denoiser
+    /// The guided and the unconditional prediction, for the CFG++ samplers (standard CFG only).
+    let guidedWithUnconditional: ((Tensor, Float) throws -> (denoised: Tensor, unconditional: Tensor))?
 
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
     /// - Parameter perpNeg: PerpNegGuider's empty conditioning and negative scale.
@@ -48,10 +50,12 @@ struct CFGDenoiser {
                 positive: try entries(positive), negative: try entries(negative), empty: try entries(perpNeg.empty),
                 cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
+            guidedWithUnconditional = nil
         } else {
             let guidance = CFGGuidance(
                 positive: try entries(positive), negative: try entries(negative), cfg: cfg, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
+            guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         }
     }
 

@@ -117,7 +117,8 @@ func customSample(
     let preview = StepPreview(context)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,
-        denoiser: { try denoiser.denoise($0, sigma: $1) }
+        denoiser: { try denoiser.denoise($0, sigma: $1) },
+        guided: { try denoiser.denoiseWithUnconditional($0, sigma: $1) }
     ) { step, total, denoised in
         try context.checkCancellation()
         context.progress(step, of: total)
