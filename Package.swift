@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
@@ -86,13 +87,15 @@ let package = Package(
         // Stub nodes for engine tests (ComfyUI's execution testing pack, re-created). May import:
         // LatentflowGraph, LatentflowTensor.
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
-        // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine. May import: Latentflow,
-        // Hummingbird, HummingbirdWebSocket.
+        // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine; its queue and history
+        // persist in SQLite through GRDB (Debian: libsqlite3-dev). May import: Latentflow,
+        // Hummingbird, HummingbirdWebSocket, GRDB.
         .target(
             name: "LatentflowServer",
             dependencies: [
                 "Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
         // LatentflowServer, ArgumentParser.

@@ -14,7 +14,7 @@ import sys
 
 # Modules of the toolchain and the platform, which no target declares.
 SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Musl", "Dispatch", "XCTest", "Testing",
-          "Synchronization", "_Builtin_intrinsics", "Darwin", "os"}
+          "Synchronization", "_Builtin_intrinsics", "Darwin", "os", "FoundationNetworking"}
 
 
 def main() -> int:

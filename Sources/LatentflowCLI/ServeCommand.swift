@@ -41,13 +41,18 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try folders.engine(preview: preview.settings())
         let frontend = try FrontendLocator.locate(explicit: frontEndRoot)
-        let server = LatentflowServer(
+        let server = try LatentflowServer(
             engine: engine,
             configuration: ServerConfiguration(
                 host: listen, port: port, frontEndRoot: frontend,
                 userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
                 authToken: authToken))
         if let frontend { printError("latentflow serve: web UI from \(frontend.path)") }
+        // SIGTERM (and Ctrl-C) drain: the running prompt stops at its next step and is recorded as
+        // pending, so the next start runs it; then the server exits 0.
+        SignalHandler.onShutdown(
+            message: "latentflow serve: shutting down after the current step (signal again to exit now)"
+        ) { Task { await server.shutDown() } }
         try await server.run { port in printError("latentflow serve: listening on http://\(listen):\(port)") }
     }
 }

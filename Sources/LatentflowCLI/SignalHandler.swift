@@ -4,7 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Ctrl-C cancels the run between nodes or sampler steps; a second Ctrl-C exits at once.
+/// Ctrl-C cancels the run between nodes or sampler steps; a second Ctrl-C exits at once. `serve`
+/// also takes SIGTERM this way (a service manager's stop): the first drains, a second exits.
 ///
 /// The SIGINT handler only does what is safe in a signal handler: the first time it writes a
 /// byte to a pipe, whose reader thread runs the cancellation; the second time it calls `_exit`.
@@ -13,8 +14,14 @@ import Foundation
 enum SignalHandler {
     /// Calls `action` (once) on the first SIGINT from now on.
     static func onInterrupt(_ action: @escaping @Sendable () -> Void) {
-        InterruptState.shared.setAction(action)
-        InterruptState.shared.installOnce()
+        InterruptState.shared.setAction(action, message: "interrupt: cancelling (press Ctrl-C again to exit now)")
+        InterruptState.shared.installOnce(signals: [SIGINT])
+    }
+
+    /// Calls `action` (once) on the first SIGTERM or SIGINT from now on.
+    static func onShutdown(message: String, _ action: @escaping @Sendable () -> Void) {
+        InterruptState.shared.setAction(action, message: message)
+        InterruptState.shared.installOnce(signals: [SIGTERM, SIGINT])
     }
 }
 
@@ -23,9 +30,9 @@ enum SignalHandler {
 nonisolated(unsafe) private var interruptPipe: (read: Int32, write: Int32) = (-1, -1)
 nonisolated(unsafe) private var interruptCount: sig_atomic_t = 0
 
-private func handleInterrupt(_: Int32) {
+private func handleInterrupt(_ signal: Int32) {
     interruptCount += 1
-    if interruptCount > 1 { _exit(130) }
+    if interruptCount > 1 { _exit(128 + signal) }
     var byte: UInt8 = 1
     _ = write(interruptPipe.write, &byte, 1)
 }
@@ -34,15 +41,16 @@ private final class InterruptState: @unchecked Sendable {
     static let shared = InterruptState()
     private let lock = NSLock()
     private var action: (@Sendable () -> Void)?
+    private var message = ""
     private var installed = false
 
-    func setAction(_ action: @escaping @Sendable () -> Void) {
+    func setAction(_ action: @escaping @Sendable () -> Void, message: String) {
         lock.lock()
-        self.action = action
+        (self.action, self.message) = (action, message)
         lock.unlock()
     }
 
-    func installOnce() {
+    func installOnce(signals: [Int32]) {
         lock.lock()
         defer { lock.unlock() }
         guard !installed else { return }
@@ -60,7 +68,7 @@ private final class InterruptState: @unchecked Sendable {
         handler.__sigaction_handler.sa_handler = handleInterrupt
         handler.sa_flags = SA_RESTART
         sigemptyset(&handler.sa_mask)
-        sigaction(SIGINT, &handler, nil)
+        for signal in signals { sigaction(signal, &handler, nil) }
     }
 
     private func waitForInterrupt() {
@@ -69,10 +77,10 @@ private final class InterruptState: @unchecked Sendable {
             let n = read(interruptPipe.read, &byte, 1)
             if n < 0 && errno == EINTR { continue }
             guard n == 1 else { return }
-            printError("interrupt: cancelling (press Ctrl-C again to exit now)")
             lock.lock()
-            let action = self.action
+            let (action, message) = (self.action, self.message)
             lock.unlock()
+            printError(message)
             action?()
         }
     }

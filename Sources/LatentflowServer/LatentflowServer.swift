@@ -15,13 +15,16 @@ public struct ServerConfiguration: Sendable {
     public var userDirectory: URL?
     /// When set, every request must carry `Authorization: Bearer <token>`.
     public var authToken: String?
+    /// Keep the queue and history in `<user folder>/latentflow/queue.sqlite`, so that a restart
+    /// (even after `kill -9`) runs every accepted prompt and still serves the history.
+    public var persistsQueue: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
-        authToken: String? = nil
+        authToken: String? = nil, persistsQueue: Bool = true
     ) {
         (self.host, self.port, self.frontEndRoot, self.userDirectory) = (host, port, frontEndRoot, userDirectory)
-        self.authToken = authToken
+        (self.authToken, self.persistsQueue) = (authToken, persistsQueue)
     }
 }
 
@@ -35,13 +38,30 @@ public final class LatentflowServer: Sendable {
     let userData: UserData
     let settings: SettingsStore
 
-    public init(engine: Engine, configuration: ServerConfiguration = ServerConfiguration()) {
+    /// Opens the queue's database (when persisted) and queues again what it held.
+    public init(engine: Engine, configuration: ServerConfiguration = ServerConfiguration()) throws {
         let hub = WebSocketHub()
         (self.engine, self.configuration, self.hub) = (engine, configuration, hub)
-        userData = UserData(
-            directory: configuration.userDirectory ?? engine.paths.baseDirectory.appendingPathComponent("user"))
+        let userDirectory =
+            configuration.userDirectory ?? engine.paths.baseDirectory.appendingPathComponent("user")
+        userData = UserData(directory: userDirectory)
         settings = SettingsStore(userData: userData)
-        queue = PromptQueue { remaining in
+        var store: PromptStore?
+        var restored = RestoredQueue()
+        if configuration.persistsQueue {
+            let url = userDirectory.appendingPathComponent("latentflow/queue.sqlite")
+            let opened: PromptStore
+            do {
+                opened = try PromptStore(url: url)
+                restored = try Self.restore(from: opened, engine: engine)
+            } catch {
+                throw RestoreFailure(description: "cannot read the queue's database \(url.path): \(error)")
+            }
+            store = opened
+            // A process killed mid-save leaves its temporary files; the prompt that wrote them runs again.
+            TemporaryFileSweep.sweep(engine.paths.outputDirectory)
+        }
+        queue = PromptQueue(store: store, restored: restored) { remaining in
             hub.send("status", WebSocketHub.statusData(queueRemaining: remaining), to: nil)
         }
     }
@@ -94,15 +114,30 @@ public final class LatentflowServer: Sendable {
         await PromptWorker(engine: engine, queue: queue, hub: hub).run()
     }
 
-    /// Serves until SIGINT / SIGTERM.
+    /// Serves until `shutDown()` has drained the worker (the caller wires it to SIGTERM / SIGINT),
+    /// then closes the queue's database.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runWorker() }
-            group.addTask { try await application.runService() }
-            // The application returns on a shutdown signal; the worker then stops with it.
-            try await group.next()
-            group.cancelAll()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // No signals of its own: the HTTP server keeps answering (503 for new prompts)
+                // while the worker drains, and stops when the group is cancelled.
+                group.addTask { try await application.runService(gracefulShutdownSignals: []) }
+                group.addTask { await self.runWorker() }
+                // The worker returns once drained; the application only on an error.
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            await queue.closeStore()
+            throw error
         }
+        await queue.closeStore()
+    }
+
+    /// Stops taking prompts (`POST /prompt` answers 503), interrupts the running prompt at its next
+    /// sampler step or node boundary and records it as pending; `run()` then returns.
+    public func shutDown() async {
+        await queue.beginShutdown()
     }
 }

@@ -3,8 +3,12 @@ import Latentflow
 /// The queue is full; the client should retry later (HTTP 503).
 struct PromptQueueFull: Error {}
 
+/// The server is shutting down and takes no more prompts (HTTP 503).
+struct PromptQueueDraining: Error {}
+
 /// Pending prompts in priority order, the one running, and the history of finished ones. An
-/// actor: HTTP handlers and the worker touch it concurrently.
+/// actor: HTTP handlers and the worker touch it concurrently. With a store, every change is
+/// committed to it before it is made here, so what clients were told survives a crash.
 actor PromptQueue {
     private var pending: [QueuedPrompt] = []
     private var running: QueuedPrompt?
@@ -15,6 +19,9 @@ actor PromptQueue {
     private var history: [String: JSONValue] = [:]
     /// `POST /free` asked for the cached models and outputs to go (once the running prompt ends).
     private var freeRequested = false
+    /// A shutdown began: nothing new is accepted or started.
+    private(set) var draining = false
+    private let store: PromptStore?
 
     /// One wake-up per enqueue; the worker drains the queue on each (coalesced: it only needs
     /// to know that there may be work).
@@ -23,9 +30,18 @@ actor PromptQueue {
     /// Told the number of remaining prompts whenever it changes (the WebSocket `status` broadcast).
     private let onChange: @Sendable (Int) -> Void
 
-    init(onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
+    /// - Parameter restored: what the store held at start-up (pending in run order, history oldest first).
+    init(
+        store: PromptStore? = nil, restored: RestoredQueue = RestoredQueue(),
+        onChange: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        self.onChange = onChange
+        (self.store, self.onChange) = (store, onChange)
+        pending = restored.pending
+        history = Dictionary(restored.history.map { ($0.id, $0.entry) }, uniquingKeysWith: { $1 })
+        historyOrder = restored.history.map(\.id)
+        counter = restored.counter
+        if !pending.isEmpty { wake.yield() }
     }
 
     /// ComfyUI's `queue_remaining`: pending plus running.
@@ -39,7 +55,10 @@ actor PromptQueue {
     }
 
     func enqueue(_ prompt: QueuedPrompt) throws {
+        guard !draining else { throw PromptQueueDraining() }
         guard pending.count < ServerLimits.maxPendingPrompts else { throw PromptQueueFull() }
+        // Recorded first: an accepted prompt is one that is on disk.
+        try store?.accepted(prompt)
         // Stable: equal numbers keep submission order.
         let index = pending.firstIndex { $0.number > prompt.number } ?? pending.endIndex
         pending.insert(prompt, at: index)
@@ -49,8 +68,9 @@ actor PromptQueue {
 
     /// Moves the first pending prompt to running; nil when there is none.
     func startNext() -> (prompt: QueuedPrompt, cancellation: CancellationFlag)? {
-        guard running == nil, !pending.isEmpty else { return nil }
+        guard !draining, running == nil, !pending.isEmpty else { return nil }
         let next = pending.removeFirst()
+        record("start \(next.id)") { try $0.started(next.id) }
         let cancellation = CancellationFlag()
         (running, runningCancellation) = (next, cancellation)
         onChange(remaining)
@@ -58,11 +78,44 @@ actor PromptQueue {
     }
 
     func finish(_ id: String, entry: JSONValue) {
+        record("finish \(id)") { try $0.finished(id, entry: entry) }
         if running?.id == id { (running, runningCancellation) = (nil, nil) }
         if history[id] == nil { historyOrder.append(id) }
         history[id] = entry
         while historyOrder.count > ServerLimits.maxHistoryEntries { history[historyOrder.removeFirst()] = nil }
         onChange(remaining)
+    }
+
+    /// The running prompt was stopped by the shutdown: it is pending again and runs from the
+    /// start when the server next starts.
+    func stopForShutdown(_ prompt: QueuedPrompt) {
+        record("return \(prompt.id) to the queue") { try $0.stopped(prompt.id) }
+        if running?.id == prompt.id { (running, runningCancellation) = (nil, nil) }
+        pending.insert(prompt, at: 0)
+        onChange(remaining)
+    }
+
+    /// Stops taking and starting prompts, interrupts the running one at its next sampler step or
+    /// node boundary, and ends the worker's wake-ups (it returns once that prompt is recorded).
+    func beginShutdown() {
+        guard !draining else { return }
+        draining = true
+        runningCancellation?.cancel()
+        wake.finish()
+    }
+
+    /// The database is closed once the worker has stopped; nothing is recorded afterwards.
+    func closeStore() {
+        record("close the database") { try $0.close() }
+    }
+
+    /// A failed write is reported and the in-memory change still made: the server keeps serving,
+    /// and at worst the prompt runs once more after a restart.
+    private func record(_ what: String, _ change: (PromptStore) throws -> Void) {
+        guard let store else { return }
+        do { try change(store) } catch {
+            printServerWarning("latentflow serve: cannot \(what) in \(store.url.path): \(error)")
+        }
     }
 
     // MARK: Queue routes
@@ -71,11 +124,13 @@ actor PromptQueue {
     var pendingJSON: [JSONValue] { pending.map(\.queueJSON) }
 
     func clearPending() {
+        record("clear the queue") { try $0.deletePending(nil) }
         pending.removeAll()
         onChange(remaining)
     }
 
     func deletePending(_ ids: Set<String>) {
+        record("delete from the queue") { try $0.deletePending(ids) }
         pending.removeAll { ids.contains($0.id) }
         onChange(remaining)
     }
@@ -112,11 +167,13 @@ actor PromptQueue {
     func historyEntry(_ id: String) -> JSONValue? { history[id] }
 
     func clearHistory() {
+        record("clear the history") { try $0.deleteHistory(nil) }
         history.removeAll()
         historyOrder.removeAll()
     }
 
     func deleteHistory(_ ids: Set<String>) {
+        record("delete from the history") { try $0.deleteHistory(ids) }
         for id in ids { history[id] = nil }
         historyOrder.removeAll { ids.contains($0) }
     }

@@ -59,6 +59,15 @@ extension LatentflowServer {
                 "queue_full", "The queue is full; try again later.",
                 details: "\(ServerLimits.maxPendingPrompts) prompts are pending",
                 status: .serviceUnavailable)
+        } catch is PromptQueueDraining {
+            return JSONResponse.error(
+                "server_shutting_down", "The server is shutting down; try again once it has restarted.",
+                details: "the queue takes no new prompts while it drains", status: .serviceUnavailable)
+        } catch {
+            // The store could not record it: not accepted, so the client must not count on it.
+            return JSONResponse.error(
+                "prompt_not_recorded", "The prompt could not be recorded in the queue's database.",
+                details: "\(error)", status: .internalServerError)
         }
         return JSONResponse.make(
             .object([

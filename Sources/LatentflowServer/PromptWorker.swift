@@ -7,16 +7,21 @@ struct PromptWorker: Sendable {
     let queue: PromptQueue
     let hub: WebSocketHub
 
-    /// Until the surrounding task is cancelled (the server stops).
+    /// Until the surrounding task is cancelled, or the queue's shutdown has ended its wake-ups.
     func run() async {
         for await _ in queue.wakeups {
             await freeIfRequested()
             while !Task.isCancelled, let next = await queue.startNext() {
                 let prompt = next.prompt
                 let reporter = ExecutionReporter(prompt: prompt, hub: hub)
-                let entry = await execute(prompt, cancellation: next.cancellation, reporter: reporter)
-                // History first: clients fetch /history as soon as they see the "done" message.
-                await queue.finish(prompt.id, entry: entry)
+                let (entry, cancelled) = await execute(prompt, cancellation: next.cancellation, reporter: reporter)
+                if cancelled, await queue.draining {
+                    // Stopped by the shutdown, not by a client: it runs again after the restart.
+                    await queue.stopForShutdown(prompt)
+                } else {
+                    // History first: clients fetch /history as soon as they see the "done" message.
+                    await queue.finish(prompt.id, entry: entry)
+                }
                 reporter.done()
                 await freeIfRequested()
             }
@@ -31,19 +36,19 @@ struct PromptWorker: Sendable {
     func execute(
         _ prompt: QueuedPrompt, cancellation: CancellationFlag,
         reporter: ExecutionReporter
-    ) async -> JSONValue {
+    ) async -> (entry: JSONValue, cancelled: Bool) {
         do {
             let result = try await engine.executor.run(
                 prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,
                 cancellation: cancellation, events: { reporter.handle($0) })
             reporter.succeeded(outputs: result.ui)
-            return reporter.historyEntry(outputs: result.ui, success: true)
+            return (reporter.historyEntry(outputs: result.ui, success: true), false)
         } catch let cancelled as ExecutionCancelled {
             reporter.interrupted(at: cancelled.nodeId)
-            return reporter.historyEntry(outputs: nil, success: false)
+            return (reporter.historyEntry(outputs: nil, success: false), true)
         } catch {
             reporter.failed(error)
-            return reporter.historyEntry(outputs: nil, success: false)
+            return (reporter.historyEntry(outputs: nil, success: false), false)
         }
     }
 }

@@ -31,7 +31,7 @@ final class ServerHarness: Sendable {
         configuration.outputDirectory = outputDirectory
         if input { configuration.inputDirectory = scratch.appendingPathComponent("input") }
         configuration.preview = preview
-        server = LatentflowServer(
+        server = try LatentflowServer(
             engine: try Engine(configuration: configuration),
             configuration: ServerConfiguration(
                 port: 0, frontEndRoot: frontEndRoot, userDirectory: scratch.appendingPathComponent("user"),
