@@ -42,7 +42,8 @@ public enum BuiltinNodes: NodePack {
         // Few-step sampling: the ComfyUI-TCD node pack's node.
         TCDModelSamplingDiscrete.self,
         // Latent operations.
-        LatentApplyOperation.self, LatentOperationTonemapReinhard.self, LatentOperationSharpen.self,
+        LatentApplyOperation.self, LatentApplyOperationCFG.self, LatentOperationTonemapReinhard.self,
+        LatentOperationSharpen.self,
         // Utilities.
         PrimitiveString.self, PrimitiveStringMultiline.self, PrimitiveInt.self, PrimitiveFloat.self,
         PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self,

@@ -58,8 +58,8 @@ final class UNetPatchTests: XCTestCase {
             let spec = Self.cases[name]!
             let shrink = DeepShrink(
                 block: 3, factor: spec["factor"] as! Double, sigmaStart: 10, sigmaEnd: 2,
-                downscale: ResizeMode(rawValue: spec["downscale_method"] as! String)!,
-                upscale: ResizeMode(rawValue: spec["upscale_method"] as! String)!)
+                downscale: FeatureResampling(method: spec["downscale_method"] as! String)!,
+                upscale: FeatureResampling(method: spec["upscale_method"] as! String)!)
             let h = Self.tensor("\(name).h")
             let shrunk = try shrink.inputBlockPatch(h, 3, UNetCallInfo(sigma: 5, originalShape: h.shape))
             XCTAssertLessThan(relativeError(shrunk, Self.tensor("\(name).expected_shrunk")), 1e-6, name)

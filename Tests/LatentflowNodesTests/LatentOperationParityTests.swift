@@ -1,5 +1,7 @@
 import Foundation
 import LatentflowIO
+import LatentflowModels
+import LatentflowSampling
 import LatentflowTensor
 import XCTest
 
@@ -91,6 +93,34 @@ final class LatentOperationParityTests: XCTestCase {
             checked += 1
         }
         XCTAssertEqual(checked, 4)
+    }
+
+    /// The pre-CFG function LatentApplyOperationCFG installs, against ComfyUI v0.3.64's own
+    /// (scripts/make_latent_operation_cfg_fixtures.py), with a negative and with cfg 1's zeros.
+    func testApplyOperationCFGMatchesComfyUI() async throws {
+        let file = try SafeTensorsFile(
+            path: Bundle.module.url(
+                forResource: "latent_operation_cfg", withExtension: "safetensors", subdirectory: "Fixtures")!.path)
+        let operation = try await node("LatentOperationSharpen").execute(
+            NodeInputs(["sharpen_radius": 2, "sigma": 0.8, "alpha": 0.6]), context: context
+        ).values[0]
+        let model = ControlNetNodeTests.model
+        let patched = try await node("LatentApplyOperationCFG").execute(
+            NodeInputs(["model": model, "operation": operation]), context: context
+        ).values[0]
+        let patches = try XCTUnwrap(patched as? DiffusionModel).guidance
+        XCTAssertEqual(patches.count, 1)
+        let hook = try patches[0].makeHook(GuidanceRun(positive: Conditioning([]), makeEntries: { _, _ in [] }))
+        guard case .preCFG(let function) = hook else { return XCTFail("a pre-CFG hook expected") }
+        let (cond, uncond) = (try file.tensor("cond"), try file.tensor("uncond"))
+        for (name, negative, skipped) in [
+            ("with_negative", uncond, false), ("skipped", Tensor(shape: cond.shape), true),
+        ] {
+            let result = try function(
+                CFGPredictions(x: cond, sigma: 1, cfg: 5, cond: cond, uncond: negative, uncondSkipped: skipped))
+            XCTAssertLessThan(maxError(result.cond, try file.tensor(name)), 2e-5, name)
+            XCTAssertEqual(result.uncond, negative, name)
+        }
     }
 
     func testSharpenRefusesARadiusTheLatentCannotReflect() async throws {

@@ -102,9 +102,12 @@ final class UNetPatchNodeTests: XCTestCase {
         values["block_number"] = 1
         let before = try await sample(try await patched(PatchModelAddDownscale(), values))
         XCTAssertTrue(before.scalars.allSatisfy(\.isFinite))
-        XCTAssertNotNil(
-            PatchModelAddDownscale.validate(
-                NodeConstants(["downscale_method": "bislerp"]), environment: ExecutionEnvironment()))
+        // bislerp, as ComfyUI's common_upscale offers it, both ways.
+        values["downscale_method"] = "bislerp"
+        values["upscale_method"] = "bislerp"
+        let bislerped = try await sample(try await patched(PatchModelAddDownscale(), values))
+        XCTAssertTrue(bislerped.scalars.allSatisfy(\.isFinite))
+        XCTAssertNotEqual(bislerped, before)
     }
 
     func testHyperTile() async throws {

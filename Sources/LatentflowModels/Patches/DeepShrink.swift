@@ -10,10 +10,11 @@ public struct DeepShrink: Sendable {
     public var factor: Double
     /// Shrinks while `sigmaEnd ≤ sigma ≤ sigmaStart`.
     public var sigmaStart: Float, sigmaEnd: Float
-    public var downscale: ResizeMode, upscale: ResizeMode
+    public var downscale: FeatureResampling, upscale: FeatureResampling
 
     public init(
-        block: Int, factor: Double, sigmaStart: Float, sigmaEnd: Float, downscale: ResizeMode, upscale: ResizeMode
+        block: Int, factor: Double, sigmaStart: Float, sigmaEnd: Float, downscale: FeatureResampling,
+        upscale: FeatureResampling
     ) {
         (self.block, self.factor, self.sigmaStart, self.sigmaEnd) = (block, factor, sigmaStart, sigmaEnd)
         (self.downscale, self.upscale) = (downscale, upscale)
@@ -33,16 +34,41 @@ public struct DeepShrink: Sendable {
                     "PatchModelAddDownscale: downscale_factor \(shrink.factor) shrinks \(h.dim(2))x\(h.dim(3)) "
                         + "features to nothing")
             }
-            return try h.resized(height: height, width: width, mode: shrink.downscale)
+            return try shrink.downscale.apply(h, height: height, width: width)
         }
     }
 
     /// The output block patch: features whose height differs from the skip's are resized to it.
     public var outputBlockPatch: UNetPatches.OutputBlock {
-        let mode = upscale
+        let upscale = upscale
         return { h, skip, _, _ in
             guard h.dim(2) != skip.dim(2) else { return (h, skip) }
-            return (try h.resized(height: skip.dim(2), width: skip.dim(3), mode: mode), skip)
+            return (try upscale.apply(h, height: skip.dim(2), width: skip.dim(3)), skip)
+        }
+    }
+}
+
+/// How Deep Shrink resizes features: ComfyUI's `common_upscale` methods (`F.interpolate` modes,
+/// or its `bislerp`).
+public enum FeatureResampling: Sendable, Equatable {
+    case interpolate(ResizeMode)
+    case bislerp
+
+    /// The method by ComfyUI's name; nil for a name it does not offer here.
+    public init?(method: String) {
+        if method == "bislerp" {
+            self = .bislerp
+        } else if let mode = ResizeMode(rawValue: method) {
+            self = .interpolate(mode)
+        } else {
+            return nil
+        }
+    }
+
+    func apply(_ x: Tensor, height: Int, width: Int) throws -> Tensor {
+        switch self {
+        case .interpolate(let mode): return try x.resized(height: height, width: width, mode: mode)
+        case .bislerp: return try x.bislerped(height: height, width: width)
         }
     }
 }

@@ -1,4 +1,5 @@
 import LatentflowGraph
+import LatentflowSampling
 import LatentflowTensor
 
 /// LATENT_OPERATION: a function from latent to latent, made by the `LatentOperation*` nodes and
@@ -58,5 +59,36 @@ public struct LatentOperationSharpen: Node {
             try inputs[Self.radius], Float(try inputs[Self.sigma]), Float(try inputs[Self.alpha])
         )
         return NodeOutputs(LatentOperation { try sharpenLatent($0, radius: radius, sigma: sigma, alpha: alpha) })
+    }
+}
+
+/// Applies a latent operation to the guidance direction at every step: the positive prediction
+/// becomes `operation(cond − uncond) + uncond` (the negative is zeros when cfg 1 skips it, as
+/// ComfyUI's `calc_cond_batch` gives them), before the predictions are combined.
+///
+/// Matches: ComfyUI `comfy_extras/nodes_latent.py` `LatentApplyOperationCFG` (a
+/// `sampler_pre_cfg_function`).
+public struct LatentApplyOperationCFG: Node {
+    static let model = Input<DiffusionModel>("model")
+    static let operation = Input<LatentOperation>("operation")
+
+    public static let schema = NodeSchema(
+        "LatentApplyOperationCFG", category: "latent/advanced/operations",
+        inputs: [model, operation], outputs: outputs(Output<DiffusionModel>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let operation = try inputs[Self.operation]
+        return NodeOutputs(
+            try inputs[Self.model].addingGuidance(
+                GuidancePatch(name: "LatentApplyOperationCFG") { _ in
+                    .preCFG { predictions in
+                        var result = predictions
+                        result.cond = try operation.apply(predictions.cond.subtracting(predictions.uncond))
+                            .adding(predictions.uncond)
+                        return result
+                    }
+                }))
     }
 }

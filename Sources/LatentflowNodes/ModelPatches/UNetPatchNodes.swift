@@ -83,22 +83,11 @@ public struct PatchModelAddDownscale: Node {
 
     public init() {}
 
-    public static func validate(_ constants: NodeConstants, environment: ExecutionEnvironment) -> String? {
-        for name in ["downscale_method", "upscale_method"] {
-            if let method = constants[name] as? String, ResizeMode(rawValue: method) == nil {
-                return "\(name) '\(method)' is a ComfyUI method Latentflow does not implement yet"
-            }
-        }
-        return nil
-    }
-
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         var model = try inputs[Self.model]
-        func mode(_ input: Input<String>) throws -> ResizeMode {
+        func mode(_ input: Input<String>) throws -> FeatureResampling {
             let name = try inputs[input]
-            guard let mode = ResizeMode(rawValue: name) else {
-                throw NodeError("\(input.name) '\(name)' is a ComfyUI method Latentflow does not implement yet")
-            }
+            guard let mode = FeatureResampling(method: name) else { throw NodeError("unknown \(input.name) '\(name)'") }
             return mode
         }
         let shrink = DeepShrink(
