@@ -143,6 +143,7 @@ final class TinyLCMWorkflowTests: XCTestCase {
             "control_net_name": "latentflow-tiny-controlnet.safetensors",
             "model_name": "latentflow-tiny-esrgan-x4.safetensors",
             "gligen_name": "latentflow-tiny-gligen.safetensors",
+            "hypernetwork_name": "latentflow-tiny-hypernetwork.pt",
         ]
         var ran: [String] = []
         for file in files {
