@@ -36,9 +36,7 @@ public struct PreviewImage: Node {
     public init() {}
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        let suffix = String((0..<5).map { _ in "abcdefghijklmnopqrstupvxyz".randomElement()! })
-        return try ImageSaver(directory: context.environment.tempDirectory, type: "temp", compressionLevel: 1)
-            .save(try inputs[Self.images], prefix: "ComfyUI_temp_" + suffix, context: context)
+        try ImageSaver.preview(try inputs[Self.images], compressionLevel: 1, context: context)
     }
 }
 
@@ -51,6 +49,15 @@ struct ImageSaver {
     let directory: URL
     let type: String
     let compressionLevel: Int
+
+    /// ComfyUI's preview save: the temp folder, `ComfyUI_temp_` and five random letters (its own
+    /// alphabet, typo included).
+    static func preview(_ batch: ImageBatch, compressionLevel: Int, context: ExecutionContext) throws -> NodeOutputs {
+        let suffix = String((0..<5).map { _ in "abcdefghijklmnopqrstupvxyz".randomElement()! })
+        return try ImageSaver(
+            directory: context.environment.tempDirectory, type: "temp", compressionLevel: compressionLevel
+        ).save(batch, prefix: "ComfyUI_temp_" + suffix, context: context)
+    }
 
     func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> NodeOutputs {
         let prefix = Self.substitute(rawPrefix, width: batch.width, height: batch.height, date: Date())

@@ -89,22 +89,28 @@ func sharpenLatent(_ latent: Tensor, radius: Int, sigma: Float, alpha: Float) th
     kernel[center] = kernel[center] - kernel.reduce(0, +) + 1
     let norms = channelNorms(latent, epsilon: 1e-6)
     let reflect = { (i: Int, n: Int) -> Int in i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) }
+    // Each pixel's channel direction, once (the kernel reads every one (2·radius + 1)² times).
+    var directions = latent
+    directions.withUnsafeMutableBufferPointer { x in
+        for n in 0..<b {
+            for channel in 0..<c {
+                for p in 0..<(h * w) { x[(n * c + channel) * h * w + p] /= norms[n * h * w + p] }
+            }
+        }
+    }
     var out = latent
-    latent.withUnsafeBufferPointer { x in
+    directions.withUnsafeBufferPointer { x in
         out.withUnsafeMutableBufferPointer { y in
             for n in 0..<b {
                 for channel in 0..<c {
                     let base = (n * c + channel) * h * w
-                    let direction = { (row: Int, column: Int) -> Float in
-                        let p = reflect(row, h) * w + reflect(column, w)
-                        return x[base + p] / norms[n * h * w + p]
-                    }
                     for row in 0..<h {
                         for column in 0..<w {
                             var sum: Float = 0
                             for dy in 0..<size {
+                                let source = base + reflect(row + dy - radius, h) * w
                                 for dx in 0..<size {
-                                    sum += kernel[dy * size + dx] * direction(row + dy - radius, column + dx - radius)
+                                    sum += kernel[dy * size + dx] * x[source + reflect(column + dx - radius, w)]
                                 }
                             }
                             y[base + row * w + column] = norms[n * h * w + row * w + column] * sum

@@ -22,8 +22,6 @@ public struct MaskPreview: Node {
                 for i in 0..<m.count { for channel in 0..<3 { out[i * 3 + channel] = m[i] } }
             }
         }
-        let suffix = String((0..<5).map { _ in "abcdefghijklmnopqrstupvxyz".randomElement()! })
-        return try ImageSaver(directory: context.environment.tempDirectory, type: "temp", compressionLevel: 4)
-            .save(ImageBatch(grey), prefix: "ComfyUI_temp_" + suffix, context: context)
+        return try ImageSaver.preview(ImageBatch(grey), compressionLevel: 4, context: context)
     }
 }

@@ -123,13 +123,9 @@ public struct StringCompare: Node {
         inputs: [a, b, mode, caseSensitive], outputs: outputs(Output<Bool>()))
     public init() {}
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
-        var (a, b) = (Array(try inputs[Self.a].unicodeScalars), Array(try inputs[Self.b].unicodeScalars))
-        if !(try inputs[Self.caseSensitive]) {
-            (a, b) = (
-                Array(String(String.UnicodeScalarView(a)).lowercased().unicodeScalars),
-                Array(String(String.UnicodeScalarView(b)).lowercased().unicodeScalars)
-            )
-        }
+        var (first, second) = (try inputs[Self.a], try inputs[Self.b])
+        if !(try inputs[Self.caseSensitive]) { (first, second) = (first.lowercased(), second.lowercased()) }
+        let (a, b) = (Array(first.unicodeScalars), Array(second.unicodeScalars))
         switch try inputs[Self.mode] {
         case "Starts With": return NodeOutputs(a.starts(with: b))
         case "Ends With": return NodeOutputs(a.reversed().starts(with: b.reversed()))
