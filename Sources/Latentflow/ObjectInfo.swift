@@ -69,7 +69,9 @@ public struct ObjectInfo {
 
     /// Integers print as integers for INT inputs (ComfyUI's UI reads `step: 1`, not `1.0`).
     private func number(_ value: Double, for spec: InputSpec) -> JSONValue {
-        spec.type == .int && value.rounded() == value && abs(value) < 9e18 ? .int(Int64(value)) : .double(value)
+        // A seed's maximum, 2^64 − 1, is stored as the Double 2^64 (the nearest); print ComfyUI's.
+        if spec.takesUnsigned64, value >= Double(UInt64.max) { return .uint(.max) }
+        return spec.type == .int && value.rounded() == value && abs(value) < 9e18 ? .int(Int64(value)) : .double(value)
     }
 
     /// Built-in nodes are ComfyUI's `nodes`; other packs appear as custom nodes.

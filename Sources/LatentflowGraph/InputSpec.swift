@@ -43,6 +43,9 @@ public struct InputSpec: Sendable {
     public var isLazy = false
     /// The UI adds a hidden "control after generate" widget after this one (seeds).
     public var controlAfterGenerate = false
+    /// An INT that goes up to 2^64 − 1, as ComfyUI's seeds do; values past Int.max reach the node
+    /// as the same 64 bits in an Int (read them back with `UInt64(bitPattern:)`).
+    public var takesUnsigned64 = false
     /// The UI adds a hidden "upload" widget after this one (LoadImage's image).
     public var imageUpload = false
     public var tooltip: String?
@@ -117,6 +120,17 @@ extension Input where Value == Int {
         spec.forceInput = forceInput
         spec.tooltip = tooltip
         return Input(spec: spec)
+    }
+}
+
+extension Input where Value == Int {
+    /// ComfyUI's seed widget: 0 through 2^64 − 1 with "control after generate". The node reads an Int
+    /// whose bits are the seed (`UInt64(bitPattern: Int64(seed))`), as torch's `manual_seed` does.
+    public static func seed(_ name: String, tooltip: String? = nil) -> Input {
+        var input = Input.int(name, default: 0, min: 0, controlAfterGenerate: true, tooltip: tooltip)
+        input.spec.max = Double(UInt64.max)
+        input.spec.takesUnsigned64 = true
+        return input
     }
 }
 

@@ -6,6 +6,9 @@ public indirect enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// An integer above Int64.max. ComfyUI's seeds go up to 2^64 − 1, and a workflow saved with
+    /// one must keep it exactly (as a double it would round to 2^64, past the maximum).
+    case uint(UInt64)
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -16,6 +19,7 @@ public indirect enum JSONValue: Sendable, Hashable {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
         case let (.int(x), .int(y)): return x == y
+        case let (.uint(x), .uint(y)): return x == y
         case let (.double(x), .double(y)): return x == y
         case let (.string(x), .string(y)): return x == y
         case let (.array(x), .array(y)): return x == y
@@ -54,13 +58,14 @@ public indirect enum JSONValue: Sendable, Hashable {
         switch self {
         case .int(let v): return Int(exactly: v)
         case .double(let v): return Int(exactly: v)
-        default: return nil
+        default: return nil  // a .uint is past Int.max
         }
     }
 
     public var doubleValue: Double? {
         switch self {
         case .int(let v): return Double(v)
+        case .uint(let v): return Double(v)
         case .double(let v): return v
         default: return nil
         }
@@ -76,7 +81,7 @@ public indirect enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .int: return "integer"
+        case .int, .uint: return "integer"
         case .double: return "number"
         case .string: return "string"
         case .array: return "list"
@@ -344,9 +349,9 @@ private struct JSONParser {
             throw error("unexpected character '\(String(decoding: [bytes[start]], as: UTF8.self))'")
         }
         if isInteger, let value = Int64(text) { return .int(value) }
-        // Integers beyond 64 bits (seeds up to 2^64-1 are legal) keep their exact value as UInt64
-        // where possible, else become doubles as Python would print them back.
-        if isInteger, let value = UInt64(text) { return .double(Double(value)) }
+        // Integers past Int64.max (seeds up to 2^64-1 are legal) keep their exact value as UInt64;
+        // larger ones become doubles.
+        if isInteger, let value = UInt64(text) { return .uint(value) }
         guard let value = Double(text) else {
             position = start
             throw error("invalid number '\(text)'")
@@ -371,6 +376,7 @@ extension JSONValue {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let v): out += String(v)
+        case .uint(let v): out += String(v)
         case .double(let v): out += Self.pythonFloat(v)
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let values):

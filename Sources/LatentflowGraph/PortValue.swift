@@ -13,8 +13,10 @@ public protocol MemoryFootprint {
     var byteCount: Int { get }
 }
 
-/// An integer bound stored as a Double, printed as an integer (bounds up to Int.max included).
+/// An integer bound stored as a Double, printed as an integer (bounds up to Int.max included, and
+/// a seed's 2^64 − 1, whose nearest Double is 2^64).
 func integerText(_ value: Double) -> String {
+    if value >= Double(UInt64.max) { return String(UInt64.max) }
     if value >= Double(Int.max) { return String(Int.max) }
     if value <= Double(Int.min) { return String(Int.min) }
     return String(Int(value))

@@ -273,9 +273,12 @@ struct Validator {
                 node, spec, extra: [("received_value", json)])
             return nil
         }
-        if spec.type == .int, let direction = SixtyFourBitRange.overflow(json) {
+        let unsignedSeed = spec.takesUnsigned64 ? SixtyFourBitRange.unsigned(json) : nil
+        if spec.type == .int, unsignedSeed == nil, let direction = SixtyFourBitRange.overflow(json) {
             let shown = json.stringValue ?? json.serialized()
-            let bound = direction > 0 ? SixtyFourBitRange.maxText : SixtyFourBitRange.minText
+            let bound =
+                direction > 0
+                ? (spec.takesUnsigned64 ? String(UInt64.max) : SixtyFourBitRange.maxText) : SixtyFourBitRange.minText
             fail(
                 direction > 0 ? .valueBiggerThanMax : .valueSmallerThanMin,
                 "Value \(shown) \(direction > 0 ? "bigger than max" : "smaller than min") of \(bound)",
@@ -290,7 +293,7 @@ struct Validator {
             return nil
         }
         if customValidated { return value }
-        if let number = (value as? Int).map(Double.init) ?? (value as? Double) {
+        if let number = unsignedSeed.map({ Double($0) }) ?? (value as? Int).map(Double.init) ?? (value as? Double) {
             // NaN compares false with everything, so the range checks alone would let it through.
             if number.isNaN, spec.min != nil || spec.max != nil {
                 fail(

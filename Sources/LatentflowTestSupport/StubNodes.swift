@@ -11,7 +11,7 @@ public enum StubNodes: NodePack {
         StubImage.self, StubConstantImage.self, StubMask.self, StubInt.self, StubFloat.self, TestLazyMixImages.self,
         TestVariadicAverage.self, TestCustomIsChanged.self, TestIsChangedWithConstants.self, TestCustomValidation.self,
         TestMakeListNode.self, TestFailingNode.self, StubOutput.self, StubListOutput.self, StubSeededImage.self,
-        StubInvertImage.self,
+        StubInvertImage.self, StubSeed.self,
     ]
 }
 
@@ -262,6 +262,17 @@ public struct StubOutput: Node {
             batch.pixels.scalars[(i * plane)..<((i + 1) * plane)].reduce(0, +) / Float(plane)
         }
         return NodeOutputs(values: [], ui: .object([("images", .array(means.map { .double(Double($0)) }))]))
+    }
+}
+
+/// An output node with a seed input: reports the seed as the unsigned 64-bit value the node read.
+public struct StubSeed: Node {
+    static let seed = Input.seed("seed")
+    public static let schema = NodeSchema("StubSeed", category: "Testing/Nodes", inputs: [seed], isOutputNode: true)
+    public init() {}
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let bits = UInt64(bitPattern: Int64(try inputs[Self.seed]))
+        return NodeOutputs(values: [], ui: .object([("seed", .string(String(bits)))]))
     }
 }
 

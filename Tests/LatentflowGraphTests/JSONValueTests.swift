@@ -9,7 +9,10 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(json["b"], .int(5))
         XCTAssertEqual(json["a"], .double(5))
         XCTAssertEqual(json["c"], .array([.bool(true), .null, .string("xé\n")]))
-        XCTAssertEqual(json["big"], .double(18446744073709551615))
+        // Past Int64.max an integer stays exact (a seed of 2^64 − 1 must not round to 2^64).
+        XCTAssertEqual(json["big"], .uint(18_446_744_073_709_551_615))
+        XCTAssertEqual(json["big"]?.serialized(), "18446744073709551615")
+        XCTAssertEqual(try JSONValue.parse("18446744073709551616"), .double(18446744073709551616))
     }
 
     /// The text ComfyUI writes into PNGs: Python's json.dumps defaults.

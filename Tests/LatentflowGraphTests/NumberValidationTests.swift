@@ -54,4 +54,27 @@ final class NumberValidationTests: XCTestCase {
         XCTAssertEqual(errors("StubInt", try parsed("NaN")).map(\.kind), [.invalidInputType])
         XCTAssertEqual(errors("StubInt", .int(42)), [])
     }
+
+    /// ComfyUI's seeds go up to 2^64 − 1 (`0xffffffffffffffff` in nodes.py): a seed input takes every
+    /// such value exactly, as a number or a numeric string (Python's `int()`), and passes the node the
+    /// same 64 bits torch's `manual_seed` reads; one past it is refused naming ComfyUI's maximum.
+    func testSeedInputsTakeValuesUpToTwoToTheSixtyFourMinusOne() async throws {
+        func errors(_ classType: String, _ value: JSONValue) -> [ValidationError] {
+            let node = WorkflowNode(id: "1", classType: classType, inputs: [("seed", .constant(value))])
+            return executor.validate(Workflow(nodes: [node]), targets: ["1"]).errors
+        }
+        for text in ["18446744073709551615", "9223372036854775808", "\"18446744073709551615\"", "42"] {
+            XCTAssertEqual(errors("StubSeed", try parsed(text)), [], text)
+            let node = WorkflowNode(id: "1", classType: "StubSeed", inputs: [("seed", .constant(try parsed(text)))])
+            let result = try await executor.run(Workflow(nodes: [node]))
+            let expected = text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            XCTAssertEqual(result.ui.first?.ui["seed"], .string(expected), text)
+        }
+        for text in ["18446744073709551616", "\"18446744073709551616\"", "1e30"] {
+            let found = errors("StubSeed", try parsed(text))
+            XCTAssertEqual(found.map(\.kind), [.valueBiggerThanMax], text)
+            XCTAssertTrue(found.first?.message.hasSuffix("bigger than max of 18446744073709551615") == true, "\(found)")
+        }
+        XCTAssertEqual(errors("StubSeed", .int(-1)).map(\.kind), [.valueSmallerThanMin])
+    }
 }

@@ -9,10 +9,7 @@ import LatentflowTensor
 /// the same stream), then `clip(image + strength · noise, 0, 1)` in float32.
 public struct ImageAddNoise: Node {
     static let image = Input<ImageBatch>("image")
-    // ComfyUI's maximum is 2^64 - 1; Latentflow's INT widgets stop at Int.max, as KSampler's seed does.
-    static let seed = Input.int(
-        "seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true,
-        tooltip: "The random seed used for creating the noise.")
+    static let seed = Input.seed("seed", tooltip: "The random seed used for creating the noise.")
     static let strength = Input.float("strength", default: 0.5, min: 0, max: 1, step: 0.01)
 
     public static let schema = NodeSchema(

@@ -47,9 +47,7 @@ func commonKSampler(
 /// Denoises a latent with a sampler and scheduler, guided by a positive and a negative prompt.
 public struct KSampler: Node {
     static let model = Input<DiffusionModel>("model", tooltip: "The model used for denoising the input latent.")
-    static let seed = Input.int(
-        "seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true,
-        tooltip: "The random seed used for creating the noise.")
+    static let seed = Input.seed("seed", tooltip: "The random seed used for creating the noise.")
     static let steps = Input.int(
         "steps", default: 20, min: 1, max: 10000, tooltip: "The number of steps used in the denoising process.")
     static let cfg = Input.float(
@@ -92,7 +90,7 @@ public struct KSampler: Node {
 public struct KSamplerAdvanced: Node {
     static let model = Input<DiffusionModel>("model")
     static let addNoise = Input.combo("add_noise", options: ["enable", "disable"])
-    static let noiseSeed = Input.int("noise_seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
+    static let noiseSeed = Input.seed("noise_seed")
     static let steps = Input.int("steps", default: 20, min: 1, max: 10000)
     static let cfg = Input.float("cfg", default: 8.0, min: 0, max: 100, step: 0.1)
     static let samplerName = Input.combo("sampler_name", options: samplerNames)

@@ -42,7 +42,7 @@ public struct BasicScheduler: Node {
 }
 
 public struct RandomNoise: Node {
-    static let seed = Input.int("noise_seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
+    static let seed = Input.seed("noise_seed")
     public static let schema = NodeSchema(
         "RandomNoise", category: "sampling/custom_sampling/noise", inputs: [seed],
         outputs: outputs(Output<NoiseSource>()))
@@ -148,7 +148,7 @@ private func inpaintConcat(_ model: DiffusionModel, plan: SamplingPlan, latent: 
 public struct SamplerCustom: Node {
     static let model = Input<DiffusionModel>("model")
     static let addNoise = Input.boolean("add_noise", default: true)
-    static let noiseSeed = Input.int("noise_seed", default: 0, min: 0, max: Int.max, controlAfterGenerate: true)
+    static let noiseSeed = Input.seed("noise_seed")
     static let cfg = Input.float("cfg", default: 8.0, min: 0, max: 100, step: 0.1)
     static let positive = Input<Conditioning>("positive")
     static let negative = Input<Conditioning>("negative")
