@@ -12,7 +12,8 @@ struct WorkflowRun {
     let extraPNGInfo: JSONValue?
     let cancellation: CancellationFlag
     let events: @Sendable (ExecutionEvent) -> Void
-    /// The API form of the workflow, built once: every node call receives it (SaveImage embeds it).
+    /// The API form of the workflow with its constants as validated, built once: every node call
+    /// receives it (SaveImage embeds it).
     let prompt: JSONValue
     private let index: WorkflowIndex
 
@@ -28,7 +29,7 @@ struct WorkflowRun {
     ) {
         (self.executor, self.workflow, self.report, self.extraPNGInfo) = (executor, workflow, report, extraPNGInfo)
         (self.cancellation, self.events) = (cancellation, events)
-        prompt = workflow.apiJSON
+        prompt = workflow.apiJSON(asValidated: report.constants, registry: executor.registry)
         index = WorkflowIndex(workflow)
         result = RunResult(validation: report)
     }
