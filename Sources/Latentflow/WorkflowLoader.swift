@@ -8,6 +8,8 @@ public struct LoadedWorkflow: Sendable {
     /// `{"workflow": <UI graph>}` when the source had one, as ComfyUI's EXTRA_PNGINFO.
     public var extraPNGInfo: JSONValue?
     public var source: String
+    /// The node schemas the UI graph in `extraPNGInfo` was read with: overrides edit its widgets too.
+    var registry: NodeRegistry?
 
     public init(workflow: Workflow, extraPNGInfo: JSONValue? = nil, source: String) {
         (self.workflow, self.extraPNGInfo, self.source) = (workflow, extraPNGInfo, source)
@@ -36,7 +38,11 @@ public struct WorkflowLoader {
     }
 
     public func load(_ data: Data, source: String) throws -> LoadedWorkflow {
-        if ImageCodec.sniff(data) != nil { return try loadImage(data, source: source) }
+        if ImageCodec.sniff(data) != nil {
+            var loaded = try loadImage(data, source: source)
+            loaded.registry = registry
+            return loaded
+        }
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch {
             throw WorkflowLoadError(file: source, reason: "\(error)")
@@ -45,6 +51,12 @@ public struct WorkflowLoader {
     }
 
     public func load(_ json: JSONValue, source: String) throws -> LoadedWorkflow {
+        var loaded = try read(json, source: source)
+        loaded.registry = registry
+        return loaded
+    }
+
+    private func read(_ json: JSONValue, source: String) throws -> LoadedWorkflow {
         do {
             if UIWorkflowConverter.isUIFormat(json) {
                 let workflow = try UIWorkflowConverter(registry: registry).convert(json)
@@ -88,6 +100,8 @@ public struct WorkflowLoader {
 
 extension LoadedWorkflow {
     /// Applies `NODE.INPUT=VALUE` overrides; NODE is a node id or title, VALUE is JSON or text.
+    /// The UI graph the outputs embed (`workflow`) gets the same values where the input is a widget
+    /// there, so dragging an output back into ComfyUI loads the graph that ran.
     public mutating func apply(overrides: [String]) throws {
         for override in overrides {
             guard let equals = override.firstIndex(of: "="), let dot = override[..<equals].lastIndex(of: ".") else {
@@ -104,6 +118,14 @@ extension LoadedWorkflow {
                     file: source, reason: "override '\(override)': no node with id or title '\(nodeKey)'")
             }
             workflow.nodes[index].set(input, .constant(value))
+            if let registry, let graph = extraPNGInfo?["workflow"],
+                let edited = UIWorkflowConverter(registry: registry).settingWidget(
+                    in: graph, nodeId: workflow.nodes[index].id, input: input, to: value),
+                case .object(var info)? = extraPNGInfo, let key = info.firstIndex(where: { $0.key == "workflow" })
+            {
+                info[key].value = edited
+                extraPNGInfo = .object(info)
+            }
         }
     }
 }

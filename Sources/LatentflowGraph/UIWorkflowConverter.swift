@@ -91,18 +91,24 @@ public struct UIWorkflowConverter {
             }
         }
         guard let list = values.arrayValue else { return [] }
-        var result: [(String, JSONValue)] = []
+        return widgetSlots(list, schema: schema).map { ($0.name, list[$0.index]) }
+    }
+
+    /// Where each widget's value sits in a `widgets_values` list: schema order, skipping the hidden
+    /// control-after-generate and upload values.
+    func widgetSlots(_ list: [JSONValue], schema: NodeSchema) -> [(name: String, index: Int)] {
+        var slots: [(name: String, index: Int)] = []
         var index = 0
         for spec in schema.inputs where spec.isWidget {
             guard index < list.count else { break }
-            result.append((spec.name, list[index]))
+            slots.append((spec.name, index))
             index += 1
             let hasControl =
                 spec.controlAfterGenerate || (spec.type == .int && ["seed", "noise_seed"].contains(spec.name))
             if hasControl, index < list.count, Self.isControlValue(list[index]) { index += 1 }
             if spec.imageUpload { index += 1 }
         }
-        return result
+        return slots
     }
 
     static func isControlValue(_ value: JSONValue) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import Latentflow
 import LatentflowGraph
 import LatentflowNodes
 import LatentflowTestSupport
@@ -31,6 +32,31 @@ final class UIWorkflowConverterTests: XCTestCase {
             XCTAssertEqual(workflow["7"]?.input("images"), .link(nodeId: "5", slot: 0))
             // A muted source drops the link, so validation reports the missing input.
             XCTAssertNil(workflow["10"]?.input("images"))
+        }
+    }
+
+    /// `--set` overrides reach the UI graph outputs embed as `workflow` (issue 19, item 9): the widget
+    /// values change in place (the control value after the seed stays), the edited graph converts to
+    /// the workflow that ran, and an override of a socket or an unknown node leaves the graph alone.
+    func testOverridesEditTheEmbeddedUIGraph() throws {
+        for name in ["ui_v04", "ui_v1"] {
+            let data = try Data(
+                contentsOf: Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures")!)
+            var loaded = try WorkflowLoader(registry: registry).load(data, source: name)
+            let original = loaded.extraPNGInfo?["workflow"]
+            try loaded.apply(overrides: ["1.seed=7", "1.value=0.25", "Grey.height=16"])
+            let graph = try XCTUnwrap(loaded.extraPNGInfo?["workflow"])
+            let nodes = graph["nodes"]?.arrayValue ?? []
+            let seeded = nodes.first { $0["id"]?.intValue == 1 }
+            XCTAssertEqual(seeded?["widgets_values"], .array([.int(7), .string("randomize"), .double(0.25)]), name)
+            let grey = nodes.first { $0["id"]?.intValue == 5 }
+            XCTAssertEqual(grey?["widgets_values"]?.arrayValue?[1], .int(16), name)
+            XCTAssertEqual(try UIWorkflowConverter(registry: registry).convert(graph), loaded.workflow, name)
+            XCTAssertNotEqual(graph, original, name)
+
+            let before = loaded.extraPNGInfo
+            try loaded.apply(overrides: ["6.images=[\"5\", 0]"])
+            XCTAssertEqual(loaded.extraPNGInfo, before, "\(name): a socket is not a widget")
         }
     }
 
