@@ -47,6 +47,8 @@ final class ProgressPrinter: @unchecked Sendable {
             printError("\(label)error in node \(id) (\(classType)): \(message)")
         case .cancelled(let id):
             printError("\(label)cancelled" + (id.map { " at node \($0)" } ?? ""))
+        case .imageFrame(let id, _):
+            printError("\(label)node \(id) sent an image to a server client; the command line has none (use SaveImage)")
         }
     }
 }

@@ -114,6 +114,12 @@ public struct ExecutionContext: Sendable {
         events(.preview(nodeId: nodeId, step: step, total: total, jpeg: jpeg))
     }
 
+    /// Hands a finished PNG to the client that submitted the run (the server sends it as a binary
+    /// frame; the command line has no client and drops it).
+    public func sendImage(png: Data) {
+        events(.imageFrame(nodeId: nodeId, png: png))
+    }
+
     /// Reports something the user should know that does not stop the node (ComfyUI logs these).
     public func warn(_ message: String) {
         events(.warning(nodeId: nodeId, message: message))
@@ -133,6 +139,9 @@ public enum ExecutionEvent: Sendable {
     case progress(nodeId: String, step: Int, total: Int)
     /// A JPEG preview of the sampler's current prediction, after the step's `progress`.
     case preview(nodeId: String, step: Int, total: Int, jpeg: Data)
+    /// A finished image for the client itself, not a file (ComfyUI's `SaveImageWebsocket`: a PNG
+    /// `PREVIEW_IMAGE` frame), after that image's `progress`.
+    case imageFrame(nodeId: String, png: Data)
     case nodeFinished(nodeId: String, classType: String, ui: JSONValue?)
     case warning(nodeId: String, message: String)
     case failed(nodeId: String, classType: String, message: String)

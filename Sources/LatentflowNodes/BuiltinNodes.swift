@@ -46,7 +46,7 @@ public enum BuiltinNodes: NodePack {
         LatentOperationSharpen.self,
         // Utilities.
         PrimitiveString.self, PrimitiveStringMultiline.self, PrimitiveInt.self, PrimitiveFloat.self,
-        PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self,
+        PrimitiveBoolean.self, PreviewAny.self, RebatchLatents.self, SaveImageWebsocket.self,
         // CLIP vision.
         CLIPVisionLoader.self, CLIPVisionEncode.self,
         // Strings.

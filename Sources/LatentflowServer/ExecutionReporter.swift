@@ -43,7 +43,9 @@ final class ExecutionReporter: @unchecked Sendable {
                         ("node", .string(nodeId)),
                     ])
             case let .preview(_, _, _, jpeg):
-                hub.sendPreview(jpeg: jpeg, to: prompt.clientId)
+                hub.sendImage(jpeg, format: .jpeg, to: prompt.clientId)
+            case let .imageFrame(_, png):
+                hub.sendImage(png, format: .png, to: prompt.clientId)
             case let .nodeFinished(nodeId, _, ui):
                 executed.append(nodeId)
                 guard let ui else { return }

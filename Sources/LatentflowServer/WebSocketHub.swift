@@ -48,20 +48,25 @@ final class WebSocketHub: @unchecked Sendable {
         send(.text(JSONValue.object([("type", .string(type)), ("data", data)]).serialized()), to: clientId)
     }
 
-    /// ComfyUI's `send_image` frame: big-endian event type 1 (`PREVIEW_IMAGE`), big-endian image
-    /// format 1 (JPEG), then the JPEG's bytes.
-    func sendPreview(jpeg: Data, to clientId: String?) {
-        send(.binary(Self.previewFrame(jpeg: jpeg)), to: clientId)
+    /// The image formats of ComfyUI's `send_image` frames.
+    enum ImageFormat: UInt32 {
+        case jpeg = 1, png = 2
     }
 
-    static func previewFrame(jpeg: Data) -> [UInt8] {
-        let previewImage: UInt32 = 1, jpegFormat: UInt32 = 1
+    /// ComfyUI's `send_image` frame: big-endian event type 1 (`PREVIEW_IMAGE`), big-endian image
+    /// format (1 JPEG for sampling previews, 2 PNG for `SaveImageWebsocket`), then the image's bytes.
+    func sendImage(_ image: Data, format: ImageFormat, to clientId: String?) {
+        send(.binary(Self.imageFrame(image, format: format)), to: clientId)
+    }
+
+    static func imageFrame(_ image: Data, format: ImageFormat) -> [UInt8] {
+        let previewImage: UInt32 = 1
         var frame: [UInt8] = []
-        frame.reserveCapacity(8 + jpeg.count)
-        for word in [previewImage, jpegFormat] {
+        frame.reserveCapacity(8 + image.count)
+        for word in [previewImage, format.rawValue] {
             frame += [UInt8(word >> 24), UInt8((word >> 16) & 0xFF), UInt8((word >> 8) & 0xFF), UInt8(word & 0xFF)]
         }
-        frame.append(contentsOf: jpeg)
+        frame.append(contentsOf: image)
         return frame
     }
 
