@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Drives `latentflow serve` with a Python ComfyUI client (websocket-client from PyPI, in a venv):
-# builds, starts the server on a free loopback port over the repository's tiny model with a temp
-# output folder, runs Tests/ServerClients/comfy_ws_client.py, and stops the server.
+# Drives `latentflow serve` with Python ComfyUI clients from PyPI, in a venv: a client modelled on
+# ComfyUI's websockets_api_example.py (websocket-client), comfy_api_simplified and Comfy-Org's
+# comfy-cli (Tests/ServerClients/pypi_clients_test.py). Builds, starts the server on a free loopback
+# port over the repository's tiny model with a temp output folder, runs them, and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --product latentflow
@@ -9,7 +10,8 @@ binary="$(swift build --show-bin-path)/latentflow"
 
 venv=.build/server-clients-venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*" \
+    "comfy_api_simplified==1.6.0" "comfy-cli==1.23.0"
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 output="$(mktemp -d)"
@@ -22,3 +24,4 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 "$venv/bin/python" Tests/ServerClients/comfy_ws_client.py "127.0.0.1:$port" workflows/lcm-tiny.json --size 64
+"$venv/bin/python" Tests/ServerClients/pypi_clients_test.py "127.0.0.1:$port" workflows/lcm-tiny.json "$venv/bin/comfy"
