@@ -46,7 +46,8 @@ def load_diffusers_unet(folder):
     levels = len(config["block_out_channels"])
     unet_config = {"num_res_blocks": [config["layers_per_block"]] * levels,
                    "channel_mult": [c // config["block_out_channels"][0] for c in config["block_out_channels"]],
-                   "transformer_depth": [1 if t.startswith("CrossAttn") else 0 for t in config["down_block_types"]],
+                   "transformer_depth": [1 if t.startswith("CrossAttn") else 0 for t in config["down_block_types"]
+                                         for _ in range(config["layers_per_block"])],
                    "transformer_depth_output": [], "transformer_depth_middle": 1}
     for t in reversed(config["up_block_types"]):
         unet_config["transformer_depth_output"] += [1 if t.startswith("CrossAttn") else 0] * (config["layers_per_block"] + 1)

@@ -21,6 +21,19 @@ Writes:
         and the UNet forward make the call;
       * `ksampler.single` / `ksampler.chained`: nodes.KSampler (euler, normal, 4 steps, cfg 3,
         seed 7) from nodes.EmptyLatentImage(64, 64): the whole node result.
+  - Tests/LatentflowNodesTests/Fixtures/t2i_unet/ (a diffusers UNet2DConditionModel, float16) and
+    t2i_adapter_comfy_tiny.safetensors (a full T2I-Adapter in TencentARC's names, float16, built as
+    ComfyUI's comfy.t2i_adapter.adapter.Adapter with the SD1.4 adapters' ksize 1, sk, no conv
+    downsampling), and t2i_adapter_sampling.safetensors: nodes.ControlNetApplyAdvanced with that
+    adapter (loaded by comfy.controlnet.load_controlnet, strength 0.8, start/end 0/0.6) then
+    nodes.KSampler on the UNet (loaded into ComfyUI by scripts/comfyui_tiny.py). ComfyUI adds the
+    adapter's level-i feature after the UNet's input block 3i+2 (it assumes SD's two res blocks
+    per level), so this UNet has two res blocks and 32 channels (one level, to stay small), and the
+    adapter channels 32/64/128/128 (its last three levels land past the UNet's three input blocks
+    and go unused, as ComfyUI leaves them). The shipped tiny UNet (one res block per level) and tiny adapter
+    (8/16/32/32) do not fit ComfyUI's placement, and the light adapter cannot be made tiny for
+    ComfyUI at all (Adapter_light hard-codes 320/640/1280/1280): their network calls stay compared
+    against diffusers (scripts/make_controlnet_fixtures.py).
 """
 import os
 import sys
@@ -120,6 +133,48 @@ def main():
               metadata={"comfyui_version": comfyui_version.__version__, "torch": torch.__version__,
                         "ksampler": "seed 7, 4 steps, cfg 3, euler, normal, EmptyLatentImage 64x64"})
     print("wrote", CONTROLNET, "and controlnet_sampling.safetensors")
+    t2i_adapter(nodes, comfyui_tiny, metadata={"comfyui_version": comfyui_version.__version__, "torch": torch.__version__})
+
+
+def t2i_adapter(nodes, comfyui_tiny, metadata):
+    import comfy.controlnet
+    import comfy.t2i_adapter.adapter
+    from diffusers import UNet2DConditionModel
+    from tiny_models import randomize
+
+    torch.manual_seed(2028)
+    unet = randomize(UNet2DConditionModel(
+        sample_size=8, in_channels=4, out_channels=4, block_out_channels=(32,), layers_per_block=2,
+        down_block_types=("CrossAttnDownBlock2D",), up_block_types=("CrossAttnUpBlock2D",),
+        cross_attention_dim=32, attention_head_dim=8), scale=0.1, round_to_float16=True)
+    folder = os.path.join(NODES_FIXTURES, "t2i_unet")
+    unet.half().save_pretrained(folder, safe_serialization=True)
+    model = comfyui_tiny.load_diffusers_unet(folder)
+
+    adapter = comfy.t2i_adapter.adapter.Adapter(cin=3 * 64, channels=[32, 64, 128, 128], nums_rb=2, ksize=1, sk=True,
+                                                use_conv=False, xl=False)
+    weights = {}
+    for name, p in adapter.state_dict().items():
+        w = torch.randn_like(p) * (1.0 / p[0].numel() ** 0.5) if p.ndim > 1 else 0.05 * torch.randn_like(p)
+        weights[name] = w.half().contiguous()
+    path = os.path.join(NODES_FIXTURES, "t2i_adapter_comfy_tiny.safetensors")
+    save_file(weights, path, metadata={"description": "Latentflow's tiny ComfyUI-placeable test T2I-Adapter (random weights)"})
+    loaded = comfy.controlnet.load_controlnet(path)
+    assert type(loaded).__name__ == "T2IAdapter", loaded
+
+    positive_t, negative_t = torch.randn(1, 5, 32), torch.randn(1, 5, 32)
+    hint = torch.rand(1, 64, 64, 3)
+    positive, negative = [[positive_t, {}]], [[negative_t, {}]]
+    out = {"positive": positive_t, "negative": negative_t, "hint": hint}
+    controlled = nodes.ControlNetApplyAdvanced().apply_controlnet(positive, negative, loaded, hint, 0.8, 0.0, 0.6)
+    for name, (pos, neg) in {"adapter": controlled, "none": (positive, negative)}.items():
+        (empty,) = nodes.EmptyLatentImage().generate(64, 64, 1)
+        out["ksampler." + name] = nodes.KSampler().sample(model, 13, 4, 2.5, "euler", "normal", pos, neg, empty)[0]["samples"].contiguous()
+    a, b = out["ksampler.adapter"], out["ksampler.none"]
+    peak = float(b.max() - b.min())
+    print("T2I-Adapter KSampler result against none: PSNR %.1f dB" % (10 * torch.log10(torch.tensor(peak * peak / float(((a - b) ** 2).mean())))))
+    save_file(out, os.path.join(NODES_FIXTURES, "t2i_adapter_sampling.safetensors"),
+              metadata=dict(metadata, ksampler="seed 13, 4 steps, cfg 2.5, euler, normal, EmptyLatentImage 64x64"))
 
 
 if __name__ == "__main__":

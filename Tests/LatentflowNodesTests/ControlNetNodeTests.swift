@@ -9,7 +9,8 @@ import XCTest
 
 /// ControlNetApplyAdvanced's strength, timestep range and chaining through CFG and through a whole
 /// KSampler run, against ComfyUI v0.3.64's own code running the tiny checkpoint and a
-/// ComfyUI-loadable tiny ControlNet (scripts/make_controlnet_comfyui_fixtures.py), and the Canny
+/// ComfyUI-loadable tiny ControlNet, and a full T2I-Adapter on a UNet it fits
+/// (scripts/make_controlnet_comfyui_fixtures.py), and the Canny
 /// node against kornia. Bounds: relative error 1e-4 per denoised prediction (float32 through two
 /// models), latent PSNR >= 90 dB for the KSampler runs; Canny edges equal.
 final class ControlNetNodeTests: XCTestCase {
@@ -94,6 +95,40 @@ final class ControlNetNodeTests: XCTestCase {
             print("KSampler with ControlNet (\(name)) vs ComfyUI: latent PSNR \(psnr) dB")
             XCTAssertGreaterThanOrEqual(psnr, 90, name)
         }
+    }
+
+    /// A full T2I-Adapter (ControlNetApplyAdvanced 0.8 over 0...0.6) then KSampler (euler, normal,
+    /// 4 steps, cfg 2.5, seed 13) on a UNet with SD's two res blocks per level, where ComfyUI places
+    /// the adapter's features.
+    func testKSamplerWithT2IAdapterMatchesComfyUI() async throws {
+        let r = Self.fixture("t2i_adapter_sampling")
+        let fixtures = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        let model = DiffusionModel(
+            unet: try DiffusersFolder.loadUNet(fixtures.appendingPathComponent("t2i_unet")).0, byteCount: 0)
+        let adapter = ControlNetValue(
+            try ControlModelFile.load(path: fixtures.appendingPathComponent("t2i_adapter_comfy_tiny.safetensors").path))
+        let applied = try await ControlNetApplyAdvanced().execute(
+            NodeInputs([
+                "positive": Conditioning([.init(embedding: try r.tensor("positive"))]),
+                "negative": Conditioning([.init(embedding: try r.tensor("negative"))]), "control_net": adapter,
+                "image": ImageBatch(try r.tensor("hint")), "strength": 0.8, "start_percent": 0.0, "end_percent": 0.6,
+            ]), context: context)
+        let out = try await KSampler().execute(
+            NodeInputs([
+                "model": model, "seed": 13, "steps": 4, "cfg": 2.5, "sampler_name": "euler", "scheduler": "normal",
+                "positive": applied.values[0], "negative": applied.values[1],
+                "latent_image": Latent(Tensor(shape: [1, 4, 8, 8])), "denoise": 1.0,
+            ]), context: context)
+        let samples = try XCTUnwrap(out.values[0] as? Latent).samples
+        let reference = try r.tensor("ksampler.adapter")
+        XCTAssertEqual(samples.shape, reference.shape)
+        let peak = Double((reference.scalars.max() ?? 0) - (reference.scalars.min() ?? 0))
+        let mse =
+            zip(samples.scalars, reference.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+            / Double(reference.count)
+        let psnr = 10 * log10(peak * peak / max(mse, 1e-30))
+        print("KSampler with T2I-Adapter vs ComfyUI: latent PSNR \(psnr) dB")
+        XCTAssertGreaterThanOrEqual(psnr, 90)
     }
 
     func testZeroStrengthLeavesConditioningAlone() async throws {
