@@ -11,7 +11,7 @@ import XCTest
 /// `models/upscale_models`: ComfyUI's 512 tile halved while a tile would not fit the memory
 /// budget (its out-of-memory fallback), a clear failure below 128, and clamped 4x images; and the
 /// whole node against ComfyUI v0.3.64's own ImageUpscaleWithModel (two 512 tiles blended across a
-/// 520-pixel width, scripts/make_upscale_fixtures.py). Bound: image PSNR >= 60 dB (peak 1).
+/// 520-pixel width, scripts/make_upscale_fixtures.py). Bound: image PSNR >= 75 dB (peak 1).
 final class UpscaleNodeTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -46,7 +46,8 @@ final class UpscaleNodeTests: XCTestCase {
                 / Double(expected.count)
             let psnr = 10 * log10(1 / max(mse, 1e-30))
             print("ImageUpscaleWithModel \(file) vs ComfyUI: PSNR \(psnr) dB")
-            XCTAssertGreaterThanOrEqual(psnr, 60, file)
+            // 82-84 dB measured, the float16 storage's limit; a blend that drops one edge's ramp gives 51-57.
+            XCTAssertGreaterThanOrEqual(psnr, 75, file)
         }
     }
 
