@@ -80,6 +80,23 @@ def load_diffusers_vae(folder):
     return vae
 
 
+def load_checkpoint_vae(path):
+    """comfy.sd.VAE on an LDM checkpoint's `first_stage_model.*` weights (as load_checkpoint_guess_config
+    cuts them out), with the encoder/decoder config read from the weights' shapes."""
+    import comfy.sd
+    sd = {k[len("first_stage_model."):]: v for k, v in load_file(path).items() if k.startswith("first_stage_model.")}
+    ch = sd["encoder.conv_in.weight"].shape[0]
+    levels = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("encoder.down."))
+    ch_mult = [sd[f"encoder.down.{i}.block.0.conv1.weight"].shape[0] // ch for i in range(levels)]
+    blocks = 1 + max(int(k.split(".")[4]) for k in sd if k.startswith("encoder.down.0.block."))
+    z = sd["decoder.conv_in.weight"].shape[1]
+    ddconfig = {"double_z": True, "z_channels": z, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": ch,
+                "ch_mult": ch_mult, "num_res_blocks": blocks, "attn_resolutions": [], "dropout": 0.0}
+    vae = comfy.sd.VAE(sd=sd, config={"params": {"ddconfig": ddconfig, "embed_dim": sd["post_quant_conv.weight"].shape[1]}})
+    vae.downscale_ratio = vae.upscale_ratio = 2 ** (levels - 1)
+    return vae
+
+
 def renumber_up(key, shift):
     if key.startswith("decoder.up."):
         parts = key.split(".")

@@ -8,7 +8,8 @@
   - Tests/LatentflowEndToEndTests/Fixtures/inpaint/reference.safetensors: whole inpainting runs by
     ComfyUI's nodes: nodes.VAEEncodeForInpaint / SetLatentNoiseMask / ImagePadForOutpaint /
     InpaintModelConditioning, then comfy_extras.nodes_custom_sampler.SamplerCustom (euler, ddim)
-    with fixed sigmas. The models are the tiny diffusers pipeline's VAE and plain UNet
+    with fixed sigmas, and the tiny SD1.5-inpainting checkpoint (LDM single-file layout) through
+    VAEEncodeForInpaint and nodes.KSampler. The models are the tiny diffusers pipeline's VAE and plain UNet
     (Tests/LatentflowModelsTests/Fixtures/tiny_diffusers) and the inpainting UNet above, loaded
     into ComfyUI by scripts/comfyui_tiny.py (ComfyUI's SD15 with the tiny config; its BaseModel
     builds the inpainting UNet's `concat` channels, KSamplerX0Inpaint honours the noise mask);
@@ -111,7 +112,23 @@ def main():
     tensors["inpaint_model_conditioning.samples"] = latent["samples"].contiguous()
     tensors["inpaint_model_conditioning.expected"] = sample(inpaint_unet, latent, 9, 2.0, positive=positive, negative=negative)
 
-    # 5. The inpainting UNet without any mask: all-ones mask and the blank image as its channels.
+    # 5. The tiny SD1.5-inpainting checkpoint in the LDM single-file layout (the inpaint templates'
+    #    stand-in), loaded by comfy.sd.load_checkpoint_guess_config: VAEEncodeForInpaint (grow 6) with
+    #    its own VAE, then nodes.KSampler (euler, normal, 4 steps, cfg 2.5, seed 21). Own draws; ComfyUI's
+    #    noise reseeds torch's global generator (prepare_noise), and the next case reseeds it again
+    #    for the inputs below, so those stay as they were.
+    path = os.path.join(ROOT, "models", "checkpoints", "latentflow-tiny-sd15-inpainting.safetensors")
+    checkpoint, checkpoint_vae = comfyui_tiny.load_checkpoint(path), comfyui_tiny.load_checkpoint_vae(path)
+    assert checkpoint.model.concat_keys == ("mask", "masked_image")
+    g = torch.Generator().manual_seed(2029)
+    tensors["checkpoint.image"] = torch.rand(1, 66, 76, 3, generator=g)
+    tensors["checkpoint.mask"] = (torch.rand(1, 66, 76, generator=g) > 0.6).float()
+    (enc,) = nodes.VAEEncodeForInpaint().encode(checkpoint_vae, tensors["checkpoint.image"], tensors["checkpoint.mask"], 6)
+    tensors["checkpoint.samples"], tensors["checkpoint.noise_mask"] = enc["samples"].contiguous(), enc["noise_mask"].contiguous()
+    tensors["checkpoint.expected"] = nodes.KSampler().sample(checkpoint, 21, 4, 2.5, "euler", "normal", conds[0], conds[1],
+                                                             enc)[0]["samples"].contiguous()
+
+    # 6. The inpainting UNet without any mask: all-ones mask and the blank image as its channels.
     tensors["no_mask.expected"] = sample(inpaint_unet, {"samples": torch.zeros(1, 4, 6, 7)}, 4, 1.5)
     save_file(tensors, os.path.join(E2E, "reference.safetensors"), metadata=metadata)
 
