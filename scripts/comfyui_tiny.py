@@ -13,7 +13,6 @@ config (ComfyUI's VAE detection hard-codes SD's 128-channel, 8x config). Call af
 import json
 import os
 
-import torch
 from safetensors.torch import load_file
 
 
