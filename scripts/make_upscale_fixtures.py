@@ -1,27 +1,31 @@
 #!/usr/bin/env python3
-"""Reference fixtures for the upscale models (ESRGAN / RRDBNet and Real-ESRGAN Compact).
+"""Reference fixtures for the upscale models (ESRGAN / RRDBNet and Real-ESRGAN Compact), recorded
+from ComfyUI v0.3.64's own code (run by hand, never by CI):
 
-Builds small random-weight models in each key layout spandrel reads, saves them as ComfyUI
-finds them in `models/upscale_models` (`.pth` pickles, also wrapped in `params_ema` as
-Real-ESRGAN ships them, and `.safetensors`), loads each back through spandrel's
-`ModelLoader().load_from_state_dict` (what ComfyUI's UpscaleModelLoader calls) and records
-its output on a seeded image. The last case runs ComfyUI's `tiled_scale_multidim` (a faithful
-transcription of comfy/utils.py, 2-D case) with a small tile so the tile placement and the
-feathered blending are covered.
+    /work/venv-torch/bin/python scripts/make_upscale_fixtures.py /tmp/comfy0364 /tmp/cextra
+    (needs spandrel 0.4.x, ComfyUI's upscale-model dependency)
 
-Run by hand: /work/venv-torch/bin/python scripts/make_upscale_fixtures.py
-(needs `pip install spandrel`; writes Tests/LatentflowModelsTests/Fixtures/upscale/).
+Builds small random-weight models in each key layout spandrel reads, saves them as ComfyUI finds
+them in `models/upscale_models` (`.pth` pickles, also wrapped in `params_ema` as Real-ESRGAN
+ships them, and `.safetensors`), and loads each back through ComfyUI's UpscaleModelLoader
+(comfy_extras/nodes_upscale_model.py: comfy.utils.load_torch_file, then spandrel's ModelLoader).
+Records, in Tests/LatentflowModelsTests/Fixtures/upscale/upscale_reference.safetensors, the
+network's output and the descriptor's call on a seeded image, and comfy.utils.tiled_scale with a
+small tile (16, overlap 4) so the tile placement and the feathered blending are covered; and in
+Tests/LatentflowNodesTests/Fixtures/upscale_node.safetensors the whole ImageUpscaleWithModel node
+(512 tiles overlapping by 32, clamped) on a 3x520 image, so two tiles blend across the width, for
+the ESRGAN x4 and the Compact x4 (stored as float16 to stay small; a float16 rounding is below
+2.5e-4 of the 0...1 range).
 """
-import itertools
 import os
+import sys
 
 import torch
 from safetensors.torch import save_file
-from spandrel import ModelLoader
-from spandrel.architectures.Compact import Compact
-from spandrel.architectures.ESRGAN import ESRGAN
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "LatentflowModelsTests", "Fixtures", "upscale")
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(SCRIPTS, "..", "Tests", "LatentflowModelsTests", "Fixtures", "upscale")
+NODE_FIXTURE = os.path.join(SCRIPTS, "..", "Tests", "LatentflowNodesTests", "Fixtures", "upscale_node.safetensors")
 
 
 def randomize(model, seed):
@@ -66,54 +70,28 @@ def new_layout(sd, style):
     return out
 
 
-def tiled_scale(samples, function, tile, overlap, scale, out_channels):
-    """comfy/utils.py tiled_scale_multidim for 2-D tiles, integer scale (ComfyUI v0.3.64)."""
-    dims = 2
-    output = torch.empty([samples.shape[0], out_channels] + [round(d * scale) for d in samples.shape[2:]])
-    for b in range(samples.shape[0]):
-        s = samples[b:b + 1]
-        if all(s.shape[d + 2] <= tile[d] for d in range(dims)):
-            output[b:b + 1] = function(s)
-            continue
-        out = torch.zeros([1, out_channels] + [round(d * scale) for d in s.shape[2:]])
-        out_div = torch.zeros_like(out)
-        positions = [range(0, s.shape[d + 2] - overlap, tile[d] - overlap) if s.shape[d + 2] > tile[d] else [0]
-                     for d in range(dims)]
-        for it in itertools.product(*positions):
-            s_in = s
-            upscaled = []
-            for d in range(dims):
-                pos = max(0, min(s.shape[d + 2] - overlap, it[d]))
-                length = min(tile[d], s.shape[d + 2] - pos)
-                s_in = s_in.narrow(d + 2, pos, length)
-                upscaled.append(round(pos * scale))
-            ps = function(s_in)
-            mask = torch.ones_like(ps)
-            for d in range(2, dims + 2):
-                feather = round(overlap * scale)
-                if feather >= mask.shape[d]:
-                    continue
-                for t in range(feather):
-                    a = (t + 1) / feather
-                    mask.narrow(d, t, 1).mul_(a)
-                    mask.narrow(d, mask.shape[d] - 1 - t, 1).mul_(a)
-            o, o_d = out, out_div
-            for d in range(dims):
-                o = o.narrow(d + 2, upscaled[d], mask.shape[d + 2])
-                o_d = o_d.narrow(d + 2, upscaled[d], mask.shape[d + 2])
-            o.add_(ps * mask)
-            o_d.add_(mask)
-        output[b:b + 1] = out / out_div
-    return output
-
-
 def main():
+    sys.path[:0] = sys.argv[2:]
+    sys.path.insert(0, SCRIPTS)
+    from comfyui_boot import boot
+    boot(sys.argv[1])
+    torch.set_num_threads(1)
+    import comfy.utils
+    import comfyui_version
+    import folder_paths
+    from comfy_extras import nodes_upscale_model
+    from spandrel import ModelLoader
+    from spandrel.architectures.Compact import Compact
+    from spandrel.architectures.ESRGAN import ESRGAN
+
     os.makedirs(OUT, exist_ok=True)
+    folder_paths.add_model_folder_path("upscale_models", os.path.abspath(OUT), is_default=True)
+    metadata = {"comfyui_version": comfyui_version.__version__, "torch": torch.__version__}
     torch.manual_seed(0)
     refs = {}
 
-    def record(name, path, sd_as_saved, image):
-        model = ModelLoader().load_from_state_dict(sd_as_saved).eval()
+    def record(name, path, image):
+        (model,) = nodes_upscale_model.UpscaleModelLoader().load_model(os.path.basename(path))
         with torch.no_grad():
             refs[f"{name}.input"] = image.contiguous()
             # The network itself (unclamped, so every value is compared), and the descriptor's
@@ -129,7 +107,7 @@ def main():
     sd = half(esrgan.state_dict())
     path = os.path.join(OUT, "esrgan_x4_old.pth")
     torch.save(sd, path)
-    record("esrgan_x4_old", path, torch.load(path, weights_only=True), torch.rand(1, 3, 12, 10))
+    record("esrgan_x4_old", path, torch.rand(1, 3, 12, 10))
 
     # The same weights in BSRGAN's layout, as safetensors.
     path = os.path.join(OUT, "esrgan_x4_bsrgan.safetensors")
@@ -144,22 +122,32 @@ def main():
     x2 = randomize(ESRGAN(in_nc=12, out_nc=3, num_filters=8, num_blocks=1, scale=4, shuffle_factor=2), 2)
     path = os.path.join(OUT, "realesrgan_x2plus.pth")
     torch.save({"params_ema": new_layout(half(x2.state_dict()), "body")}, path)
-    record("realesrgan_x2plus", path, torch.load(path, weights_only=True)["params_ema"], torch.rand(1, 3, 11, 9))
+    record("realesrgan_x2plus", path, torch.rand(1, 3, 11, 9))
 
     # Real-ESRGAN Compact x4 (realesr-general-x4v3's shape, smaller), safetensors.
     compact = randomize(Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=3, upscale=4), 3)
     path = os.path.join(OUT, "compact_x4.safetensors")
     save_file({k: v.contiguous() for k, v in compact.state_dict().items()}, path)
-    model = record("compact_x4", path, compact.state_dict(), torch.rand(1, 3, 12, 10))
+    model = record("compact_x4", path, torch.rand(1, 3, 12, 10))
 
     # Tiled: a 2-image batch of 24x21 in tiles of 16 with overlap 4 (ComfyUI's blending).
     image = torch.rand(2, 3, 24, 21)
     with torch.no_grad():
-        tiled = tiled_scale(image, lambda a: model(a), (16, 16), 4, 4, 3)
+        tiled = comfy.utils.tiled_scale(image, lambda a: model(a), tile_x=16, tile_y=16, overlap=4, upscale_amount=4,
+                                        out_channels=3, output_device="cpu")
     refs["compact_tiled.input"] = image
     refs["compact_tiled.output"] = tiled.contiguous()
 
-    save_file(refs, os.path.join(OUT, "upscale_reference.safetensors"))
+    save_file(refs, os.path.join(OUT, "upscale_reference.safetensors"), metadata=metadata)
+
+    # The whole ImageUpscaleWithModel node: 3x520 images, so the width takes two 512 tiles.
+    node = {"image": torch.rand(1, 3, 520, 3)}
+    for name in ["esrgan_x4_old.pth", "compact_x4.safetensors"]:
+        (loaded,) = nodes_upscale_model.UpscaleModelLoader().load_model(name)
+        with torch.no_grad():
+            (upscaled,) = nodes_upscale_model.ImageUpscaleWithModel().upscale(loaded, node["image"])
+        node[name.split(".")[0]] = upscaled.half().contiguous()
+    save_file(node, NODE_FIXTURE, metadata=metadata)
 
     # The stand-in ESRGAN x4 that ships in models/upscale_models for the ComfyUI templates and
     # workflows/esrgan-tiny.json: RRDBNet nf=8, nb=1 (gc=32, fixed by spandrel), float16 weights.

@@ -6,10 +6,11 @@ import XCTest
 
 @testable import LatentflowNodes
 
-/// Whole inpainting and outpainting runs against a torch transcription of ComfyUI with diffusers
-/// doing the model calls (`scripts/make_inpaint_fixtures.py`): VAEEncodeForInpaint with a 9-channel
+/// Whole inpainting and outpainting runs against ComfyUI v0.3.64's own nodes and sampling, on the
+/// tiny models loaded into ComfyUI (`scripts/make_inpaint_fixtures.py`): VAEEncodeForInpaint with a 9-channel
 /// SD1.5-style inpainting UNet, SetLatentNoiseMask with a plain UNet (euler and ddim),
-/// ImagePadForOutpaint, InpaintModelConditioning and an inpainting UNet with no mask. The VAE and
+/// ImagePadForOutpaint, InpaintModelConditioning, an inpainting UNet with no mask, and the tiny
+/// SD1.5-inpainting checkpoint (LDM layout) through VAEEncodeForInpaint and KSampler. The VAE and
 /// plain UNet are the tiny diffusers pipeline of the model tests.
 /// Bound: latents PSNR >= 90 dB.
 final class InpaintParityTests: XCTestCase {
@@ -109,7 +110,8 @@ final class InpaintParityTests: XCTestCase {
         let out = try await InpaintModelConditioning().execute(NodeInputs(values), context: context).values
         let latent = out[2] as! Latent
         try assertClose(latent.samples, "inpaint_model_conditioning.samples")
-        XCTAssertEqual(latent.noiseMask?.shape, [1, 1, 20, 26])
+        // ComfyUI crops the mask (and the masked image) to multiples of 8, whatever the VAE's factor.
+        XCTAssertEqual(latent.noiseMask?.shape, [1, 1, 16, 24])
         try assertClose(
             try await sample(
                 Self.inpaintUNet, latent, seed: 9, cfg: 2, positive: out[0] as? Conditioning,
@@ -121,6 +123,32 @@ final class InpaintParityTests: XCTestCase {
         try assertClose(
             try await sample(Self.inpaintUNet, Latent(Tensor(shape: [1, 4, 6, 7])), seed: 4, cfg: 1.5),
             "no_mask.expected")
+    }
+
+    /// The tiny SD1.5-inpainting checkpoint in the LDM single-file layout (the inpaint templates'
+    /// stand-in) with its own VAE: VAEEncodeForInpaint (grow 6), then KSampler (euler, normal, 4 steps,
+    /// cfg 2.5, seed 21), as ComfyUI loaded and ran it.
+    func testInpaintingCheckpointThroughKSampler() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(
+                "models/checkpoints/latentflow-tiny-sd15-inpainting.safetensors")
+        let models = try StableDiffusionCheckpoint.load(path: path.path, roundCLIPToFloat16: false)
+        let values: [String: any Sendable] = [
+            "pixels": ImageBatch(try tensor("checkpoint.image")),
+            "vae": VAEModel(autoencoder: models.vae, byteCount: 0),
+            "mask": Mask(try tensor("checkpoint.mask")), "grow_mask_by": 6,
+        ]
+        let latent = try await VAEEncodeForInpaint().execute(NodeInputs(values), context: context).values[0] as! Latent
+        XCTAssertEqual(latent.noiseMask, try tensor("checkpoint.noise_mask"))
+        try assertClose(latent.samples, "checkpoint.samples")
+        let out = try await KSampler().execute(
+            NodeInputs([
+                "model": DiffusionModel(models), "seed": 21, "steps": 4, "cfg": 2.5, "sampler_name": "euler",
+                "scheduler": "normal", "positive": Conditioning([.init(embedding: try tensor("positive"))]),
+                "negative": Conditioning([.init(embedding: try tensor("negative"))]), "latent_image": latent,
+                "denoise": 1.0,
+            ]), context: context)
+        try assertClose(try XCTUnwrap(out.values[0] as? Latent).samples, "checkpoint.expected")
     }
 
     func testInpaintingUNetRefusesAMismatchedLatent() async throws {

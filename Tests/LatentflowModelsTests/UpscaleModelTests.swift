@@ -5,7 +5,8 @@ import LatentflowTensor
 import XCTest
 
 /// ESRGAN (old, Real-ESRGAN and BSRGAN key layouts, x4 and the pixel-unshuffle x2) and Real-ESRGAN
-/// Compact against spandrel on the same random float16 weights, and ComfyUI's tiled blending
+/// Compact against spandrel (ComfyUI's upscale-model library, loaded by ComfyUI v0.3.64's own
+/// UpscaleModelLoader) on the same random float16 weights, and ComfyUI's own comfy.utils.tiled_scale
 /// (scripts/make_upscale_fixtures.py). Bound: image PSNR >= 60 dB (peak 1).
 final class UpscaleModelTests: XCTestCase {
     static func fixture(_ name: String) -> String {
@@ -69,6 +70,7 @@ final class UpscaleModelTests: XCTestCase {
         XCTAssertEqual(tiles, 2 * TiledUpscale.tileCount(height: 24, width: 21, tile: 16, overlap: 4))
         XCTAssertEqual(TiledUpscale.tileCount(height: 24, width: 21, tile: 16, overlap: 4), 4)
         let db = psnr(out, try Self.reference.tensor("compact_tiled.output"))
+        print("tiled compact x4 vs ComfyUI's tiled_scale: \(db) dB")
         XCTAssertGreaterThanOrEqual(db, 60, "tiled: \(db) dB against ComfyUI's tiled_scale")
     }
 

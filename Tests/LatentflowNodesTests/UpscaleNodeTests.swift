@@ -2,12 +2,16 @@ import Foundation
 import Latentflow
 import LatentflowGraph
 import LatentflowIO
+import LatentflowModels
 import LatentflowNodes
+import LatentflowTensor
 import XCTest
 
 /// UpscaleModelLoader and ImageUpscaleWithModel on the tiny stand-in ESRGAN x4 of
 /// `models/upscale_models`: ComfyUI's 512 tile halved while a tile would not fit the memory
-/// budget (its out-of-memory fallback), a clear failure below 128, and clamped 4x images.
+/// budget (its out-of-memory fallback), a clear failure below 128, and clamped 4x images; and the
+/// whole node against ComfyUI v0.3.64's own ImageUpscaleWithModel (two 512 tiles blended across a
+/// 520-pixel width, scripts/make_upscale_fixtures.py). Bound: image PSNR >= 75 dB (peak 1).
 final class UpscaleNodeTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -18,6 +22,34 @@ final class UpscaleNodeTests: XCTestCase {
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: output) }
+
+    func testImageUpscaleWithModelMatchesComfyUI() async throws {
+        let reference = try SafeTensorsFile(
+            path: Bundle.module.url(
+                forResource: "upscale_node", withExtension: "safetensors", subdirectory: "Fixtures")!
+                .path)
+        let image = try reference.tensor("image")  // [1, 3, 520, 3]: ComfyUI tiles its width
+        let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
+        for file in ["esrgan_x4_old.pth", "compact_x4.safetensors"] {
+            let path = Self.repository.appendingPathComponent("Tests/LatentflowModelsTests/Fixtures/upscale/\(file)")
+            let (network, bytes) = try UpscaleModelDetection.load(path: path.path)
+            let out = try await ImageUpscaleWithModel().execute(
+                NodeInputs([
+                    "upscale_model": UpscaleModel(network: network, byteCount: bytes), "image": ImageBatch(image),
+                ]),
+                context: context)
+            let pixels = try XCTUnwrap(out.values[0] as? ImageBatch).pixels
+            let expected = try reference.tensor(String(file.prefix { $0 != "." }))  // float16, clamped
+            XCTAssertEqual(pixels.shape, expected.shape, file)
+            let mse =
+                zip(pixels.scalars, expected.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+                / Double(expected.count)
+            let psnr = 10 * log10(1 / max(mse, 1e-30))
+            print("ImageUpscaleWithModel \(file) vs ComfyUI: PSNR \(psnr) dB")
+            // 82-84 dB measured, the float16 storage's limit; a blend that drops one edge's ramp gives 51-57.
+            XCTAssertGreaterThanOrEqual(psnr, 75, file)
+        }
+    }
 
     func testTileIsHalvedUntilItFitsTheBudget() throws {
         // The tiny model's estimate: nf 8, gc 32, 3·(8 + 4·32) + 2·3 floats per input pixel.

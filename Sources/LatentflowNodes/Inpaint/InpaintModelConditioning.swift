@@ -6,7 +6,9 @@ import LatentflowTensor
 /// for sampling, with the mask as its noise mask unless `noise_mask` is off.
 ///
 /// Matches: ComfyUI `nodes.py` `InpaintModelConditioning.encode` (`concat_latent_image`,
-/// `concat_mask` set by `node_helpers.conditioning_set_values`).
+/// `concat_mask` set by `node_helpers.conditioning_set_values`). Unlike VAEEncodeForInpaint it
+/// crops the masked image and the mask to multiples of 8 whatever the VAE's factor (ComfyUI
+/// v0.3.64 writes the 8 out); the model's concat conditioning resizes that latent to the sampled one.
 public struct InpaintModelConditioning: Node {
     static let positive = Input<Conditioning>("positive")
     static let negative = Input<Conditioning>("negative")
@@ -28,8 +30,7 @@ public struct InpaintModelConditioning: Node {
 
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let vae = try inputs[Self.vae].autoencoder, image = try inputs[Self.pixels]
-        let prepared = try InpaintPixels(
-            image: image, mask: try inputs[Self.mask], factor: vae.latentFormat.downscaleFactor)
+        let prepared = try InpaintPixels(image: image, mask: try inputs[Self.mask], factor: 8)
         let concatLatent = try encodeImages(prepared.maskedPixels, vae, context)
         let latent = Latent(
             try encodeImages(try image.channelsFirst(), vae, context),
