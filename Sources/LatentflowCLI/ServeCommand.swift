@@ -34,6 +34,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var authToken: String?
 
+    @Option(
+        name: .customLong("max-queue"),
+        help:
+            "Pending prompts beyond this many are refused with 503 (default \(ServerLimits.defaultMaxPendingPrompts)).")
+    var maxQueue = ServerLimits.defaultMaxPendingPrompts
+
     @OptionGroup var folders: FolderOptions
 
     @OptionGroup var preview: PreviewOptions
@@ -46,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServerConfiguration(
                 host: listen, port: port, frontEndRoot: frontend,
                 userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
-                authToken: authToken))
+                authToken: authToken, maxPendingPrompts: max(1, maxQueue)))
         if let frontend { printError("latentflow serve: web UI from \(frontend.path)") }
         // SIGTERM (and Ctrl-C) drain: the running prompt stops at its next step and is recorded as
         // pending, so the next start runs it; then the server exits 0.

@@ -18,13 +18,16 @@ public struct ServerConfiguration: Sendable {
     /// Keep the queue and history in `<user folder>/latentflow/queue.sqlite`, so that a restart
     /// (even after `kill -9`) runs every accepted prompt and still serves the history.
     public var persistsQueue: Bool
+    /// Pending prompts beyond this are refused with 503.
+    public var maxPendingPrompts: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
-        authToken: String? = nil, persistsQueue: Bool = true
+        authToken: String? = nil, persistsQueue: Bool = true,
+        maxPendingPrompts: Int = ServerLimits.defaultMaxPendingPrompts
     ) {
         (self.host, self.port, self.frontEndRoot, self.userDirectory) = (host, port, frontEndRoot, userDirectory)
-        (self.authToken, self.persistsQueue) = (authToken, persistsQueue)
+        (self.authToken, self.persistsQueue, self.maxPendingPrompts) = (authToken, persistsQueue, maxPendingPrompts)
     }
 }
 
@@ -61,7 +64,8 @@ public final class LatentflowServer: Sendable {
             // A process killed mid-save leaves its temporary files; the prompt that wrote them runs again.
             TemporaryFileSweep.sweep(engine.paths.outputDirectory)
         }
-        queue = PromptQueue(store: store, restored: restored) { remaining in
+        queue = PromptQueue(store: store, restored: restored, maxPending: configuration.maxPendingPrompts) {
+            remaining in
             hub.send("status", WebSocketHub.statusData(queueRemaining: remaining), to: nil)
         }
     }

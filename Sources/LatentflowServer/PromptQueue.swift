@@ -22,6 +22,8 @@ actor PromptQueue {
     /// A shutdown began: nothing new is accepted or started.
     private(set) var draining = false
     private let store: PromptStore?
+    /// Pending prompts beyond this are refused (`PromptQueueFull`).
+    nonisolated let maxPending: Int
 
     /// One wake-up per enqueue; the worker drains the queue on each (coalesced: it only needs
     /// to know that there may be work).
@@ -33,10 +35,10 @@ actor PromptQueue {
     /// - Parameter restored: what the store held at start-up (pending in run order, history oldest first).
     init(
         store: PromptStore? = nil, restored: RestoredQueue = RestoredQueue(),
-        onChange: @escaping @Sendable (Int) -> Void = { _ in }
+        maxPending: Int = ServerLimits.defaultMaxPendingPrompts, onChange: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        (self.store, self.onChange) = (store, onChange)
+        (self.store, self.onChange, self.maxPending) = (store, onChange, maxPending)
         pending = restored.pending
         history = Dictionary(restored.history.map { ($0.id, $0.entry) }, uniquingKeysWith: { $1 })
         historyOrder = restored.history.map(\.id)
@@ -56,7 +58,7 @@ actor PromptQueue {
 
     func enqueue(_ prompt: QueuedPrompt) throws {
         guard !draining else { throw PromptQueueDraining() }
-        guard pending.count < ServerLimits.maxPendingPrompts else { throw PromptQueueFull() }
+        guard pending.count < maxPending else { throw PromptQueueFull() }
         // Recorded first: an accepted prompt is one that is on disk.
         try store?.accepted(prompt)
         // Stable: equal numbers keep submission order.

@@ -57,7 +57,7 @@ extension LatentflowServer {
         } catch is PromptQueueFull {
             return JSONResponse.error(
                 "queue_full", "The queue is full; try again later.",
-                details: "\(ServerLimits.maxPendingPrompts) prompts are pending",
+                details: "\(queue.maxPending) prompts are pending (latentflow serve --max-queue)",
                 status: .serviceUnavailable)
         } catch is PromptQueueDraining {
             return JSONResponse.error(

@@ -25,8 +25,9 @@ public enum ServerLimits {
     /// The most pixels an upload may decode to (8192x8192): a small compressed file must not
     /// expand to gigabytes.
     public static let maxUploadPixels = 8192 * 8192
-    /// Pending prompts beyond this are refused with 503 rather than queued for hours.
-    public static let maxPendingPrompts = 256
+    /// Pending prompts beyond this are refused with 503 (`--max-queue`): each waits in memory and
+    /// on disk, and a queue of hours helps nobody. Room for a batch of a few thousand.
+    public static let defaultMaxPendingPrompts = 4096
     /// ComfyUI keeps the newest 10000 history entries.
     public static let maxHistoryEntries = 10_000
     /// Messages buffered for one WebSocket client before the oldest are dropped.

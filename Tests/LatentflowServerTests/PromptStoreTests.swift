@@ -7,6 +7,28 @@ import XCTest
 /// The queue's database in-process: what a restart makes of each state a prompt can be left in,
 /// the crash-loop guard, the routes that delete, and the 503 of a draining server.
 final class PromptStoreTests: XCTestCase {
+    /// `--max-queue`: prompts beyond the limit are refused (POST /prompt answers 503 queue_full),
+    /// and the limit is the configured one, not a constant.
+    func testTheQueueRefusesPromptsBeyondItsLimit() async throws {
+        let harness = try ServerHarness()
+        let workflow = try ServerHarness.tinyWorkflow()
+        let loaded = try harness.server.engine.loader.load(workflow, source: "test")
+        let queue = PromptQueue(maxPending: 3)
+        for number in 1...5 {
+            let prompt = QueuedPrompt(
+                number: Double(number), id: "p\(number)", prompt: workflow, extraData: .object([]),
+                outputsToExecute: ["8"], clientId: nil, workflow: loaded, targets: nil)
+            do {
+                try await queue.enqueue(prompt)
+                XCTAssertLessThanOrEqual(number, 3, "prompt \(number) was accepted past the limit")
+            } catch is PromptQueueFull {
+                XCTAssertGreaterThan(number, 3, "prompt \(number) was refused below the limit")
+            }
+        }
+        let pending = await queue.pendingJSON
+        XCTAssertEqual(pending.count, 3)
+    }
+
     func testRestartRequeuesPendingAndRunningAndFailsAPromptThatDiedTwice() async throws {
         let harness = try ServerHarness()
         let url = harness.userDirectory.appendingPathComponent("latentflow/queue.sqlite")
