@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Load test of `latentflow serve` (issue 19, item 7): starts the server on a free loopback port over the
+# repository's tiny model with a temp output folder and a temp user folder (its queue database), then
+# Tests/ServerClients/load_test.py queues PROMPTS prompts over 50 WebSocket clients (plus a silent and a
+# vanished client) and checks order, routing and memory. Writes the RSS curve to RSS_CSV.
+# Usage: scripts/test-server-load.sh [PROMPTS=1000] [RSS_CSV=.build/ci-artifacts/server-rss.csv]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prompts="${1:-1000}"
+csv="${2:-.build/ci-artifacts/server-rss.csv}"
+mkdir -p "$(dirname "$csv")"
+swift build --product latentflow
+binary="$(swift build --show-bin-path)/latentflow"
+
+venv=.build/server-clients-venv
+if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+scratch="$(mktemp -d)"
+"$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$scratch/output" \
+    --user-directory "$scratch/user" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+
+for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+done
+"$venv/bin/python" Tests/ServerClients/load_test.py "127.0.0.1:$port" workflows/lcm-tiny.json "$server" \
+    --prompts "$prompts" --clients 50 --rss-csv "$csv"
