@@ -76,5 +76,8 @@ public enum BuiltinNodes: NodePack {
         SamplerDPMPP_SDE.self, SamplerDPMPP_2M_SDE.self, SamplerDPMPP_3M_SDE.self, SamplerER_SDE.self,
         SamplerEulerCFGpp.self, SamplerLCMUpscale.self, SamplingPercentToSigma.self, AddNoise.self,
         DualCFGGuider.self,
+        // Attention-multiply experiments and ModelComputeDtype (issue 21).
+        UNetSelfAttentionMultiply.self, UNetCrossAttentionMultiply.self, CLIPAttentionMultiply.self,
+        ModelComputeDtype.self,
     ]
 }
