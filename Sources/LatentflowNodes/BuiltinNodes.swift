@@ -78,6 +78,6 @@ public enum BuiltinNodes: NodePack {
         DualCFGGuider.self,
         // Attention-multiply experiments and ModelComputeDtype (issue 21).
         UNetSelfAttentionMultiply.self, UNetCrossAttentionMultiply.self, CLIPAttentionMultiply.self,
-        ModelComputeDtype.self,
+        ModelComputeDtype.self, ModelSamplingContinuousEDM.self, ModelSamplingContinuousV.self,
     ]
 }
