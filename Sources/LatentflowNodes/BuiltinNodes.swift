@@ -79,5 +79,7 @@ public enum BuiltinNodes: NodePack {
         // Attention-multiply experiments and ModelComputeDtype (issue 21).
         UNetSelfAttentionMultiply.self, UNetCrossAttentionMultiply.self, CLIPAttentionMultiply.self,
         ModelComputeDtype.self, ModelSamplingContinuousEDM.self, ModelSamplingContinuousV.self,
+        // Guidance patches APG and Mahiro (issue 21).
+        APG.self, Mahiro.self,
     ]
 }
