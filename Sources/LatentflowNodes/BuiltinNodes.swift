@@ -80,6 +80,6 @@ public enum BuiltinNodes: NodePack {
         UNetSelfAttentionMultiply.self, UNetCrossAttentionMultiply.self, CLIPAttentionMultiply.self,
         ModelComputeDtype.self, ModelSamplingContinuousEDM.self, ModelSamplingContinuousV.self,
         // Guidance patches APG and Mahiro (issue 21).
-        APG.self, Mahiro.self,
+        APG.self, Mahiro.self, FreSca.self,
     ]
 }

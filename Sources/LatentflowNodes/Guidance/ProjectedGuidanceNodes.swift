@@ -56,3 +56,33 @@ public struct Mahiro: Node {
                 GuidancePatch(name: "Mahiro") { _ in .postCFG { try MahiroGuidance.apply($0, denoised: $1) } }))
     }
 }
+
+/// FreSca: scales the guidance's low and high spatial frequencies apart.
+///
+/// Matches: ComfyUI `comfy_extras/nodes_fresca.py` `FreSca` (a `sampler_pre_cfg_function`).
+public struct FreSca: Node {
+    static let model = Input<DiffusionModel>("model")
+    static let scaleLow = Input.float(
+        "scale_low", default: 1, min: 0, max: 10, step: 0.01, tooltip: "Scaling factor for low-frequency components")
+    static let scaleHigh = Input.float(
+        "scale_high", default: 1.25, min: 0, max: 10, step: 0.01,
+        tooltip: "Scaling factor for high-frequency components")
+    static let freqCutoff = Input.int(
+        "freq_cutoff", default: 20, min: 1, max: 10000, step: 1,
+        tooltip: "Number of frequency indices around center to consider as low-frequency")
+
+    public static let schema = NodeSchema(
+        "FreSca", category: "_for_testing", description: "Applies frequency-dependent scaling to the guidance",
+        inputs: [model, scaleLow, scaleHigh, freqCutoff], outputs: outputs(Output<DiffusionModel>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let (low, high, cutoff) = (try inputs[Self.scaleLow], try inputs[Self.scaleHigh], try inputs[Self.freqCutoff])
+        return NodeOutputs(
+            try inputs[Self.model].addingGuidance(
+                GuidancePatch(name: "FreSca") { _ in
+                    .preCFG { try FreScaGuidance.apply($0, scaleLow: low, scaleHigh: high, cutoff: cutoff) }
+                }))
+    }
+}
