@@ -1,6 +1,7 @@
 import Foundation
 import LatentflowGraph
 import LatentflowIO
+import LatentflowModels
 import LatentflowSampling
 import LatentflowTensor
 import XCTest
@@ -166,6 +167,62 @@ final class SamplerOptionNodeTests: XCTestCase {
         XCTAssertEqual(guider.cfg, 3.5)
         XCTAssertEqual(guider.dualCFG?.cfgMiddleNegative, 2.0)
         XCTAssertEqual(guider.dualCFG?.nested, true)
+    }
+
+    /// DualCFGGuider in SamplerCustomAdvanced on the tiny UNet: with cond2 = the negative, "regular"
+    /// adds (cond2 − negative)·cfg2 = 0, so it is exactly CFGGuider at cfg_conds; "nested" then differs.
+    func testDualCFGGuiderSamplesAsCFGGuiderWhenCond2IsTheNegative() async throws {
+        let model = UNetPatchNodeTests.model
+        let encoder = WeightedPromptEncoder(
+            model: UNetPatchNodeTests.checkpoint.textModel!, tokenizer: .shared, lastLayer: -1)
+        let positive = Conditioning([.init(embedding: try encoder.encode("a red circle"))])
+        let negative = Conditioning([.init(embedding: try encoder.encode("blue"))])
+        func sample(_ guider: Guider) async throws -> Tensor {
+            let inputs: [String: any Sendable] = [
+                "noise": NoiseSource(seed: 5, enabled: true), "guider": guider,
+                "sampler": SamplerChoice(name: .euler), "sigmas": Sigmas(values: [14.6, 3.0, 0.8, 0]),
+                "latent_image": Latent(Tensor(shape: [1, 4, 8, 8])),
+            ]
+            let out = try await SamplerCustomAdvanced().execute(NodeInputs(inputs), context: context)
+            return (out.values[0] as! Latent).samples
+        }
+        let cfg = try await CFGGuider().execute(
+            NodeInputs(["model": model, "positive": positive, "negative": negative, "cfg": 4.0]), context: context)
+        let expected = try await sample(cfg.values[0] as! Guider)
+        var results: [String: Tensor] = [:]
+        for style in ["regular", "nested"] {
+            let dual = try await DualCFGGuider().execute(
+                NodeInputs([
+                    "model": model, "cond1": positive, "cond2": negative, "negative": negative, "cfg_conds": 4.0,
+                    "cfg_cond2_negative": 2.5, "style": style,
+                ]), context: context)
+            results[style] = try await sample(dual.values[0] as! Guider)
+        }
+        XCTAssertEqual(results["regular"]!.scalars, expected.scalars)
+        XCTAssertNotEqual(results["nested"]!.scalars, expected.scalars)
+    }
+
+    /// SamplerLCMUpscale in SamplerCustomAdvanced on the tiny UNet: the latent grows 8 → 10 → 12
+    /// (scales 1.25, 1.5 over the first two of three steps), the UNet running at each size.
+    func testSamplerLCMUpscaleGrowsTheLatentInSamplerCustomAdvanced() async throws {
+        let encoder = WeightedPromptEncoder(
+            model: UNetPatchNodeTests.checkpoint.textModel!, tokenizer: .shared, lastLayer: -1)
+        let conditioning = Conditioning([.init(embedding: try encoder.encode("a red circle"))])
+        let guider = try await CFGGuider().execute(
+            NodeInputs([
+                "model": UNetPatchNodeTests.model, "positive": conditioning, "negative": conditioning, "cfg": 1.0,
+            ]), context: context
+        ).values[0]
+        let sampler = try await SamplerLCMUpscale().execute(
+            NodeInputs(["scale_ratio": 1.5, "scale_steps": -1, "upscale_method": "bislerp"]), context: context
+        ).values[0]
+        let inputs: [String: any Sendable] = [
+            "noise": NoiseSource(seed: 3, enabled: true), "guider": guider, "sampler": sampler,
+            "sigmas": Sigmas(values: [14.6, 3.0, 0.8, 0]), "latent_image": Latent(Tensor(shape: [1, 4, 8, 8])),
+        ]
+        let out = try await SamplerCustomAdvanced().execute(NodeInputs(inputs), context: context)
+        XCTAssertEqual((out.values[0] as! Latent).samples.shape, [1, 4, 12, 12])
+        XCTAssertEqual((out.values[1] as! Latent).samples.shape, [1, 4, 12, 12])
     }
 
     func testNodesAreRegistered() {
