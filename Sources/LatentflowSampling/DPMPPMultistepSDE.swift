@@ -2,9 +2,9 @@ import Foundation
 import LatentflowTensor
 
 /// DPM-Solver++(2M) SDE (midpoint or heun correction) and (3M) SDE: the exponential integrator
-/// (eta 1: the full SDE) plus multistep corrections from earlier predictions, and Brownian-tree noise seeded
-/// with the sampling seed; the denoised prediction into σ = 0. Scalars are float32 as ComfyUI's
-/// 0-dim tensors are; the `_gpu` variants are the same on CPU.
+/// (eta 1: the full SDE, 0: the ODE) plus multistep corrections from earlier predictions, and
+/// Brownian-tree noise seeded with the sampling seed; the denoised prediction into σ = 0. Scalars
+/// are float32 as ComfyUI's 0-dim tensors are; the `_gpu` variants are the same on CPU.
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_2m_sde` (solver_type midpoint),
 /// `sample_dpmpp_2m_sde_heun` (heun) and `sample_dpmpp_3m_sde` (eta 1, s_noise 1 from the menu;
