@@ -72,5 +72,14 @@ public enum BuiltinNodes: NodePack {
         // Custom-sampling SAMPLER nodes with their sampler's settings.
         SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
         SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
+        // SDE and advanced SAMPLER nodes, percent-to-sigma, AddNoise and DualCFGGuider (issue 21).
+        SamplerDPMPP_SDE.self, SamplerDPMPP_2M_SDE.self, SamplerDPMPP_3M_SDE.self, SamplerER_SDE.self,
+        SamplerEulerCFGpp.self, SamplerLCMUpscale.self, SamplingPercentToSigma.self, AddNoise.self,
+        DualCFGGuider.self,
+        // Attention-multiply experiments and ModelComputeDtype (issue 21).
+        UNetSelfAttentionMultiply.self, UNetCrossAttentionMultiply.self, CLIPAttentionMultiply.self,
+        ModelComputeDtype.self, ModelSamplingContinuousEDM.self, ModelSamplingContinuousV.self,
+        // Guidance patches APG and Mahiro (issue 21).
+        APG.self, Mahiro.self, FreSca.self,
     ]
 }

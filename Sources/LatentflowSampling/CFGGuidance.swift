@@ -1,3 +1,4 @@
+import Foundation
 import LatentflowTensor
 
 /// A rectangle of the latent, in latent pixels (ComfyUI's `area`: h//8, w//8, y//8, x//8).
@@ -147,6 +148,11 @@ extension ModelSampling {
     public func percentToSigma(_ percent: Double) -> Float {
         if percent <= 0 { return 999_999_999.9 }
         if percent >= 1 { return 0 }
+        if continuous != nil {
+            // Log-linear between the table's ends, in Python floats.
+            let logMin = Foundation.log(Double(sigmaMin))
+            return Float(Foundation.exp((Foundation.log(Double(sigmaMax)) - logMin) * (1.0 - percent) + logMin))
+        }
         return sigma(Float((1.0 - percent) * 999.0))
     }
 }

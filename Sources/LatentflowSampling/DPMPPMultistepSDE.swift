@@ -2,16 +2,19 @@ import Foundation
 import LatentflowTensor
 
 /// DPM-Solver++(2M) SDE (midpoint or heun correction) and (3M) SDE: the exponential integrator
-/// with eta 1 plus multistep corrections from earlier predictions, and Brownian-tree noise seeded
-/// with the sampling seed; the denoised prediction into σ = 0. Scalars are float32 as ComfyUI's
-/// 0-dim tensors are; the `_gpu` variants are the same on CPU.
+/// (eta 1: the full SDE, 0: the ODE) plus multistep corrections from earlier predictions, and
+/// Brownian-tree noise seeded with the sampling seed; the denoised prediction into σ = 0. Scalars
+/// are float32 as ComfyUI's 0-dim tensors are; the `_gpu` variants are the same on CPU.
 ///
 /// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_2m_sde` (solver_type midpoint),
-/// `sample_dpmpp_2m_sde_heun` (heun) and `sample_dpmpp_3m_sde`, with eta 1, s_noise 1, for eps /
-/// v-prediction models (half-log-SNR λ = −log σ).
+/// `sample_dpmpp_2m_sde_heun` (heun) and `sample_dpmpp_3m_sde` (eta 1, s_noise 1 from the menu;
+/// `SamplerDPMPP_2M_SDE` / `SamplerDPMPP_3M_SDE` set them), for eps / v-prediction models
+/// (half-log-SNR λ = −log σ).
 struct DPMPPMultistepSDE: SamplerAlgorithm {
     enum Correction { case midpoint, heun, thirdOrder }
     let correction: Correction
+    /// The stochastic share of each step (0: the ODE solver) and the noise's scale.
+    var eta = 1.0, sNoise = 1.0
 
     var names: [SamplerName] {
         switch correction {
@@ -52,10 +55,10 @@ struct DPMPPMultistepSDE: SamplerAlgorithm {
     ) throws -> Tensor {
         let lambdaS = -logf(sigma), lambdaT = -logf(next)
         let h = lambdaT - lambdaS
-        let hEta = h * 2
+        let hEta = h * Float(eta + 1)
         let alphaT = next * expf(lambdaT)
         let decay = -expm1f(-hEta)
-        var result = try x.scaled(by: next / sigma * expf(-h)).adding(denoised.scaled(by: alphaT * decay))
+        var result = try x.scaled(by: next / sigma * expf(-h * Float(eta))).adding(denoised.scaled(by: alphaT * decay))
         history.h[0] = h
         let older = history.denoised
         if correction == .thirdOrder, older.count == 2, let h1 = history.h[1], let h2 = history.h[2] {
@@ -81,7 +84,9 @@ struct DPMPPMultistepSDE: SamplerAlgorithm {
                 result = try result.adding(difference.scaled(by: 0.5 * alphaT * decay * (1 / r)))
             }
         }
-        let noiseScale = (-expm1f(-2 * h)).squareRoot()
-        return try result.adding(noise(from: sigma, to: next).scaled(by: next).scaled(by: noiseScale))
+        guard eta > 0, sNoise > 0 else { return result }
+        let noiseScale = (-expm1f(-2 * h * Float(eta))).squareRoot()
+        return try result.adding(
+            noise(from: sigma, to: next).scaled(by: next).scaled(by: noiseScale).scaled(by: Float(sNoise)))
     }
 }

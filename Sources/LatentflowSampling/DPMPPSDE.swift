@@ -7,9 +7,14 @@ import LatentflowTensor
 /// image whatever the step count's subdivisions. Scalars are float32 as ComfyUI's 0-dim tensors
 /// are; `dpmpp_sde_gpu` is the same on CPU.
 ///
-/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_sde` with eta 1, s_noise 1, r ½,
-/// for eps / v-prediction models (half-log-SNR λ = −log σ).
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_dpmpp_sde` (eta 1, s_noise 1, r ½
+/// from the menu; `SamplerDPMPP_SDE` sets them), for eps / v-prediction models (half-log-SNR
+/// λ = −log σ).
 struct DPMPPSDE: SamplerAlgorithm {
+    /// The ancestral share of each step's noise, the noise's scale, and where in λ the
+    /// intermediate point lies (as a fraction of the step).
+    var eta = 1.0, sNoise = 1.0, r = 0.5
+
     var names: [SamplerName] { [.dpmppSDE, .dpmppSDEGPU] }
 
     func sample(
@@ -19,15 +24,18 @@ struct DPMPPSDE: SamplerAlgorithm {
         let treeNoise = try BrownianTreeNoise(shape: x.shape, sigmas: sigmas, seed: noise.seed)
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
             if step.next == 0 { return denoised }
-            return try Self.step(x, denoised, sigma: step.sigma, next: step.next, denoiser: denoiser, noise: treeNoise)
+            return try self.step(x, denoised, sigma: step.sigma, next: step.next, denoiser: denoiser, noise: treeNoise)
         }
     }
 
-    static func step(
+    func step(
         _ x: Tensor, _ denoised: Tensor, sigma: Float, next: Float, denoiser: Denoiser,
         noise: BrownianTreeNoise
     ) throws -> Tensor {
-        let r: Float = 0.5
+        let r = Float(r)
+        // fac = 1 / (2r) weighs the intermediate prediction: r ½ keeps only it.
+        let fac = 1 / (2 * self.r)
+        let addsNoise = eta > 0 && sNoise > 0
         let lambdaS = -logf(sigma), lambdaT = -logf(next)
         let h = lambdaT - lambdaS
         let lambdaS1 = lambdaS + r * h
@@ -35,18 +43,26 @@ struct DPMPPSDE: SamplerAlgorithm {
         let alphaS = sigma * expf(lambdaS), alphaS1 = sigmaS1 * expf(lambdaS1), alphaT = next * expf(lambdaT)
 
         // Step 1, to σ_s1.
-        var (down, up) = Samplers.ancestralStep(from: expf(-lambdaS), to: expf(-lambdaS1))
+        var (down, up) = Samplers.ancestralStep(from: expf(-lambdaS), to: expf(-lambdaS1), eta: eta)
         var hStep = -logf(down) - lambdaS
         var x2 = try x.scaled(by: alphaS1 / alphaS * expf(-hStep))
             .subtracting(denoised.scaled(by: alphaS1 * expm1f(-hStep)))
-        x2 = try x2.adding(noise(from: sigma, to: sigmaS1).scaled(by: alphaS1).scaled(by: up))
+        if addsNoise {
+            let stepNoise = try noise(from: sigma, to: sigmaS1).scaled(by: alphaS1)
+            x2 = try x2.adding(stepNoise.scaled(by: Float(sNoise)).scaled(by: up))
+        }
         let denoised2 = try denoiser(x2, sigmaS1)
 
-        // Step 2, to σ_next, with the intermediate prediction (fac = 1 / (2r) = 1 keeps only it).
-        (down, up) = Samplers.ancestralStep(from: expf(-lambdaS), to: expf(-lambdaT))
+        // Step 2, to σ_next, with the predictions mixed by fac.
+        (down, up) = Samplers.ancestralStep(from: expf(-lambdaS), to: expf(-lambdaT), eta: eta)
         hStep = -logf(down) - lambdaS
+        let mixed =
+            fac == 1
+            ? denoised2 : try denoised.scaled(by: Float(1 - fac)).adding(denoised2.scaled(by: Float(fac)))
         let result = try x.scaled(by: alphaT / alphaS * expf(-hStep))
-            .subtracting(denoised2.scaled(by: alphaT * expm1f(-hStep)))
-        return try result.adding(noise(from: sigma, to: next).scaled(by: alphaT).scaled(by: up))
+            .subtracting(mixed.scaled(by: alphaT * expm1f(-hStep)))
+        guard addsNoise else { return result }
+        let stepNoise = try noise(from: sigma, to: next).scaled(by: alphaT)
+        return try result.adding(stepNoise.scaled(by: Float(sNoise)).scaled(by: up))
     }
 }

@@ -6,8 +6,28 @@ import LatentflowTensor
 /// λ·(λ^0.3·e + 10) whose integrals are taken over 200 points, and default step noise. For eps /
 /// v-prediction models, where λ = σ / α = σ.
 ///
-/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_er_sde` (s_noise 1, max_stage 3).
+/// Matches: ComfyUI `comfy/k_diffusion/sampling.py` `sample_er_sde` (s_noise 1, max_stage 3 from
+/// the menu; `SamplerER_SDE` sets them and the noise scaler).
 struct ERSDE: SamplerAlgorithm {
+    /// The noise scaler of the solver: ER-SDE's own, or the reverse-time SDE's λ^(eta + 1)
+    /// (`SamplerER_SDE`'s "Reverse-time SDE"; its "ODE" is exponent 1 with no noise).
+    enum NoiseScaler: Sendable {
+        case erSDE
+        case power(Double)
+
+        func callAsFunction(_ lambda: Float) -> Float {
+            switch self {
+            case .erSDE: lambda * (expf(powf(lambda, 0.3)) + 10)
+            case .power(let exponent): exponent == 1 ? lambda : powf(lambda, Float(exponent))
+            }
+        }
+    }
+
+    var noiseScaler = NoiseScaler.erSDE
+    var sNoise = 1.0
+    /// The highest order used (1…3).
+    var maxStage = 3
+
     var names: [SamplerName] { [.erSDE] }
 
     struct State {
@@ -21,13 +41,11 @@ struct ERSDE: SamplerAlgorithm {
     ) throws -> Tensor {
         var state = State()
         return try Samplers.stepping(from: x, sigmas: sigmas, denoiser: denoiser, onStep: onStep) { step, x, denoised in
-            try Self.step(x, denoised, sigmas: sigmas, i: step.i, state: &state, noise: &noise)
+            try self.step(x, denoised, sigmas: sigmas, i: step.i, state: &state, noise: &noise)
         }
     }
 
-    static func noiseScaler(_ lambda: Float) -> Float { lambda * (expf(powf(lambda, 0.3)) + 10) }
-
-    static func step(
+    func step(
         _ x: Tensor, _ denoised: Tensor, sigmas: [Float], i: Int, state: inout State,
         noise: inout StepNoise
     ) throws -> Tensor {
@@ -36,7 +54,7 @@ struct ERSDE: SamplerAlgorithm {
         if next == 0 { return denoised }
         // er_lambda = exp(−half_log_snr) = exp(log σ) for eps models.
         func lambda(_ k: Int) -> Float { expf(logf(sigmas[k])) }
-        let stage = min(3, i + 1)
+        let stage = min(maxStage, i + 1)
         let lambdaS = lambda(i), lambdaT = lambda(i + 1)
         let alphaS = sigmas[i] / lambdaS, alphaT = next / lambdaT
         let r = noiseScaler(lambdaT) / noiseScaler(lambdaS)
@@ -62,7 +80,9 @@ struct ERSDE: SamplerAlgorithm {
             }
             state.previousDerivative = derivative
         }
+        guard sNoise > 0 else { return result }
         let spread = (lambdaT * lambdaT - lambdaS * lambdaS * r * r).squareRoot()
-        return try result.adding(noise.next(like: x).scaled(by: alphaT).scaled(by: spread.isNaN ? 0 : spread))
+        return try result.adding(
+            noise.next(like: x).scaled(by: alphaT).scaled(by: Float(sNoise)).scaled(by: spread.isNaN ? 0 : spread))
     }
 }

@@ -9,6 +9,14 @@ public enum Parameterization: String, Sendable, CaseIterable {
     case lcm
     case x0
     case imgToImg = "img_to_img"
+    /// EDM's preconditioning (Karras et al. 2022): v-prediction's input scaling, output added.
+    case edm
+}
+
+/// How a continuous-time model maps sigma to its timestep (ComfyUI's `ModelSamplingContinuousEDM`
+/// and `ModelSamplingContinuousV`): ¼·log σ, or atan(σ)·2/π.
+public enum ContinuousTimesteps: Sendable {
+    case edm, v
 }
 
 /// The discrete noise schedule of SD1.x and its conversions, as ComfyUI's
@@ -23,7 +31,9 @@ public struct ModelSampling: Sendable {
     public let logSigmas: [Float]
     /// LCM keeps every 20th timestep: index i stands for timestep 20·i + 19.
     public let skipSteps: Int
-    public let sigmaData: Float = 1
+    public let sigmaData: Float
+    /// Nil: the discrete schedule, whose timesteps index the table; else the continuous mapping.
+    public let continuous: ContinuousTimesteps?
 
     public var sigmaMin: Float { sigmas[0] }
     public var sigmaMax: Float { sigmas[sigmas.count - 1] }
@@ -36,6 +46,7 @@ public struct ModelSampling: Sendable {
         linearStart: Double = 0.00085, linearEnd: Double = 0.012, timesteps: Int = 1000, distilled: Bool? = nil
     ) {
         self.parameterization = parameterization
+        (sigmaData, continuous) = (1, nil)
         let roots = torchLinspace(linearStart.squareRoot(), linearEnd.squareRoot(), timesteps)
         var cumulative = 1.0
         var sigmas64 = [Double]()
@@ -59,9 +70,30 @@ public struct ModelSampling: Sendable {
         }
     }
 
+    /// A continuous-time schedule: 1000 sigmas log-spaced from `sigmaMin` to `sigmaMax` (float32, as
+    /// `torch.linspace(log min, log max, 1000).exp()`), timesteps mapped by `continuous`.
+    ///
+    /// Matches: ComfyUI `comfy/model_sampling.py` `ModelSamplingContinuousEDM.set_parameters` and
+    /// `ModelSamplingContinuousV`.
+    public init(
+        continuous: ContinuousTimesteps, parameterization: Parameterization, sigmaMin: Double, sigmaMax: Double,
+        sigmaData: Double
+    ) {
+        (self.continuous, self.parameterization, self.sigmaData) = (continuous, parameterization, Float(sigmaData))
+        let logs = torchLinspace(Float(Foundation.log(sigmaMin)), Float(Foundation.log(sigmaMax)), 1000)
+        sigmas = logs.map { Foundation.exp($0) }
+        logSigmas = sigmas.map { Foundation.log($0) }
+        skipSteps = 1
+    }
+
     /// The UNet timestep for a sigma: the nearest table entry in log space, the first on ties
-    /// (halfway timesteps, as LCM's sgm_uniform 3rd step, tie exactly).
+    /// (halfway timesteps, as LCM's sgm_uniform 3rd step, tie exactly); continuous schedules map it.
     public func timestep(_ sigma: Float) -> Float {
+        switch continuous {
+        case .edm: return 0.25 * Foundation.log(sigma)
+        case .v: return atanf(sigma) / Float.pi * 2
+        case nil: break
+        }
         let logSigma = Foundation.log(sigma)
         var best = 0
         var bestDistance = Float.infinity
@@ -77,6 +109,11 @@ public struct ModelSampling: Sendable {
 
     /// The sigma of a (possibly fractional) timestep: log-linear interpolation of the table.
     public func sigma(_ timestep: Float) -> Float {
+        switch continuous {
+        case .edm: return Foundation.exp(timestep / 0.25)
+        case .v: return tanf(timestep * Float.pi / 2)
+        case nil: break
+        }
         var t = timestep
         if skipSteps > 1 { t = (t - Float(skipSteps - 1)) / Float(skipSteps) }
         t = min(max(t, 0), Float(sigmas.count - 1))
@@ -102,6 +139,10 @@ public struct ModelSampling: Sendable {
             let denominator = sigma * sigma + sigmaData * sigmaData
             return try x.scaled(by: sigmaData * sigmaData / denominator)
                 .subtracting(modelOutput.scaled(by: sigma).scaled(by: sigmaData / denominator.squareRoot()))
+        case .edm:
+            let denominator = sigma * sigma + sigmaData * sigmaData
+            return try x.scaled(by: sigmaData * sigmaData / denominator)
+                .adding(modelOutput.scaled(by: sigma).scaled(by: sigmaData / denominator.squareRoot()))
         case .x0, .imgToImg:
             return modelOutput
         case .lcm:

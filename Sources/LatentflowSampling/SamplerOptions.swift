@@ -44,4 +44,35 @@ public enum SamplerOptions {
 
     /// `SamplerLMS`.
     public static func lms(order: Int) -> any SamplerAlgorithm { LMS(order: order) }
+
+    /// `SamplerDPMPP_SDE` (either noise device: the Brownian tree is the same on CPU).
+    public static func dpmppSDE(eta: Double, sNoise: Double, r: Double) -> any SamplerAlgorithm {
+        DPMPPSDE(eta: eta, sNoise: sNoise, r: r)
+    }
+
+    /// `SamplerDPMPP_2M_SDE`: `heun` is the heun correction, anything else the midpoint one.
+    public static func dpmpp2mSDE(heun: Bool, eta: Double, sNoise: Double) -> any SamplerAlgorithm {
+        DPMPPMultistepSDE(correction: heun ? .heun : .midpoint, eta: eta, sNoise: sNoise)
+    }
+
+    /// `SamplerDPMPP_3M_SDE`.
+    public static func dpmpp3mSDE(eta: Double, sNoise: Double) -> any SamplerAlgorithm {
+        DPMPPMultistepSDE(correction: .thirdOrder, eta: eta, sNoise: sNoise)
+    }
+
+    /// `SamplerER_SDE`'s solver types.
+    public enum ERSDESolver: String, Sendable, CaseIterable {
+        case erSDE = "ER-SDE", reverseTimeSDE = "Reverse-time SDE", ode = "ODE"
+    }
+
+    /// `SamplerER_SDE`: the ODE, and the reverse-time SDE at eta 0, run without noise; every type
+    /// but ER-SDE scales noise by λ^(eta + 1).
+    public static func erSDE(solver: ERSDESolver, maxStage: Int, eta: Double, sNoise: Double) -> any SamplerAlgorithm {
+        var (eta, sNoise) = (eta, sNoise)
+        if solver == .ode || (solver == .reverseTimeSDE && eta == 0) { (eta, sNoise) = (0, 0) }
+        return ERSDE(noiseScaler: solver == .erSDE ? .erSDE : .power(eta + 1), sNoise: sNoise, maxStage: maxStage)
+    }
+
+    /// `SamplerEulerCFGpp` "alternative" (`sample_euler_pp`); "regular" is the `euler_cfg_pp` menu sampler.
+    public static func eulerCFGPPAlternative() -> any SamplerAlgorithm { EulerCFGPPAlternative() }
 }

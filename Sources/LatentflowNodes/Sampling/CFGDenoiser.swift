@@ -16,10 +16,11 @@ struct CFGDenoiser {
 
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
     /// - Parameter perpNeg: PerpNegGuider's empty conditioning and negative scale.
+    /// - Parameter dualCFG: DualCFGGuider's second prompt (its conditioning with resolved areas).
     init(
         model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
         inpaint: InpaintConcat? = nil, perpNeg: (empty: Conditioning, negScale: Double)? = nil,
-        warn: @escaping (String) -> Void = { _ in }
+        dualCFG: DualCFGSettings? = nil, warn: @escaping (String) -> Void = { _ in }
     ) throws {
         let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
         func entries(
@@ -45,7 +46,14 @@ struct CFGDenoiser {
         }
         let negative = negative.withUncondControls(from: positive)
         let hooks = try model.guidanceHooks(GuidanceRun(positive: positive, makeEntries: entries))
-        if let perpNeg {
+        if let dualCFG {
+            // The second prompt is not a negative to ComfyUI's `apply_empty_x_to_equal_area`: no uncond controls.
+            let guidance = DualCFGGuidance(
+                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: try entries(negative),
+                cfgConds: cfg, cfgMiddleNegative: dualCFG.cfgMiddleNegative, nested: dualCFG.nested, hooks: hooks)
+            guided = { try guidance.denoise($0, sigma: $1) }
+            guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
+        } else if let perpNeg {
             let guidance = PerpNegGuidance(
                 positive: try entries(positive), negative: try entries(negative), empty: try entries(perpNeg.empty),
                 cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)

@@ -113,6 +113,11 @@ func customSample(
         perpNeg: guider.perpNeg.map {
             (empty: $0.empty.resolvingAreaFractions(height: height, width: width), negScale: $0.negScale)
         },
+        dualCFG: guider.dualCFG.map {
+            DualCFGSettings(
+                middle: $0.middle.resolvingAreaFractions(height: height, width: width),
+                cfgMiddleNegative: $0.cfgMiddleNegative, nested: $0.nested)
+        },
         warn: context.warn)
     let preview = StepPreview(context)
     let result = try plan.run(

@@ -37,4 +37,16 @@ public struct Guider: PortValue {
     public let cfg: Double
     /// PerpNegGuider's empty-prompt conditioning and negative scale; nil: standard CFG.
     public var perpNeg: (empty: Conditioning, negScale: Double)? = nil
+    /// DualCFGGuider's second prompt (between `positive` and `negative`), its scale against the
+    /// negative (`cfg` is cond1's against it) and its style; nil: standard CFG.
+    public var dualCFG: DualCFGSettings? = nil
+}
+
+/// DualCFGGuider's second prompt and how it is weighed.
+public struct DualCFGSettings: Sendable {
+    public let middle: Conditioning
+    /// `cfg_cond2_negative`.
+    public let cfgMiddleNegative: Double
+    /// The "nested" style (else "regular").
+    public let nested: Bool
 }

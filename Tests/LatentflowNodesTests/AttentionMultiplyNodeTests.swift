@@ -1,0 +1,110 @@
+import Foundation
+import LatentflowGraph
+import LatentflowIO
+import LatentflowModels
+import LatentflowTensor
+import XCTest
+
+@testable import LatentflowNodes
+
+/// UNetSelfAttentionMultiply, UNetCrossAttentionMultiply and CLIPAttentionMultiply on the tiny SD1.5
+/// checkpoint against ComfyUI v0.3.64's own nodes patched by its ModelPatcher
+/// (scripts/make_attention_multiply_fixtures.py, Fixtures/attention_multiply.safetensors): the same
+/// keys scaled to the same values (UNet float32, text encoder float16), the rest untouched, and the
+/// rebuilt model in use.
+final class AttentionMultiplyNodeTests: XCTestCase {
+    static let file = try! SafeTensorsFile(
+        path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/attention_multiply.safetensors").path)
+    static var cases: [String: [String: Any]] {
+        try! JSONSerialization.jsonObject(with: Data(file.metadata["cases"]!.utf8)) as! [String: [String: Any]]
+    }
+    let context = ExecutionContext(nodeId: "1", classType: "test", environment: ExecutionEnvironment())
+
+    static var text: TextEncoder { ModelMergeNodeTests.text(UNetPatchNodeTests.checkpoint) }
+
+    static func inputs(_ name: String) -> [String: any Sendable] {
+        let factors = (cases[name]!["factors"] as! [NSNumber]).map(\.doubleValue)
+        return ["q": factors[0], "k": factors[1], "v": factors[2], "out": factors[3]]
+    }
+
+    /// The largest relative difference from ComfyUI over the patched keys, after checking that
+    /// exactly ComfyUI's keys were patched and the others kept.
+    func compare(_ result: [String: Parameter], _ original: [String: Parameter], case name: String) throws -> Float {
+        let keys = Set(Self.cases[name]!["keys"] as! [String])
+        let changed = Set(Self.cases[name]!["changed"] as! [String])
+        var worst: Float = 0
+        for (key, weight) in result {
+            let values = weight.tensor().scalars
+            if keys.contains(key) {
+                let expected = try Self.file.tensor("\(name)/\(key)").scalars
+                let scale = max(expected.map(abs).max() ?? 0, 1e-12)
+                worst = max(worst, zip(values, expected).map { abs($0 - $1) }.max()! / scale)
+            }
+            if !changed.contains(key) {
+                XCTAssertEqual(values, original[key]!.tensor().scalars, "\(name): \(key) changed")
+            }
+        }
+        XCTAssertTrue(keys.isSubset(of: Set(result.keys)), "\(name): keys missing \(keys.subtracting(result.keys))")
+        return worst
+    }
+
+    func testUNetAttentionMultiplyMatchesComfyUI() async throws {
+        let model = UNetPatchNodeTests.model
+        let plain = try await sample(model)
+        for (name, node) in [
+            ("self", UNetSelfAttentionMultiply() as any Node), ("cross", UNetCrossAttentionMultiply()),
+        ] {
+            var inputs = Self.inputs(name)
+            inputs["model"] = model
+            let result = try await node.execute(NodeInputs(inputs), context: context).values[0] as! DiffusionModel
+            let error = try compare(result.weights, model.weights, case: name)
+            print("\(name) attention multiply: relative error \(error)")
+            XCTAssertLessThan(error, 1e-7, name)
+            let patched = try await sample(result)
+            XCTAssertNotEqual(patched.scalars, plain.scalars, "\(name): the rebuilt UNet is not in use")
+        }
+    }
+
+    func testCLIPAttentionMultiplyMatchesComfyUI() async throws {
+        let clip = Self.text
+        var inputs = Self.inputs("clip")
+        inputs["clip"] = clip
+        let result =
+            try await CLIPAttentionMultiply().execute(NodeInputs(inputs), context: context).values[0]
+            as! TextEncoder
+        let error = try compare(result.weights, clip.weights, case: "clip")
+        print("CLIP attention multiply: relative error \(error)")
+        XCTAssertLessThan(error, 1e-7)
+        let tokens = [[49406, 320, 736, 7117, 49407]]
+        XCTAssertNotEqual(try result.model.encode(tokens).scalars, try clip.model.encode(tokens).scalars)
+    }
+
+    func testModelComputeDtypePassesTheModelThrough() async throws {
+        let warnings = ModelMergeNodeTests.Warnings()
+        let context = ExecutionContext(
+            nodeId: "1", classType: "ModelComputeDtype", environment: ExecutionEnvironment(),
+            events: { event in if case .warning(_, let message) = event { warnings.messages.append(message) } })
+        for dtype in ["default", "fp32", "fp16", "bf16"] {
+            let inputs: [String: any Sendable] = ["model": UNetPatchNodeTests.model, "dtype": dtype]
+            let result = try await ModelComputeDtype().execute(NodeInputs(inputs), context: context).values[0]
+            XCTAssertTrue(result is DiffusionModel)
+        }
+        XCTAssertEqual(warnings.messages.count, 2, "\(warnings.messages)")
+    }
+
+    /// euler / normal, 2 steps, cfg 3, seed 7 on an 8x8 latent.
+    func sample(_ model: DiffusionModel) async throws -> Tensor {
+        let encoder = WeightedPromptEncoder(
+            model: UNetPatchNodeTests.checkpoint.textModel!, tokenizer: .shared, lastLayer: -1)
+        let positive = Conditioning([.init(embedding: try encoder.encode("a red circle"))])
+        let negative = Conditioning([.init(embedding: try encoder.encode(""))])
+        let out = try await KSampler().execute(
+            NodeInputs([
+                "model": model, "seed": 7, "steps": 2, "cfg": 3.0, "sampler_name": "euler", "scheduler": "normal",
+                "positive": positive, "negative": negative, "latent_image": Latent(Tensor(shape: [1, 4, 8, 8])),
+                "denoise": 1.0,
+            ]), context: context)
+        return (out.values[0] as! Latent).samples
+    }
+}
