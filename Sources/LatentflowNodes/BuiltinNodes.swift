@@ -72,5 +72,7 @@ public enum BuiltinNodes: NodePack {
         // Custom-sampling SAMPLER nodes with their sampler's settings.
         SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
         SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
+        // Filters, morphology and YCbCr (comfy_extras/nodes_post_processing.py, nodes_morphology.py).
+        ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self,
     ]
 }
