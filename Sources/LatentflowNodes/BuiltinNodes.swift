@@ -74,5 +74,7 @@ public enum BuiltinNodes: NodePack {
         SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
         // Filters, morphology and YCbCr (comfy_extras/nodes_post_processing.py, nodes_morphology.py).
         ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self,
+        // Latent concatenation and cuts (nodes_latent.py), masked conditioning (nodes.py).
+        LatentConcat.self, LatentCut.self, ConditioningSetMask.self,
     ]
 }

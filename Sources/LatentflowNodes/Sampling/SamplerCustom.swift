@@ -107,11 +107,11 @@ func customSample(
     plan.denoiseMaskFunction = guider.model.denoiseMaskFunction
     let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
     let denoiser = try CFGDenoiser(
-        model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
-        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
+        model: guider.model, positive: try guider.positive.resolvedForSampling(height: height, width: width),
+        negative: try guider.negative.resolvedForSampling(height: height, width: width), cfg: guider.cfg,
         inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples),
         perpNeg: guider.perpNeg.map {
-            (empty: $0.empty.resolvingAreaFractions(height: height, width: width), negScale: $0.negScale)
+            (empty: try $0.empty.resolvedForSampling(height: height, width: width), negScale: $0.negScale)
         },
         warn: context.warn)
     let preview = StepPreview(context)
