@@ -76,5 +76,9 @@ public enum BuiltinNodes: NodePack {
         ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self,
         // Latent concatenation and cuts (nodes_latent.py), masked conditioning (nodes.py).
         LatentConcat.self, LatentCut.self, ConditioningSetMask.self,
+        // Image conditionings (nodes_ip2p.py, nodes_sdupscale.py).
+        InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
+        // Files (nodes.py).
+        LoadImageOutput.self,
     ]
 }

@@ -134,9 +134,13 @@ func customSample(
 private func inpaintConcat(_ model: DiffusionModel, plan: SamplingPlan, latent: Tensor) throws -> InpaintConcat? {
     let (wanted, channels) = (model.unet.config.inChannels, latent.dim(1))
     if wanted == channels { return nil }
+    if wanted == 2 * channels {
+        return InpaintConcat(
+            latentImage: latent, denoiseMask: nil, latentScale: model.latentScale, instructPixToPix: true)
+    }
     guard wanted == 2 * channels + 1 else {
         throw NodeError(
-            "the UNet takes \(wanted) input channels but the latent has \(channels) (an inpainting UNet takes \(2 * channels + 1): latent, mask, masked image)"
+            "the UNet takes \(wanted) input channels but the latent has \(channels) (an inpainting UNet takes \(2 * channels + 1): latent, mask, masked image; an InstructPix2Pix UNet \(2 * channels))"
         )
     }
     return InpaintConcat(
