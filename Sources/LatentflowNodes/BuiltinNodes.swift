@@ -79,6 +79,6 @@ public enum BuiltinNodes: NodePack {
         // Image conditionings (nodes_ip2p.py, nodes_sdupscale.py).
         InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
         // Files (nodes.py).
-        LoadImageOutput.self,
+        LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
     ]
 }
