@@ -96,6 +96,13 @@ def main():
         for dither in ["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8", "bayer-16"]:
             case(f"quantize_{colors}_{dither}", post.Quantize, "exact", image=photo, colors=colors, dither=dither)
     case("quantize_batch", post.Quantize, "exact", image=image, colors=3, dither="floyd-steinberg")
+    # Few distinct colours with many equal pixel counts: the median cut's heap order and its
+    # splits at runs of equal values decide the palette.
+    levels = (torch.rand(1, 6, 5, 3) * 6).floor() / 5
+    blocky = levels.repeat_interleave(4, 1).repeat_interleave(6, 2)
+    blocky[0, ::3, ::5] = torch.rand(8, 6, 3)
+    for colors, dither in [(7, "none"), (7, "floyd-steinberg"), (32, "bayer-4"), (3, "bayer-16")]:
+        case(f"quantize_blocky_{colors}_{dither}", post.Quantize, "exact", image=blocky, colors=colors, dither=dither)
 
     save_file(tensors, OUT, metadata={"cases": json.dumps(cases), "comfyui_version": "0.3.64"})
     print("wrote", OUT, len(cases), "cases", os.path.getsize(OUT), "bytes")

@@ -73,7 +73,7 @@ public enum BuiltinNodes: NodePack {
         SamplerEulerAncestral.self, SamplerEulerAncestralCFGPP.self, SamplerLMS.self, SamplerDPMPP_2S_Ancestral.self,
         SamplerDPMAdaptative.self, SamplerSASolver.self, GITSScheduler.self,
         // Filters, morphology and YCbCr (comfy_extras/nodes_post_processing.py, nodes_morphology.py).
-        ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self,
+        ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self, ImageQuantize.self,
         // Latent concatenation and cuts (nodes_latent.py), masked conditioning (nodes.py).
         LatentConcat.self, LatentCut.self, ConditioningSetMask.self,
         // Image conditionings (nodes_ip2p.py, nodes_sdupscale.py).

@@ -10,10 +10,10 @@ final class ImageFilterParityTests: XCTestCase {
     func testFiltersMatchComfyUI() async throws {
         let fixture = try NodeCaseFixture("image_filters")
         var worst: [String: Float] = [:]
-        for prefix in ["blur", "sharpen", "morphology", "rgb_to_yuv", "yuv_to_rgb"] {
+        for prefix in ["blur", "sharpen", "morphology", "rgb_to_yuv", "yuv_to_rgb", "quantize"] {
             worst.merge(try await fixture.checkAll(prefix: prefix)) { max($0, $1) }
         }
-        XCTAssertEqual(worst.count, 5)
+        XCTAssertEqual(worst.count, 6)
         print("image filter parity (max abs error):", worst.sorted { $0.key < $1.key })
     }
 
