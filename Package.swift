@@ -31,7 +31,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev,
+        // libwebp-dev).
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
@@ -41,6 +42,10 @@ let package = Package(
         .systemLibrary(
             name: "CLibJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        // libwebp's animation encoder and decoder (Debian: libwebp-dev), for SaveAnimatedWEBP.
+        .systemLibrary(
+            name: "CLibWebP", pkgConfig: "libwebpmux",
+            providers: [.apt(["libwebp-dev"]), .brew(["webp"])]),
         // libpng and libjpeg report errors by longjmp, which Swift frames must never see:
         // this small C layer owns the setjmp points and returns plain error strings.
         .target(name: "CImageCodecs", dependencies: ["CLibPNG", "CLibJPEG"]),
@@ -58,8 +63,8 @@ let package = Package(
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.
         .target(name: "LatentflowGraph", dependencies: ["LatentflowTensor"]),
         // Files: safetensors, images, ComfyUI's model folders. May import: LatentflowTensor,
-        // CImageCodecs, Yams (not the engine).
-        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "CImageCodecs", "Yams"]),
+        // CImageCodecs, CLibWebP, Yams (not the engine).
+        .target(name: "LatentflowIO", dependencies: ["LatentflowTensor", "CImageCodecs", "CLibWebP", "Yams"]),
         // Model sampling, schedules, samplers, guidance and PyTorch-exact noise; sees models only as
         // closures. May import: LatentflowTensor. Swift 5 mode for its vectorised kernels.
         .target(

@@ -56,6 +56,7 @@ public struct ObjectInfo {
         if spec.isLazy { options.append(("lazy", .bool(true))) }
         if spec.controlAfterGenerate { options.append(("control_after_generate", .bool(true))) }
         if spec.imageUpload { options.append(("image_upload", .bool(true))) }
+        if let folder = spec.imageFolder { options.append(("image_folder", .string(folder))) }
         if let tooltip = spec.tooltip { options.append(("tooltip", .string(tooltip))) }
 
         let type: JSONValue

@@ -48,6 +48,8 @@ public struct InputSpec: Sendable {
     public var takesUnsigned64 = false
     /// The UI adds a hidden "upload" widget after this one (LoadImage's image).
     public var imageUpload = false
+    /// ComfyUI's `image_folder` beside `image_upload` (LoadImageOutput's "output").
+    public var imageFolder: String?
     public var tooltip: String?
 
     public init(name: String, type: PortType) {
@@ -195,11 +197,15 @@ extension Input where Value == String {
     }
 
     /// A choice among the files of a folder (`checkpoints`, `loras`, `vae`, `input`, ...).
-    public static func files(_ name: String, folder: String, imageUpload: Bool = false, tooltip: String? = nil) -> Input
-    {
+    /// `imageFolder`: where the frontend's upload button puts files (ComfyUI's `image_folder`;
+    /// nil: its default, input).
+    public static func files(
+        _ name: String, folder: String, imageUpload: Bool = false, imageFolder: String? = nil, tooltip: String? = nil
+    ) -> Input {
         var spec = InputSpec(name: name, type: .combo)
         spec.options = .files(folder: folder)
         spec.imageUpload = imageUpload
+        spec.imageFolder = imageFolder
         spec.tooltip = tooltip
         return Input(spec: spec)
     }

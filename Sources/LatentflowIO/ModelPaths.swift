@@ -99,7 +99,8 @@ public final class ModelPaths: @unchecked Sendable {
         if folder == "diffusers" { return diffusersFolders() }
         let extensions =
             folder == "input"
-            ? Self.imageExtensions.union(["latent"]) : folder == "configs" ? ["yaml"] : Self.modelExtensions
+            ? Self.imageExtensions.union(["latent"])
+            : folder == "output" ? Self.imageExtensions : folder == "configs" ? ["yaml"] : Self.modelExtensions
         var names = Set<String>()
         for root in roots[folder] ?? [] {
             Self.collect(root, below: "", extensions: extensions, ancestors: [], into: &names)
@@ -150,15 +151,17 @@ public final class ModelPaths: @unchecked Sendable {
         return names.sorted()
     }
 
-    /// In the input folder, ComfyUI's annotated names (`x.png [output]`, `[temp]`, `[input]`) name
-    /// a file of the output or temp folder instead (`folder_paths.annotated_filepath`).
+    /// In the input and output folders (LoadImage, LoadImageOutput), ComfyUI's annotated names
+    /// (`x.png [output]`, `[temp]`, `[input]`) name a file of that folder instead
+    /// (`folder_paths.annotated_filepath`).
     public func locate(_ annotatedName: String, in folder: String) throws -> URL {
         var name = annotatedName
         var searched = roots[folder] ?? []
-        if folder == "input", case let (plain, type?) = AnnotatedName.split(annotatedName) {
+        if folder == "input" || folder == "output", case let (plain, type?) = AnnotatedName.split(annotatedName) {
             name = plain
             if type == "output" { searched = [outputDirectory] }
             if type == "temp" { searched = [tempDirectory] }
+            if type == "input" { searched = roots["input"] ?? [] }
         }
         try Self.checkRelativeName(name, folder: folder)
         for root in searched {

@@ -81,5 +81,13 @@ public enum BuiltinNodes: NodePack {
         ModelComputeDtype.self, ModelSamplingContinuousEDM.self, ModelSamplingContinuousV.self,
         // Guidance patches APG and Mahiro (issue 21).
         APG.self, Mahiro.self, FreSca.self,
+        // Filters, morphology and YCbCr (comfy_extras/nodes_post_processing.py, nodes_morphology.py).
+        ImageBlur.self, ImageSharpen.self, Morphology.self, ImageRGBToYUV.self, ImageYUVToRGB.self, ImageQuantize.self,
+        // Latent concatenation and cuts (nodes_latent.py), masked conditioning (nodes.py).
+        LatentConcat.self, LatentCut.self, ConditioningSetMask.self,
+        // Image conditionings (nodes_ip2p.py, nodes_sdupscale.py).
+        InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
+        // Files (nodes.py).
+        LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
     ]
 }

@@ -23,13 +23,18 @@ public struct CFGGuidance {
         /// `endSigma` (ComfyUI's `timestep_start`/`timestep_end`, from `start_percent`/`end_percent`).
         public let startSigma: Float?
         public let endSigma: Float?
+        /// A weight per latent pixel `[B, H, W]` at the latent's size (ComfyUI's resolved `mask`),
+        /// scaled by `maskStrength`; it replaces the feathered area edges. Nil: none.
+        public let mask: Tensor?
+        public let maskStrength: Double
 
         public init(
             area: LatentArea?, strength: Double, startSigma: Float? = nil, endSigma: Float? = nil,
-            denoise: @escaping Denoiser
+            mask: Tensor? = nil, maskStrength: Double = 1, denoise: @escaping Denoiser
         ) {
             (self.area, self.strength, self.denoise) = (area, strength, denoise)
             (self.startSigma, self.endSigma) = (startSigma, endSigma)
+            (self.mask, self.maskStrength) = (mask, maskStrength)
         }
 
         /// Whether sampling at `sigma` uses this entry (`get_area_and_mult`'s timestep checks).
@@ -83,7 +88,7 @@ public struct CFGGuidance {
     public static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
         // Entries outside their timestep range count as absent; with none left the side predicts 0.
         let entries = entries.filter { $0.isActive(at: sigma) }
-        if entries.count == 1, entries[0].area == nil {
+        if entries.count == 1, entries[0].area == nil, entries[0].mask == nil {
             return try entries[0].denoise(x, sigma)  // output·s / s
         }
         let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
@@ -94,17 +99,28 @@ public struct CFGGuidance {
             let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
             let region = try x.slice(axis: 2, start: ay, length: ah).slice(axis: 3, start: ax, length: aw)
             let output = try entry.denoise(region, sigma)
-            let weights = featheredWeights(
-                height: ah, width: aw, strength: Float(entry.strength),
-                feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
-                left: ax != 0, right: ax + aw < w)
+            // One plane of weights per sample (the mask's), or one for all.
+            let weights: [[Float]]
+            if let mask = entry.mask {
+                weights = try maskWeights(
+                    mask, batch: n, area: (height: ah, width: aw, y: ay, x: ax), maskStrength: entry.maskStrength,
+                    strength: entry.strength)
+            } else {
+                weights = [
+                    featheredWeights(
+                        height: ah, width: aw, strength: Float(entry.strength),
+                        feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
+                        left: ax != 0, right: ax + aw < w)
+                ]
+            }
             sum.withUnsafeMutableBufferPointer { s in
                 count.withUnsafeMutableBufferPointer { k in
                     for b in 0..<n {
+                        let plane = weights[b % weights.count]
                         for ch in 0..<c {
                             for y in 0..<ah {
                                 for xx in 0..<aw {
-                                    let weight = weights[y * aw + xx]
+                                    let weight = plane[y * aw + xx]
                                     let target = ((b * c + ch) * h + ay + y) * w + ax + xx
                                     s[target] += output.scalars[((b * c + ch) * ah + y) * aw + xx] * weight
                                     k[target] += weight
@@ -118,23 +134,53 @@ public struct CFGGuidance {
         return try sum.dividing(count.scaled(by: 1, adding: 1e-37))
     }
 
-    /// ComfyUI's area multiplier: strength, fading linearly over 8 pixels at inner edges.
+    /// `get_area_and_mult`'s masked multiplier: the mask's first `batch` planes cropped to the
+    /// area, `(mask · maskStrength) · strength` in float32, one plane per sample (the planes
+    /// repeat when the mask batch divides the latent batch).
+    static func maskWeights(
+        _ mask: Tensor, batch: Int, area: LatentArea, maskStrength: Double, strength: Double
+    ) throws -> [[Float]] {
+        let (planes, h, w) = (min(mask.dim(0), batch), mask.dim(1), mask.dim(2))
+        guard mask.rank == 3, planes > 0, batch % planes == 0, area.y + area.height <= h, area.x + area.width <= w
+        else {
+            throw SamplingError(
+                "conditioning mask \(mask.shape) does not fit a latent batch of \(batch) with area \(area)")
+        }
+        let (scale, weight) = (Float(maskStrength), Float(strength))
+        return mask.withUnsafeBufferPointer { m in
+            (0..<planes).map { b in
+                var plane = [Float](repeating: 0, count: area.height * area.width)
+                for y in 0..<area.height {
+                    for x in 0..<area.width {
+                        plane[y * area.width + x] = m[(b * h + area.y + y) * w + area.x + x] * scale * weight
+                    }
+                }
+                return plane
+            }
+        }
+    }
+
+    /// ComfyUI's area multiplier: strength, fading linearly at inner edges over
+    /// `min(8, side / 4)` pixels (`fuzz`).
     static func featheredWeights(
         height: Int, width: Int, strength: Float, feather: Bool,
         top: Bool, bottom: Bool, left: Bool, right: Bool
     ) -> [Float] {
         var weights = [Float](repeating: strength, count: height * width)
         guard feather else { return weights }
-        let rr = 8
-        for t in 0..<rr {
-            let factor = Float(1) / Float(rr) * Float(t + 1)
+        // Python computes (1/rr)·(t+1) in double; torch rounds it to float32 for the multiply.
+        func factor(_ t: Int, _ rr: Int) -> Float { Float(1.0 / Double(rr) * Double(t + 1)) }
+        let rows = min(8, height / 4), columns = min(8, width / 4)
+        for t in 0..<rows {
             for x in 0..<width {
-                if top, t < height { weights[t * width + x] *= factor }
-                if bottom, height - 1 - t >= 0 { weights[(height - 1 - t) * width + x] *= factor }
+                if top { weights[t * width + x] *= factor(t, rows) }
+                if bottom { weights[(height - 1 - t) * width + x] *= factor(t, rows) }
             }
+        }
+        for t in 0..<columns {
             for y in 0..<height {
-                if left, t < width { weights[y * width + t] *= factor }
-                if right, width - 1 - t >= 0 { weights[y * width + width - 1 - t] *= factor }
+                if left { weights[y * width + t] *= factor(t, columns) }
+                if right { weights[y * width + width - 1 - t] *= factor(t, columns) }
             }
         }
         return weights

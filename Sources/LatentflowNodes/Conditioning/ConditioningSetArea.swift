@@ -29,6 +29,8 @@ public struct ConditioningSetArea: Node {
             copy.area = area
             copy.areaFraction = nil
             copy.strength = strength
+            // ComfyUI sets `set_area_to_bounds` False with the area.
+            copy.setAreaToBounds = false
             return copy
         }
         return NodeOutputs(Conditioning(entries))
@@ -62,6 +64,7 @@ public struct ConditioningSetAreaPercentage: Node {
                 entry.area = nil
                 entry.areaFraction = fraction
                 entry.strength = strength
+                entry.setAreaToBounds = false
             })
     }
 }

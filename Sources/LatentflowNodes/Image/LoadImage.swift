@@ -18,9 +18,9 @@ public struct LoadImage: Node {
         return NodeOutputs(image, mask)
     }
 
-    /// The named file of the input folder, decoded within the memory budget.
-    static func decode(_ name: String, context: ExecutionContext) throws -> RasterImage {
-        let url = try context.environment.files.locate(name, in: "input")
+    /// The named file of the input (or another) folder, decoded within the memory budget.
+    static func decode(_ name: String, folder: String = "input", context: ExecutionContext) throws -> RasterImage {
+        let url = try context.environment.files.locate(name, in: folder)
         let settings = context.environment.builtinSettings
         let raster: RasterImage
         do {
@@ -48,5 +48,32 @@ public struct LoadImage: Node {
     /// and modification time stand in for the hash here.
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
         fileFingerprint(constants[image], folder: "input", environment: environment)
+    }
+}
+
+/// Loads an image from the output folder as IMAGE, with its alpha channel as MASK: LoadImage over
+/// the output folder, its names plain or annotated (`x.png [output]`).
+///
+/// Matches: ComfyUI `nodes.py` `LoadImageOutput` (LoadImage's `load_image`; the combo lists the
+/// output folder's images here instead of through the frontend's `/internal/files/output` route).
+public struct LoadImageOutput: Node {
+    static let image = Input.files("image", folder: "output", imageUpload: true, imageFolder: "output")
+
+    public static let schema = NodeSchema(
+        "LoadImageOutput", displayName: "Load Image (from Outputs)", category: "image",
+        description:
+            "Load an image from the output folder. When the refresh button is clicked, the node will update the image list and automatically select the first image, allowing for easy iteration.",
+        inputs: [image], outputs: outputs(Output<ImageBatch>(), Output<Mask>()))
+
+    public init() {}
+
+    public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
+        let raster = try LoadImage.decode(try inputs[Self.image], folder: "output", context: context)
+        let (image, mask) = ImageQuantization.imageAndMask(raster)
+        return NodeOutputs(image, mask)
+    }
+
+    public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {
+        fileFingerprint(constants[image], folder: "output", environment: environment)
     }
 }

@@ -60,31 +60,63 @@ struct ImageSaver {
     }
 
     func save(_ batch: ImageBatch, prefix rawPrefix: String, context: ExecutionContext) throws -> NodeOutputs {
-        let prefix = Self.substitute(rawPrefix, width: batch.width, height: batch.height, date: Date())
-        let (subfolder, name) = try Self.split(prefix, raw: rawPrefix, type: type)
-        let folder = try Self.confinedFolder(subfolder, in: directory, raw: rawPrefix, type: type)
-        let reportedFolder = subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
-        var counter = Self.nextCounter(in: folder, prefix: name)
-        var texts: [(key: String, text: String)] = [("prompt", context.prompt.serialized())]
-        for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { texts.append((key, value.serialized())) }
-        var written: [JSONValue] = [], files: [URL] = []
+        var target = try Target(self, prefix: rawPrefix, width: batch.width, height: batch.height)
+        let texts = Self.metadata(context)
         for index in 0..<batch.count {
-            let stem = name.replacingOccurrences(of: "%batch_num%", with: String(index))
             let raster = RasterImage(
                 width: batch.width, height: batch.height, channels: 3,
                 samples: .uint8(ImageQuantization.rgb8(batch, index: index)), textChunks: texts)
             let png = try ImageCodec.encodePNG(raster, compressionLevel: compressionLevel)
-            let (url, used) = try OutputFile.create(png, in: folder, startingAt: counter) {
-                "\(stem)_\(String(format: "%05d", $0))_.png"
+            try target.write(png, stem: target.name.replacingOccurrences(of: "%batch_num%", with: String(index)))
+        }
+        return target.outputs()
+    }
+
+    /// The workflow's `prompt` and the extra PNG info (`workflow`), as (key, JSON text).
+    static func metadata(_ context: ExecutionContext) -> [(key: String, text: String)] {
+        var texts: [(key: String, text: String)] = [("prompt", context.prompt.serialized())]
+        for (key, value) in context.extraPNGInfo?.objectPairs ?? [] { texts.append((key, value.serialized())) }
+        return texts
+    }
+
+    /// Where one save's files go (`get_save_image_path`): the confined folder, the subfolder as
+    /// reported, the file name prefix and the next counter; and what was written there.
+    struct Target {
+        let saver: ImageSaver
+        let folder: URL, reportedFolder: URL
+        let subfolder: String, name: String
+        var counter: Int
+        var written: [JSONValue] = [], files: [URL] = []
+
+        init(_ saver: ImageSaver, prefix rawPrefix: String, width: Int, height: Int) throws {
+            self.saver = saver
+            let prefix = ImageSaver.substitute(rawPrefix, width: width, height: height, date: Date())
+            (subfolder, name) = try ImageSaver.split(prefix, raw: rawPrefix, type: saver.type)
+            folder = try ImageSaver.confinedFolder(subfolder, in: saver.directory, raw: rawPrefix, type: saver.type)
+            reportedFolder = subfolder.isEmpty ? saver.directory : saver.directory.appendingPathComponent(subfolder)
+            counter = ImageSaver.nextCounter(in: folder, prefix: name)
+        }
+
+        /// Writes `<stem>_<counter:05>_.<ext>`, claiming the name atomically.
+        mutating func write(_ data: Data, stem: String, extension ext: String = "png") throws {
+            let (url, used) = try OutputFile.create(data, in: folder, startingAt: counter) {
+                "\(stem)_\(String(format: "%05d", $0))_.\(ext)"
             }
             let file = url.lastPathComponent
             written.append(
-                .object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(type))]))
+                .object([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(saver.type))])
+            )
             // Reported under the folder as configured, not the resolved path it was written to.
             files.append(reportedFolder.appendingPathComponent(file))
             counter = used + 1
         }
-        return NodeOutputs(values: [], ui: .object([("images", .array(written))]), files: files)
+
+        /// ComfyUI's `images` UI entries (and `animated`, for the animation savers) and the files.
+        func outputs(animated: Bool? = nil) -> NodeOutputs {
+            var ui: [(key: String, value: JSONValue)] = [("images", .array(written))]
+            if let animated { ui.append(("animated", .array([.bool(animated)]))) }
+            return NodeOutputs(values: [], ui: .object(ui), files: files)
+        }
     }
 
     /// A `filename_prefix` as (subfolder, file name prefix), refusing paths that leave the folder.

@@ -31,7 +31,8 @@ struct CFGDenoiser {
                 return CFGGuidance.Entry(
                     area: entry.area, strength: entry.strength,
                     startSigma: entry.startPercent.map(model.sampling.percentToSigma),
-                    endSigma: entry.endPercent.map(model.sampling.percentToSigma)
+                    endSigma: entry.endPercent.map(model.sampling.percentToSigma),
+                    mask: entry.mask, maskStrength: entry.maskStrength
                 ) { x, sigma in
                     // `get_area_and_mult`: GLIGEN's boxes are fractions of this entry's (area's) latent.
                     let grounding = try entry.gligen.map {

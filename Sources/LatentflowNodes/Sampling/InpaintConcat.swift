@@ -15,9 +15,15 @@ struct InpaintConcat {
     /// The noise mask prepared to the latent's shape (`prepare_mask`), if the latent has one.
     let denoiseMask: Tensor?
     let latentScale: Float
+    /// An InstructPix2Pix UNet (2·C input channels): the extra channels are the entry's
+    /// `concat_latent_image` alone, unscaled (ComfyUI `model_base.py` `IP2P.concat_cond` with
+    /// SD1.5's identity `process_ip2p_image_in`), zeros without one.
+    var instructPixToPix = false
 
-    /// The mask and masked-image latent for one conditioning entry, `[B, 1 + C, h, w]`.
+    /// The mask and masked-image latent for one conditioning entry, `[B, 1 + C, h, w]` (an
+    /// InstructPix2Pix UNet: the image latent, `[B, C, h, w]`).
     func channels(for entry: Conditioning.Entry) throws -> Tensor {
+        if instructPixToPix { return try instructPixToPixChannels(for: entry) }
         let shape = latentImage.shape, (batch, h, w) = (shape[0], shape[2], shape[3])
         guard var mask = entry.concatMask ?? denoiseMask else {
             return try Tensor.concat([Tensor(shape: [batch, 1, h, w], repeating: 1), blankImage(shape)], axis: 1)
@@ -38,6 +44,17 @@ struct InpaintConcat {
         }
         mask = try resizedToBatch(mask.mapScalars { $0.rounded(.toNearestOrEven) }, batch)
         return try Tensor.concat([mask, resizedToBatch(image, batch)], axis: 1)
+    }
+
+    /// `IP2P.concat_cond`: the image latent resized (bilinear, centre crop) to the sampled latent
+    /// and stretched to its batch.
+    func instructPixToPixChannels(for entry: Conditioning.Entry) throws -> Tensor {
+        let shape = latentImage.shape
+        guard var image = entry.concatLatentImage else { return Tensor(shape: shape) }
+        if Array(image.shape.dropFirst()) != Array(shape.dropFirst()) {
+            image = try commonUpscale(image, width: shape[3], height: shape[2], method: "bilinear", crop: "center")
+        }
+        return try resizedToBatch(image, shape[0])
     }
 
     /// ComfyUI's latent of a mid-grey image, for an inpainting model sampled without a mask.

@@ -107,11 +107,11 @@ func customSample(
     plan.denoiseMaskFunction = guider.model.denoiseMaskFunction
     let (height, width) = (latent.samples.dim(2), latent.samples.dim(3))
     let denoiser = try CFGDenoiser(
-        model: guider.model, positive: guider.positive.resolvingAreaFractions(height: height, width: width),
-        negative: guider.negative.resolvingAreaFractions(height: height, width: width), cfg: guider.cfg,
+        model: guider.model, positive: try guider.positive.resolvedForSampling(height: height, width: width),
+        negative: try guider.negative.resolvedForSampling(height: height, width: width), cfg: guider.cfg,
         inpaint: try inpaintConcat(guider.model, plan: plan, latent: latent.samples),
         perpNeg: guider.perpNeg.map {
-            (empty: $0.empty.resolvingAreaFractions(height: height, width: width), negScale: $0.negScale)
+            (empty: try $0.empty.resolvedForSampling(height: height, width: width), negScale: $0.negScale)
         },
         dualCFG: guider.dualCFG.map {
             DualCFGSettings(
@@ -139,9 +139,13 @@ func customSample(
 private func inpaintConcat(_ model: DiffusionModel, plan: SamplingPlan, latent: Tensor) throws -> InpaintConcat? {
     let (wanted, channels) = (model.unet.config.inChannels, latent.dim(1))
     if wanted == channels { return nil }
+    if wanted == 2 * channels {
+        return InpaintConcat(
+            latentImage: latent, denoiseMask: nil, latentScale: model.latentScale, instructPixToPix: true)
+    }
     guard wanted == 2 * channels + 1 else {
         throw NodeError(
-            "the UNet takes \(wanted) input channels but the latent has \(channels) (an inpainting UNet takes \(2 * channels + 1): latent, mask, masked image)"
+            "the UNet takes \(wanted) input channels but the latent has \(channels) (an inpainting UNet takes \(2 * channels + 1): latent, mask, masked image; an InstructPix2Pix UNet \(2 * channels))"
         )
     }
     return InpaintConcat(

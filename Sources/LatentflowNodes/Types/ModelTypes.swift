@@ -114,6 +114,17 @@ public struct Conditioning: PortValue, MemoryFootprint {
         public var controlAppliesToUncond = false
         /// The GLIGEN boxes of GLIGENTextBoxApply (ComfyUI's `gligen`).
         public var gligen: GLIGENConditioning?
+        /// ConditioningSetMask's mask `[B, H, W]` at any size (ComfyUI's `mask`): sampling resizes it
+        /// to the latent and weights this entry's prediction by it, times `maskStrength`.
+        public var mask: Tensor?
+        public var maskStrength: Double = 1
+        /// ComfyUI's `set_area_to_bounds`: sampling sets `area` to the mask's bounding box.
+        public var setAreaToBounds = false
+        /// SD_4XUpscale_Conditioning's low-resolution image `[B, 3, h, w]` in −1…1 and its noise
+        /// augmentation (ComfyUI's `concat_image`, `noise_augmentation`), for the x4 upscaler UNet,
+        /// which Latentflow does not load: other models ignore them, as in ComfyUI.
+        public var concatImage: Tensor?
+        public var noiseAugmentation: Double?
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
