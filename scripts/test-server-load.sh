@@ -9,8 +9,13 @@ cd "$(dirname "$0")/.."
 prompts="${1:-1000}"
 csv="${2:-.build/ci-artifacts/server-rss.csv}"
 mkdir -p "$(dirname "$csv")"
-swift build --product latentflow
-binary="$(swift build --show-bin-path)/latentflow"
+# LATENTFLOW_BINARY picks another build (the 1,000-prompt figure in the notes is from -c release).
+if [ -n "${LATENTFLOW_BINARY:-}" ]; then
+    binary="$LATENTFLOW_BINARY"
+else
+    swift build --product latentflow
+    binary="$(swift build --show-bin-path)/latentflow"
+fi
 
 venv=.build/server-clients-venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
