@@ -2,7 +2,8 @@
 # Load test of `latentflow serve` (issue 19, item 7): starts the server on a free loopback port over the
 # repository's tiny model with a temp output folder and a temp user folder (its queue database), then
 # Tests/ServerClients/load_test.py queues PROMPTS prompts over 50 WebSocket clients (plus a silent and a
-# vanished client) and checks order, routing and memory. Writes the RSS curve to RSS_CSV.
+# vanished client) and checks order, routing and memory (cache budget CACHE_BUDGET, default 32M).
+# Writes the RSS curve to RSS_CSV.
 # Usage: scripts/test-server-load.sh [PROMPTS=1000] [RSS_CSV=.build/ci-artifacts/server-rss.csv]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,9 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 scratch="$(mktemp -d)"
+# A small cache budget, so the test sees memory level off once the cache is full (the default is 12G).
 "$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$scratch/output" \
-    --user-directory "$scratch/user" &
+    --user-directory "$scratch/user" --cache-budget "${CACHE_BUDGET:-32M}" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# What `latentflow serve` adds to a run (issue 19): the 512 px 4-step LCM workflow on a full-size SD1.5
+# checkpoint with random weights, by `latentflow run` (wall time, cold: it loads the checkpoint) and by
+# the server (POST /prompt to execution_success: a cold first prompt, then warm ones with new seeds),
+# one after the other on this machine. Run by hand after `swift build -c release --product latentflow
+# --product latentflow-tools`; writes the ~2 GB checkpoint to $SCRATCH (default /tmp/lf-overhead).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch="${SCRATCH:-/tmp/lf-overhead}"
+bin=.build/release
+checkpoint="$scratch/models/checkpoints/latentflow-random-sd15.safetensors"
+if [ ! -f "$checkpoint" ]; then
+    "$bin/latentflow-tools" make-tiny-model --full-size --output "$checkpoint"
+fi
+workflow="$scratch/lcm-512.json"
+python3 - "$workflow" <<'PY'
+import json, sys
+w = json.load(open("workflows/lcm-tiny.json"))
+w["1"]["inputs"]["ckpt_name"] = "latentflow-random-sd15.safetensors"
+w["5"]["inputs"].update(width=512, height=512)
+json.dump(w, open(sys.argv[1], "w"))
+PY
+venv=.build/server-clients-venv
+if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+
+for seed in 1 2; do
+    start=$(date +%s.%N)
+    "$bin/latentflow" run "$workflow" --base-dir "$scratch" --output-dir "$scratch/output" --set "6.seed=$seed" >/dev/null 2>&1
+    echo "latentflow run (seed $seed, cold): $(echo "$(date +%s.%N) - $start" | bc) s"
+done
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$bin/latentflow" serve --listen 127.0.0.1 --port "$port" --base-dir "$scratch" --output-dir "$scratch/output" \
+    --user-directory "$scratch/user" 2>/dev/null &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+done
+for seed in 1 2 3; do
+    echo "serve, POST to execution_success (seed $seed): $("$venv/bin/python" Tests/ServerClients/time_prompt.py "127.0.0.1:$port" "$workflow" --seed "$seed") s"
+done
