@@ -4,9 +4,9 @@ import Latentflow
 
 /// `GET /view?filename=&subfolder=&type=&preview=&channel=`: a file of the output, input or temp
 /// folder (the name may be annotated `x.png [input]`), never anything outside it; as stored, or
-/// re-encoded as ComfyUI's `view_image` does: `preview=jpeg;90` (webp is answered as JPEG, or as
-/// PNG when the alpha channel is wanted: there is no WebP encoder here), `channel=rgb` (alpha
-/// dropped), `channel=a` (the alpha as a black RGBA image), `rgba` (the file itself).
+/// re-encoded as ComfyUI's `view_image` does: `preview=jpeg;90` or `webp;90` (WebP also whenever
+/// the alpha channel is wanted), `channel=rgb` (alpha dropped), `channel=a` (the alpha as a black
+/// RGBA image), `rgba` (the file itself).
 extension LatentflowServer {
     func addViewRoutes(to router: Router<ServerRequestContext>, prefix: String) {
         router.get("\(prefix)/view") { request, _ in
@@ -67,13 +67,17 @@ extension LatentflowServer {
         let stem = (file.lastPathComponent as NSString).deletingPathExtension
         // ComfyUI: JPEG when asked and no alpha is wanted, else WebP (with the image's alpha unless `rgb`).
         let jpegAsked = parts.first == "jpeg" && !channel.contains("a")
-        if !jpegAsked && channel != "rgb" && image.channels == 4 {
-            let rgba = RasterImage(
-                width: image.width, height: image.height, channels: 4, samples: .uint8(ImageChannels.rgba8(image)))
-            return try imageResponse(rgba, name: stem + ".png")
+        if jpegAsked {
+            let jpeg = try ImageCodec.encodeJPEG(ImageChannels.rgb(image), quality: quality)
+            return fileResponse(jpeg, type: "image/jpeg", name: stem + ".jpeg")
         }
-        let jpeg = try ImageCodec.encodeJPEG(ImageChannels.rgb(image), quality: quality)
-        return fileResponse(jpeg, type: "image/jpeg", name: stem + ".jpeg")
+        let pixels =
+            channel != "rgb" && image.channels == 4
+            ? RasterImage(
+                width: image.width, height: image.height, channels: 4, samples: .uint8(ImageChannels.rgba8(image)))
+            : ImageChannels.rgb(image)
+        return fileResponse(
+            try ImageCodec.encodeWebP(pixels, quality: quality), type: "image/webp", name: stem + ".webp")
     }
 
     static func imageResponse(_ image: RasterImage, name: String) throws -> Response {

@@ -167,13 +167,19 @@ final class UploadAndViewTests: XCTestCase {
             let (jpeg, jpegType) = try await image("preview=jpeg;50")
             XCTAssertEqual(jpegType, "image/jpeg")
             XCTAssertEqual([jpeg.width, jpeg.height, jpeg.channels], [7, 5, 3])
-            // WebP keeps the alpha in ComfyUI; here a PNG does (no WebP encoder).
-            let (kept, keptType) = try await image("preview=webp;90")
-            XCTAssertEqual(keptType, "image/png")
-            XCTAssertEqual(kept.samples, whole.samples)
-            let (flat, flatType) = try await image("preview=webp&channel=rgb")
-            XCTAssertEqual(flatType, "image/jpeg")
-            XCTAssertEqual(flat.channels, 3)
+            // WebP keeps the alpha (an ALPH chunk in the RIFF container), unless `channel=rgb`.
+            func webp(_ query: String) async throws -> Data {
+                let (status, body, headers) = try await client.raw("/view?filename=rgba.png&\(query)")
+                XCTAssertEqual(status, .ok, query)
+                XCTAssertEqual(headers[.contentType], "image/webp", query)
+                XCTAssertEqual(Array(body.prefix(4)), Array("RIFF".utf8), query)
+                XCTAssertEqual(Array(body[8..<12]), Array("WEBP".utf8), query)
+                return body
+            }
+            let kept = try await webp("preview=webp;90")
+            XCTAssertNotNil(kept.range(of: Data("ALPH".utf8)), "the alpha is kept")
+            let flat = try await webp("preview=webp&channel=rgb")
+            XCTAssertNil(flat.range(of: Data("ALPH".utf8)), "channel=rgb drops the alpha")
         }
     }
 
