@@ -89,5 +89,7 @@ public enum BuiltinNodes: NodePack {
         InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
         // Files (nodes.py).
         LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
+        // Self-Attention Guidance (comfy_extras/nodes_sag.py, issue 21).
+        SelfAttentionGuidance.self,
     ]
 }

@@ -46,23 +46,26 @@ struct CFGDenoiser {
             }
         }
         let negative = negative.withUncondControls(from: positive)
-        let hooks = try model.guidanceHooks(GuidanceRun(positive: positive, makeEntries: entries))
+        let run = GuidanceRun(positive: positive, negative: negative, makeEntries: entries)
+        let hooks = try model.guidanceHooks(run)
+        // The run's negative calls, with a patch's replacement of their middle self-attention (SAG).
+        let negativeEntries = try entries(negative, run.negativeAttention.replacement)
         if let dualCFG {
             // The second prompt is not a negative to ComfyUI's `apply_empty_x_to_equal_area`: no uncond controls.
             let guidance = DualCFGGuidance(
-                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: try entries(negative),
+                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: negativeEntries,
                 cfgConds: cfg, cfgMiddleNegative: dualCFG.cfgMiddleNegative, nested: dualCFG.nested, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         } else if let perpNeg {
             let guidance = PerpNegGuidance(
-                positive: try entries(positive), negative: try entries(negative), empty: try entries(perpNeg.empty),
+                positive: try entries(positive), negative: negativeEntries, empty: try entries(perpNeg.empty),
                 cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = nil
         } else {
             let guidance = CFGGuidance(
-                positive: try entries(positive), negative: try entries(negative), cfg: cfg, hooks: hooks)
+                positive: try entries(positive), negative: negativeEntries, cfg: cfg, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         }
