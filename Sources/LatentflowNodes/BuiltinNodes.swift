@@ -91,5 +91,7 @@ public enum BuiltinNodes: NodePack {
         LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
         // Self-Attention Guidance (comfy_extras/nodes_sag.py, issue 21).
         SelfAttentionGuidance.self,
+        // Token merging (comfy_extras/nodes_tomesd.py, issue 21).
+        TomePatchModel.self,
     ]
 }
