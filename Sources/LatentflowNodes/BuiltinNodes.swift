@@ -93,5 +93,7 @@ public enum BuiltinNodes: NodePack {
         SelfAttentionGuidance.self,
         // Token merging (comfy_extras/nodes_tomesd.py, issue 21).
         TomePatchModel.self,
+        // Step caching (comfy_extras/nodes_easycache.py, issue 21).
+        LazyCacheNode.self,
     ]
 }

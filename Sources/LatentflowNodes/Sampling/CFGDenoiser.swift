@@ -9,8 +9,8 @@ import LatentflowTensor
 /// Matches: ComfyUI `comfy/samplers.py` `calc_cond_batch`'s model call and `BaseModel.apply_model`
 /// (`model_sampling.calculate_input`, `timestep`, `calculate_denoised`).
 struct CFGDenoiser {
-    /// The guidance: standard CFG, or PerpNegGuider's.
-    let guided: Denoiser
+    /// The guidance: standard CFG, or PerpNegGuider's, inside the MODEL's prediction wrappers.
+    var guided: Denoiser
     /// The guided and the unconditional prediction, for the CFG++ samplers (standard CFG only).
     let guidedWithUnconditional: ((Tensor, Float) throws -> (denoised: Tensor, unconditional: Tensor))?
 
@@ -69,6 +69,7 @@ struct CFGDenoiser {
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         }
+        guided = model.predictionWrappers.reduce(guided) { inner, wrapper in wrapper.wrap(inner, model.sampling) }
     }
 
     /// The part of whole-latent `concat` channels under an area entry's region `x` (placed as
