@@ -89,5 +89,11 @@ public enum BuiltinNodes: NodePack {
         InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
         // Files (nodes.py).
         LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
+        // Self-Attention Guidance (comfy_extras/nodes_sag.py, issue 21).
+        SelfAttentionGuidance.self,
+        // Token merging (comfy_extras/nodes_tomesd.py, issue 21).
+        TomePatchModel.self,
+        // Step caching (comfy_extras/nodes_easycache.py, issue 21).
+        LazyCacheNode.self,
     ]
 }

@@ -9,8 +9,8 @@ import LatentflowTensor
 /// Matches: ComfyUI `comfy/samplers.py` `calc_cond_batch`'s model call and `BaseModel.apply_model`
 /// (`model_sampling.calculate_input`, `timestep`, `calculate_denoised`).
 struct CFGDenoiser {
-    /// The guidance: standard CFG, or PerpNegGuider's.
-    let guided: Denoiser
+    /// The guidance: standard CFG, or PerpNegGuider's, inside the MODEL's prediction wrappers.
+    var guided: Denoiser
     /// The guided and the unconditional prediction, for the CFG++ samplers (standard CFG only).
     let guidedWithUnconditional: ((Tensor, Float) throws -> (denoised: Tensor, unconditional: Tensor))?
 
@@ -46,26 +46,30 @@ struct CFGDenoiser {
             }
         }
         let negative = negative.withUncondControls(from: positive)
-        let hooks = try model.guidanceHooks(GuidanceRun(positive: positive, makeEntries: entries))
+        let run = GuidanceRun(positive: positive, negative: negative, makeEntries: entries)
+        let hooks = try model.guidanceHooks(run)
+        // The run's negative calls, with a patch's replacement of their middle self-attention (SAG).
+        let negativeEntries = try entries(negative, run.negativeAttention.replacement)
         if let dualCFG {
             // The second prompt is not a negative to ComfyUI's `apply_empty_x_to_equal_area`: no uncond controls.
             let guidance = DualCFGGuidance(
-                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: try entries(negative),
+                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: negativeEntries,
                 cfgConds: cfg, cfgMiddleNegative: dualCFG.cfgMiddleNegative, nested: dualCFG.nested, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         } else if let perpNeg {
             let guidance = PerpNegGuidance(
-                positive: try entries(positive), negative: try entries(negative), empty: try entries(perpNeg.empty),
+                positive: try entries(positive), negative: negativeEntries, empty: try entries(perpNeg.empty),
                 cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = nil
         } else {
             let guidance = CFGGuidance(
-                positive: try entries(positive), negative: try entries(negative), cfg: cfg, hooks: hooks)
+                positive: try entries(positive), negative: negativeEntries, cfg: cfg, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         }
+        guided = model.predictionWrappers.reduce(guided) { inner, wrapper in wrapper.wrap(inner, model.sampling) }
     }
 
     /// The part of whole-latent `concat` channels under an area entry's region `x` (placed as

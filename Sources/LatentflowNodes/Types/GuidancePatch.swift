@@ -21,12 +21,29 @@ public struct GuidancePatch: Sendable {
     }
 }
 
-/// What a guidance patch may use in one sampling run: the run's positive conditioning, and
-/// conditioning turned into guidance entries over the run's model (ComfyUI's `calc_cond_batch`
-/// with the hook's own `model_options`).
+/// What a guidance patch may use in one sampling run: the run's positive and negative
+/// conditioning, and conditioning turned into guidance entries over the run's model (ComfyUI's
+/// `calc_cond_batch` with the hook's own `model_options`).
 public struct GuidanceRun {
     public let positive: Conditioning
+    /// The negative as the run evaluates it (with the positive's uncond controls).
+    public let negative: Conditioning
     let makeEntries: (Conditioning, AttentionReplacement?) throws -> [CFGGuidance.Entry]
+    let negativeAttention = NegativeAttentionSlot()
+
+    init(
+        positive: Conditioning, negative: Conditioning = Conditioning([]),
+        makeEntries: @escaping (Conditioning, AttentionReplacement?) throws -> [CFGGuidance.Entry]
+    ) {
+        (self.positive, self.negative, self.makeEntries) = (positive, negative, makeEntries)
+    }
+
+    /// Replaces the middle block's self-attention in the run's own negative (unconditional) calls,
+    /// as an `attn1_replace` patch that acts only when `cond_or_uncond` holds the uncond (SAG's
+    /// recording attention); a later call replaces an earlier one's.
+    public func replaceNegativeMiddleSelfAttention(_ replacement: @escaping AttentionReplacement) {
+        negativeAttention.replacement = replacement
+    }
 
     /// `conditioning`'s entries; with `middleSelfAttention`, the UNet's middle-block self-attention
     /// is replaced in every call they make.
@@ -51,4 +68,10 @@ extension DiffusionModel {
             try guidance.map { try $0.makeHook(run) },
             disableCFG1Optimization: guidance.contains { $0.disablesCFG1Optimization })
     }
+}
+
+/// The negative side's middle self-attention replacement, set by a patch while its hook is made,
+/// before the run builds its negative entries.
+final class NegativeAttentionSlot: @unchecked Sendable {
+    var replacement: AttentionReplacement?
 }

@@ -26,6 +26,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// The block and attention patches patch nodes added (ComfyUI's `model_options["transformer_options"]
     /// ["patches"]`); they outlive LoRA and merges, which rebuild the UNet.
     public var patches = UNetPatches()
+    /// Wrap each sampling run's whole guided prediction (ComfyUI's `PREDICT_NOISE` wrappers:
+    /// LazyCache), the first added innermost.
+    public var predictionWrappers: [PredictionWrapper] = []
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
