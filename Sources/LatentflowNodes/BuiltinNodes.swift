@@ -89,5 +89,7 @@ public enum BuiltinNodes: NodePack {
         InstructPixToPixConditioning.self, SD_4XUpscale_Conditioning.self,
         // Files (nodes.py).
         LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
+        // Style models, unCLIP conditioning and ControlNet text (issue 21).
+        StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self,
     ]
 }
