@@ -90,6 +90,6 @@ public enum BuiltinNodes: NodePack {
         // Files (nodes.py).
         LoadImageOutput.self, SaveAnimatedPNG.self, SaveAnimatedWEBP.self,
         // Style models, unCLIP conditioning and ControlNet text (issue 21).
-        StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self,
+        StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self, UnCLIPConditioning.self,
     ]
 }
