@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(SCRIPTS, "..")
 OUT = os.path.join(ROOT, "Tests", "LatentflowModelsTests", "Fixtures", "unet_adm.safetensors")
-ADM = 8
+ADM = 32
 
 
 def main():

@@ -24,7 +24,7 @@ final class UNetClassEmbeddingTests: XCTestCase {
         }
         let store = WeightStore(weights, source: "unet_adm")
         let config = try UNetConfiguration.detect(store.root)
-        XCTAssertEqual(config.admInChannels, 8)
+        XCTAssertEqual(config.admInChannels, 32)
         let unet = UNet(store.root, config: config)
         try store.verify()
         let out = try unet(

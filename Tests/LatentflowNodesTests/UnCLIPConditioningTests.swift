@@ -50,3 +50,45 @@ final class UnCLIPConditioningTests: XCTestCase {
         }
     }
 }
+
+/// Sampling with unCLIPConditioning on an unCLIP UNet against ComfyUI v0.3.64's SD21UNCLIP model
+/// (`encode_adm` under the sampling seed) on a tiny unCLIP checkpoint
+/// (scripts/make_unclip_sampling_fixtures.py): the CFG denoised prediction at two sigmas, with and
+/// without the unCLIP conditioning (zero `y`). Bound: relative error 1e-4.
+final class UnCLIPSamplingTests: XCTestCase {
+    func testDenoisedMatchesComfyUI() throws {
+        let r = ControlNetNodeTests.fixture("unclip_sampling")
+        let repository = ControlNetNodeTests.repository
+        let models = try StableDiffusionCheckpoint.load(
+            path: repository.appendingPathComponent("models/checkpoints/latentflow-tiny-sd15.safetensors").path,
+            roundCLIPToFloat16: false)
+        let adm = try SafeTensorsFile(
+            path: repository.appendingPathComponent("Tests/LatentflowModelsTests/Fixtures/unet_adm.safetensors").path)
+        var weights = models.unetWeights
+        let prefix = "model.diffusion_model."
+        for key in adm.keys where key.hasPrefix(prefix) {
+            weights[String(key.dropFirst(prefix.count))] = Parameter(try adm.tensor(key))
+        }
+        let store = WeightStore(weights, source: "tiny unCLIP")
+        let unet = UNet(store.root, config: try UNetConfiguration.detect(store.root))
+        let model = DiffusionModel(unet: unet, byteCount: 0)
+        var positive = Conditioning([.init(embedding: try r.tensor("positive"))])
+        let negative = Conditioning([.init(embedding: try r.tensor("negative"))])
+        let plain = positive
+        positive.entries[0].unclip = [
+            UnCLIPNoiseAugmentation.Image(
+                embeddings: try r.tensor("image_embeds"), strength: 0.9, noiseAugmentation: 0.3)
+        ]
+        for (name, conditioning) in [("unclip", positive), ("plain", plain)] {
+            let denoiser = try CFGDenoiser(model: model, positive: conditioning, negative: negative, cfg: 2, seed: 1234)
+            for (i, sigma) in try r.tensor("sigmas").scalars.enumerated() {
+                let out = try denoiser.denoise(r.tensor("x.\(i)"), sigma: sigma)
+                let reference = try r.tensor("\(name).\(i)")
+                let scale = reference.scalars.map(abs).max() ?? 1
+                let error = zip(out.scalars, reference.scalars).map { abs($0 - $1) }.max()! / scale
+                print("unCLIP sampling (\(name)) at sigma \(sigma) vs ComfyUI: max relative error \(error)")
+                XCTAssertLessThan(error, 1e-4, "\(name) at sigma \(sigma)")
+            }
+        }
+    }
+}
