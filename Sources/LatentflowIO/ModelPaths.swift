@@ -16,6 +16,7 @@ public final class ModelPaths: @unchecked Sendable {
     public static let modelKinds = [
         "checkpoints", "loras", "vae", "embeddings", "diffusion_models", "text_encoders",
         "clip_vision", "controlnet", "upscale_models", "vae_approx", "diffusers", "gligen", "configs", "hypernetworks",
+        "style_models",
     ]
     /// Older names ComfyUI still accepts in `extra_model_paths.yaml`.
     static let aliases = ["unet": "diffusion_models", "clip": "text_encoders"]

@@ -95,5 +95,7 @@ public enum BuiltinNodes: NodePack {
         TomePatchModel.self,
         // Step caching (comfy_extras/nodes_easycache.py, issue 21).
         LazyCacheNode.self,
+        // Style models, unCLIP conditioning and ControlNet text (issue 21).
+        StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self, UnCLIPConditioning.self,
     ]
 }

@@ -7,6 +7,8 @@ public struct UNet: Sendable {
     let timeEmbed: (Linear, Linear)
     /// The LCM guidance-scale projection (key `time_embed.cond_proj`, diffusers `time_embedding.cond_proj`).
     let guidanceProjection: Linear?
+    /// The class-embedding MLP of unCLIP UNets (`label_emb.0.0`, SiLU, `label_emb.0.2`).
+    let labelEmbedding: (Linear, Linear)?
     let convIn: Conv2D
     /// Input blocks after `conv_in`, in key order.
     let inputBlocks: [UNetInputBlock]
@@ -24,6 +26,9 @@ public struct UNet: Sendable {
         )
         guidanceProjection = config.guidanceEmbeddingDim.map {
             Linear(scope["time_embed.cond_proj"], in: $0, out: mc, bias: false)
+        }
+        labelEmbedding = config.admInChannels.map {
+            (Linear(scope["label_emb.0.0"], in: $0, out: embed), Linear(scope["label_emb.0.2"], in: embed, out: embed))
         }
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
 
@@ -81,8 +86,11 @@ public struct UNet: Sendable {
     /// - Parameter patches: the MODEL's block and attention patches (FreeU, Deep Shrink, hypernetworks,
     ///   HyperTile), run where ComfyUI's `UNetModel._forward` runs them; `sigma` is what they are told.
     /// - Parameter middleSelfAttention: replaces the middle block's self-attention (PAG).
+    /// - Parameter y: for class-conditional (unCLIP) UNets, `[N, admInChannels]`; nil: zeros, as
+    ///   ComfyUI's `SD21UNCLIP.encode_adm` gives without unCLIP conditioning. Ignored by other UNets.
     public func callAsFunction(
-        _ x: Tensor, timesteps: [Float], context: Tensor, guidance: Float? = nil, control: ControlResiduals? = nil,
+        _ x: Tensor, timesteps: [Float], context: Tensor, y: Tensor? = nil, guidance: Float? = nil,
+        control: ControlResiduals? = nil,
         controlMismatch: ((String) -> Void)? = nil, patch: (any TransformerMiddlePatch)? = nil,
         patches: UNetPatches = UNetPatches(), sigma: Float? = nil, middleSelfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
@@ -94,7 +102,17 @@ public struct UNet: Sendable {
             let w = guidanceScaleEmbedding(Array(repeating: guidance ?? 7.5, count: timesteps.count), dim: dim)
             features = try features.adding(guidanceProjection(w))
         }
-        let embedding = try timeEmbed.1(timeEmbed.0(features).silu()).silu()  // SiLU'd once for every ResBlock
+        var timeEmbedding = try timeEmbed.1(timeEmbed.0(features).silu())
+        if let labelEmbedding, let width = config.admInChannels {
+            let n = x.dim(0)
+            let y = y ?? Tensor(shape: [n, width])
+            guard y.shape == [n, width] else {
+                throw TensorError.invalidArgument(
+                    "this UNet takes a class embedding y of [\(n), \(width)], got \(y.shape)")
+            }
+            timeEmbedding = try timeEmbedding.adding(labelEmbedding.1(labelEmbedding.0(y).silu()))
+        }
+        let embedding = timeEmbedding.silu()  // SiLU'd once for every ResBlock
         var h = x
         var skips: [Tensor] = []
         // Input block 0 is conv_in, as ComfyUI numbers `transformer_options["block"]`; the skip keeps

@@ -24,6 +24,9 @@ public struct UNetConfiguration: Sendable, Equatable {
     /// LCM-distilled UNets (diffusers `time_cond_proj_dim`, as LCM_Dreamshaper_v7) add a projected
     /// guidance-scale embedding of this width to the timestep features.
     public var guidanceEmbeddingDim: Int?
+    /// Class-conditional UNets (SD2.1-unCLIP's `label_emb`, ComfyUI's `num_classes="sequential"`)
+    /// take a `y` vector of this width, whose MLP is added to the timestep embedding.
+    public var admInChannels: Int?
 
     public static let sd15 = UNetConfiguration()
 
@@ -63,6 +66,7 @@ public struct UNetConfiguration: Sendable, Equatable {
         config.inChannels = convIn[1]
         config.outChannels = try scope.checkedShape("out.2.weight", rank: 4)?[0] ?? 4
         config.guidanceEmbeddingDim = try scope.checkedShape("time_embed.cond_proj.weight", rank: 2)?[1]
+        config.admInChannels = try scope.checkedShape("label_emb.0.0.weight", rank: 2)?[1]
         // Walk input blocks: a ResBlock at .0 (in_layers), a transformer at .1, a downsampler at .0.op.
         var multipliers: [Int] = [], attention: [Bool] = []
         var resCounts: [Int] = []

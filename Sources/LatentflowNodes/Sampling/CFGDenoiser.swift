@@ -20,7 +20,7 @@ struct CFGDenoiser {
     init(
         model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
         inpaint: InpaintConcat? = nil, perpNeg: (empty: Conditioning, negScale: Double)? = nil,
-        dualCFG: DualCFGSettings? = nil, warn: @escaping (String) -> Void = { _ in }
+        dualCFG: DualCFGSettings? = nil, seed: UInt64 = 0, warn: @escaping (String) -> Void = { _ in }
     ) throws {
         let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
         func entries(
@@ -28,6 +28,10 @@ struct CFGDenoiser {
         ) throws -> [CFGGuidance.Entry] {
             try conditioning.entries.map { entry in
                 let concat = try inpaint?.channels(for: entry)
+                // An unCLIP UNet's `y`, fixed for the whole run (ComfyUI's `encode_adm` under `seed`).
+                let y =
+                    model.unet.config.admInChannels == nil || entry.unclip.isEmpty
+                    ? nil : try UnCLIPNoiseAugmentation.adm(entry.unclip, seed: seed)
                 return CFGGuidance.Entry(
                     area: entry.area, strength: entry.strength,
                     startSigma: entry.startPercent.map(model.sampling.percentToSigma),
@@ -40,8 +44,10 @@ struct CFGDenoiser {
                     }
                     return try Self.denoised(
                         model, entry.embedding, x, sigma,
-                        concat: concat.map { try Self.region($0, of: x, area: entry.area) }, control: entry.control,
-                        controls, patch: grounding, middleSelfAttention: middleSelfAttention)
+                        concat: concat.map { try Self.region($0, of: x, area: entry.area) }, y: y,
+                        control: entry.control,
+                        controlContext: entry.controlContext, controls, patch: grounding,
+                        middleSelfAttention: middleSelfAttention)
                 }
             }
         }
@@ -86,21 +92,30 @@ struct CFGDenoiser {
     /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
     /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk);
     /// `patch` (GLIGEN's grounding) runs in the UNet's transformer blocks; `middleSelfAttention` replaces
-    /// the middle block's self-attention (PAG).
+    /// the middle block's self-attention (PAG); `y` is an unCLIP UNet's `[1, adm]` class input. `controlContext` (CLIPTextEncodeControlnet's tokens)
+    /// replaces the text context for the controls only, as ComfyUI's `ControlNet.get_control` reads
+    /// `crossattn_controlnet` before `c_crossattn`.
     static func denoised(
         _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil,
-        control: ControlApplication? = nil, _ controls: ControlEvaluator? = nil,
+        y: Tensor? = nil, control: ControlApplication? = nil, controlContext: Tensor? = nil,
+        _ controls: ControlEvaluator? = nil,
         patch: (any TransformerMiddlePatch)? = nil, middleSelfAttention: AttentionReplacement? = nil
     ) throws -> Tensor {
         let sampling = model.sampling
         var input = sampling.calculateInput(sigma: sigma, x)
         if let concat { input = try Tensor.concat([input, concat], axis: 1) }
         let n = x.dim(0)
-        let context = n == 1 ? embedding : try Tensor.concat(Array(repeating: embedding, count: n), axis: 0)
-        let residuals = try control.flatMap { try controls?.residuals($0, x: x, sigma: sigma, context: context) }
+        func perSample(_ tokens: Tensor) throws -> Tensor {
+            n == 1 ? tokens : try Tensor.concat(Array(repeating: tokens, count: n), axis: 0)
+        }
+        let context = try perSample(embedding)
+        let residuals = try control.flatMap {
+            try controls?.residuals($0, x: x, sigma: sigma, context: try controlContext.map(perSample) ?? context)
+        }
         let output = try model.unet(
             input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-            context: context, guidance: model.lcmGuidance, control: residuals, controlMismatch: controls?.mismatch,
+            context: context, y: try y.map(perSample), guidance: model.lcmGuidance, control: residuals,
+            controlMismatch: controls?.mismatch,
             patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }

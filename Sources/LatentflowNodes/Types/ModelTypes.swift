@@ -128,6 +128,12 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// which Latentflow does not load: other models ignore them, as in ComfyUI.
         public var concatImage: Tensor?
         public var noiseAugmentation: Double?
+        /// CLIPTextEncodeControlnet's text tokens `[1, L, width]` (ComfyUI's `cross_attn_controlnet`):
+        /// the ControlNets of this entry attend to them instead of `embedding`; the UNet keeps `embedding`.
+        public var controlContext: Tensor?
+        /// unCLIPConditioning's image embeddings, in apply order (ComfyUI's `unclip_conditioning`):
+        /// an unCLIP UNet's `y` is made from them (`UnCLIPNoiseAugmentation`); other UNets ignore them.
+        public var unclip: [UnCLIPNoiseAugmentation.Image] = []
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
