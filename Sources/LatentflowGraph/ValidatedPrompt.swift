@@ -24,7 +24,8 @@ extension Workflow {
     private static func validatedJSON(_ value: any Sendable, original: JSONValue, type: PortType) -> JSONValue? {
         switch type {
         // A seed past Int64.max reaches the node as its bits; the prompt keeps the number itself.
-        case .int: return SixtyFourBitRange.unsigned(original).map(JSONValue.uint) ?? (value as? Int).map { .int(Int64($0)) }
+        case .int:
+            return SixtyFourBitRange.unsigned(original).map(JSONValue.uint) ?? (value as? Int).map { .int(Int64($0)) }
         case .float: return (value as? Double).map(JSONValue.double)
         case .string: return (value as? String).map(JSONValue.string)
         case .boolean: return (value as? Bool).map(JSONValue.bool)
