@@ -156,7 +156,7 @@ final class WebUIRoutesTests: XCTestCase {
             XCTAssertEqual(compatStatus, .ok)
             XCTAssertTrue(String(decoding: compat, as: UTF8.self).contains("addCustomNodeDefs"))
             // The placeholders live in the web UI only: the API lists real nodes.
-            let placeholderInfo = try await client.json("/object_info/StyleModelLoader").json
+            let placeholderInfo = try await client.json("/object_info/ImageOnlyCheckpointLoader").json
             XCTAssertEqual(placeholderInfo, .object([]))
             let translations = try await client.json("/api/i18n").json
             XCTAssertEqual(translations, .object([]))
