@@ -15,7 +15,9 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 output="$(mktemp -d)"
-"$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$output" &
+# The queue database and settings go to a scratch user folder, not the repository's user/.
+"$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$output" \
+    --user-directory "$output/user" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$output"' EXIT
 
