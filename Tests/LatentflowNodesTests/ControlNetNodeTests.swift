@@ -3,6 +3,7 @@ import LatentflowGraph
 import LatentflowIO
 import LatentflowModels
 import LatentflowTensor
+import LatentflowTestSupport
 import XCTest
 
 @testable import LatentflowNodes
@@ -87,13 +88,9 @@ final class ControlNetNodeTests: XCTestCase {
             let samples = try XCTUnwrap(out.values[0] as? Latent).samples
             let reference = try r.tensor("ksampler.\(name)")
             XCTAssertEqual(samples.shape, reference.shape)
-            let peak = Double((reference.scalars.max() ?? 0) - (reference.scalars.min() ?? 0))
-            let mse =
-                zip(samples.scalars, reference.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-                / Double(reference.count)
-            let psnr = 10 * log10(peak * peak / max(mse, 1e-30))
-            print("KSampler with ControlNet (\(name)) vs ComfyUI: latent PSNR \(psnr) dB")
-            XCTAssertGreaterThanOrEqual(psnr, 90, name)
+            let decibels = psnr(samples, reference: reference)
+            print("KSampler with ControlNet (\(name)) vs ComfyUI: latent PSNR \(decibels) dB")
+            XCTAssertGreaterThanOrEqual(decibels, 90, name)
         }
     }
 
@@ -122,13 +119,9 @@ final class ControlNetNodeTests: XCTestCase {
         let samples = try XCTUnwrap(out.values[0] as? Latent).samples
         let reference = try r.tensor("ksampler.adapter")
         XCTAssertEqual(samples.shape, reference.shape)
-        let peak = Double((reference.scalars.max() ?? 0) - (reference.scalars.min() ?? 0))
-        let mse =
-            zip(samples.scalars, reference.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-            / Double(reference.count)
-        let psnr = 10 * log10(peak * peak / max(mse, 1e-30))
-        print("KSampler with T2I-Adapter vs ComfyUI: latent PSNR \(psnr) dB")
-        XCTAssertGreaterThanOrEqual(psnr, 90)
+        let decibels = psnr(samples, reference: reference)
+        print("KSampler with T2I-Adapter vs ComfyUI: latent PSNR \(decibels) dB")
+        XCTAssertGreaterThanOrEqual(decibels, 90)
     }
 
     func testZeroStrengthLeavesConditioningAlone() async throws {

@@ -3,6 +3,7 @@ import LatentflowGraph
 import LatentflowIO
 import LatentflowSampling
 import LatentflowTensor
+import LatentflowTestSupport
 import XCTest
 
 @testable import LatentflowNodes
@@ -37,16 +38,12 @@ final class LazyCacheParityTests: XCTestCase {
         return try XCTUnwrap(out.values[0] as? Latent).samples
     }
 
-    func psnr(_ a: Tensor, _ b: Tensor) -> Double {
-        let peak = Double((b.scalars.max() ?? 0) - (b.scalars.min() ?? 0))
-        let mse = zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(b.count)
-        return 10 * log10(peak * peak / max(mse, 1e-30))
-    }
-
     func testKSamplerWithLazyCacheMatchesComfyUI() async throws {
         let r = ControlNetNodeTests.fixture("lazycache_reference")
         let plain = try await sample(ControlNetNodeTests.model, r)
-        print("KSampler without LazyCache against ComfyUI: PSNR \(psnr(plain, try r.tensor("ksampler.none"))) dB")
+        print(
+            "KSampler without LazyCache against ComfyUI: PSNR \(psnr(plain, reference: try r.tensor("ksampler.none"))) dB"
+        )
         for threshold in ["0.05", "0.2", "1.0"] {
             let patched = try await LazyCacheNode().execute(
                 NodeInputs([
@@ -57,10 +54,10 @@ final class LazyCacheParityTests: XCTestCase {
             XCTAssertTrue(ControlNetNodeTests.model.predictionWrappers.isEmpty, "the input MODEL is not patched")
             let samples = try await sample(model, r)
             let reference = try r.tensor("ksampler.\(threshold)")
-            let figure = psnr(samples, reference)
+            let figure = psnr(samples, reference: reference)
             print("KSampler with LazyCache \(threshold) against ComfyUI: PSNR \(figure) dB")
             XCTAssertGreaterThan(figure, 60, "threshold \(threshold)")
-            XCTAssertLessThan(psnr(samples, plain), 40, "LazyCache \(threshold) skips steps")
+            XCTAssertLessThan(psnr(samples, reference: plain), 40, "LazyCache \(threshold) skips steps")
         }
     }
 }

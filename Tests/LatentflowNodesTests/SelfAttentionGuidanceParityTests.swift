@@ -3,6 +3,7 @@ import LatentflowGraph
 import LatentflowModels
 import LatentflowSampling
 import LatentflowTensor
+import LatentflowTestSupport
 import XCTest
 
 @testable import LatentflowNodes
@@ -92,12 +93,8 @@ final class SelfAttentionGuidanceParityTests: XCTestCase {
         let samples = try XCTUnwrap(out.values[0] as? Latent).samples
         let reference = try r.tensor("ksampler.sag")
         XCTAssertEqual(samples.shape, reference.shape)
-        let peak = Double((reference.scalars.max() ?? 0) - (reference.scalars.min() ?? 0))
-        let mse =
-            zip(samples.scalars, reference.scalars).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-            / Double(reference.count)
-        let psnr = 10 * log10(peak * peak / max(mse, 1e-30))
-        print("KSampler with SAG against ComfyUI: PSNR \(psnr) dB")
-        XCTAssertGreaterThan(psnr, 60)
+        let decibels = psnr(samples, reference: reference)
+        print("KSampler with SAG against ComfyUI: PSNR \(decibels) dB")
+        XCTAssertGreaterThan(decibels, 60)
     }
 }
