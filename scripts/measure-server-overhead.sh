@@ -6,6 +6,7 @@
 # --product latentflow-tools`; writes the ~2 GB checkpoint to $SCRATCH (default /tmp/lf-overhead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/server-test-lib.sh
 scratch="${SCRATCH:-/tmp/lf-overhead}"
 bin=.build/release
 checkpoint="$scratch/models/checkpoints/latentflow-random-sd15.safetensors"
@@ -20,24 +21,19 @@ w["1"]["inputs"]["ckpt_name"] = "latentflow-random-sd15.safetensors"
 w["5"]["inputs"].update(width=512, height=512)
 json.dump(w, open(sys.argv[1], "w"))
 PY
-venv=.build/server-clients-venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+client_venv
 
 for seed in 1 2; do
     start=$(date +%s.%N)
     "$bin/latentflow" run "$workflow" --base-dir "$scratch" --output-dir "$scratch/output" --set "6.seed=$seed" >/dev/null 2>&1
     echo "latentflow run (seed $seed, cold): $(echo "$(date +%s.%N) - $start" | bc) s"
 done
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 "$bin/latentflow" serve --listen 127.0.0.1 --port "$port" --base-dir "$scratch" --output-dir "$scratch/output" \
     --user-directory "$scratch/user" 2>/dev/null &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
+wait_for_server "$port"
 for seed in 1 2 3; do
     echo "serve, POST to execution_success (seed $seed): $("$venv/bin/python" Tests/ServerClients/time_prompt.py "127.0.0.1:$port" "$workflow" --seed "$seed") s"
 done

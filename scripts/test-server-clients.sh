@@ -5,15 +5,13 @@
 # port over the repository's tiny model with a temp output folder, runs them, and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/server-test-lib.sh
 swift build --product latentflow
 binary="$(swift build --show-bin-path)/latentflow"
 
-venv=.build/server-clients-venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*" \
-    "comfy_api_simplified==1.6.0" "comfy-cli==1.23.0"
+client_venv "comfy_api_simplified==1.6.0" "comfy-cli==1.23.0"
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 output="$(mktemp -d)"
 # The queue database and settings go to a scratch user folder, not the repository's user/.
 "$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$output" \
@@ -21,9 +19,6 @@ output="$(mktemp -d)"
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$output"' EXIT
 
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
+wait_for_server "$port"
 "$venv/bin/python" Tests/ServerClients/comfy_ws_client.py "127.0.0.1:$port" workflows/lcm-tiny.json --size 64
 "$venv/bin/python" Tests/ServerClients/pypi_clients_test.py "127.0.0.1:$port" workflows/lcm-tiny.json "$venv/bin/comfy"

@@ -5,15 +5,14 @@
 # 503), a server that stops answering or exits, or a file written outside the scratch folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/server-test-lib.sh
 seconds="${1:-60}"
 seed="${SEED:-1}"
 swift build --product latentflow
 binary="$(swift build --show-bin-path)/latentflow"
-venv=.build/server-clients-venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+client_venv
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 parent="$(mktemp -d)"
 scratch="$parent/scratch"
 mkdir -p "$scratch/output" "$scratch/input" "$scratch/temp" "$scratch/user"
@@ -22,10 +21,7 @@ mkdir -p "$scratch/output" "$scratch/input" "$scratch/temp" "$scratch/user"
     --max-queue 64 2>"$parent/server.log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$parent"' EXIT
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
+wait_for_server "$port"
 "$venv/bin/python" Tests/ServerClients/route_fuzz.py "127.0.0.1:$port" "$scratch" workflows/lcm-tiny.json \
     --seconds "$seconds" --seed "$seed"
 kill -0 "$server" || { echo "FAIL: the server exited"; tail -20 "$parent/server.log"; exit 1; }

@@ -7,6 +7,7 @@
 # Usage: scripts/test-server-load.sh [PROMPTS=1000] [RSS_CSV=.build/ci-artifacts/server-rss.csv]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/server-test-lib.sh
 prompts="${1:-1000}"
 csv="${2:-.build/ci-artifacts/server-rss.csv}"
 mkdir -p "$(dirname "$csv")"
@@ -18,11 +19,9 @@ else
     binary="$(swift build --show-bin-path)/latentflow"
 fi
 
-venv=.build/server-clients-venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.9.*"
+client_venv
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 scratch="$(mktemp -d)"
 # A small cache budget, so the test sees memory level off once the cache is full (the default is 12G).
 "$binary" serve --listen 127.0.0.1 --port "$port" --base-dir "$PWD" --output-dir "$scratch/output" \
@@ -30,9 +29,6 @@ scratch="$(mktemp -d)"
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/system_stats" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
+wait_for_server "$port"
 "$venv/bin/python" Tests/ServerClients/load_test.py "127.0.0.1:$port" workflows/lcm-tiny.json "$server" \
     --prompts "$prompts" --clients 50 --rss-csv "$csv"
