@@ -82,7 +82,7 @@ let package = Package(
             dependencies: [
                 "LatentflowGraph", "LatentflowTensor", "LatentflowIO", "LatentflowModels", "LatentflowSampling",
             ],
-            swiftSettings: vectorFlags),
+            resources: [.copy("Conditioning/Resources")], swiftSettings: vectorFlags),
         // The facade for library users, the CLI and a server: engine, configuration, workflow
         // loading, batch runner, error JSON; re-exports Graph, IO, Nodes and Tensor. May import:
         // LatentflowGraph, LatentflowNodes, LatentflowIO, LatentflowTensor.

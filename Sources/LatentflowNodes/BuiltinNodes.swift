@@ -95,6 +95,8 @@ public enum BuiltinNodes: NodePack {
         TomePatchModel.self,
         // Step caching (comfy_extras/nodes_easycache.py, issue 21).
         LazyCacheNode.self,
+        // Lotus's fixed conditioning (comfy_extras/nodes_lotus.py, issue 21).
+        LotusConditioning.self,
         // Style models, unCLIP conditioning and ControlNet text (issue 21).
         StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self, UnCLIPConditioning.self,
     ]
