@@ -94,7 +94,7 @@ public enum BuiltinNodes: NodePack {
         // Token merging (comfy_extras/nodes_tomesd.py, issue 21).
         TomePatchModel.self,
         // Step caching (comfy_extras/nodes_easycache.py, issue 21).
-        LazyCacheNode.self,
+        LazyCacheNode.self, EasyCacheNode.self,
         // Lotus's fixed conditioning (comfy_extras/nodes_lotus.py, issue 21).
         LotusConditioning.self,
         // Style models, unCLIP conditioning and ControlNet text (issue 21).

@@ -12,7 +12,7 @@ struct CFGDenoiser {
     /// The guidance: standard CFG, or PerpNegGuider's, inside the MODEL's prediction wrappers.
     var guided: Denoiser
     /// The guided and the unconditional prediction, for the CFG++ samplers (standard CFG only).
-    let guidedWithUnconditional: ((Tensor, Float) throws -> (denoised: Tensor, unconditional: Tensor))?
+    var guidedWithUnconditional: ((Tensor, Float) throws -> (denoised: Tensor, unconditional: Tensor))?
 
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
     /// - Parameter perpNeg: PerpNegGuider's empty conditioning and negative scale.
@@ -23,10 +23,15 @@ struct CFGDenoiser {
         dualCFG: DualCFGSettings? = nil, seed: UInt64 = 0, warn: @escaping (String) -> Void = { _ in }
     ) throws {
         let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
+        let cache = model.easyCache.map { $0.cache(model.sampling, log: warn) }
+        // `firstCacheEntry`: the EasyCache id of the first entry, the ids following ComfyUI's conds order;
+        // nil for the calls guidance patches make, which bypass the cache.
         func entries(
-            _ conditioning: Conditioning, _ middleSelfAttention: AttentionReplacement? = nil
+            _ conditioning: Conditioning, _ middleSelfAttention: AttentionReplacement? = nil,
+            firstCacheEntry: Int? = nil
         ) throws -> [CFGGuidance.Entry] {
-            try conditioning.entries.map { entry in
+            try conditioning.entries.enumerated().map { index, entry in
+                let cached = firstCacheEntry.flatMap { first in cache.map { (cache: $0, entry: first + index) } }
                 let concat = try inpaint?.channels(for: entry)
                 // An unCLIP UNet's `y`, fixed for the whole run (ComfyUI's `encode_adm` under `seed`).
                 let y =
@@ -47,33 +52,56 @@ struct CFGDenoiser {
                         concat: concat.map { try Self.region($0, of: x, area: entry.area) }, y: y,
                         control: entry.control,
                         controlContext: entry.controlContext, controls, patch: grounding,
-                        middleSelfAttention: middleSelfAttention)
+                        middleSelfAttention: middleSelfAttention, cache: cached)
                 }
             }
         }
         let negative = negative.withUncondControls(from: positive)
-        let run = GuidanceRun(positive: positive, negative: negative, makeEntries: entries)
+        let run = GuidanceRun(positive: positive, negative: negative) { try entries($0, $1) }
         let hooks = try model.guidanceHooks(run)
         // The run's negative calls, with a patch's replacement of their middle self-attention (SAG).
-        let negativeEntries = try entries(negative, run.negativeAttention.replacement)
+        // EasyCache ids in the order of ComfyUI's conds: [positive, negative(, empty)]; DualCFGGuider's
+        // [negative, middle, positive].
+        let (p, n) = (positive.entries.count, negative.entries.count)
         if let dualCFG {
+            let m = dualCFG.middle.entries.count
             // The second prompt is not a negative to ComfyUI's `apply_empty_x_to_equal_area`: no uncond controls.
             let guidance = DualCFGGuidance(
-                positive: try entries(positive), middle: try entries(dualCFG.middle), negative: negativeEntries,
+                positive: try entries(positive, firstCacheEntry: n + m),
+                middle: try entries(dualCFG.middle, firstCacheEntry: n),
+                negative: try entries(negative, run.negativeAttention.replacement, firstCacheEntry: 0),
                 cfgConds: cfg, cfgMiddleNegative: dualCFG.cfgMiddleNegative, nested: dualCFG.nested, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
         } else if let perpNeg {
             let guidance = PerpNegGuidance(
-                positive: try entries(positive), negative: negativeEntries, empty: try entries(perpNeg.empty),
+                positive: try entries(positive, firstCacheEntry: 0),
+                negative: try entries(negative, run.negativeAttention.replacement, firstCacheEntry: p),
+                empty: try entries(perpNeg.empty, firstCacheEntry: p + n),
                 cfg: cfg, negScale: perpNeg.negScale, hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = nil
         } else {
             let guidance = CFGGuidance(
-                positive: try entries(positive), negative: negativeEntries, cfg: cfg, hooks: hooks)
+                positive: try entries(positive, firstCacheEntry: 0),
+                negative: try entries(negative, run.negativeAttention.replacement, firstCacheEntry: p), cfg: cfg,
+                hooks: hooks)
             guided = { try guidance.denoise($0, sigma: $1) }
             guidedWithUnconditional = { try guidance.denoiseWithUnconditional($0, sigma: $1) }
+        }
+        if let cache {
+            // A guided prediction is one `calc_cond_batch`: EasyCache's step.
+            let (plain, withUnconditional) = (guided, guidedWithUnconditional)
+            guided = { x, sigma in
+                try cache.beginStep()
+                return try plain(x, sigma)
+            }
+            guidedWithUnconditional = withUnconditional.map { inner in
+                { (x: Tensor, sigma: Float) in
+                    try cache.beginStep()
+                    return try inner(x, sigma)
+                }
+            }
         }
         guided = model.predictionWrappers.reduce(guided) { inner, wrapper in wrapper.wrap(inner, model.sampling) }
     }
@@ -92,14 +120,16 @@ struct CFGDenoiser {
     /// `concat`: an inpainting UNet's mask and masked-image channels, appended to its input.
     /// With a `control` chain, its residuals go into the same call (`calc_cond_batch` per cond chunk);
     /// `patch` (GLIGEN's grounding) runs in the UNet's transformer blocks; `middleSelfAttention` replaces
-    /// the middle block's self-attention (PAG); `y` is an unCLIP UNet's `[1, adm]` class input. `controlContext` (CLIPTextEncodeControlnet's tokens)
+    /// the middle block's self-attention (PAG); `y` is an unCLIP UNet's `[1, adm]` class input; `cache`
+    /// (EasyCache, with this entry's id) may answer the UNet call from its cached differences. `controlContext` (CLIPTextEncodeControlnet's tokens)
     /// replaces the text context for the controls only, as ComfyUI's `ControlNet.get_control` reads
     /// `crossattn_controlnet` before `c_crossattn`.
     static func denoised(
         _ model: DiffusionModel, _ embedding: Tensor, _ x: Tensor, _ sigma: Float, concat: Tensor? = nil,
         y: Tensor? = nil, control: ControlApplication? = nil, controlContext: Tensor? = nil,
         _ controls: ControlEvaluator? = nil,
-        patch: (any TransformerMiddlePatch)? = nil, middleSelfAttention: AttentionReplacement? = nil
+        patch: (any TransformerMiddlePatch)? = nil, middleSelfAttention: AttentionReplacement? = nil,
+        cache: (cache: EasyCache, entry: Int)? = nil
     ) throws -> Tensor {
         let sampling = model.sampling
         var input = sampling.calculateInput(sigma: sigma, x)
@@ -112,11 +142,17 @@ struct CFGDenoiser {
         let residuals = try control.flatMap {
             try controls?.residuals($0, x: x, sigma: sigma, context: try controlContext.map(perSample) ?? context)
         }
-        let output = try model.unet(
-            input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-            context: context, y: try y.map(perSample), guidance: model.lcmGuidance, control: residuals,
-            controlMismatch: controls?.mismatch,
-            patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
+        let y = try y.map(perSample)
+        func unet(_ input: Tensor) throws -> Tensor {
+            try model.unet(
+                input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
+                context: context, y: y, guidance: model.lcmGuidance, control: residuals,
+                controlMismatch: controls?.mismatch,
+                patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
+        }
+        // EasyCache wraps the UNet itself (a `DIFFUSION_MODEL` wrapper): its input and raw output.
+        let output =
+            try cache.map { try $0.cache.forward(entry: $0.entry, input: input, sigma: sigma, unet) } ?? unet(input)
         return try sampling.calculateDenoised(sigma: sigma, modelOutput: output, input: x)
     }
 }

@@ -29,6 +29,8 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     /// Wrap each sampling run's whole guided prediction (ComfyUI's `PREDICT_NOISE` wrappers:
     /// LazyCache), the first added innermost.
     public var predictionWrappers: [PredictionWrapper] = []
+    /// EasyCache's settings (ComfyUI's `transformer_options["easycache"]`); nil: none.
+    public var easyCache: EasyCacheSettings?
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
