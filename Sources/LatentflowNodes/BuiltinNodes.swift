@@ -99,5 +99,6 @@ public enum BuiltinNodes: NodePack {
         LotusConditioning.self,
         // Style models, unCLIP conditioning and ControlNet text (issue 21).
         StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self, UnCLIPConditioning.self,
+        UnCLIPCheckpointLoader.self,
     ]
 }

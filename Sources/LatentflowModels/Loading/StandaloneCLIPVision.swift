@@ -3,16 +3,15 @@ import LatentflowTensor
 
 /// CLIP vision files (`models/clip_vision`) in transformers' layout (`vision_model.*`,
 /// `visual_projection.weight`), as ComfyUI's `clip_vision.load` reads them: other keys (a text
-/// tower in a whole-CLIP file) are ignored, as its `strict=False` load ignores them.
+/// tower in a whole-CLIP file) are ignored, as its `strict=False` load ignores them. OpenCLIP-layout
+/// files (`visual.transformer.*`) are converted by `OpenCLIPVisionKeyMap` and kept in float16 as
+/// ComfyUI keeps them (`CheckpointCLIPVision`); transformers-layout files stay in float32.
 public enum StandaloneCLIPVision {
     public static func load(path: String) throws -> (model: CLIPVisionModel, bytes: Int) {
         let archive = try openModelFile(path: path)
-        if archive.keys.contains(where: { $0.hasPrefix("visual.transformer.resblocks.") }) {
-            throw ModelLoadError.unrecognized(
-                file: path,
-                reason:
-                    "OpenCLIP-layout vision towers (visual.transformer.*) are not supported yet; use the transformers-layout file (vision_model.*)"
-            )
+        // ComfyUI's `clip_vision.load`: an OpenCLIP-layout file keeps its tower under `visual.`.
+        if CheckpointCLIPVision.hasTower(archive, prefix: "visual.") {
+            return try CheckpointCLIPVision.load(archive, prefix: "visual.")
         }
         var tensors: [String: Tensor] = [:]
         for key in archive.keys where key.hasPrefix("vision_model.") || key.hasPrefix("visual_projection.") {

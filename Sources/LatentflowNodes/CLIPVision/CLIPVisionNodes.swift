@@ -21,7 +21,7 @@ public struct CLIPVisionEncoding: PortValue, MemoryFootprint {
 /// Loads a CLIP vision tower from `models/clip_vision`.
 ///
 /// Matches: ComfyUI `nodes.py` `CLIPVisionLoader` and `comfy/clip_vision.py` `load` (transformers
-/// layout; the OpenCLIP layout is refused with a message).
+/// layout, or OpenCLIP's under `visual.`).
 public struct CLIPVisionLoader: Node {
     static let clipName = Input.files("clip_name", folder: "clip_vision")
 
