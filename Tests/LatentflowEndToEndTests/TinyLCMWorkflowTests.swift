@@ -102,7 +102,8 @@ final class TinyLCMWorkflowTests: XCTestCase {
 
     /// Published ComfyUI workflows that are not in the repository (UI format, one per file) in the
     /// folder `LATENTFLOW_EXAMPLE_WORKFLOWS` names, run as the templates are; the count that ran is
-    /// printed. Skipped when the variable is unset.
+    /// printed. Skipped when the variable is unset. unCLIPCheckpointLoader gets the tiny unCLIP
+    /// checkpoint (the frontend's unclip_unclip_example, _example_multiple and _2pass run on it).
     func testExampleWorkflowsFromElsewhere() async throws {
         guard let folder = ProcessInfo.processInfo.environment["LATENTFLOW_EXAMPLE_WORKFLOWS"] else {
             throw XCTSkip("set LATENTFLOW_EXAMPLE_WORKFLOWS to a folder of UI-format workflows")
@@ -130,8 +131,14 @@ final class TinyLCMWorkflowTests: XCTestCase {
                     SafeTensorsWriter.Item(String($0.dropFirst("first_stage_model.".count)), try checkpoint.tensor($0))
                 },
             to: vaeFolder.appendingPathComponent("tiny-vae.safetensors"))
+        // A tiny SD2.1-unCLIP-layout checkpoint for unCLIPCheckpointLoader, put together as
+        // UnCLIPCheckpointLoaderTests does (scripts/make_unclip_checkpoint_fixtures.py).
+        let checkpointFolder = output.appendingPathComponent("checkpoints")
+        try FileManager.default.createDirectory(at: checkpointFolder, withIntermediateDirectories: true)
+        try Self.writeTinyUnCLIPCheckpoint(
+            to: checkpointFolder.appendingPathComponent("latentflow-tiny-unclip.safetensors"))
         let yaml = output.appendingPathComponent("extra_model_paths.yaml")
-        try Data("tests:\n    vae: \(vaeFolder.path)\n".utf8).write(to: yaml)
+        try Data("tests:\n    vae: \(vaeFolder.path)\n    checkpoints: \(checkpointFolder.path)\n".utf8).write(to: yaml)
         let engine = try Engine(
             paths: ModelPaths(
                 baseDirectory: Self.repository, outputDirectory: output.appendingPathComponent("out"),
@@ -157,6 +164,10 @@ final class TinyLCMWorkflowTests: XCTestCase {
                 for (input, file) in files {
                     guard case .constant? = loaded.workflow.nodes[index].input(input) else { continue }
                     loaded.workflow.nodes[index].set(input, .constant(.string(file)))
+                }
+                if loaded.workflow.nodes[index].classType == "unCLIPCheckpointLoader" {
+                    loaded.workflow.nodes[index].set(
+                        "ckpt_name", .constant(.string("latentflow-tiny-unclip.safetensors")))
                 }
                 if loaded.workflow.nodes[index].classType == "EmptyLatentImage" {
                     loaded.workflow.nodes[index].set("width", .constant(.int(64)))
@@ -195,6 +206,24 @@ final class TinyLCMWorkflowTests: XCTestCase {
             }
         }
         return ran
+    }
+
+    /// The tiny SD1.5 checkpoint with unet_adm's class embedding and the unCLIP fixture's OpenCLIP-layout
+    /// image tower and noise-augmentor buffers (its `file.*` tensors).
+    static func writeTinyUnCLIPCheckpoint(to url: URL) throws {
+        var tensors: [String: Tensor] = [:]
+        let sources = [
+            ("models/checkpoints/latentflow-tiny-sd15.safetensors", ""),
+            ("Tests/LatentflowModelsTests/Fixtures/unet_adm.safetensors", "model."),
+            ("Tests/LatentflowNodesTests/Fixtures/unclip_checkpoint.safetensors", "file."),
+        ]
+        for (path, prefix) in sources {
+            let file = try SafeTensorsFile(path: repository.appendingPathComponent(path).path)
+            for key in file.keys where key.hasPrefix(prefix) {
+                tensors[prefix == "file." ? String(key.dropFirst(prefix.count)) : key] = try file.tensor(key)
+            }
+        }
+        try SafeTensorsWriter.write(tensors.keys.sorted().map { SafeTensorsWriter.Item($0, tensors[$0]!) }, to: url)
     }
 
     func testLatentsSaveAndLoadExactly() async throws {
