@@ -20,6 +20,10 @@ public struct ServerConfiguration: Sendable {
     public var persistsQueue: Bool
     /// Pending prompts beyond this are refused with 503.
     public var maxPendingPrompts: Int
+    /// Tests only (`LATENTFLOW_TEST_SIGKILL_AFTER_OUTPUT=1` for `serve`): the process kills itself
+    /// with SIGKILL right after the first output file is complete under its name, before the
+    /// prompt's history is recorded, so ServerRestartTests can crash it at that exact point.
+    public var sigkillAfterOutputForTesting = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
@@ -115,7 +119,10 @@ public final class LatentflowServer: Sendable {
 
     /// Runs queued prompts until the surrounding task is cancelled.
     public func runWorker() async {
-        await PromptWorker(engine: engine, queue: queue, hub: hub).run()
+        await PromptWorker(
+            engine: engine, queue: queue, hub: hub,
+            sigkillAfterOutput: configuration.sigkillAfterOutputForTesting
+        ).run()
     }
 
     /// Serves until `shutDown()` has drained the worker (the caller wires it to SIGTERM / SIGINT),
