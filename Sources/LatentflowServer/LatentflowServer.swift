@@ -127,7 +127,11 @@ public final class LatentflowServer: Sendable {
 
     /// Serves until `shutDown()` has drained the worker (the caller wires it to SIGTERM / SIGINT),
     /// then closes the queue's database.
+    /// The temp folder is emptied before the server listens and after it stops, as ComfyUI's is.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let temp = engine.executor.environment.tempDirectory
+        TempFolderCleanup.empty(temp)
+        defer { TempFolderCleanup.empty(temp) }
         let application = makeApplication(onServerRunning: onServerRunning)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
