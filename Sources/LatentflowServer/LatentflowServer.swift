@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Latentflow
 
@@ -106,11 +107,17 @@ public final class LatentflowServer: Sendable {
         -> some ApplicationProtocol
     {
         let router = makeRouter()
+        let webSocketResponder = router.buildResponder()
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: router,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+            // `.http1WebSocketUpgrade(webSocketRouter:configuration:)`'s channel, answering a first
+            // request that does not parse with a 400 (`ParseErrorAnsweringChannel`).
+            server: HTTPServerBuilder { responder in
+                ParseErrorAnsweringChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder,
+                        configuration: .init(ws: .init(maxFrameSize: 1 << 20))))
+            },
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "latentflow"),
