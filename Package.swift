@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Already resolved for Hummingbird; named here because the server adds a handler to its pipeline.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libjpeg-dev,
@@ -94,13 +96,17 @@ let package = Package(
         .target(name: "LatentflowTestSupport", dependencies: ["LatentflowGraph", "LatentflowTensor"]),
         // `latentflow serve`: ComfyUI's HTTP + WebSocket API over one engine; its queue and history
         // persist in SQLite through GRDB (Debian: libsqlite3-dev). May import: Latentflow,
-        // Hummingbird, HummingbirdWebSocket, GRDB.
+        // Hummingbird, HummingbirdWebSocket, GRDB, and HummingbirdCore, NIOCore, NIOHTTP1, Logging (the
+        // 400 answer to a request that does not parse is a channel handler).
         .target(
             name: "LatentflowServer",
             dependencies: [
                 "Latentflow", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // The `latentflow` command: argument parsing and printing only. May import: Latentflow,
         // LatentflowServer, ArgumentParser.

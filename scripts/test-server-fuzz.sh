@@ -2,7 +2,8 @@
 # Route fuzzing of `latentflow serve` (issue 19, item 6) for SECONDS (default 60) with a fixed SEED:
 # starts the server on a free loopback port over the tiny model, with its folders in a scratch
 # directory, runs Tests/ServerClients/route_fuzz.py, and fails on a 5xx (other than a full queue's
-# 503), a server that stops answering or exits, or a file written outside the scratch folders.
+# 503), bytes that are not HTTP answered with anything but a 400, a server that stops answering or
+# exits, or a file written outside the scratch folders. It prints the answers counted by status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/server-test-lib.sh

@@ -13,7 +13,8 @@ public struct EngineConfiguration: Sendable {
     public var outputDirectory: URL?
     /// `extra_model_paths.yaml` files to read besides the one in the base folder.
     public var extraModelPaths: [URL] = []
-    /// Override `<base>/input` and `<base>/temp` (ComfyUI's `--input-directory`, `--temp-directory`).
+    /// Override `<base>/input` and `<base>/temp` (the folders themselves; `resolve` turns ComfyUI's
+    /// `--temp-directory DIR` into `DIR/temp`, as ComfyUI's `main.py` does).
     public var inputDirectory: URL?
     public var tempDirectory: URL?
     /// The most the output cache keeps, in bytes (by the values' memory footprints).
@@ -61,7 +62,11 @@ public struct EngineConfiguration: Sendable {
         configuration.outputDirectory = (flags.outputDirectory ?? environment["LATENTFLOW_OUTPUT_DIR"]).map(
             URL.init(fileURLWithPath:))
         configuration.inputDirectory = flags.inputDirectory.map(URL.init(fileURLWithPath:))
-        configuration.tempDirectory = flags.tempDirectory.map(URL.init(fileURLWithPath:))
+        // ComfyUI keeps its temp files in a `temp` folder inside the one given, and empties that at
+        // start-up: `--temp-directory /tmp` must not mean "empty /tmp".
+        configuration.tempDirectory = flags.tempDirectory.map {
+            URL(fileURLWithPath: $0).appendingPathComponent("temp")
+        }
         let extraFromEnvironment =
             environment["LATENTFLOW_EXTRA_MODEL_PATHS"].map { $0.split(separator: ":").map(String.init) } ?? []
         configuration.extraModelPaths = (flags.extraModelPaths + extraFromEnvironment).map(URL.init(fileURLWithPath:))

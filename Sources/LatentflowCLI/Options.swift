@@ -22,7 +22,11 @@ struct FolderOptions: ParsableArguments {
         name: .customLong("input-directory"), help: "Folder LoadImage reads and uploads go to (default: <base>/input).")
     var inputDirectory: String?
 
-    @Option(name: .customLong("temp-directory"), help: "Folder for previews (default: <base>/temp).")
+    @Option(
+        name: .customLong("temp-directory"),
+        help:
+            "Previews go to its 'temp' folder, as ComfyUI's do; serve empties that at start and exit (default: <base>)."
+    )
     var tempDirectory: String?
 
     @Option(

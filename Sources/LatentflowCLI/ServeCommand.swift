@@ -47,12 +47,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try folders.engine(preview: preview.settings())
         let frontend = try FrontendLocator.locate(explicit: frontEndRoot)
-        let server = try LatentflowServer(
-            engine: engine,
-            configuration: ServerConfiguration(
-                host: listen, port: port, frontEndRoot: frontend,
-                userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
-                authToken: authToken, maxPendingPrompts: max(1, maxQueue)))
+        var configuration = ServerConfiguration(
+            host: listen, port: port, frontEndRoot: frontend,
+            userDirectory: userDirectory.map(URL.init(fileURLWithPath:)),
+            authToken: authToken, maxPendingPrompts: max(1, maxQueue))
+        // A crash point for ServerRestartTests; no user sets it.
+        configuration.sigkillAfterOutputForTesting =
+            ProcessInfo.processInfo.environment["LATENTFLOW_TEST_SIGKILL_AFTER_OUTPUT"] == "1"
+        let server = try LatentflowServer(engine: engine, configuration: configuration)
         if let frontend { printError("latentflow serve: web UI from \(frontend.path)") }
         // SIGTERM (and Ctrl-C) drain: the running prompt stops at its next step and is recorded as
         // pending, so the next start runs it; then the server exits 0.

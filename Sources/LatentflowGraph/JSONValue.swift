@@ -38,6 +38,17 @@ public indirect enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The value with one key set (added at the end when new); a non-object becomes an object.
+    public func setting(_ key: String, _ value: JSONValue) -> JSONValue {
+        var pairs = objectPairs ?? []
+        if let index = pairs.firstIndex(where: { $0.key == key }) {
+            pairs[index].value = value
+        } else {
+            pairs.append((key, value))
+        }
+        return .object(pairs)
+    }
+
     public var objectPairs: [(key: String, value: JSONValue)]? {
         if case .object(let pairs) = self { return pairs }
         return nil

@@ -33,3 +33,29 @@ extension Workflow {
         }
     }
 }
+
+extension Workflow {
+    /// `submitted`, the API JSON this workflow was read from, with the validated constants written
+    /// over its inputs and every other key as sent. ComfyUI's `validate_inputs` changes the very
+    /// prompt dict that `POST /prompt` then queues, so `/queue` and `/history` echo `8.0`, not `8`.
+    public func submittedJSON(_ submitted: JSONValue, asValidated report: ValidationReport, registry: NodeRegistry)
+        -> JSONValue
+    {
+        let validated = apiJSON(asValidated: report.constants, registry: registry)
+        var result = submitted
+        for node in nodes {
+            guard let original = submitted[node.id], let inputs = original["inputs"], inputs.objectPairs != nil,
+                let converted = validated[node.id]?["inputs"]
+            else { continue }
+            var patched = inputs
+            for input in node.inputs {
+                // Links stay as sent (`[1, 0]` keeps its integer id).
+                guard case .constant = input.value, inputs[input.name] != nil, let value = converted[input.name]
+                else { continue }
+                patched = patched.setting(input.name, value)
+            }
+            result = result.setting(node.id, original.setting("inputs", patched))
+        }
+        return result
+    }
+}

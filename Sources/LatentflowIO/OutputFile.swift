@@ -16,6 +16,11 @@ public enum OutputFile {
     /// Every temporary file starts with this, then `<pid>-<random>`, so a sweep can tell whose it is.
     public static let temporaryPrefix = ".latentflow-tmp-"
 
+    /// Told about every final name `create` claims in this task (and its child tasks), before the
+    /// claim: a server records it with the prompt that is running, so that after a `kill -9` it
+    /// can tell that prompt's files from everyone else's.
+    @TaskLocal public static var claimRecorder: (any OutputClaimRecorder)?
+
     /// Writes `data` under the first free `name(counter)` for counters from `start` up; returns
     /// the file and the counter it took.
     public static func create(
@@ -24,10 +29,18 @@ public enum OutputFile {
     ) throws -> (url: URL, counter: Int) {
         let temporary = try writeTemporary(data, in: folder)
         defer { unlink(temporary.path) }
+        let recorder = claimRecorder
+        let identity = try recorder.map { _ in try FileIdentity(of: temporary) }
         var counter = start
         while true {
             let url = folder.appendingPathComponent(name(counter))
-            if try claim(url, with: temporary) { return (url, counter) }
+            // The name is recorded before it can exist, with the identity it will have: a record
+            // whose file is missing, or is another file, claimed nothing.
+            if let recorder, let identity { try recorder.willClaim(url, as: identity) }
+            if try claim(url, with: temporary) {
+                recorder?.didClaim(url)
+                return (url, counter)
+            }
             counter += 1
         }
     }
@@ -92,6 +105,38 @@ public enum OutputFile {
     static func systemError(_ what: String) -> OutputFileError {
         .system("\(what): \(String(cString: strerror(errno)))")
     }
+}
+
+/// Sees the names `OutputFile.create` claims (see `OutputFile.claimRecorder`).
+public protocol OutputClaimRecorder: Sendable {
+    /// `url` is about to be claimed; if the claim succeeds it is the file `identity` names. A
+    /// throw stops the save before the name is taken.
+    func willClaim(_ url: URL, as identity: FileIdentity) throws
+    /// `url` now holds the bytes (complete and flushed).
+    func didClaim(_ url: URL)
+}
+
+/// Which file a path holds: a claimed name is a hard link to (or a rename of) the temporary file,
+/// so it has the temporary file's device and inode; the size guards against a reused inode.
+public struct FileIdentity: Sendable, Hashable {
+    public let device: UInt64
+    public let inode: UInt64
+    public let size: Int64
+
+    public init(device: UInt64, inode: UInt64, size: Int64) {
+        (self.device, self.inode, self.size) = (device, inode, size)
+    }
+
+    /// The identity of the file at `url` itself (a symlink is not followed).
+    public init(of url: URL) throws {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { throw OutputFile.systemError("cannot read \(url.path)") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw OutputFileError.system("\(url.path) is not a file") }
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size))
+    }
+
+    /// Whether `url` is this file now.
+    public func matches(_ url: URL) -> Bool { (try? FileIdentity(of: url)) == self }
 }
 
 public enum OutputFileError: Error, CustomStringConvertible, Equatable {

@@ -46,15 +46,4 @@ extension Request {
 extension JSONValue {
     /// Milliseconds since 1970, as ComfyUI stamps its events.
     static var timestampNow: JSONValue { .int(Int64(Date().timeIntervalSince1970 * 1000)) }
-
-    /// The value with one key set (added at the end when new).
-    func setting(_ key: String, _ value: JSONValue) -> JSONValue {
-        var pairs = objectPairs ?? []
-        if let index = pairs.firstIndex(where: { $0.key == key }) {
-            pairs[index].value = value
-        } else {
-            pairs.append((key, value))
-        }
-        return .object(pairs)
-    }
 }

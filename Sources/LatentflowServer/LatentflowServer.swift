@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Latentflow
 
@@ -20,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     public var persistsQueue: Bool
     /// Pending prompts beyond this are refused with 503.
     public var maxPendingPrompts: Int
+    /// Tests only (`LATENTFLOW_TEST_SIGKILL_AFTER_OUTPUT=1` for `serve`): the process kills itself
+    /// with SIGKILL right after the first output file is complete under its name, before the
+    /// prompt's history is recorded, so ServerRestartTests can crash it at that exact point.
+    public var sigkillAfterOutputForTesting = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8188, frontEndRoot: URL? = nil, userDirectory: URL? = nil,
@@ -102,11 +107,17 @@ public final class LatentflowServer: Sendable {
         -> some ApplicationProtocol
     {
         let router = makeRouter()
+        let webSocketResponder = router.buildResponder()
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: router,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+            // `.http1WebSocketUpgrade(webSocketRouter:configuration:)`'s channel, answering a first
+            // request that does not parse with a 400 (`ParseErrorAnsweringChannel`).
+            server: HTTPServerBuilder { responder in
+                ParseErrorAnsweringChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder,
+                        configuration: .init(ws: .init(maxFrameSize: 1 << 20))))
+            },
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "latentflow"),
@@ -115,12 +126,19 @@ public final class LatentflowServer: Sendable {
 
     /// Runs queued prompts until the surrounding task is cancelled.
     public func runWorker() async {
-        await PromptWorker(engine: engine, queue: queue, hub: hub).run()
+        await PromptWorker(
+            engine: engine, queue: queue, hub: hub,
+            sigkillAfterOutput: configuration.sigkillAfterOutputForTesting
+        ).run()
     }
 
     /// Serves until `shutDown()` has drained the worker (the caller wires it to SIGTERM / SIGINT),
     /// then closes the queue's database.
+    /// The temp folder is emptied before the server listens and after it stops, as ComfyUI's is.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let temp = engine.executor.environment.tempDirectory
+        TempFolderCleanup.empty(temp)
+        defer { TempFolderCleanup.empty(temp) }
         let application = makeApplication(onServerRunning: onServerRunning)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -21,7 +21,8 @@ actor PromptQueue {
     private var freeRequested = false
     /// A shutdown began: nothing new is accepted or started.
     private(set) var draining = false
-    private let store: PromptStore?
+    /// Set once; the worker records the running prompt's output files in it.
+    nonisolated let store: PromptStore?
     /// Pending prompts beyond this are refused (`PromptQueueFull`).
     nonisolated let maxPending: Int
 

@@ -18,7 +18,8 @@ struct RestoreFailure: Error, CustomStringConvertible {
 
 extension LatentflowServer {
     /// Reads the store: pending prompts are queued again; a prompt that was running when the
-    /// process died runs again from the start, unless it had already begun
+    /// process died runs again from the start, after deleting the output files its stopped run
+    /// had claimed (so it ends with one set of outputs), unless it had already begun
     /// `PromptStore.maximumAttempts` runs (then it, like one whose workflow no longer loads, is
     /// recorded as failed with the reason).
     static func restore(from store: PromptStore, engine: Engine) throws -> RestoredQueue {
@@ -32,6 +33,12 @@ extension LatentflowServer {
                     + " it is not run again"
                 failed.append((stored.id, failedEntry(stored, reason: reason)))
                 continue
+            }
+            let removed = try store.removeClaimedOutputs(of: stored.id)
+            if !removed.isEmpty {
+                printServerWarning(
+                    "latentflow serve: prompt \(stored.id) runs again; removed what its stopped run wrote: "
+                        + removed.joined(separator: ", "))
             }
             do {
                 var workflow = try engine.loader.load(stored.prompt, source: "prompt \(stored.id)")

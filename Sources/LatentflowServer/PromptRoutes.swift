@@ -48,8 +48,11 @@ extension LatentflowServer {
         let number = await queue.nextNumber(
             requested: body["number"]?.doubleValue,
             front: body["front"]?.boolValue ?? false)
+        // Queued (and so echoed by /queue and /history) with the validated values, as ComfyUI does.
+        let validatedPrompt = workflow.workflow.submittedJSON(
+            prompt, asValidated: report, registry: engine.executor.registry)
         let queued = QueuedPrompt(
-            number: number, id: promptId, prompt: prompt, extraData: extraData,
+            number: number, id: promptId, prompt: validatedPrompt, extraData: extraData,
             outputsToExecute: report.validOutputs, clientId: clientId, workflow: workflow,
             targets: targets)
         do {

@@ -9,6 +9,10 @@ import Latentflow
 /// A prompt row is `pending` from `POST /prompt` until it finishes; `running` while the worker
 /// runs it (with `attempts` counting the runs begun). A finished prompt moves to `history` in
 /// the same transaction that deletes its row, so it is in exactly one of the two tables.
+///
+/// Each output file a run claims is recorded (`output_claim`) before its name exists, with the
+/// identity it will have; the rows go with the prompt's `finished` transaction. A prompt that
+/// runs again after a kill first deletes the files its stopped run wrote, so it ends with one set.
 final class PromptStore: Sendable {
     /// Runs begun before a crash after which a prompt is reported failed instead of run again: a
     /// prompt that kills the process each time must not keep the server in a crash loop.
@@ -55,6 +59,19 @@ final class PromptStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2 output claims") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE output_claim (
+                        prompt_id TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        device INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        size INTEGER NOT NULL
+                    );
+                    CREATE INDEX output_claim_prompt ON output_claim (prompt_id);
+                    """)
+        }
         return migrator
     }
 
@@ -91,10 +108,23 @@ final class PromptStore: Sendable {
         }
     }
 
+    /// The running prompt is about to claim `path` as the file `identity` names (committed
+    /// before the name exists; see `OutputFile.claimRecorder`).
+    func claimed(_ path: String, as identity: FileIdentity, by id: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO output_claim (prompt_id, path, device, inode, size) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    id, path, Int64(bitPattern: identity.device), Int64(bitPattern: identity.inode), identity.size,
+                ])
+        }
+    }
+
     /// Succeeded, failed or interrupted: the prompt leaves the queue for the history, which keeps
-    /// its newest `historyLimit`.
+    /// its newest `historyLimit`; its files are its own now, no longer an unfinished run's.
     func finished(_ id: String, entry: JSONValue) throws {
         try database.write { db in
+            try db.execute(sql: "DELETE FROM output_claim WHERE prompt_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM prompt WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id])
             try db.execute(sql: "INSERT INTO history (id, entry) VALUES (?, ?)", arguments: [id, entry.serialized()])
@@ -104,12 +134,18 @@ final class PromptStore: Sendable {
         }
     }
 
+    /// A deleted prompt's claims go with it (what a stopped run of it wrote stays, as written files do).
     func deletePending(_ ids: Set<String>?) throws {
         try database.write { db in
-            guard let ids else { return try db.execute(sql: "DELETE FROM prompt WHERE state = 'pending'") }
+            let unclaim = "DELETE FROM output_claim WHERE prompt_id NOT IN (SELECT id FROM prompt)"
+            guard let ids else {
+                try db.execute(sql: "DELETE FROM prompt WHERE state = 'pending'")
+                return try db.execute(sql: unclaim)
+            }
             for id in ids {
                 try db.execute(sql: "DELETE FROM prompt WHERE id = ? AND state = 'pending'", arguments: [id])
             }
+            try db.execute(sql: unclaim)
         }
     }
 
@@ -152,6 +188,29 @@ final class PromptStore: Sendable {
                     attempts: row["attempts"])
             }
         }
+    }
+
+    /// Deletes the files an unfinished run of prompt `id` claimed (those still the files it
+    /// wrote: same device, inode and size), then the records: the run that follows starts clean.
+    /// Returns the files deleted.
+    @discardableResult
+    func removeClaimedOutputs(of id: String) throws -> [String] {
+        let claims = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM output_claim WHERE prompt_id = ?", arguments: [id]).map { row in
+                let (device, inode): (Int64, Int64) = (row["device"], row["inode"])
+                let identity = FileIdentity(
+                    device: UInt64(bitPattern: device), inode: UInt64(bitPattern: inode), size: row["size"])
+                return (path: row["path"] as String, identity: identity)
+            }
+        }
+        var removed: [String] = []
+        for claim in claims where claim.identity.matches(URL(fileURLWithPath: claim.path)) {
+            if unlink(claim.path) == 0 { removed.append(claim.path) }
+        }
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM output_claim WHERE prompt_id = ?", arguments: [id])
+        }
+        return removed
     }
 
     /// The history, oldest first.

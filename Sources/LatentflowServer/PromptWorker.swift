@@ -6,6 +6,8 @@ struct PromptWorker: Sendable {
     let engine: Engine
     let queue: PromptQueue
     let hub: WebSocketHub
+    /// `ServerConfiguration.sigkillAfterOutputForTesting`.
+    var sigkillAfterOutput = false
 
     /// Until the surrounding task is cancelled, or the queue's shutdown has ended its wake-ups.
     func run() async {
@@ -37,10 +39,15 @@ struct PromptWorker: Sendable {
         _ prompt: QueuedPrompt, cancellation: CancellationFlag,
         reporter: ExecutionReporter
     ) async -> (entry: JSONValue, cancelled: Bool) {
+        let claims = queue.store.map {
+            PromptOutputClaims(store: $0, promptId: prompt.id, sigkillAfterOutput: sigkillAfterOutput)
+        }
         do {
-            let result = try await engine.executor.run(
-                prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,
-                cancellation: cancellation, events: { reporter.handle($0) })
+            let result = try await OutputFile.$claimRecorder.withValue(claims) {
+                try await engine.executor.run(
+                    prompt.workflow.workflow, targets: prompt.targets, extraPNGInfo: prompt.workflow.extraPNGInfo,
+                    cancellation: cancellation, events: { reporter.handle($0) })
+            }
             reporter.succeeded(outputs: result.ui)
             return (reporter.historyEntry(outputs: result.ui, success: true), false)
         } catch let cancelled as ExecutionCancelled {

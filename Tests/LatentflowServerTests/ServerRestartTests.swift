@@ -62,6 +62,35 @@ final class ServerRestartTests: XCTestCase {
                 + " completed \(completed), lost \(ids.count - completed)")
     }
 
+    /// Killed at the worst point: the prompt's image is complete under its final name, its history
+    /// is not recorded (the server's test hook SIGKILLs itself right after the first output file's
+    /// claim). The restart runs that prompt again: it must end with one image, not two.
+    func testKillNineRightAfterTheOutputIsWrittenLeavesOneImagePerPrompt() async throws {
+        let crashing = try ServeProcess(
+            output: output, user: user, environment: ["LATENTFLOW_TEST_SIGKILL_AFTER_OUTPUT": "1"])
+        let first = try await crashing.submit(seed: 300, steps: 2)
+        XCTAssertEqual(crashing.waitForExit(within: 240), -SIGKILL, crashing.standardError.text)
+        XCTAssertEqual(try imageSeeds(), [300], "the stopped run's image was complete on disk")
+
+        let server = try ServeProcess(output: output, user: user)
+        let second = try await server.submit(seed: 301, steps: 2)
+        try await server.waitUntil(timeout: 300, "both prompts in the history") {
+            let history = try await server.get("/history")
+            return history[first] != nil && history[second] != nil
+        }
+        let history = try await server.get("/history")
+        for id in [first, second] {
+            XCTAssertEqual(history[id]?["status"]?["status_str"]?.stringValue, "success", id)
+            let images = history[id]?["outputs"]?["8"]?["images"]?.arrayValue ?? []
+            XCTAssertEqual(images.count, 1, "\(id): \(history[id]?.serialized() ?? "none")")
+            let name = try XCTUnwrap(images.first?["filename"]?.stringValue)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path), name)
+        }
+        XCTAssertEqual(try imageSeeds(), [300, 301], "one image per prompt")
+        XCTAssertEqual(temporaryFiles(), [], "no temporary file remains")
+        XCTAssertEqual(try server.terminate(), 0, server.standardError.text)
+    }
+
     func testSIGTERMDrainsExitsZeroAndTheRestartFinishesTheQueue() async throws {
         var server = try ServeProcess(output: output, user: user)
         let seeds = Array(200..<204)
@@ -119,12 +148,14 @@ struct ServeProcess {
     let standardError = ChildOutput()
     var port = 0
 
-    init(output: URL, user: URL) throws {
+    /// - Parameter environment: added to this process's environment for the child.
+    init(output: URL, user: URL, environment: [String: String] = [:]) throws {
         let binary = ServerHarness.repositoryRoot.appendingPathComponent(".build/debug/latentflow")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw XCTSkip("\(binary.path) is not built (swift build --build-tests builds it)")
         }
         process.executableURL = binary
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = [
             "serve", "--port", "0", "--base-dir", ServerHarness.repositoryRoot.path, "--output-dir", output.path,
             "--user-directory", user.path,
@@ -192,6 +223,19 @@ struct ServeProcess {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// The exit status once the child has exited by itself (a signal as its negative); nil if it
+    /// still runs after `seconds` (then it is killed).
+    func waitForExit(within seconds: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else {
+            kill9()
+            return nil
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
     }
 
     func kill9() {

@@ -6,7 +6,9 @@ mutated JSON prompts, truncated and hostile multipart), raw bytes that are not H
 frames (text, binary, pings, oversized, invalid JSON). A fixed seed makes a run repeatable.
 
 Checks, after every request: the server answered (or closed the connection) without a 5xx, except
-503 from a full queue; it is still alive; nothing appeared outside its folders. Exits non-zero with
+503 from a full queue; bytes that are not HTTP got a 400; it is still alive; nothing appeared outside
+its folders. The summary counts answers by status ("no answer": closed without one, e.g. a body
+cut short by a lying Content-Length), the non-HTTP requests apart. Exits non-zero with
 the request that broke it.
 
 Usage: route_fuzz.py HOST:PORT SCRATCH_DIR [--seconds 60] [--seed 1]
@@ -110,8 +112,8 @@ def request_bytes(rng, workflow):
     head = f"{method} {path} HTTP/1.1\r\n" + "\r\n".join(headers) + "\r\nConnection: close\r\n\r\n"
     raw = head.encode("utf-8", "surrogatepass") + body
     if rng.random() < 0.05:
-        raw = os.urandom(rng.randint(1, 200))  # not HTTP at all
-    return raw
+        return os.urandom(rng.randint(1, 200)), True  # not HTTP at all
+    return raw, False
 
 
 def send(server, raw):
@@ -191,11 +193,15 @@ def main():
             except (websocket.WebSocketException, OSError) as error:
                 counts["ws refused"] = counts.get("ws refused", 0) + 1
             continue
-        raw = request_bytes(rng, workflow)
+        raw, garbage = request_bytes(rng, workflow)
         status = send(args.server, raw)
-        counts[status] = counts.get(status, 0) + 1
+        key = ("not HTTP " if garbage else "") + ("no answer" if status is None else str(status))
+        counts[key] = counts.get(key, 0) + 1
         if status is not None and status >= 500 and status != 503:
             sys.exit(f"FAIL: {status} for request {n}: {raw[:600]!r}")
+        # Bytes that do not parse as HTTP are answered 400 before the connection closes.
+        if garbage and status != 400:
+            sys.exit(f"FAIL: {status or 'no answer'} for non-HTTP request {n}: {raw[:600]!r}")
         if n % 50 == 0 and not alive(args.server):
             sys.exit(f"FAIL: server stopped answering after request {n}: {raw[:600]!r}")
     if not alive(args.server):
