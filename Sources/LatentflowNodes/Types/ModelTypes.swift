@@ -134,6 +134,11 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// unCLIPConditioning's image embeddings, in apply order (ComfyUI's `unclip_conditioning`):
         /// an unCLIP UNet's `y` is made from them (`UnCLIPNoiseAugmentation`); other UNets ignore them.
         public var unclip: [UnCLIPNoiseAugmentation.Image] = []
+        /// The hooks patching the UNet for this entry only (ComfyUI's `hooks`); empty: none.
+        public var hooks = Hooks()
+        /// ConditioningSetDefaultCombine's entries (ComfyUI's `default`): sampling runs them only
+        /// where the side's other entries leave weight below 1, with that remainder as weight.
+        public var isDefault = false
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
