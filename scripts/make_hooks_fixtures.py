@@ -22,14 +22,18 @@ Writes, under Tests/LatentflowNodesTests/Fixtures:
       default:     ConditioningSetProperties on the positive with a left-half mask of 0.6 and
                    ConditioningTimestepsRange 0.0..0.7, then ConditioningSetDefaultCombine with
                    `positive2` (which covers what the mask leaves, and everything after 0.7);
-      default_hooked: `default` with the `lora` hook on the default entry only.
+      default_hooked: `default` with the `lora` hook on the default entry only;
+      lora_on_lora: the `lora` hook on a MODEL patched by LoraLoaderModelOnly (the same LoRA, strength 2);
+      model_as_lora(_on_lora): a checkpoint as a hook (strength_model 0.5) on the positive, on the
+                   plain and on the LoRA-patched MODEL.
 """
 import json
 import os
 import sys
+import tempfile
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(SCRIPTS, "..")
@@ -134,11 +138,29 @@ def main():
         masked, positive2, hooks=lora_hook)
     out["ksampler.default_hooked"] = sample(model, with_default)
 
+    # Hooks over a MODEL already patched by LoraLoaderModelOnly (strength 2), and a checkpoint as a
+    # hook (create_hook_model_as_lora, the core of CreateHookModelAsLoraModelOnly, whose node would
+    # also load the tiny CLIP ComfyUI cannot build): the tiny checkpoint with its UNet weights
+    # times 1.25 in float32, which the Swift test writes the same way.
+    (patched_model,) = nodes.LoraLoaderModelOnly().load_lora_model_only(model, LORA, 2.0)
+    (hooked,) = set_props.set_properties(positive, 1.0, "default", hooks=lora_hook)
+    out["ksampler.lora_on_lora"] = sample(patched_model, hooked)
+    target_path = os.path.join(tempfile.mkdtemp(), "hooks-target.safetensors")
+    base = load_file(os.path.join(ROOT, "models", "checkpoints", "latentflow-tiny-sd15.safetensors"))
+    save_file({k: (v.float() * 1.25 if k.startswith("model.diffusion_model.") else v) for k, v in base.items()},
+              target_path)
+    target_weights = comfy.hooks.get_patch_weights_from_model(comfyui_tiny.load_checkpoint(target_path))
+    model_hook = comfy.hooks.create_hook_model_as_lora(target_weights, None, 0.5, 0.0)
+    (hooked,) = set_props.set_properties(positive, 1.0, "default", hooks=model_hook)
+    out["ksampler.model_as_lora"] = sample(model, hooked)
+    out["ksampler.model_as_lora_on_lora"] = sample(patched_model, hooked)
+
     def psnr(a, b):
         peak = float(b.max() - b.min())
         return 10 * torch.log10(torch.tensor(peak * peak / max(float(((a - b) ** 2).mean()), 1e-30))).item()
 
-    for name in ["lora", "lora_full", "keyframes", "interpolated", "default", "default_hooked"]:
+    for name in ["lora", "lora_full", "keyframes", "interpolated", "default", "default_hooked", "lora_on_lora",
+                 "model_as_lora", "model_as_lora_on_lora"]:
         print(f"{name} against plain: {psnr(out['ksampler.' + name], out['ksampler.plain']):.1f} dB")
     print(f"default_hooked against default: {psnr(out['ksampler.default_hooked'], out['ksampler.default']):.1f} dB")
     print(f"lora against lora_full: {psnr(out['ksampler.lora'], out['ksampler.lora_full']):.1f} dB")

@@ -100,4 +100,70 @@ final class HookSamplingParityTests: XCTestCase {
             ["cond": masked, "cond_DEFAULT": positive2, "hooks": try await loraHook()])
         _ = try check("default_hooked", try await sample(model, try XCTUnwrap(hookedDefault as? Conditioning)))
     }
+
+    func testHooksOverALoRAPatchedModelMatchComfyUI() async throws {
+        let patched = try await node(
+            LoraLoaderModelOnly(),
+            [
+                "model": ControlNetNodeTests.model, "lora_name": "latentflow-tiny-lora.safetensors",
+                "strength_model": 2.0,
+            ])
+        let model = try XCTUnwrap(patched as? DiffusionModel)
+        let onLoRA = try await sample(model, try await hooked(try await loraHook()))
+        _ = try check("lora_on_lora", onLoRA)
+        XCTAssertLessThan(psnr(onLoRA, reference: try r.tensor("ksampler.lora")), 40, "the MODEL's LoRA stays")
+    }
+
+    /// The checkpoint ComfyUI's run took as a hook: the tiny checkpoint with its UNet weights × 1.25
+    /// in float32, written to a scratch `checkpoints` folder.
+    func targetCheckpointFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let base = try SafeTensorsFile(
+            path: ControlNetNodeTests.repository.appendingPathComponent(
+                "models/checkpoints/latentflow-tiny-sd15.safetensors"
+            ).path)
+        let items = try base.keys.map { key in
+            let tensor = try base.tensor(key)
+            return SafeTensorsWriter.Item(
+                key, key.hasPrefix("model.diffusion_model.") ? tensor.scaled(by: 1.25) : tensor)
+        }
+        try SafeTensorsWriter.write(items, to: folder.appendingPathComponent("hooks-target.safetensors"))
+        return folder
+    }
+
+    /// Checkpoints from a scratch folder, everything else from the repository's `models`.
+    struct ScratchCheckpoints: FileCatalog {
+        let checkpoints: URL
+        let rest: ModelPaths
+        func files(in folder: String) -> [String] {
+            folder == "checkpoints" ? ["hooks-target.safetensors"] : rest.files(in: folder)
+        }
+        func locate(_ name: String, in folder: String) throws -> URL {
+            folder == "checkpoints" ? checkpoints.appendingPathComponent(name) : try rest.locate(name, in: folder)
+        }
+        func searchPaths(for folder: String) -> [String] {
+            folder == "checkpoints" ? [checkpoints.path] : rest.searchPaths(for: folder)
+        }
+    }
+
+    func testCheckpointAsAHookMatchesComfyUI() async throws {
+        let folder = try targetCheckpointFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let catalog = ScratchCheckpoints(
+            checkpoints: folder, rest: try ModelPaths(baseDirectory: ControlNetNodeTests.repository))
+        let scratch = ExecutionContext(
+            nodeId: "1", classType: "test", environment: ExecutionEnvironment(files: catalog))
+        let created = try await CreateHookModelAsLoraModelOnly().execute(
+            NodeInputs(["ckpt_name": "hooks-target.safetensors", "strength_model": 0.5]), context: scratch)
+        let positive = try await hooked(try XCTUnwrap(created.values[0] as? Hooks))
+        _ = try check("model_as_lora", try await sample(ControlNetNodeTests.model, positive))
+        let patched = try await node(
+            LoraLoaderModelOnly(),
+            [
+                "model": ControlNetNodeTests.model, "lora_name": "latentflow-tiny-lora.safetensors",
+                "strength_model": 2.0,
+            ])
+        _ = try check("model_as_lora_on_lora", try await sample(try XCTUnwrap(patched as? DiffusionModel), positive))
+    }
 }

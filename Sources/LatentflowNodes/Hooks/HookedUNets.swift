@@ -3,7 +3,9 @@ import LatentflowGraph
 import LatentflowModels
 
 /// The UNets hooked conditioning entries sample with during one run: the MODEL's weights (with
-/// its ordinary LoRAs already in them) patched by each of an entry's weight hooks at
+/// its ordinary LoRAs already in them; a checkpoint hook's difference is taken from the weights
+/// before them, as ComfyUI's `model_as_lora` reads the patcher's backups) patched by each of an
+/// entry's weight hooks at
 /// strength_model × the hook's keyframe strength in force, on copies of the weights; one UNet per
 /// distinct set of strengths, kept for the run. Entries without hooks use the MODEL's own UNet.
 ///
@@ -46,7 +48,9 @@ final class HookedUNets: @unchecked Sendable {
                 weights = try LoRAPatcher.apply(lora, to: weights, keyMap: unetKeyMap, strength: strength.strength)
                     .weights
             case .modelAsLoRA(_, let unet, _):
-                weights = try ModelAsLoRA.apply(unet, to: weights, original: model.weights, strength: strength.strength)
+                weights = try ModelAsLoRA.apply(
+                    unet, to: weights, original: model.originalWeights ?? model.weights,
+                    strength: strength.strength)
             }
         }
         let unet = UNet(WeightStore(weights, source: "hooked weights").root, config: model.unet.config)

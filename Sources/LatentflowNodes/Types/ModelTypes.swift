@@ -11,7 +11,13 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public var sampling: ModelSampling
     public let byteCount: Int
     /// The weights the UNet was built from (LDM keys), for LoRA patching.
-    public var weights: [String: Parameter]
+    public var weights: [String: Parameter] {
+        willSet { if originalWeights == nil { originalWeights = weights } }
+    }
+    /// The weights before any LoRA, merge or attention scaling patched them (ComfyUI's patch
+    /// backups, `get_key_patches`): what a checkpoint-as-LoRA hook takes its difference from.
+    /// Nil: `weights` are unpatched.
+    public private(set) var originalWeights: [String: Parameter]?
     /// For LCM-distilled UNets with a guidance embedding: the w it encodes (nil: diffusers'
     /// default guidance_scale 8.5, i.e. w = 7.5).
     public var lcmGuidance: Float?
@@ -33,7 +39,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
     ) {
-        (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
+        (self.unet, self.sampling, self.byteCount) = (unet, sampling, byteCount)
+        self.weights = weights
+        originalWeights = nil
     }
 
     /// A loaded checkpoint's UNet, read as eps or v-prediction as ComfyUI guesses from its weights.
