@@ -25,7 +25,13 @@ Writes, under Tests/LatentflowNodesTests/Fixtures:
       default_hooked: `default` with the `lora` hook on the default entry only;
       lora_on_lora: the `lora` hook on a MODEL patched by LoraLoaderModelOnly (the same LoRA, strength 2);
       model_as_lora(_on_lora): a checkpoint as a hook (strength_model 0.5) on the positive, on the
-                   plain and on the LoRA-patched MODEL.
+                   plain and on the LoRA-patched MODEL;
+      clip_hooked: the positive encoded (CLIPTextEncode, `clip.prompt`) by the tiny text encoder with
+                   SetClipHooks (a LoRA hook, strength_model 4, strength_clip 3; apply_to_conds off);
+                   `clip.plain` and `clip.hooked` are the encodings without and with the hook;
+      clip_hooked_conds: the same with apply_to_conds (the UNet hooked for the positive too);
+      clip_scheduled: the hook with keyframes 1.0@0, 0.2@0.5 and schedule_clip: one encoding per
+                   span (`clip.scheduled.<i>`, spans in the metadata), each used in its span only.
 """
 import json
 import os
@@ -39,6 +45,31 @@ SCRIPTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(SCRIPTS, "..")
 FIXTURES = os.path.join(ROOT, "Tests", "LatentflowNodesTests", "Fixtures")
 LORA = "latentflow-tiny-lora.safetensors"
+PROMPT = "a red cube on a (blue:1.2) floor"
+
+
+def tiny_clip(comfy, checkpoint):
+    """ComfyUI's SD1 CLIP (comfy.sd.CLIP over SD1ClipModel) with the tiny text encoder's config
+    (width 32, 2 layers, 1 head, MLP 64), loaded from the checkpoint's `cond_stage_model.*`."""
+    import functools
+    import comfy.sd1_clip
+    config = json.load(open(os.path.join(os.path.dirname(comfy.sd1_clip.__file__), "sd1_clip_config.json")))
+    config.update(hidden_size=32, intermediate_size=64, num_attention_heads=1, num_hidden_layers=2, projection_dim=32)
+
+    class TinyClip(comfy.sd1_clip.SDClipModel):
+        def __init__(self, device="cpu", dtype=None, model_options={}):
+            super().__init__(device=device, return_projected_pooled=False, dtype=dtype, model_options=model_options,
+                             textmodel_json_config=config)
+
+    class Target:
+        params = {}
+        tokenizer = comfy.sd1_clip.SD1Tokenizer
+        clip = functools.partial(comfy.sd1_clip.SD1ClipModel, clip_model=TinyClip)
+
+    clip = comfy.sd.CLIP(target=Target(), embedding_directory=None)
+    prefix = "cond_stage_model.transformer."
+    clip.load_sd({k[len(prefix):]: v for k, v in load_file(checkpoint).items() if k.startswith(prefix)})
+    return clip
 
 
 def main():
@@ -155,13 +186,44 @@ def main():
     out["ksampler.model_as_lora"] = sample(model, hooked)
     out["ksampler.model_as_lora_on_lora"] = sample(patched_model, hooked)
 
+    # SetClipHooks: the tiny checkpoint's text encoder (float16, as ComfyUI keeps it on CPU) built
+    # as ComfyUI's SD1 CLIP with the tiny config, and the `lora` hook (strength_clip 1; the tiny
+    # LoRA patches both q_proj layers of the text encoder).
+    clip = tiny_clip(comfy, os.path.join(ROOT, "models", "checkpoints", "latentflow-tiny-sd15.safetensors"))
+    (clip_cond,) = nodes.CLIPTextEncode().encode(clip, PROMPT)
+    out["clip.plain"] = clip_cond[0][0]
+    (clip_hook,) = hooks_nodes.CreateHookLora().create_hook(LORA, 4.0, 3.0)
+    (hooked_clip,) = hooks_nodes.SetClipHooks().apply_hooks(clip, False, False, clip_hook)
+    (clip_cond,) = nodes.CLIPTextEncode().encode(hooked_clip, PROMPT)
+    assert len(clip_cond) == 1 and "hooks" not in clip_cond[0][1]
+    out["clip.hooked"] = clip_cond[0][0]
+    out["ksampler.clip_hooked"] = sample(model, clip_cond)
+    (hooked_clip,) = hooks_nodes.SetClipHooks().apply_hooks(clip, False, True, clip_hook)
+    (clip_cond,) = nodes.CLIPTextEncode().encode(hooked_clip, PROMPT)
+    assert len(clip_cond) == 1 and "hooks" in clip_cond[0][1]
+    out["ksampler.clip_hooked_conds"] = sample(model, clip_cond)
+    kf = None
+    for strength, percent in [(1.0, 0.0), (0.2, 0.5)]:
+        (kf,) = hooks_nodes.CreateHookKeyframe().create_hook_keyframe(strength, percent, kf)
+    (scheduled,) = hooks_nodes.SetHookKeyframes().set_hook_keyframes(clip_hook, kf)
+    (hooked_clip,) = hooks_nodes.SetClipHooks().apply_hooks(hooked_clip, True, True, scheduled)
+    (clip_cond,) = nodes.CLIPTextEncode().encode(hooked_clip, PROMPT)
+    metadata["clip.scheduled.spans"] = json.dumps(
+        [[c[1]["clip_start_percent"], c[1]["clip_end_percent"]] for c in clip_cond])
+    for i, c in enumerate(clip_cond):
+        out[f"clip.scheduled.{i}"] = c[0]
+    out["ksampler.clip_scheduled"] = sample(model, clip_cond)
+    metadata["clip.prompt"] = PROMPT
+
     def psnr(a, b):
         peak = float(b.max() - b.min())
         return 10 * torch.log10(torch.tensor(peak * peak / max(float(((a - b) ** 2).mean()), 1e-30))).item()
 
     for name in ["lora", "lora_full", "keyframes", "interpolated", "default", "default_hooked", "lora_on_lora",
-                 "model_as_lora", "model_as_lora_on_lora"]:
+                 "model_as_lora", "model_as_lora_on_lora", "clip_hooked", "clip_hooked_conds", "clip_scheduled"]:
         print(f"{name} against plain: {psnr(out['ksampler.' + name], out['ksampler.plain']):.1f} dB")
+    print("clip spans", metadata["clip.scheduled.spans"])
+    print(f"hooked CLIP against plain: {psnr(out['clip.hooked'], out['clip.plain']):.1f} dB")
     print(f"default_hooked against default: {psnr(out['ksampler.default_hooked'], out['ksampler.default']):.1f} dB")
     print(f"lora against lora_full: {psnr(out['ksampler.lora'], out['ksampler.lora_full']):.1f} dB")
     print("schedules", metadata["schedule.keyframes"], metadata["schedule.interpolated"])

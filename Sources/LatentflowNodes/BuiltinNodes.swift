@@ -104,6 +104,6 @@ public enum BuiltinNodes: NodePack {
         PairConditioningSetProperties.self, PairConditioningSetPropertiesAndCombine.self,
         PairConditioningCombine.self, ConditioningSetDefaultCombine.self, PairConditioningSetDefaultCombine.self,
         CreateHookLora.self, CreateHookLoraModelOnly.self, CreateHookModelAsLora.self,
-        CreateHookModelAsLoraModelOnly.self,
+        CreateHookModelAsLoraModelOnly.self, SetClipHooks.self,
     ]
 }

@@ -120,3 +120,10 @@ public struct FloatList: PortValue {
 
     public init(_ values: [Double]) { self.values = values }
 }
+
+extension Conditioning.Entry {
+    /// The part of sampling the entry applies to: a CLIP-scheduled entry's span within its
+    /// timestep range (ComfyUI `calculate_start_end_timesteps`).
+    var sampledStartPercent: Double? { clipStartPercent.map { max($0, startPercent ?? 0) } ?? startPercent }
+    var sampledEndPercent: Double? { clipEndPercent.map { min($0, endPercent ?? 1) } ?? endPercent }
+}

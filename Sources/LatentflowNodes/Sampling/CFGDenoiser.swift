@@ -37,8 +37,8 @@ struct CFGDenoiser {
                     ? nil : try UnCLIPNoiseAugmentation.adm(entry.unclip, seed: seed)
                 return CFGGuidance.Entry(
                     area: entry.area, strength: entry.strength,
-                    startSigma: entry.startPercent.map(model.sampling.percentToSigma),
-                    endSigma: entry.endPercent.map(model.sampling.percentToSigma),
+                    startSigma: entry.sampledStartPercent.map(model.sampling.percentToSigma),
+                    endSigma: entry.sampledEndPercent.map(model.sampling.percentToSigma),
                     mask: entry.mask, maskStrength: entry.maskStrength, isDefault: entry.isDefault
                 ) { x, sigma in
                     // `get_area_and_mult`: GLIGEN's boxes are fractions of this entry's (area's) latent.

@@ -63,8 +63,19 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public var lastLayer: Int
     public let byteCount: Int
     /// The weights the model was built from (HF keys without `text_model.`), for LoRA patching.
-    public var weights: [String: Parameter]
+    public var weights: [String: Parameter] {
+        willSet { if originalWeights == nil { originalWeights = weights } }
+    }
     public var weightsAreFloat16: Bool
+    /// The weights before any LoRA, merge or attention scaling patched them (see DiffusionModel's).
+    public private(set) var originalWeights: [String: Parameter]?
+    /// SetClipHooks' hooks: they patch the model while it encodes (ComfyUI's `forced_hooks`).
+    public var hooks = Hooks()
+    /// The hooks the conditionings it encodes carry (ComfyUI's `apply_hooks_to_conds`); nil: none.
+    public var hooksForConditioning: Hooks?
+    /// Encode once per span of the hooks' keyframes, each entry limited to its span (ComfyUI's
+    /// `use_clip_schedule`).
+    public var schedulesHooks = false
 
     public init(
         model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
@@ -139,6 +150,10 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// CLIPTextEncodeControlnet's text tokens `[1, L, width]` (ComfyUI's `cross_attn_controlnet`):
         /// the ControlNets of this entry attend to them instead of `embedding`; the UNet keeps `embedding`.
         public var controlContext: Tensor?
+        /// The span of sampling a CLIP-scheduled encoding belongs to (ComfyUI's `clip_start_percent`,
+        /// `clip_end_percent`): sampling uses it within `startPercent`…`endPercent`.
+        public var clipStartPercent: Double?
+        public var clipEndPercent: Double?
         /// unCLIPConditioning's image embeddings, in apply order (ComfyUI's `unclip_conditioning`):
         /// an unCLIP UNet's `y` is made from them (`UnCLIPNoiseAugmentation`); other UNets ignore them.
         public var unclip: [UnCLIPNoiseAugmentation.Image] = []
