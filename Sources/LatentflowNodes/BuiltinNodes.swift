@@ -100,5 +100,13 @@ public enum BuiltinNodes: NodePack {
         // Style models, unCLIP conditioning and ControlNet text (issue 21).
         StyleModelLoader.self, StyleModelApply.self, CLIPTextEncodeControlnet.self, UnCLIPConditioning.self,
         UnCLIPCheckpointLoader.self,
+        // Hooks: keyframes, combining, per-entry conditioning properties (comfy_extras/nodes_hooks.py, issue 21).
+        SetHookKeyframes.self, CreateHookKeyframe.self, CreateHookKeyframesInterpolated.self,
+        CreateHookKeyframesFromFloats.self, CombineHooks2.self, CombineHooks4.self, CombineHooks8.self,
+        ConditioningTimestepsRange.self, ConditioningSetProperties.self, ConditioningSetPropertiesAndCombine.self,
+        PairConditioningSetProperties.self, PairConditioningSetPropertiesAndCombine.self,
+        PairConditioningCombine.self, ConditioningSetDefaultCombine.self, PairConditioningSetDefaultCombine.self,
+        CreateHookLora.self, CreateHookLoraModelOnly.self, CreateHookModelAsLora.self,
+        CreateHookModelAsLoraModelOnly.self, SetClipHooks.self,
     ]
 }

@@ -27,14 +27,18 @@ public struct CFGGuidance {
         /// scaled by `maskStrength`; it replaces the feathered area edges. Nil: none.
         public let mask: Tensor?
         public let maskStrength: Double
+        /// A default entry (ComfyUI's `default` cond): it covers the whole latent, weighted by what
+        /// the side's other active entries leave of 1 (`finalize_default_conds`), and runs only
+        /// where that is above 0.
+        public let isDefault: Bool
 
         public init(
             area: LatentArea?, strength: Double, startSigma: Float? = nil, endSigma: Float? = nil,
-            mask: Tensor? = nil, maskStrength: Double = 1, denoise: @escaping Denoiser
+            mask: Tensor? = nil, maskStrength: Double = 1, isDefault: Bool = false, denoise: @escaping Denoiser
         ) {
             (self.area, self.strength, self.denoise) = (area, strength, denoise)
             (self.startSigma, self.endSigma) = (startSigma, endSigma)
-            (self.mask, self.maskStrength) = (mask, maskStrength)
+            (self.mask, self.maskStrength, self.isDefault) = (mask, maskStrength, isDefault)
         }
 
         /// Whether sampling at `sigma` uses this entry (`get_area_and_mult`'s timestep checks).
@@ -87,32 +91,26 @@ public struct CFGGuidance {
     /// of ComfyUI's `calc_cond_batch`); with no active entry, zeros.
     public static func predict(_ entries: [Entry], _ x: Tensor, _ sigma: Float) throws -> Tensor {
         // Entries outside their timestep range count as absent; with none left the side predicts 0.
-        let entries = entries.filter { $0.isActive(at: sigma) }
-        if entries.count == 1, entries[0].area == nil, entries[0].mask == nil {
-            return try entries[0].denoise(x, sigma)  // output·s / s
+        let active = entries.filter { $0.isActive(at: sigma) }
+        if active.count == 1, active[0].area == nil, active[0].mask == nil {
+            return try active[0].denoise(x, sigma)  // output·s / s
         }
         let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
+        var weighted = try active.filter { !$0.isDefault }.map { try weightedRegion($0, batch: n, height: h, width: w) }
+        let defaults = active.filter(\.isDefault)
+        if !defaults.isEmpty, let remainder = remainingWeight(weighted, batch: n, height: h, width: w) {
+            for entry in defaults {
+                guard entry.area == nil else {
+                    throw SamplingError("a default conditioning entry cannot have an area (it covers the whole latent)")
+                }
+                weighted.append((entry, (height: h, width: w, y: 0, x: 0), remainder))
+            }
+        }
         var sum = Tensor(shape: x.shape), count = Tensor(shape: x.shape)
-        for entry in entries {
-            let area = entry.area ?? (height: h, width: w, y: 0, x: 0)
-            let ay = min(area.y, h - 1), ax = min(area.x, w - 1)
-            let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
+        for (entry, area, weights) in weighted {
+            let (ay, ax, ah, aw) = (area.y, area.x, area.height, area.width)
             let region = try x.slice(axis: 2, start: ay, length: ah).slice(axis: 3, start: ax, length: aw)
             let output = try entry.denoise(region, sigma)
-            // One plane of weights per sample (the mask's), or one for all.
-            let weights: [[Float]]
-            if let mask = entry.mask {
-                weights = try maskWeights(
-                    mask, batch: n, area: (height: ah, width: aw, y: ay, x: ax), maskStrength: entry.maskStrength,
-                    strength: entry.strength)
-            } else {
-                weights = [
-                    featheredWeights(
-                        height: ah, width: aw, strength: Float(entry.strength),
-                        feather: entry.area != nil, top: ay != 0, bottom: ay + ah < h,
-                        left: ax != 0, right: ax + aw < w)
-                ]
-            }
             sum.withUnsafeMutableBufferPointer { s in
                 count.withUnsafeMutableBufferPointer { k in
                     for b in 0..<n {
@@ -132,6 +130,52 @@ public struct CFGGuidance {
             }
         }
         return try sum.dividing(count.scaled(by: 1, adding: 1e-37))
+    }
+
+    /// An entry's region of the latent, clamped to it, and its weights there: one plane per
+    /// sample (the mask's), or one for all (`get_area_and_mult`'s `mult`).
+    static func weightedRegion(
+        _ entry: Entry, batch n: Int, height h: Int, width w: Int
+    ) throws -> (Entry, LatentArea, [[Float]]) {
+        let area = entry.area ?? (height: h, width: w, y: 0, x: 0)
+        let ay = min(area.y, h - 1), ax = min(area.x, w - 1)
+        let ah = min(area.height, h - ay), aw = min(area.width, w - ax)
+        let region = (height: ah, width: aw, y: ay, x: ax)
+        if let mask = entry.mask {
+            let weights = try maskWeights(
+                mask, batch: n, area: region, maskStrength: entry.maskStrength, strength: entry.strength)
+            return (entry, region, weights)
+        }
+        let weights = featheredWeights(
+            height: ah, width: aw, strength: Float(entry.strength), feather: entry.area != nil, top: ay != 0,
+            bottom: ay + ah < h, left: ax != 0, right: ax + aw < w)
+        return (entry, region, [weights])
+    }
+
+    /// `finalize_default_conds`: 1 minus every weight placed on the latent, floored at 0, one
+    /// plane per sample; nil when nothing is left anywhere (the default entries then do not run).
+    static func remainingWeight(
+        _ weighted: [(Entry, LatentArea, [[Float]])], batch n: Int, height h: Int, width w: Int
+    ) -> [[Float]]? {
+        var planes = [[Float]](repeating: [Float](repeating: 1, count: h * w), count: n)
+        for (_, area, weights) in weighted {
+            for b in 0..<n {
+                let plane = weights[b % weights.count]
+                for y in 0..<area.height {
+                    for x in 0..<area.width {
+                        planes[b][(area.y + y) * w + area.x + x] -= plane[y * area.width + x]
+                    }
+                }
+            }
+        }
+        var anyLeft = false
+        for b in 0..<n {
+            for i in 0..<(h * w) {
+                planes[b][i] = max(0, planes[b][i])
+                if planes[b][i] > 0 { anyLeft = true }
+            }
+        }
+        return anyLeft ? planes : nil
     }
 
     /// `get_area_and_mult`'s masked multiplier: the mask's first `batch` planes cropped to the

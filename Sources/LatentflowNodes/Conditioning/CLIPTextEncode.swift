@@ -37,14 +37,19 @@ public struct CLIPTextEncode: Node {
             if case let .unreadable(_, reason) = found { unreadable[name] = reason }
             return found.tensor
         }
-        let embedding = try encoder.promptEncoder.encode(try inputs[Self.text], embeddings: lookup) { name in
-            if let reason = unreadable[name] {
-                context.warn("embedding:\(name) could not be read (\(reason)), ignoring")
-            } else {
-                let folders = files.searchPaths(for: "embeddings").joined(separator: ", ")
-                context.warn("embedding:\(name) does not exist (looked in \(folders)), ignoring")
+        let text = try inputs[Self.text]
+        // SetClipHooks' hooks patch the model (once per keyframe span when it schedules them).
+        let entries = try HookedTextEncoding.entries(encoder) { encoder in
+            let embedding = try encoder.promptEncoder.encode(text, embeddings: lookup) { name in
+                if let reason = unreadable[name] {
+                    context.warn("embedding:\(name) could not be read (\(reason)), ignoring")
+                } else {
+                    let folders = files.searchPaths(for: "embeddings").joined(separator: ", ")
+                    context.warn("embedding:\(name) does not exist (looked in \(folders)), ignoring")
+                }
             }
+            return Conditioning.Entry(embedding: embedding)
         }
-        return NodeOutputs(Conditioning([Conditioning.Entry(embedding: embedding)]))
+        return NodeOutputs(Conditioning(entries))
     }
 }

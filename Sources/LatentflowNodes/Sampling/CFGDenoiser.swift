@@ -17,12 +17,15 @@ struct CFGDenoiser {
     /// - Parameter inpaint: for inpainting UNets, what their extra input channels are built from.
     /// - Parameter perpNeg: PerpNegGuider's empty conditioning and negative scale.
     /// - Parameter dualCFG: DualCFGGuider's second prompt (its conditioning with resolved areas).
+    /// - Parameter sampleSigmas: the run's sigmas, for the keyframes of hooked entries.
     init(
         model: DiffusionModel, positive: Conditioning, negative: Conditioning, cfg: Double,
         inpaint: InpaintConcat? = nil, perpNeg: (empty: Conditioning, negScale: Double)? = nil,
-        dualCFG: DualCFGSettings? = nil, seed: UInt64 = 0, warn: @escaping (String) -> Void = { _ in }
+        dualCFG: DualCFGSettings? = nil, seed: UInt64 = 0, sampleSigmas: [Float] = [],
+        warn: @escaping (String) -> Void = { _ in }
     ) throws {
         let controls = ControlEvaluator(sampling: model.sampling, warn: warn)
+        let hooked = HookedUNets(model: model, sampleSigmas: sampleSigmas)
         let cache = model.easyCache.map { $0.cache(model.sampling, log: warn) }
         // `firstCacheEntry`: the EasyCache id of the first entry, the ids following ComfyUI's conds order;
         // nil for the calls guidance patches make, which bypass the cache.
@@ -39,16 +42,19 @@ struct CFGDenoiser {
                     ? nil : try UnCLIPNoiseAugmentation.adm(entry.unclip, seed: seed)
                 return CFGGuidance.Entry(
                     area: entry.area, strength: entry.strength,
-                    startSigma: entry.startPercent.map(model.sampling.percentToSigma),
-                    endSigma: entry.endPercent.map(model.sampling.percentToSigma),
-                    mask: entry.mask, maskStrength: entry.maskStrength
+                    startSigma: entry.sampledStartPercent.map(model.sampling.percentToSigma),
+                    endSigma: entry.sampledEndPercent.map(model.sampling.percentToSigma),
+                    mask: entry.mask, maskStrength: entry.maskStrength, isDefault: entry.isDefault
                 ) { x, sigma in
                     // `get_area_and_mult`: GLIGEN's boxes are fractions of this entry's (area's) latent.
                     let grounding = try entry.gligen.map {
                         try $0.model.grounding($0.boxes, height: x.dim(2), width: x.dim(3))
                     }
+                    // A hooked entry runs on its hooks' weights at this step's keyframe strengths.
+                    var entryModel = model
+                    if !entry.hooks.isEmpty { entryModel.unet = try hooked.unet(for: entry.hooks, at: sigma) }
                     return try Self.denoised(
-                        model, entry.embedding, x, sigma,
+                        entryModel, entry.embedding, x, sigma,
                         concat: concat.map { try Self.region($0, of: x, area: entry.area) }, y: y,
                         control: entry.control,
                         controlContext: entry.controlContext, controls, patch: grounding,

@@ -118,7 +118,7 @@ func customSample(
                 middle: $0.middle.resolvingAreaFractions(height: height, width: width),
                 cfgMiddleNegative: $0.cfgMiddleNegative, nested: $0.nested)
         },
-        seed: plan.seed, warn: context.warn)
+        seed: plan.seed, sampleSigmas: sigmas, warn: context.warn)
     let preview = StepPreview(context)
     let result = try plan.run(
         latent: latent.samples, batchIndex: latent.batchIndex, sampling: guider.model.sampling,

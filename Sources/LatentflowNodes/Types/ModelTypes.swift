@@ -11,7 +11,13 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public var sampling: ModelSampling
     public let byteCount: Int
     /// The weights the UNet was built from (LDM keys), for LoRA patching.
-    public var weights: [String: Parameter]
+    public var weights: [String: Parameter] {
+        willSet { if originalWeights == nil { originalWeights = weights } }
+    }
+    /// The weights before any LoRA, merge or attention scaling patched them (ComfyUI's patch
+    /// backups, `get_key_patches`): what a checkpoint-as-LoRA hook takes its difference from.
+    /// Nil: `weights` are unpatched.
+    public private(set) var originalWeights: [String: Parameter]?
     /// For LCM-distilled UNets with a guidance embedding: the w it encodes (nil: diffusers'
     /// default guidance_scale 8.5, i.e. w = 7.5).
     public var lcmGuidance: Float?
@@ -35,7 +41,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
     ) {
-        (self.unet, self.sampling, self.byteCount, self.weights) = (unet, sampling, byteCount, weights)
+        (self.unet, self.sampling, self.byteCount) = (unet, sampling, byteCount)
+        self.weights = weights
+        originalWeights = nil
     }
 
     /// A loaded checkpoint's UNet, read as eps or v-prediction as ComfyUI guesses from its weights.
@@ -57,8 +65,19 @@ public struct TextEncoder: PortValue, MemoryFootprint {
     public var lastLayer: Int
     public let byteCount: Int
     /// The weights the model was built from (HF keys without `text_model.`), for LoRA patching.
-    public var weights: [String: Parameter]
+    public var weights: [String: Parameter] {
+        willSet { if originalWeights == nil { originalWeights = weights } }
+    }
     public var weightsAreFloat16: Bool
+    /// The weights before any LoRA, merge or attention scaling patched them (see DiffusionModel's).
+    public private(set) var originalWeights: [String: Parameter]?
+    /// SetClipHooks' hooks: they patch the model while it encodes (ComfyUI's `forced_hooks`).
+    public var hooks = Hooks()
+    /// The hooks the conditionings it encodes carry (ComfyUI's `apply_hooks_to_conds`); nil: none.
+    public var hooksForConditioning: Hooks?
+    /// Encode once per span of the hooks' keyframes, each entry limited to its span (ComfyUI's
+    /// `use_clip_schedule`).
+    public var schedulesHooks = false
 
     public init(
         model: CLIPTextModel, tokenizer: CLIPTokenizer = .shared, byteCount: Int,
@@ -133,9 +152,18 @@ public struct Conditioning: PortValue, MemoryFootprint {
         /// CLIPTextEncodeControlnet's text tokens `[1, L, width]` (ComfyUI's `cross_attn_controlnet`):
         /// the ControlNets of this entry attend to them instead of `embedding`; the UNet keeps `embedding`.
         public var controlContext: Tensor?
+        /// The span of sampling a CLIP-scheduled encoding belongs to (ComfyUI's `clip_start_percent`,
+        /// `clip_end_percent`): sampling uses it within `startPercent`…`endPercent`.
+        public var clipStartPercent: Double?
+        public var clipEndPercent: Double?
         /// unCLIPConditioning's image embeddings, in apply order (ComfyUI's `unclip_conditioning`):
         /// an unCLIP UNet's `y` is made from them (`UnCLIPNoiseAugmentation`); other UNets ignore them.
         public var unclip: [UnCLIPNoiseAugmentation.Image] = []
+        /// The hooks patching the UNet for this entry only (ComfyUI's `hooks`); empty: none.
+        public var hooks = Hooks()
+        /// ConditioningSetDefaultCombine's entries (ComfyUI's `default`): sampling runs them only
+        /// where the side's other entries leave weight below 1, with that remainder as weight.
+        public var isDefault = false
 
         public init(embedding: Tensor, area: (height: Int, width: Int, y: Int, x: Int)? = nil, strength: Double = 1) {
             (self.embedding, self.area, self.strength) = (embedding, area, strength)
