@@ -36,7 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Also time the whole 4-step LCM workflow through the executor on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`)."
+            "Also time the whole 4-step LCM workflow through the executor, with the full VAE and with TAESD decode, on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`)."
     )
     var workflowCheckpoint: String?
 
@@ -85,6 +85,15 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         if batchCases, workflowCheckpoint == nil {
             throw ValidationError("--batch-cases runs the LCM workflow: give its checkpoint with --workflow-checkpoint")
+        }
+        for (option, path) in [("--workflow-checkpoint", workflowCheckpoint), ("--turbo-checkpoint", turboCheckpoint)] {
+            if let path, !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(option): no file at \(path)")
+            }
+        }
+        var isFolder: ObjCBool = false
+        if let taesd, !FileManager.default.fileExists(atPath: taesd, isDirectory: &isFolder) || !isFolder.boolValue {
+            throw ValidationError("--taesd: no folder at \(taesd)")
         }
     }
 

@@ -17,22 +17,29 @@ final class BenchCommandTests: XCTestCase {
 
     struct Report: Decodable { let results: [Row] }
 
-    /// Runs `bench --skip-kernels --repeats 1 --json ARGUMENTS`; its rows after R's.
-    func bench(_ arguments: [String]) throws -> [Row] {
+    /// Runs `latentflow-tools bench ARGUMENTS`: exit status, standard output and standard error.
+    func run(_ arguments: [String]) throws -> (status: Int32, output: Data, errors: String) {
         let binary = Self.repository.appendingPathComponent(".build/debug/latentflow-tools")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw XCTSkip("\(binary.path) is not built (swift build --build-tests builds it)")
         }
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["bench", "--skip-kernels", "--repeats", "1", "--json", "--threads", "2"] + arguments
+        process.arguments = ["bench"] + arguments
         let output = Pipe(), errors = Pipe()
         (process.standardOutput, process.standardError) = (output, errors)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, message)
+        return (process.terminationStatus, data, message)
+    }
+
+    /// Runs `bench --skip-kernels --repeats 1 --json ARGUMENTS`; its rows after R's.
+    func bench(_ arguments: [String]) throws -> [Row] {
+        let (status, data, message) = try run(
+            ["--skip-kernels", "--repeats", "1", "--json", "--threads", "2"] + arguments)
+        XCTAssertEqual(status, 0, message)
         let rows = try JSONDecoder().decode(Report.self, from: data).results
         XCTAssertTrue(rows.first?.name.hasPrefix("sgemm R") ?? false)
         for row in rows { XCTAssertTrue(row.seconds > 0 && row.seconds.isFinite, "\(row.name): \(row.seconds) s") }
@@ -76,5 +83,28 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(
             rows.map(\.name),
             ["SD-Turbo 1 step 64px, TAESD decode, seed 1", "SD-Turbo 1 step 64px, TAESD decode, seed 2, same process"])
+    }
+
+    /// Options that name missing files, or a batch without its checkpoint, stop before any timing.
+    func testBadOptionsAreRefusedNamingTheOption() throws {
+        for (arguments, message) in [
+            (
+                ["--turbo-checkpoint", "/nonexistent.safetensors"],
+                "--turbo-checkpoint: no file at /nonexistent.safetensors"
+            ),
+            (["--workflow-checkpoint", "/nonexistent.safetensors"], "--workflow-checkpoint: no file at"),
+            (["--batch-cases"], "--batch-cases runs the LCM workflow"),
+            (
+                [
+                    "--taesd", "/nonexistent", "--workflow-checkpoint",
+                    Self.model("checkpoints/latentflow-tiny-sd15.safetensors"),
+                ],
+                "--taesd: no folder at /nonexistent"
+            ),
+        ] {
+            let (status, _, errors) = try run(arguments)
+            XCTAssertNotEqual(status, 0, arguments.joined(separator: " "))
+            XCTAssertTrue(errors.contains(message), errors)
+        }
     }
 }
