@@ -91,6 +91,13 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("\(option): no file at \(path)")
             }
         }
+        if let workflowCheckpoint, let turboCheckpoint,
+            (workflowCheckpoint as NSString).lastPathComponent == (turboCheckpoint as NSString).lastPathComponent
+        {
+            throw ValidationError(
+                "--workflow-checkpoint and --turbo-checkpoint need different file names (both are linked into one checkpoints folder)"
+            )
+        }
         var isFolder: ObjCBool = false
         if let taesd, !FileManager.default.fileExists(atPath: taesd, isDirectory: &isFolder) || !isFolder.boolValue {
             throw ValidationError("--taesd: no folder at \(taesd)")

@@ -91,24 +91,29 @@ enum WorkflowBenchmark {
         return results
     }
 
-    /// An engine whose checkpoints folders are the given checkpoints' folders and whose
-    /// vae_approx holds TAESD, through an extra_model_paths.yaml in a scratch base folder.
+    /// An engine over a scratch base folder whose models/checkpoints and models/vae_approx hold
+    /// links to the given files (links, not the files' folders as model paths: a folder would be
+    /// listed recursively, however large), or random TAESD stand-ins when no TAESD is given.
     static func makeEngine(base: URL, settings: Settings) throws -> Engine {
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        var yaml = ""
-        for (index, file) in [settings.checkpoint, settings.turboCheckpoint].compactMap({ $0 }).enumerated() {
-            yaml += "bench\(index):\n    checkpoints: \(file.deletingLastPathComponent().path)\n"
+        let manager = FileManager.default
+        let checkpoints = base.appendingPathComponent("models/checkpoints")
+        let approx = base.appendingPathComponent("models/vae_approx")
+        try manager.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        for file in [settings.checkpoint, settings.turboCheckpoint].compactMap({ $0 }) {
+            try manager.createSymbolicLink(
+                at: checkpoints.appendingPathComponent(file.lastPathComponent), withDestinationURL: file)
         }
         if let taesd = settings.taesd {
-            yaml += "bench_taesd:\n    vae_approx: \(taesd.path)\n"
+            try manager.createDirectory(at: approx, withIntermediateDirectories: true)
+            for name in try manager.contentsOfDirectory(atPath: taesd.path) where name.hasPrefix("taesd_") {
+                try manager.createSymbolicLink(
+                    at: approx.appendingPathComponent(name), withDestinationURL: taesd.appendingPathComponent(name))
+            }
         } else {
-            try TinyModelFactory.writeTAESD(to: base.appendingPathComponent("models/vae_approx"))
+            try TinyModelFactory.writeTAESD(to: approx)
         }
-        let file = base.appendingPathComponent("extra_model_paths.yaml")
-        try Data(yaml.utf8).write(to: file)
         return try Engine(
-            paths: ModelPaths(
-                baseDirectory: base, outputDirectory: base.appendingPathComponent("output"), extraPaths: [file]),
+            paths: ModelPaths(baseDirectory: base, outputDirectory: base.appendingPathComponent("output")),
             lowMemory: settings.lowMemory)
     }
 
