@@ -34,7 +34,7 @@ enum WorkflowBenchmark {
     static let lcmTAESDGFLOP: [Int: Double] = [256: 781.3, 512: 3379.4]
     static let turboGFLOP: [Int: Double] = [256: 306.7, 512: 1035.9]
 
-    /// One single-image case: its name, its checkpoint and its workflow for a seed.
+    /// One single-image case: its name, its dense GFLOP per image and its workflow for a seed.
     struct Case {
         let name: String
         let gflop: Double
