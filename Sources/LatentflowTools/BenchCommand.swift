@@ -3,10 +3,12 @@ import Foundation
 import Latentflow
 
 /// `latentflow bench`: kernel rates for the shapes of a full-size SD1.5 UNet at a 64x64 latent,
-/// each as a ratio to the reference sgemm rate R measured in the same run.
+/// full-size networks and whole workflows, each as a ratio to the reference sgemm rate R measured
+/// in the same run.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure kernel speed on SD1.5 shapes (build with -c release).")
+        commandName: "bench",
+        abstract: "Measure kernel, network and workflow speed as ratios to the sgemm rate (build with -c release).")
 
     @Option(help: "Timed runs per case (the median is reported).")
     var repeats = 5
@@ -17,23 +19,56 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Flag(help: "Also time full-size SD1.5 networks with random weights (minutes; several GiB of memory).")
+    @Flag(
+        help:
+            "Also time full-size SD1.5 networks and TAESD with random weights (minutes; several GiB of memory)."
+    )
     var models = false
-
-    @Option(help: "With --models: only the model cases whose name contains this (repeatable, e.g. --only unet).")
-    var only: [String] = []
 
     @Option(
         help:
-            "Also time the whole 4-step LCM workflow through the executor on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`)."
+            "Only the model and workflow cases whose name contains this (repeatable, e.g. --only unet, --only TAESD, --only SD-Turbo)."
+    )
+    var only: [String] = []
+
+    @Flag(help: "Leave out the kernel cases (to run model or workflow cases alone).")
+    var skipKernels = false
+
+    @Option(
+        help:
+            "Also time the whole 4-step LCM workflow through the executor, with the full VAE and with TAESD decode, on this SD1.5 checkpoint (e.g. one made by `make-tiny-model --full-size`)."
     )
     var workflowCheckpoint: String?
 
     @Option(help: "With --models: the input side of the RRDBNet x4 case (its output is 4x).")
     var upscaleSize = 512
 
-    @Option(help: "Image sizes for --workflow-checkpoint.")
+    @Option(help: "Image sizes for --workflow-checkpoint, --turbo-checkpoint and --batch-cases.")
     var sizes: [Int] = [256, 512]
+
+    @Option(help: "With --models: the image side of the TAESD decode and encode cases.")
+    var taesdSize = 512
+
+    @Option(
+        help:
+            "Also time SD-Turbo's 1-step image through the executor (SDTurboScheduler + SamplerCustom euler_ancestral, cfg 1, TAESD decode) on this SD2.1-base checkpoint (e.g. one made by `make-tiny-model --full-size --family sd21-base`)."
+    )
+    var turboCheckpoint: String?
+
+    @Option(
+        help:
+            "Folder holding madebyollin's taesd_encoder.* and taesd_decoder.* for the workflows' TAESD decode (default: random 64-wide stand-ins written for the run)."
+    )
+    var taesd: String?
+
+    @Flag(
+        help:
+            "With --workflow-checkpoint: also time batch_size 4 in one latent against batch 1 (per image), and --batch-workflows workflows of distinct seeds through BatchRunner on the same engine (as `latentflow batch` renders them) against as many single images."
+    )
+    var batchCases = false
+
+    @Option(help: "With --batch-cases: how many workflows go through BatchRunner.")
+    var batchWorkflows = 20
 
     @Option(
         help:
@@ -47,30 +82,56 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var lowMemory = false
 
+    func validate() throws {
+        if batchCases, workflowCheckpoint == nil {
+            throw ValidationError("--batch-cases runs the LCM workflow: give its checkpoint with --workflow-checkpoint")
+        }
+        for (option, path) in [("--workflow-checkpoint", workflowCheckpoint), ("--turbo-checkpoint", turboCheckpoint)] {
+            if let path, !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(option): no file at \(path)")
+            }
+        }
+        if let workflowCheckpoint, let turboCheckpoint,
+            (workflowCheckpoint as NSString).lastPathComponent == (turboCheckpoint as NSString).lastPathComponent
+        {
+            throw ValidationError(
+                "--workflow-checkpoint and --turbo-checkpoint need different file names (both are linked into one checkpoints folder)"
+            )
+        }
+        var isFolder: ObjCBool = false
+        if let taesd, !FileManager.default.fileExists(atPath: taesd, isDirectory: &isFolder) || !isFolder.boolValue {
+            throw ValidationError("--taesd: no folder at \(taesd)")
+        }
+    }
+
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
         ConvolutionSettings.winograd = winograd
         let reference = ReferenceRate()
-        var results = try KernelBenchmark.runAll(repeats: repeats, reference: reference)
+        var results = skipKernels ? [] : try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {
             ModelBenchmark.upscaleSize = upscaleSize
+            ModelBenchmark.taesdSize = taesdSize
             for c in ModelBenchmark.cases(include: Set(only)) {
                 var r = try reference.measure(c.name, gflop: c.gflop, repeats: max(1, repeats / 3), c.run)
                 r.peakBytes = ModelBenchmark.peakResidentBytes()
                 results.append(r)
             }
         }
-        if let workflowCheckpoint {
-            results += try await WorkflowBenchmark.run(
-                checkpoint: URL(fileURLWithPath: workflowCheckpoint).standardizedFileURL,
-                sizes: sizes, reference: reference, lowMemory: lowMemory)
+        if workflowCheckpoint != nil || turboCheckpoint != nil {
+            func file(_ path: String?) -> URL? { path.map { URL(fileURLWithPath: $0).standardizedFileURL } }
+            var settings = WorkflowBenchmark.Settings(
+                checkpoint: file(workflowCheckpoint), turboCheckpoint: file(turboCheckpoint), taesd: file(taesd))
+            (settings.sizes, settings.lowMemory, settings.include) = (sizes, lowMemory, Set(only))
+            (settings.batchCases, settings.batchWorkflows) = (batchCases, max(1, batchWorkflows))
+            results += try await WorkflowBenchmark.run(settings, reference: reference)
         }
         results.insert(reference.summary, at: 0)
         if json {
             let rows = results.map {
                 [
                     "name": $0.name, "seconds": $0.seconds, "gflops": $0.gflops, "ratio_to_R": $0.ratio,
-                    "peak_rss_bytes": $0.peakBytes,
+                    "peak_rss_bytes": $0.peakBytes, "note": $0.note ?? "",
                 ] as [String: Any]
             }
             let data = try JSONSerialization.data(
@@ -79,14 +140,14 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             print("threads: \(Threads.count)")
             print(
-                "case".padding(toLength: 44, withPad: " ", startingAt: 0)
+                "case".padding(toLength: 66, withPad: " ", startingAt: 0)
                     + "   time (ms)   GFLOP/s   ratio to R   peak RSS")
             for r in results {
                 print(
-                    r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                    r.name.padding(toLength: 66, withPad: " ", startingAt: 0)
                         + String(
                             format: "%12.2f %9.1f %12.2f %8.2f GiB", r.seconds * 1000, r.gflops, r.ratio,
-                            Double(r.peakBytes) / 1_073_741_824))
+                            Double(r.peakBytes) / 1_073_741_824) + (r.note.map { "   " + $0 } ?? ""))
             }
         }
     }

@@ -3,10 +3,12 @@ import Latentflow
 /// One timed case of `latentflow-tools bench`, and the kernel cases on full-size SD1.5 shapes.
 struct KernelBenchmark {
     let name: String
-    let seconds: Double
+    var seconds: Double
     let gflops: Double
     var ratio: Double = 1
     var peakBytes = ModelBenchmark.peakResidentBytes()
+    /// A comparison the row stands for (the batch cases against batch 1).
+    var note: String?
 
     static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
         [

@@ -11,8 +11,11 @@ struct MakeTinyModelCommand: ParsableCommand {
             "Write the tiny SD1.5-architecture checkpoints (plain and inpainting) with seeded random weights (the embedded default)."
     )
 
-    @Option(help: "Checkpoint file.")
-    var output = "models/checkpoints/latentflow-tiny-sd15.safetensors"
+    @Option(
+        help:
+            "Checkpoint file (default: models/checkpoints/latentflow-tiny-sd15.safetensors; with --full-size --family sd21-base: models/checkpoints/latentflow-random-sd21-base.safetensors)."
+    )
+    var output: String?
 
     @Option(help: "The tiny inpainting checkpoint (9-channel UNet).")
     var inpaintingOutput = "models/checkpoints/latentflow-tiny-sd15-inpainting.safetensors"
@@ -32,7 +35,24 @@ struct MakeTinyModelCommand: ParsableCommand {
     @Flag(help: "With --full-size: keep an existing checkpoint and only write its LoRA.")
     var loraOnly = false
 
+    @Option(
+        help:
+            "With --full-size: sd15 (with its LoRA), or sd21-base: SD-Turbo's architecture (SD2.1-base: OpenCLIP ViT-H text tower, 1024-wide context, linear projections, eps; about 2.6 GB, no LoRA), for `bench --turbo-checkpoint`."
+    )
+    var family = Family.sd15
+
+    enum Family: String, ExpressibleByArgument {
+        case sd15, sd21Base = "sd21-base"
+    }
+
     func run() throws {
+        if fullSize, family == .sd21Base {
+            let path = output ?? "models/checkpoints/latentflow-random-sd21-base.safetensors"
+            try TinyModelFactory.writeSD2(to: URL(fileURLWithPath: path))
+            print("wrote \(path)")
+            return
+        }
+        let output = self.output ?? "models/checkpoints/latentflow-tiny-sd15.safetensors"
         if fullSize {
             let checkpoint = URL(fileURLWithPath: output)
             if !loraOnly { try TinyModelFactory.write(to: checkpoint, fullSize: true) }

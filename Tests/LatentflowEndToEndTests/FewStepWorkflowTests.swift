@@ -36,6 +36,12 @@ final class FewStepWorkflowTests: XCTestCase {
         try await run("workflows/sd-turbo-tiny.json", latentNode: "4", overrides: ["6.steps=4"])
     }
 
+    /// The fast paths with TAESD decode (VAELoader "taesd", the stand-in in models/vae_approx).
+    func testTAESDFastPathWorkflowsRun() async throws {
+        try await run("workflows/sd-turbo-taesd-tiny.json", latentNode: "4")
+        try await run("workflows/lcm-lora-taesd-tiny.json", latentNode: "5")
+    }
+
     func testTCDWorkflowRuns() async throws {
         try await run("workflows/tcd-tiny.json", latentNode: "6")
         // Hyper-SD's 1-step unified LoRA with TCD at eta 1 (its model card's setting).

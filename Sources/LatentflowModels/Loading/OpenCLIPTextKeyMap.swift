@@ -1,3 +1,5 @@
+import LatentflowTensor
+
 /// OpenCLIP's text-tower keys (SD2.x single-file checkpoints keep OpenCLIP ViT-H/14 under
 /// `cond_stage_model.model.`) → the Hugging Face `CLIPTextModel` names `CLIPTextModel` reads
 /// (without `text_model.`), the renaming ComfyUI's `transformers_convert` does. OpenCLIP fuses
@@ -52,5 +54,33 @@ enum OpenCLIPTextKeyMap {
             return nil
         }
         return .renamed("encoder.layers.\(layer).\(module)\(inner[lastDot...])")
+    }
+}
+
+extension OpenCLIPTextKeyMap {
+    /// The other way: Hugging Face-named text-tower tensors (without `text_model.`) in OpenCLIP's
+    /// layout (without the checkpoint prefix), q/k/v stacked back into `attn.in_proj_*`; for the
+    /// random SD2.x checkpoints the benchmark runs.
+    static func openCLIPLayout(_ tensors: [String: Tensor]) throws -> [(String, Tensor)] {
+        var result: [(String, Tensor)] = []
+        for (openCLIP, hf) in topLevel { if let t = tensors[hf] { result.append((openCLIP, t)) } }
+        var layer = 0
+        while tensors["encoder.layers.\(layer).layer_norm1.weight"] != nil {
+            let hfBlock = "encoder.layers.\(layer).", block = "transformer.resblocks.\(layer)."
+            for (openCLIP, hf) in blockModules {
+                for suffix in ["weight", "bias"] {
+                    if let t = tensors[hfBlock + hf + "." + suffix] {
+                        result.append((block + openCLIP + "." + suffix, t))
+                    }
+                }
+            }
+            for suffix in ["weight", "bias"] {
+                let parts = splitProjections.compactMap { tensors[hfBlock + $0 + "." + suffix] }
+                guard parts.count == splitProjections.count else { continue }
+                result.append((block + fusedProjection + suffix, try Tensor.concat(parts, axis: 0)))
+            }
+            layer += 1
+        }
+        return result.sorted { $0.0 < $1.0 }
     }
 }
