@@ -29,6 +29,11 @@ Stages (each reads the previous stages' files from --work, so a stage can be rer
   lora     the same distillation into a rank-8 LoRA on the frozen teacher (LCM-LoRA), no w embedding,
            the online network as its own target (diffusers' train_lcm_distill_lora_sd_wds.py)
   export   the float16 files (models/checkpoints, models/loras) and the training curves (docs/shapes-model)
+  import   the inverse of export: teacher.pt, text.pt, vae.pt, vae-decoder.pt, lcm.pt and lora.pt read back
+           from the shipped float16 files (exactly: re-exporting gives the same bytes), so that a distillation
+           can be rerun from the shipped teacher without the earlier stages:
+               $P scripts/train_shapes_model.py data import latents --work $W --threads 1   (about 10 min)
+               $P scripts/train_shapes_model.py lcm --work $W --threads 1
 
 Deterministic for a given torch version and thread count: every stage seeds torch itself (numpy's
 generator makes the data). The shipped files came from torch 2.15.0 CPU with the thread counts above
@@ -46,17 +51,24 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes_dataset as shapes  # noqa: E402
-from shapes_model import (LATENT_SCALE, ROOT, NoiseSchedule, checkpoint_tensors,  # noqa: E402
+from shapes_model import (LATENT_SCALE, ROOT, UNET_ATTENTION, UNET_LEVELS, NoiseSchedule, checkpoint_tensors,  # noqa: E402
                           guidance_scale_embedding, make_text_encoder, make_tokenizer, make_unet, make_vae, tokenize)
+from tiny_unet_keys import diffusers_to_ldm, vae_to_ldm  # noqa: E402
 
 STEPS = dict(text=400, teacher=2200, lcm=700, lora=500)
 # Peak learning rates of the distillations: the LoRA's zero-initialised up matrices move slowly at the
 # full model's rate.
 DISTILL_LR = dict(lcm=1e-4, lora=3e-4)
+# The guidance scales w (CFG scale w + 1) the distillations sample. Tried and not shipped (held-out 4-step
+# all-five accuracy, 240 images, scripts/evaluate_shapes_model.py --captions 120; shipped LCM: 40%, teacher
+# at 25 steps: 52%): w in [2, 6] with the learning rate warmed up over 50 steps and decayed on a cosine to a
+# tenth over 800 steps (DISTILL_DECAY), distilled from the imported teacher: 42% at step 400, 38% at 800.
+W_RANGE = dict(lcm=(1.0, 8.0), lora=(2.0, 6.0))
+DISTILL_DECAY = dict(lcm=False, lora=False)
 SAVE_EVERY = 500
 VAE_CYCLES = (600, 900)
 DECODER_CYCLES = ((300, 5e-4), (600, 2.5e-4))
@@ -314,7 +326,7 @@ def lcm_scalings(t, sigma_data=0.5, timestep_scaling=10.0):
     return c_skip.view(-1, 1, 1, 1), c_out.view(-1, 1, 1, 1)
 
 
-def consistency_distillation(work, stage, student, target_of, w_range, trainable):
+def consistency_distillation(work, stage, student, target_of, trainable):
     """The LCD loop shared by the LCM checkpoint and the LCM-LoRA. `target_of` returns the network that
     predicts the target (an EMA copy, or the student itself)."""
     _, captions = images_tensor(work)
@@ -340,6 +352,9 @@ def consistency_distillation(work, stage, student, target_of, w_range, trainable
         return (x - (1 - a).sqrt() * eps) / a.sqrt()
 
     for step in range(1, total + 1):
+        if DISTILL_DECAY[stage]:
+            for g in opt.param_groups:
+                g["lr"] = DISTILL_LR[stage] * min(1, step / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
         idx = torch.randint(0, len(captions), (BATCH[stage],))
         z = sample_latents(latents, idx)
         context = contexts[tokens.of_image[idx]]
@@ -348,7 +363,8 @@ def consistency_distillation(work, stage, student, target_of, w_range, trainable
         prev_t = torch.clamp(start_t - K, min=0)
         noise = torch.randn_like(z)
         x = schedule.add_noise(z, noise, start_t)
-        w = w_range[0] + (w_range[1] - w_range[0]) * torch.rand(len(idx))
+        w_min, w_max = W_RANGE[stage]
+        w = w_min + (w_max - w_min) * torch.rand(len(idx))
         w_emb = guidance_scale_embedding(w) if uses_w else None
         c_skip_start, c_out_start = lcm_scalings(start_t)
         c_skip, c_out = lcm_scalings(prev_t)
@@ -384,8 +400,10 @@ def stage_lcm(work):
     with torch.no_grad():
         student.time_embedding.cond_proj.weight.mul_(0.01)  # starts as the teacher
     target = copy.deepcopy(student).requires_grad_(False)
-    for _ in consistency_distillation(work, "lcm", student, lambda: target, (1.0, 8.0), list(student.parameters())):
+    for step in consistency_distillation(work, "lcm", student, lambda: target, list(student.parameters())):
         ema_update(target, student, 0.95)
+        if step % 200 == 0:
+            torch.save(target.state_dict(), os.path.join(work, "lcm-step%d.pt" % step))  # to evaluate a run cut short
     torch.save(target.state_dict(), os.path.join(work, "lcm.pt"))
 
 
@@ -433,10 +451,50 @@ def stage_lora(work):
     trainable = [p for a in adapters.values() for p in (a.down.weight, a.up.weight)]
     for p in trainable:
         p.requires_grad_(True)
-    for _ in consistency_distillation(work, "lora", student, lambda: student, (2.0, 6.0), trainable):
+    for _ in consistency_distillation(work, "lora", student, lambda: student, trainable):
         pass
     torch.save({name: (a.down.weight.detach(), a.up.weight.detach()) for name, a in adapters.items()},
                os.path.join(work, "lora.pt"))
+
+
+def from_checkpoint(path):
+    """The three models back from a shipped single-file checkpoint: the inverse of checkpoint_tensors, by
+    mapping every diffusers/transformers key forward and reading its LDM key (float16 values, widened)."""
+    tensors = load_file(path)
+    vae, text = make_vae(), make_text_encoder()
+    unet = make_unet(guidance_embedding="model.diffusion_model.time_embed.cond_proj.weight" in tensors)
+    for model, key_of in ((unet, lambda k: "model.diffusion_model." + diffusers_to_ldm(k, levels=UNET_LEVELS, attention=UNET_ATTENTION)),
+                          (vae, lambda k: "first_stage_model." + vae_to_ldm(k, levels=4)),
+                          (text, lambda k: "cond_stage_model.transformer.text_model." + k.removeprefix("text_model."))):
+        state = model.state_dict()
+        for key, value in state.items():
+            if "position_ids" in key:
+                continue
+            state[key] = tensors[key_of(key)].float().reshape(value.shape)  # LDM's 1x1 attention convs: reshaped back
+        model.load_state_dict(state)
+    return vae, text, unet
+
+
+def stage_import(work):
+    """The stage files that the distillations read (teacher.pt, vae.pt, vae-decoder.pt, and lcm.pt / lora.pt
+    for export), taken from the shipped float16 files instead of a rerun of the earlier stages: distillation
+    starts from the published teacher, as LCM distillation starts from a released SD1.5 checkpoint. Together
+    with `data` and `latents` it is all `lcm` and `lora` need."""
+    checkpoints, loras = os.path.join(ROOT, "models", "checkpoints"), os.path.join(ROOT, "models", "loras")
+    vae, text, teacher = from_checkpoint(os.path.join(checkpoints, "latentflow-shapes-sd15.safetensors"))
+    torch.save({"unet": teacher.state_dict(), "text": text.state_dict(), "step": "imported"}, os.path.join(work, "teacher.pt"))
+    torch.save(text.state_dict(), os.path.join(work, "text.pt"))
+    # The decoder fine-tuning kept the encoder and quant_conv frozen, so the shipped VAE encodes as vae.pt did.
+    torch.save(vae.state_dict(), os.path.join(work, "vae.pt"))
+    torch.save(vae.state_dict(), os.path.join(work, "vae-decoder.pt"))
+    _, _, lcm = from_checkpoint(os.path.join(checkpoints, "latentflow-shapes-lcm-sd15.safetensors"))
+    torch.save(lcm.state_dict(), os.path.join(work, "lcm.pt"))
+    shipped = load_file(os.path.join(loras, "latentflow-shapes-lcm-lora.safetensors"))
+    names = add_lora(make_unet()).keys()
+    torch.save({name: (shipped["lora_unet_" + name.replace(".", "_") + ".lora_down.weight"].float(),
+                       shipped["lora_unet_" + name.replace(".", "_") + ".lora_up.weight"].float()) for name in names},
+               os.path.join(work, "lora.pt"))
+    print("import: teacher, VAE, LCM and LCM-LoRA from the shipped files into", work)
 
 
 def stage_export(work):
@@ -470,6 +528,7 @@ def stage_export(work):
 
 STAGES = dict(data=stage_data, vae=stage_vae, latents=stage_latents, text=stage_text, teacher=stage_teacher, decoder=stage_decoder,
               lcm=stage_lcm, lora=stage_lora, export=stage_export)
+STAGES["import"] = stage_import  # a keyword, so not in dict()
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
