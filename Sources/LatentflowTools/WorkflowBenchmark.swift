@@ -125,5 +125,17 @@ enum WorkflowBenchmark {
             throw ModelBenchmark.SmokeCheckFailure(
                 description: "a benchmark workflow saved \(saved) image(s), expected \(images)")
         }
+        // Every case times sampling: a seed-taking node answered from the output cache means the
+        // case timed only what follows it (as the TAESD case once did, sharing the VAE case's seeds).
+        if case .object(let nodes) = workflow {
+            for (id, node) in nodes where node["inputs"]?["seed"] != nil || node["inputs"]?["noise_seed"] != nil {
+                guard result.executed.contains(id) else {
+                    throw ModelBenchmark.SmokeCheckFailure(
+                        description:
+                            "benchmark workflow node \(id) came from the output cache: the case would not time sampling"
+                    )
+                }
+            }
+        }
     }
 }
