@@ -133,21 +133,7 @@ public final class EasyCache {
     }
 
     /// `x[..., ::8, ::8]`.
-    func subsampled(_ x: Tensor) throws -> Tensor {
-        guard x.rank >= 2 else { return x }
-        let (h, w) = (x.dim(-2), x.dim(-1))
-        let (rows, cols) = ((h + subsampleFactor - 1) / subsampleFactor, (w + subsampleFactor - 1) / subsampleFactor)
-        let planes = x.count / max(1, h * w)
-        let source = x.scalars
-        var out = [Float]()
-        out.reserveCapacity(planes * rows * cols)
-        for p in 0..<planes {
-            for r in 0..<rows {
-                for c in 0..<cols { out.append(source[p * h * w + r * subsampleFactor * w + c * subsampleFactor]) }
-            }
-        }
-        return try Tensor(shape: Array(x.shape.dropLast(2)) + [rows, cols], scalars: out)
-    }
+    func subsampled(_ x: Tensor) throws -> Tensor { try everyNthPixel(x, factor: subsampleFactor) }
 
     static func meanAbs(_ x: Tensor) -> Float {
         x.scalars.isEmpty ? 0 : Float(x.scalars.reduce(0.0) { $0 + Double(abs($1)) } / Double(x.count))
