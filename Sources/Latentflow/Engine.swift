@@ -14,6 +14,7 @@ public final class Engine: @unchecked Sendable {
 
     /// An engine as configured by flags and the environment (`EngineConfiguration.resolve`).
     public convenience init(configuration: EngineConfiguration, packs: [any NodePack.Type] = []) throws {
+        if let budget = configuration.winogradCacheBytes { WinogradWeightCache.budgetBytes = budget }
         try self.init(
             paths: configuration.modelPaths(), packs: packs, cacheBudgetBytes: configuration.cacheBudgetBytes,
             settings: configuration.nodeSettings)

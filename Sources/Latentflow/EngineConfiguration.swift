@@ -27,6 +27,9 @@ public struct EngineConfiguration: Sendable {
     public var memoryBudgetBytes = MemoryBudget.defaultBytes
     /// Step previews (`latentflow run --preview`, `serve --preview-method`); none by default.
     public var preview = PreviewSettings()
+    /// The most the 3x3 convolutions keep of their Winograd-transformed weights between calls
+    /// (`WinogradWeightCache`); nil leaves the process's setting as it is.
+    public var winogradCacheBytes: Int?
 
     public static let defaultCacheBudgetBytes = 12 << 30
 
@@ -42,6 +45,7 @@ public struct EngineConfiguration: Sendable {
         public var tempDirectory: String?
         public var cacheBudget: String?
         public var memoryBudget: String?
+        public var winogradCache: String?
         public var lowMemory = false
 
         public init() {}
@@ -50,7 +54,8 @@ public struct EngineConfiguration: Sendable {
     /// Flags, then the environment (`LATENTFLOW_BASE_DIR`, `LATENTFLOW_MODELS_DIR`,
     /// `LATENTFLOW_OUTPUT_DIR`, `LATENTFLOW_EXTRA_MODEL_PATHS` (colon-separated, added to the
     /// flags'), `LATENTFLOW_CACHE_BUDGET`, `LATENTFLOW_LOW_MEMORY=1`,
-    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`, `LATENTFLOW_MEMORY_BUDGET`), then defaults (the current folder).
+    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`, `LATENTFLOW_MEMORY_BUDGET`, `LATENTFLOW_WINOGRAD_CACHE`), then
+    /// defaults (the current folder).
     public static func resolve(
         _ flags: Flags = Flags(),
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -75,6 +80,9 @@ public struct EngineConfiguration: Sendable {
         }
         if let budget = flags.memoryBudget ?? environment["LATENTFLOW_MEMORY_BUDGET"] {
             configuration.memoryBudgetBytes = try parseByteCount(budget, setting: "memory budget")
+        }
+        if let budget = flags.winogradCache ?? environment["LATENTFLOW_WINOGRAD_CACHE"] {
+            configuration.winogradCacheBytes = try parseByteCount(budget, setting: "Winograd cache budget")
         }
         configuration.lowMemory = flags.lowMemory || environment["LATENTFLOW_LOW_MEMORY"] == "1"
         if let offset = environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] {

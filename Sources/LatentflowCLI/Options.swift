@@ -46,6 +46,13 @@ struct FolderOptions: ParsableArguments {
     )
     var memoryBudget: String?
 
+    @Option(
+        name: .customLong("winograd-cache"),
+        help:
+            "The most the 3x3 convolutions keep of their Winograd-transformed weights between steps, e.g. 1G; 0 transforms every call (default: $LATENTFLOW_WINOGRAD_CACHE or 1G; nothing is kept with --low-memory)."
+    )
+    var winogradCache: String?
+
     @Flag(
         name: .customLong("low-memory"),
         help:
@@ -63,6 +70,7 @@ struct FolderOptions: ParsableArguments {
         flags.tempDirectory = tempDirectory
         flags.cacheBudget = cacheBudget
         flags.memoryBudget = memoryBudget
+        flags.winogradCache = winogradCache
         flags.lowMemory = lowMemory
         return flags
     }
@@ -77,6 +85,8 @@ struct FolderOptions: ParsableArguments {
         if let tempDirectory { arguments += ["--temp-directory", tempDirectory] }
         for path in extraModelPaths { arguments += ["--extra-model-paths", path] }
         if let cacheBudget { arguments += ["--cache-budget", cacheBudget] }
+        if let memoryBudget { arguments += ["--memory-budget", memoryBudget] }
+        if let winogradCache { arguments += ["--winograd-cache", winogradCache] }
         if lowMemory { arguments.append("--low-memory") }
         return arguments
     }

@@ -26,7 +26,11 @@ extension Tensor {
         try conv2d(weight: weight, bias: bias, stride: stride, padding: .uniform(padding))
     }
 
-    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) throws -> Tensor {
+    /// - Parameter winogradCache: where a layer keeps its transformed weight between calls (see
+    ///   `WinogradWeightCache`); only for a weight whose values never change.
+    public func conv2d(
+        weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, winogradCache: WinogradWeightCache? = nil
+    ) throws -> Tensor {
         try requireShape(
             rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -52,7 +56,7 @@ extension Tensor {
                     {
                         WinogradConvolution.run(
                             images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
-                            bias: bias?.scalars, output: output)
+                            bias: bias?.scalars, output: output, cache: winogradCache)
                         return
                     }
                     if let bias { fillChannels(output, bias.scalars, images: n, spatial: ho * wo) }

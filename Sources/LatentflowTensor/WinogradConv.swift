@@ -41,28 +41,33 @@ enum WinogradConvolution {
     /// `output` is `[n, cout, h, w]`; bias, if any, is added by the output transform.
     static func run(
         images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>
+        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
+        cache: WinogradWeightCache? = nil
     ) {
         if usesLargeTiles(cin: cin, cout: cout, h: h, w: w) {
             run(
                 WinogradF4x4.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
-                bias: bias, output: output)
+                bias: bias, output: output, cache: cache)
         } else {
             run(
                 WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
-                bias: bias, output: output)
+                bias: bias, output: output, cache: cache)
         }
     }
 
     static func run<Tiling: WinogradTiling>(
         _: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
-        output: UnsafeMutablePointer<Float>
+        output: UnsafeMutablePointer<Float>, cache: WinogradWeightCache? = nil
     ) {
         let planes = (Tiling.tile + 2) * (Tiling.tile + 2)
-        let transformed = UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin)
-        defer { transformed.deallocate() }
-        Tiling.transformWeights(weight, cout: cout, cin: cin, into: transformed)
+        let kept = cache?.matrices(tile: Tiling.tile, count: planes * cout * cin) {
+            Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0)
+        }
+        let scratchMatrices = kept == nil ? UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin) : nil
+        defer { scratchMatrices?.deallocate() }
+        if let scratchMatrices { Tiling.transformWeights(weight, cout: cout, cin: cin, into: scratchMatrices) }
+        let transformed = kept ?? UnsafePointer(scratchMatrices!)
 
         let tilesX = (w + Tiling.tile - 1) / Tiling.tile, tilesY = (h + Tiling.tile - 1) / Tiling.tile
         // Bands of whole tile rows with a bounded amount of transformed input or output, shared

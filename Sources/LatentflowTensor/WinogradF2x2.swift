@@ -8,8 +8,8 @@ enum WinogradF2x2: WinogradTiling {
     /// Four padded input rows and their four column combinations.
     static func scratchCount(tilesX: Int) -> Int { 8 * (2 * tilesX + 2) }
 
-    /// Done per call: keeping U would cost 16/9 of every 3x3 weight in memory, and the transform
-    /// is about 1/tiles of the GEMM work.
+    /// Per call, or once per layer where a `WinogradWeightCache` keeps U (16/9 of the weight's
+    /// memory); its arithmetic is about 1/tiles of the GEMM work, its memory traffic more.
     static func transformWeights(
         _ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>
     ) {

@@ -67,8 +67,8 @@ enum WinogradF4x4: WinogradTiling {
         return (quarter * a, -sixth * (ac + b), -sixth * (ac - b), outer + inner, outer - inner, c)
     }
 
-    /// Done per call, eight input channels at a time: keeping U would cost four times every 3x3
-    /// weight in memory.
+    /// Eight input channels at a time; per call, or once per layer where a `WinogradWeightCache`
+    /// keeps U (four times the weight's memory).
     static func transformWeights(
         _ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>
     ) {

@@ -76,6 +76,12 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var winograd: WinogradTiles = .automatic
 
+    @Option(
+        help:
+            "The most the 3x3 convolutions keep of their Winograd-transformed weights between calls, in MiB (0: transformed every call; default 1024, as `latentflow`)."
+    )
+    var winogradCacheMb: Int?
+
     @Flag(
         help:
             "Run --workflow-checkpoint in low-memory mode (weights left in the checkpoint file, widened per layer). Run it without --models, whose full-size models would set the peak."
@@ -107,6 +113,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
         ConvolutionSettings.winograd = winograd
+        if let winogradCacheMb { WinogradWeightCache.budgetBytes = max(0, winogradCacheMb) << 20 }
         let reference = ReferenceRate()
         var results = skipKernels ? [] : try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {

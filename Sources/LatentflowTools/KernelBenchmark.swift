@@ -23,10 +23,11 @@ struct KernelBenchmark {
         let x = random([1, channels, size, size]), w = random([channels, channels, 3, 3], scale: 0.02),
             b = random([channels])
         let gflop = 2.0 * Double(channels * channels * 9 * size * size) / 1e9
+        let layer = WinogradWeightCache()  // as a model's layer keeps it (within --winograd-cache-mb)
         return try reference.measure(
             "conv2d 3x3 \(channels)->\(channels) at \(size)x\(size)", gflop: gflop, repeats: repeats
         ) {
-            _ = try x.conv2d(weight: w, bias: b, padding: 1)
+            _ = try x.conv2d(weight: w, bias: b, stride: 1, padding: .uniform(1), winogradCache: layer)
         }
     }
 

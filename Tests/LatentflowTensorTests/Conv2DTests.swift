@@ -30,6 +30,56 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
+    /// A layer's kept transform gives PyTorch's result on every call: the first call transforms into
+    /// the cache, the later ones read it (F(2x2) and F(4x4) kept side by side for one weight).
+    func testKeptWinogradTransformMatchesPyTorch() throws {
+        let budget = WinogradWeightCache.budgetBytes
+        defer { WinogradWeightCache.budgetBytes = budget }
+        WinogradWeightCache.budgetBytes = 1 << 30
+        for algorithm in [WinogradTiles.f2x2, .f4x4] {
+            ConvolutionSettings.winograd = algorithm
+            for name in ["conv3x3_wide", "conv3x3_winograd_odd"] {
+                let cache = WinogradWeightCache()
+                let before = WinogradWeightCache.usedBytes
+                for call in 1...2 {
+                    let result = try TorchFixtures.tensor(name, "x").conv2d(
+                        weight: TorchFixtures.tensor(name, "weight"), bias: TorchFixtures.tensor(name, "bias"),
+                        stride: 1, padding: .uniform(1), winogradCache: cache)
+                    assertClose(
+                        result, try TorchFixtures.expected(name), tolerance: Tolerance.reduction,
+                        "\(name) (\(algorithm), call \(call))")
+                }
+                let weight = try TorchFixtures.tensor(name, "weight")
+                let planes = algorithm == .f4x4 ? 36 : 16
+                XCTAssertEqual(
+                    WinogradWeightCache.usedBytes - before, planes * weight.shape[0] * weight.shape[1] * 4,
+                    "\(name) (\(algorithm)): the kept transform's bytes")
+            }
+        }
+    }
+
+    /// The budget bounds what all caches keep; a freed cache gives its bytes back.
+    func testWinogradCacheBudget() throws {
+        let budget = WinogradWeightCache.budgetBytes
+        defer { WinogradWeightCache.budgetBytes = budget }
+        ConvolutionSettings.winograd = .f2x2
+        let x = unitVarianceNoise([1, 16, 32, 32], seed: 3), weight = unitVarianceNoise([16, 16, 3, 3], seed: 4)
+        let expected = try x.conv2d(weight: weight, padding: 1)
+        let start = WinogradWeightCache.usedBytes
+        WinogradWeightCache.budgetBytes = start + 16 * 16 * 16 * 4  // room for one layer's transform
+        var first: WinogradWeightCache? = WinogradWeightCache()
+        let second = WinogradWeightCache()
+        for cache in [first!, second] {
+            let y = try x.conv2d(weight: weight, bias: nil, stride: 1, padding: .uniform(1), winogradCache: cache)
+            XCTAssertEqual(y.scalars, expected.scalars)  // the same transform, kept or not
+        }
+        XCTAssertEqual(WinogradWeightCache.usedBytes - start, 16 * 16 * 16 * 4, "the second layer found no room")
+        first = nil
+        XCTAssertEqual(WinogradWeightCache.usedBytes, start, "a freed layer gives its transform's bytes back")
+        _ = try x.conv2d(weight: weight, bias: nil, stride: 1, padding: .uniform(1), winogradCache: second)
+        XCTAssertEqual(WinogradWeightCache.usedBytes - start, 16 * 16 * 16 * 4, "now the second layer keeps its own")
+    }
+
     private func compareFixtures(_ label: String) throws {
         for name in [
             "conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down",

@@ -43,7 +43,10 @@ public struct Conv2D: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try weight.withTensor { try x.conv2d(weight: $0, bias: bias, stride: stride, padding: padding) }
+        try weight.withTensor {
+            try x.conv2d(
+                weight: $0, bias: bias, stride: stride, padding: padding, winogradCache: weight.winogradCache)
+        }
     }
 }
 

@@ -21,6 +21,9 @@ public enum WeightResidency: Sendable, Equatable {
 public struct Parameter: Sendable {
     public private(set) var shape: [Int]
     private let storage: Storage
+    /// Where a 3x3 convolution keeps this weight's Winograd transform between calls: only for
+    /// float32 values in memory (a low-memory model's weights stay in their file).
+    public private(set) var winogradCache: WinogradWeightCache?
 
     private enum Storage: Sendable {
         case resident(Tensor)
@@ -28,7 +31,9 @@ public struct Parameter: Sendable {
         case float16([UInt16])
     }
 
-    public init(_ tensor: Tensor) { (shape, storage) = (tensor.shape, .resident(tensor)) }
+    public init(_ tensor: Tensor) {
+        (shape, storage, winogradCache) = (tensor.shape, .resident(tensor), WinogradWeightCache())
+    }
 
     /// One tensor of a safetensors file, read when used; `roundToFloat16` rounds each widened value to
     /// float16 (ComfyUI keeps the text encoder in float16 even when the file holds float32).
@@ -84,6 +89,7 @@ public struct Parameter: Sendable {
         guard newShape.reduce(1, *) == shape.reduce(1, *) else { return nil }
         var copy = self
         copy.shape = newShape
+        if winogradCache != nil { copy.winogradCache = WinogradWeightCache() }  // a transform is of one shape
         return copy
     }
 
