@@ -52,6 +52,9 @@ def main():
     parser.add_argument("--only", nargs="*", default=None, help="configuration names to run")
     parser.add_argument("--grid", default=os.path.join(ROOT, "docs", "shapes-model", "held-out-lcm-4-steps.png"),
                         help="where the first 8 LCM 4-step images go, side by side (3x, nearest)")
+    parser.add_argument("--base-dir", default=ROOT, help="the folder whose models/ holds the shapes files")
+    parser.add_argument("--lcm-guidance", type=float, default=None,
+                        help="the LCM checkpoint's guidance embedding (LCMGuidanceScale; the workflow's: 5)")
     args = parser.parse_args()
     binary = args.latentflow or next(
         p for p in (os.path.join(ROOT, ".build", b, "latentflow") for b in ("release", "debug")) if os.path.exists(p))
@@ -69,9 +72,11 @@ def main():
             wf["3"]["inputs"]["text"] = shapes.caption(a)
             wf["6"]["inputs"].update(overrides, seed=seed)
             wf["8"]["inputs"]["filename_prefix"] = "case%03d" % k
+            if args.lcm_guidance is not None and wf.get("9", {}).get("class_type") == "LCMGuidanceScale":
+                wf["9"]["inputs"]["guidance_scale"] = args.lcm_guidance
             json.dump(wf, open(os.path.join(folder, "case%03d.json" % k), "w"))
         start = time.time()
-        subprocess.run([binary, "batch", folder, "--base-dir", ROOT, "--output-dir", out], check=True,
+        subprocess.run([binary, "batch", folder, "--base-dir", args.base_dir, "--output-dir", out], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = (time.time() - start) / len(cases)
         totals = {k: 0 for k in shapes.ATTRIBUTES + ["all"]}

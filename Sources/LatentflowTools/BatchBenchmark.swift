@@ -4,7 +4,7 @@ import Latentflow
 /// The batch cases of the 4-step LCM image at one size, each against batch 1 timed in the same
 /// run: batch_size 4 in one latent (time per image), and N workflows of distinct seeds through
 /// `BatchRunner` on the same engine, the path each `latentflow batch` worker renders its
-/// workflows on (`BatchRunner.render`, one after the other), against N times batch 1.
+/// workflows on (`BatchRunner.render`, one after the other), against N times batch 1 (timed before and after).
 struct BatchBenchmark {
     let engine: Engine
     let base: URL
@@ -42,11 +42,18 @@ struct BatchBenchmark {
                         + failed.map { "\($0.name) \($0.error ?? $0.status.rawValue)" }.joined(separator: "; "))
             }
         }
+        // The machine's speed drifts by 10-15% over the minutes a batch takes: batch 1 is timed again
+        // after it, and the batch compared with the mean of the two.
+        let singleAfter = try await reference.measureOnce("\(name), batch 1, seed 13, after the batch\(suffix)", gflop: gflop) {
+            try await WorkflowBenchmark.render(workflow(seed: 13), engine: engine)
+        }
+        let reference = (single.seconds + singleAfter.seconds) / 2
         let total = batch.seconds
         batch.seconds /= Double(workflows)
         batch.note = String(
-            format: "total %.1f s = %.2fx %d x batch 1", total, total / (Double(workflows) * single.seconds), workflows)
-        return [single, four, batch]
+            format: "total %.1f s = %.2fx %d x batch 1 (mean of %.1f s before and %.1f s after)", total,
+            total / (Double(workflows) * reference), workflows, single.seconds, singleAfter.seconds)
+        return [single, four, batch, singleAfter]
     }
 
     func workflow(seed: Int, batchSize: Int = 1) -> JSONValue {
