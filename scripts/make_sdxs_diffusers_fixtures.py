@@ -27,8 +27,8 @@ Writes:
     float16-rounded weights); `text.tokens` and `text.hidden` (the last layer with the final
     LayerNorm: what ComfyUI's SD2 CLIP reads from a 23-layer file, its layer -2 of 24).
   - Tests/LatentflowModelsTests/Fixtures/sdxs_diffusers_shapes.json: {key: shape} of full-size
-    diffusers UNets (built on the meta device, no tensors) for ComfyUI's SD15, SD21, SD09_XS and
-    SD_XS entries and for Segmind Vega (SDXL-family, to be refused).
+    diffusers UNets (built on the meta device, no tensors) for ComfyUI's SD15, SD21, SD21_uncliph,
+    SD15_diffusers_inpaint, SD09_XS and SD_XS entries and for Segmind Vega (SDXL-family, refused).
 """
 import json
 import os
@@ -81,7 +81,8 @@ for name, (config, path, context_dim) in tiny.items():
     reference.update({f"{name}.x": x, f"{name}.t": t, f"{name}.context": context, f"{name}.out": out.contiguous()})
     if name == "sd09_xs":  # its unet/config.json, for DiffusersLoader's reading of only_cross_attention
         with open(os.path.join(MODEL_FIXTURES, "tiny_sdxs_09_unet_config.json"), "w") as f:
-            json.dump(dict(unet.config), f, indent=2, sort_keys=True)
+            config_json = {k: v for k, v in unet.config.items() if k != "_use_default_values"}  # a set: unordered
+            json.dump(config_json, f, indent=2, sort_keys=True)
 
 # Not an SD-family UNet: SDXL's text_time embedding and two transformers per attention block.
 not_sd = randomize(UNet2DConditionModel(
@@ -120,6 +121,11 @@ full = {
     "SD15": dict(block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8),
     "SD21": dict(block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20],
                  use_linear_projection=True),
+    "SD21_uncliph": dict(block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=1024,
+                         attention_head_dim=[5, 10, 20, 20], use_linear_projection=True, class_embed_type="projection",
+                         projection_class_embeddings_input_dim=2048),
+    "SD15_diffusers_inpaint": dict(block_out_channels=(320, 640, 1280, 1280), in_channels=9, cross_attention_dim=768,
+                                   attention_head_dim=8),
     "SD09_XS": sdxs_09((320, 640, 1280), 1024, [5, 10, 20]),
     "SD_XS": sd_xs((320, 640, 1280), 768),
     "Segmind_Vega": dict(block_out_channels=(320, 640, 1280), layers_per_block=2,

@@ -119,7 +119,9 @@ final class SDXSDiffusersTests: XCTestCase {
             let unmapped = shapes.keys.filter { DiffusersUNetKeyMap.ldmName($0, in: map) == nil }
             XCTAssertEqual(unmapped, [], name)
         }
-        XCTAssertEqual(Set(models.keys), ["SD15", "SD21", "SD09_XS", "SD_XS", "Segmind_Vega"])
+        XCTAssertEqual(
+            Set(models.keys),
+            ["SD15", "SD21", "SD21_uncliph", "SD15_diffusers_inpaint", "SD09_XS", "SD_XS", "Segmind_Vega"])
     }
 
     /// SDXS's vae/ holds a diffusers AutoencoderTiny, which ComfyUI's VAELoader does not recognise;
