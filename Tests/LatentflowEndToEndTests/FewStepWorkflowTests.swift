@@ -4,8 +4,10 @@ import XCTest
 
 /// The few-step workflows in workflows/ run on their tiny stand-ins: SD-Turbo (SDTurboScheduler +
 /// SamplerCustom with euler_ancestral on the tiny SD2.1-architecture checkpoint), TCD (its LoRA and
-/// TCDModelSamplingDiscrete's sampler and sigmas into SamplerCustom) and a Hyper-SD SD1.5 LoRA
-/// (KSampler ddim / sgm_uniform, the model card's trailing DDIM).
+/// TCDModelSamplingDiscrete's sampler and sigmas into SamplerCustom), a Hyper-SD SD1.5 LoRA
+/// (KSampler ddim / sgm_uniform, the model card's trailing DDIM) and SDXS-512-0.9 as its download
+/// ships it (UNETLoader on the diffusers-layout UNet, CLIPLoader on the transformers-layout text
+/// encoder, TAESD; one euler step at cfg 1).
 final class FewStepWorkflowTests: XCTestCase {
     var output: URL!
     var engine: Engine!
@@ -51,5 +53,9 @@ final class FewStepWorkflowTests: XCTestCase {
 
     func testHyperSDWorkflowRuns() async throws {
         try await run("workflows/hyper-sd-tiny.json", latentNode: "5")
+    }
+
+    func testSDXSWorkflowRuns() async throws {
+        try await run("workflows/sdxs-tiny.json", latentNode: "6")
     }
 }

@@ -32,7 +32,7 @@ public struct ControlNet: Sendable {
             widths: hintWidths ?? ControlNetHintBlock.standardWidths + [mc])
         convIn = Conv2D(scope["input_blocks.0.0"], in: config.inChannels, out: mc, kernel: 3)
         let encoder = makeUNetInputBlocks(scope, config: config) {
-            SpatialTransformer($0, channels: $1, config: config)
+            SpatialTransformer($0, channels: $1, config: config, level: $2)
         }
         inputBlocks = encoder.blocks
         let (skipChannels, channels) = (encoder.skipChannels, encoder.channels)

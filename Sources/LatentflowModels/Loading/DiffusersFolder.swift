@@ -12,12 +12,33 @@ public enum DiffusersFolder {
         var in_channels: Int = 4
         var out_channels: Int = 4
         var block_out_channels: [Int] = [320, 640, 1280, 1280]
-        var layers_per_block: Int = 2
+        var layers_per_block: IntOrList = .int(2)
         var down_block_types: [String] = []
         var cross_attention_dim: Int = 768
         var attention_head_dim: IntOrList?
         var use_linear_projection: Bool? = false
         var time_cond_proj_dim: Int?
+        /// SDXS-512-0.9's `[true, false, false]`: those levels' attn1 attends to the text.
+        var only_cross_attention: BoolOrList?
+    }
+
+    enum BoolOrList: Decodable {
+        case bool(Bool), list([Bool])
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Bool.self) {
+                self = .bool(value)
+            } else {
+                self = .list(try container.decode([Bool].self))
+            }
+        }
+
+        func levels(_ count: Int) -> [Bool] {
+            switch self {
+            case .bool(let value): return Array(repeating: value, count: count)
+            case .list(let values): return values
+            }
+        }
     }
 
     enum IntOrList: Decodable {
@@ -79,11 +100,15 @@ public enum DiffusersFolder {
         }
         config.modelChannels = base
         config.channelMultipliers = raw.block_out_channels.map { $0 / base }
-        config.resBlocksPerLevel = raw.layers_per_block
+        switch raw.layers_per_block {
+        case .int(let count): config.resBlocksPerLevel = count
+        case .list(let counts): (config.resBlocksPerLevel, config.resBlocksByLevel) = (counts.first ?? 2, counts)
+        }
         config.attentionLevels = raw.down_block_types.map { $0.contains("CrossAttn") }
         config.contextDim = raw.cross_attention_dim
         config.linearProjection = raw.use_linear_projection ?? false
         config.guidanceEmbeddingDim = raw.time_cond_proj_dim
+        config.selfAttentionDisabledLevels = raw.only_cross_attention?.levels(raw.block_out_channels.count) ?? []
         if case .int(let heads)? = raw.attention_head_dim, config.contextDim == 768 || config.contextDim < 256 {
             config.heads = heads  // SD1.x: "attention_head_dim" is the number of heads
         } else {
@@ -91,6 +116,14 @@ public enum DiffusersFolder {
             config.headWidth = 64
         }
         let (unetPath, diffusersTensors) = try weights(unetFolder, names: unetOrVAEWeightNames)
+        // Block counts per level and the middle block as the weights have them (SDXS's config gives
+        // `mid_block_type` null; `layers_per_block` may be a list).
+        let structure = try DiffusersUNetFingerprint(shapes: diffusersTensors.mapValues(\.shape), source: unetPath)
+        if structure.resBlocks.count == config.channelMultipliers.count {
+            config.resBlocksPerLevel = structure.keyLayout.resBlocksPerLevel
+            config.resBlocksByLevel = structure.keyLayout.resBlocksByLevel
+            config.middleBlock = structure.middleBlock
+        }
         let map = DiffusersUNetKeyMap.modules(config)
         var unetTensors: [String: Tensor] = [:]
         var unknown: [String] = []

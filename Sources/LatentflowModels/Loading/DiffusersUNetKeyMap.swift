@@ -11,6 +11,8 @@ public enum DiffusersUNetKeyMap {
     static let basic = [
         ("conv_in", "input_blocks.0.0"), ("time_embedding.linear_1", "time_embed.0"),
         ("time_embedding.linear_2", "time_embed.2"), ("conv_norm_out", "out.0"), ("conv_out", "out.2"),
+        // unCLIP's class-embedding MLP (ComfyUI's UNET_MAP_BASIC maps SDXL's add_embedding here too).
+        ("class_embedding.linear_1", "label_emb.0.0"), ("class_embedding.linear_2", "label_emb.0.2"),
         // LCM's guidance projection has no LDM name in ComfyUI; Latentflow calls it this.
         ("time_embedding.cond_proj", "time_embed.cond_proj"),
     ]

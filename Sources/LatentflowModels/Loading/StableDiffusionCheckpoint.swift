@@ -157,9 +157,14 @@ public enum StableDiffusionCheckpoint {
     }
 
     /// The UNet of LDM-keyed weights, shaped by what the weights hold; every key must fit.
-    static func buildUNet(_ tensors: [String: Parameter], source: String) throws -> UNet {
+    /// - Parameter configure: adds what the weights do not say to the detected configuration.
+    static func buildUNet(
+        _ tensors: [String: Parameter], source: String, configure: (inout UNetConfiguration) -> Void = { _ in }
+    ) throws -> UNet {
         let store = WeightStore(tensors, source: source)
-        let unet = UNet(store.root, config: try UNetConfiguration.detect(store.root))
+        var config = try UNetConfiguration.detect(store.root)
+        configure(&config)
+        let unet = UNet(store.root, config: config)
         try store.verify()
         return unet
     }

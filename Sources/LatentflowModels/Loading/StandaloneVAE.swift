@@ -24,6 +24,15 @@ public enum StandaloneVAE {
             if tensor.hasNonFiniteValues { nonFinite.append(key) }
             tensors[stripped] = tensor
         }
+        // SDXS's vae/ (diffusers AutoencoderTiny): ComfyUI's VAE finds no weights it knows in it
+        // ("No VAE weights detected") and leaves the VAE empty; this says what to load instead.
+        if tensors["encoder.layers.0.weight"] != nil, tensors["decoder.layers.0.weight"] != nil {
+            throw ModelLoadError.unrecognized(
+                file: path,
+                reason:
+                    "a diffusers AutoencoderTiny (encoder.layers.*, decoder.layers.*), which ComfyUI's VAELoader does not load either: put TAESD's taesd_encoder and taesd_decoder files in models/vae_approx and choose \"taesd\""
+            )
+        }
         if tensors["decoder.conv_in.weight"] != nil,
             tensors.keys.contains(where: { $0.hasPrefix("decoder.up_blocks.") })
         {

@@ -34,11 +34,11 @@ public struct UNet: Sendable {
 
         let layout = UNetKeyLayout(config)
         var transformers = 0  // spatial transformers so far: each one's index
-        func transformer(_ scope: WeightScope, channels: Int) -> SpatialTransformer {
+        func transformer(_ scope: WeightScope, channels: Int, level: Int?) -> SpatialTransformer {
             defer { transformers += 1 }
-            return SpatialTransformer(scope, channels: channels, config: config, index: transformers)
+            return SpatialTransformer(scope, channels: channels, config: config, level: level, index: transformers)
         }
-        let encoder = makeUNetInputBlocks(scope, config: config) { transformer($0, channels: $1) }
+        let encoder = makeUNetInputBlocks(scope, config: config) { transformer($0, channels: $1, level: $2) }
         inputBlocks = encoder.blocks
         var (skipChannels, channels) = (encoder.skipChannels, encoder.channels)
         let levels = config.channelMultipliers.count
@@ -46,7 +46,7 @@ public struct UNet: Sendable {
         case .full:
             middle = UNetMiddleBlock(
                 first: ResBlock(scope["middle_block.0"], in: channels, out: channels, embedDim: embed),
-                attention: transformer(scope["middle_block.1"], channels: channels),
+                attention: transformer(scope["middle_block.1"], channels: channels, level: nil),
                 second: ResBlock(scope["middle_block.2"], in: channels, out: channels, embedDim: embed))
         case .resBlockOnly:
             middle = UNetMiddleBlock(
@@ -64,7 +64,7 @@ public struct UNet: Sendable {
                 let block = scope[layout.outputBlock(level: level, index: index)]
                 let res = ResBlock(block["0"], in: channels + skipChannels.removeLast(), out: out, embedDim: embed)
                 channels = out
-                let attention = hasAttention ? transformer(block["1"], channels: out) : nil
+                let attention = hasAttention ? transformer(block["1"], channels: out, level: level) : nil
                 let upsample =
                     layout.hasUpsample(level: level, index: index)
                     ? Upsample(scope[layout.upsample(level: level, hasAttention: hasAttention)], channels: out) : nil

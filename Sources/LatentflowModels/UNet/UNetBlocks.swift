@@ -73,10 +73,19 @@ struct TransformerBlock: Sendable {
     let norm1: LayerNorm, selfAttention: Attention
     let norm2: LayerNorm, crossAttention: Attention
     let norm3: LayerNorm, feedForwardIn: Linear, feedForwardOut: Linear
+    /// `attn1` attends to the text as well (ComfyUI's `disable_self_attn`): its keys and values
+    /// come from the context, so `to_k`/`to_v` take the context's width.
+    let selfAttentionDisabled: Bool
 
-    init(_ scope: WeightScope, dim: Int, contextDim: Int, heads: Int, headWidth: Int) {
+    init(
+        _ scope: WeightScope, dim: Int, contextDim: Int, heads: Int, headWidth: Int,
+        selfAttentionDisabled: Bool = false
+    ) {
+        self.selfAttentionDisabled = selfAttentionDisabled
         norm1 = LayerNorm(scope["norm1"], width: dim)
-        selfAttention = Attention(scope["attn1"], queryDim: dim, contextDim: dim, heads: heads, headWidth: headWidth)
+        selfAttention = Attention(
+            scope["attn1"], queryDim: dim, contextDim: selfAttentionDisabled ? contextDim : dim, heads: heads,
+            headWidth: headWidth)
         norm2 = LayerNorm(scope["norm2"], width: dim)
         crossAttention = Attention(
             scope["attn2"], queryDim: dim, contextDim: contextDim, heads: heads, headWidth: headWidth)
@@ -94,9 +103,10 @@ struct TransformerBlock: Sendable {
         attention: AttentionPatchCall? = nil, selfAttention replacement: AttentionReplacement? = nil
     ) throws -> Tensor {
         let n1 = try norm1(x)
+        let firstContext = selfAttentionDisabled ? context : nil
         var x = try x.adding(
-            attention.map { try $0.selfAttention(n1, selfAttention, replacement: replacement) }
-                ?? selfAttention(n1, replacement: replacement))
+            attention.map { try $0.selfAttention(n1, selfAttention, context: firstContext, replacement: replacement) }
+                ?? selfAttention(n1, context: firstContext, replacement: replacement))
         if let patch { x = try patch(x, transformerIndex: transformerIndex) }
         let n2 = try norm2(x)
         x = try x.adding(
@@ -118,8 +128,11 @@ struct SpatialTransformer: Sendable {
     /// ComfyUI counts `transformer_index` for patches.
     let index: Int
 
-    init(_ scope: WeightScope, channels: Int, config: UNetConfiguration, index: Int = 0) {
+    /// - Parameter level: the UNet level it sits on, for `selfAttentionDisabledLevels`; nil in the
+    ///   middle block.
+    init(_ scope: WeightScope, channels: Int, config: UNetConfiguration, level: Int? = nil, index: Int = 0) {
         self.index = index
+        let selfAttentionDisabled = level.map { config.selfAttentionDisabled(level: $0) } ?? false
         let (heads, width) = config.headCount(channels: channels)
         norm = GroupNorm(scope["norm"], channels: channels, epsilon: 1e-6)
         if config.linearProjection {
@@ -132,7 +145,7 @@ struct SpatialTransformer: Sendable {
         blocks = (0..<config.transformerDepth).map {
             TransformerBlock(
                 scope["transformer_blocks.\($0)"], dim: channels, contextDim: config.contextDim, heads: heads,
-                headWidth: width)
+                headWidth: width, selfAttentionDisabled: selfAttentionDisabled)
         }
     }
 

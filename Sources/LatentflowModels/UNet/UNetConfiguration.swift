@@ -14,6 +14,10 @@ public struct UNetConfiguration: Sendable, Equatable {
     public var middleBlock = MiddleBlock.full
     /// Levels whose blocks carry a spatial transformer.
     public var attentionLevels = [true, true, true, false]
+    /// Levels whose transformers' first attention (`attn1`) attends to the text instead of the image
+    /// tokens (ComfyUI's `disable_self_attentions`, diffusers' `only_cross_attention`: SDXS-512-0.9's
+    /// first level). Empty: every level has self-attention. The middle block always does.
+    public var selfAttentionDisabledLevels: [Bool] = []
     public var transformerDepth = 1
     public var contextDim = 768
     /// SD1.x fixes the number of heads (8); SD2.x fixes the head width (64).
@@ -40,6 +44,11 @@ public struct UNetConfiguration: Sendable, Equatable {
     public func resBlocks(level: Int) -> Int {
         guard let resBlocksByLevel, resBlocksByLevel.indices.contains(level) else { return resBlocksPerLevel }
         return resBlocksByLevel[level]
+    }
+
+    /// Whether `level`'s transformers attend to the text in their first attention too.
+    public func selfAttentionDisabled(level: Int) -> Bool {
+        selfAttentionDisabledLevels.indices.contains(level) && selfAttentionDisabledLevels[level]
     }
 
     public init() {}

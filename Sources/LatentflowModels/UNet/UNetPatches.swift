@@ -55,9 +55,12 @@ struct AttentionPatchCall: Sendable {
     let call: UNetCallInfo
 
     /// ComfyUI `BasicTransformerBlock._forward`: an `attn1_patch` sees the normed tokens as
-    /// query, key and value source alike.
-    func selfAttention(_ n: Tensor, _ attention: Attention, replacement: AttentionReplacement? = nil) throws -> Tensor {
-        var (q, k, v) = (n, n, n)
+    /// query, key and value source alike, or the text as key and value source where the block's
+    /// self-attention is disabled (`context`).
+    func selfAttention(
+        _ n: Tensor, _ attention: Attention, context: Tensor? = nil, replacement: AttentionReplacement? = nil
+    ) throws -> Tensor {
+        var (q, k, v) = (n, context ?? n, context ?? n)
         for patch in patches.attn1 { (q, k, v) = try patch(q, k, v, call) }
         var out = try attention(q, context: k, value: v, replacement: replacement)
         for patch in patches.attn1Output { out = try patch(out, call) }

@@ -7,7 +7,7 @@ import LatentflowTensor
 /// zero convolutions have one each) and the channel count the middle block receives.
 func makeUNetInputBlocks(
     _ scope: WeightScope, config: UNetConfiguration,
-    transformer: (WeightScope, _ channels: Int) -> SpatialTransformer
+    transformer: (WeightScope, _ channels: Int, _ level: Int) -> SpatialTransformer
 ) -> (blocks: [UNetInputBlock], skipChannels: [Int], channels: Int) {
     let layout = UNetKeyLayout(config)
     let mc = config.modelChannels
@@ -20,7 +20,7 @@ func makeUNetInputBlocks(
             let block = scope[layout.inputBlock(level: level, index: index)]
             let out = mc * multiplier
             let res = ResBlock(block["0"], in: channels, out: out, embedDim: config.timeEmbedDim)
-            let attention = config.attentionLevels[level] ? transformer(block["1"], out) : nil
+            let attention = config.attentionLevels[level] ? transformer(block["1"], out, level) : nil
             blocks.append(.residual(res, attention: attention))
             channels = out
             skipChannels.append(channels)

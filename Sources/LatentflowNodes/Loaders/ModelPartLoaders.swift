@@ -4,8 +4,8 @@ import LatentflowModels
 import LatentflowSampling
 
 /// Loads a standalone diffusion model (UNet) from `models/diffusion_models` (ComfyUI's
-/// `UNETLoader`, `comfy.sd.load_diffusion_model`). Its latent format is SD1.x's; the VAE comes
-/// from a VAELoader.
+/// `UNETLoader`, `comfy.sd.load_diffusion_model`), in the LDM or the diffusers key layout. Its
+/// latent format is SD1.x's; the VAE comes from a VAELoader.
 public struct UNETLoader: Node {
     static let unetName = Input.files("unet_name", folder: "diffusion_models")
     static let weightDType = Input.combo(

@@ -1,0 +1,155 @@
+import Foundation
+import LatentflowIO
+import LatentflowTensor
+import XCTest
+
+@testable import LatentflowModels
+
+/// SDXS-512 as its download ships it (scripts/make_sdxs_diffusers_fixtures.py): diffusers-layout
+/// UNets through UNETLoader's path, detected as ComfyUI's `unet_config_from_diffusers_unet` detects
+/// them, against diffusers' UNet2DConditionModel; the transformers-layout text encoder through
+/// CLIPLoader's, against transformers' CLIPTextModel.
+final class SDXSDiffusersTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let sd09Path = repository.appendingPathComponent(
+        "models/diffusion_models/latentflow-tiny-sdxs-09-unet.safetensors"
+    ).path
+    static let textEncoderPath = repository.appendingPathComponent(
+        "models/text_encoders/latentflow-tiny-sdxs-09-text-encoder.safetensors"
+    ).path
+    static let reference = try! SafeTensorsFile(path: ModelParityTests.fixture("tiny_sdxs_diffusers_reference"))
+
+    /// Peak signal over the reference's largest magnitude, in dB.
+    func psnr(_ out: Tensor, _ expected: Tensor) -> Double {
+        let peak = Double(expected.scalars.map(abs).max()!)
+        let mse =
+            zip(out.scalars, expected.scalars).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+            / Double(expected.scalars.count)
+        return 10 * log10(peak * peak / mse)
+    }
+
+    func compare(_ part: StableDiffusionModels.UNetPart, case name: String) throws {
+        let r = Self.reference
+        let out = try part.unet(
+            r.tensor("\(name).x"), timesteps: r.tensor("\(name).t").scalars, context: r.tensor("\(name).context"))
+        let expected = try r.tensor("\(name).out")
+        let (db, error) = (psnr(out, expected), relativeError(out, expected))
+        print("diffusers-layout \(name) UNet: \(db) dB, relative error \(error) against diffusers")
+        XCTAssertGreaterThan(db, 90, name)
+        XCTAssertLessThan(error, 1e-5, name)
+    }
+
+    /// SDXS-512-0.9's structure: attention on every level, the first level's attn1 on the text
+    /// (SD09_XS `disable_self_attentions`), linear projections, no middle block.
+    func testSD09XSDiffusersUNetMatchesDiffusers() throws {
+        let part = try StandaloneUNet.load(path: Self.sd09Path)
+        let config = part.unet.config
+        XCTAssertEqual(config.channelMultipliers.indices.map { config.resBlocks(level: $0) }, [1, 1, 1])
+        XCTAssertEqual(config.attentionLevels, [true, true, true])
+        XCTAssertEqual(config.selfAttentionDisabledLevels, [true, false, false])
+        XCTAssertEqual(config.middleBlock, .none)
+        XCTAssertTrue(config.linearProjection)
+        XCTAssertEqual(config.headWidth, 64)
+        XCTAssertEqual(part.prediction, .epsilon)
+        try compare(part, case: "sd09_xs")
+    }
+
+    /// DiffusersLoader's UNet reading of the same file in a `unet/` folder with its config.json:
+    /// `only_cross_attention` and `mid_block_type` null read, the same output.
+    func testDiffusersUNetFolderReadsOnlyCrossAttention() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sdxs-unet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try XCTUnwrap(
+            Bundle.module.url(forResource: "tiny_sdxs_09_unet_config", withExtension: "json", subdirectory: "Fixtures"))
+        try FileManager.default.copyItem(at: config, to: folder.appendingPathComponent("config.json"))
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"),
+            withDestinationURL: URL(fileURLWithPath: Self.sd09Path))
+        let (unet, weights) = try DiffusersFolder.loadUNet(folder)
+        XCTAssertEqual(unet.config.selfAttentionDisabledLevels, [true, false, false])
+        XCTAssertEqual(unet.config.middleBlock, .none)
+        try compare(
+            StableDiffusionModels.UNetPart(
+                unet: unet, weights: weights.mapValues { Parameter($0) }, bytes: 0, prediction: .epsilon),
+            case: "sd09_xs")
+    }
+
+    /// SDXS-512-1.0's: no attention on level 0, 1x1-convolution projections, 8 heads (ComfyUI's
+    /// SD15 class, which SD_XS's context width puts it in).
+    func testSDXSDiffusersUNetMatchesDiffusers() throws {
+        let part = try StandaloneUNet.load(path: ModelParityTests.fixture("tiny_sdxs_diffusers_sd_xs"))
+        let config = part.unet.config
+        XCTAssertEqual(config.attentionLevels, [false, true, true])
+        XCTAssertEqual(config.selfAttentionDisabledLevels, [])
+        XCTAssertEqual(config.middleBlock, .none)
+        XCTAssertFalse(config.linearProjection)
+        XCTAssertEqual(config.heads, 8)
+        try compare(part, case: "sd_xs")
+    }
+
+    func testNonSDDiffusersUNetIsRefused() throws {
+        let path = ModelParityTests.fixture("tiny_sdxs_diffusers_not_sd")
+        XCTAssertThrowsError(try StandaloneUNet.load(path: path)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("tiny_sdxs_diffusers_not_sd.safetensors"), message)
+            XCTAssertTrue(message.contains("matches none of ComfyUI's SD1.x/SD2.x diffusers UNets"), message)
+            XCTAssertTrue(message.contains("transformer_depth [0, 2]"), message)
+            XCTAssertTrue(message.contains("adm_in_channels 80"), message)
+        }
+    }
+
+    /// The full-size files' key names and shapes (diffusers models built without tensors) pick
+    /// ComfyUI's entry by ComfyUI's exact rule, and every key has an LDM name; SDXL-family
+    /// Segmind Vega is refused.
+    func testFullSizeKeyShapesPickComfyUIsEntries() throws {
+        let url = try XCTUnwrap(
+            Bundle.module.url(forResource: "sdxs_diffusers_shapes", withExtension: "json", subdirectory: "Fixtures"))
+        let models = try JSONDecoder().decode([String: [String: [Int]]].self, from: Data(contentsOf: url))
+        for (name, shapes) in models {
+            let fingerprint = try DiffusersUNetFingerprint(shapes: shapes, source: name)
+            let entry = DiffusersUNetEntry.all.first { $0.matches(fingerprint) }
+            if name == "Segmind_Vega" {
+                XCTAssertNil(DiffusersUNetEntry.first(matching: fingerprint), fingerprint.summary)
+                continue
+            }
+            XCTAssertEqual(entry?.name, name, fingerprint.summary)
+            let map = DiffusersUNetKeyMap.modules(fingerprint.keyLayout)
+            let unmapped = shapes.keys.filter { DiffusersUNetKeyMap.ldmName($0, in: map) == nil }
+            XCTAssertEqual(unmapped, [], name)
+        }
+        XCTAssertEqual(
+            Set(models.keys),
+            ["SD15", "SD21", "SD21_uncliph", "SD15_diffusers_inpaint", "SD09_XS", "SD_XS", "Segmind_Vega"])
+    }
+
+    /// SDXS's vae/ holds a diffusers AutoencoderTiny, which ComfyUI's VAELoader does not recognise;
+    /// VAELoader's path refuses it and names what covers it (TAESD from models/vae_approx).
+    func testVAELoaderRefusesTheDiffusersAutoencoderTiny() throws {
+        let path = ModelParityTests.fixture("tiny_sdxs_diffusers_autoencoder_tiny")
+        XCTAssertThrowsError(try StandaloneVAE.load(path: path)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("tiny_sdxs_diffusers_autoencoder_tiny.safetensors"), message)
+            XCTAssertTrue(message.contains("AutoencoderTiny") && message.contains("models/vae_approx"), message)
+        }
+    }
+
+    /// CLIPLoader's path takes transformers' `text_model.*` file as SDXS-512-0.9's text_encoder/
+    /// holds it: 23 GELU layers (OpenCLIP ViT-H as diffusers converted it) read to the end.
+    func testCLIPLoaderReadsTheTransformersTextEncoder() throws {
+        let part = try StandaloneTextEncoder.load(path: Self.textEncoderPath, roundToFloat16: false)
+        let config = part.model.config
+        XCTAssertEqual(config.layers, 23)
+        XCTAssertEqual(config.activation, .gelu)
+        XCTAssertEqual(config.padToken, 0)
+        XCTAssertEqual(config.defaultLastLayer, -1)
+        let tokens = try Self.reference.tensor("text.tokens").scalars.map { Int($0) }
+        let out = try part.model.encode(
+            [Array(tokens[0..<77]), Array(tokens[77..<154])], lastLayer: config.defaultLastLayer)
+        let expected = try Self.reference.tensor("text.hidden")
+        let error = relativeError(out, expected)
+        print("transformers-layout SD2-style text encoder: relative error \(error) against transformers")
+        XCTAssertLessThan(error, 1e-5)
+    }
+}
