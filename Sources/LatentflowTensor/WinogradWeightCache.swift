@@ -11,7 +11,10 @@ import Synchronization
 /// together keep at most `budgetBytes`; past that a layer transforms per call as before.
 public final class WinogradWeightCache: @unchecked Sendable {
     /// The most all caches may keep, in bytes (0: none); `latentflow --winograd-cache` sets it.
-    /// The default keeps a full-size SD1.5 UNet's transforms (about 0.5 GiB) and part of the VAE's.
+    /// Off by default: in a whole UNet the kept transforms measured no faster (README,
+    /// "Kept Winograd transforms"): a fresh transform leaves U in the L3 cache for the GEMMs that
+    /// follow, a kept one is read back from memory, which costs about what the transform saved.
+    /// A 512 px SD1.5 UNet's transforms take 694 MiB.
     public static var budgetBytes: Int {
         get { ledger.withLock { $0.budget } }
         set { ledger.withLock { $0.budget = max(0, newValue) } }
@@ -20,9 +23,13 @@ public final class WinogradWeightCache: @unchecked Sendable {
     /// Bytes all caches keep now.
     public static var usedBytes: Int { ledger.withLock { $0.used } }
 
+    /// The most all caches have kept at once in this process.
+    public static var peakBytes: Int { ledger.withLock { $0.peak } }
+
     private struct Ledger {
-        var budget = 1 << 30
+        var budget = 0
         var used = 0
+        var peak = 0
     }
     private static let ledger = Mutex(Ledger())
 
@@ -48,6 +55,7 @@ public final class WinogradWeightCache: @unchecked Sendable {
         let granted = Self.ledger.withLock { ledger -> Bool in
             guard ledger.used + size <= ledger.budget else { return false }
             ledger.used += size
+            ledger.peak = max(ledger.peak, ledger.used)
             return true
         }
         guard granted else { return nil }

@@ -44,7 +44,9 @@ struct BatchBenchmark {
         }
         // The machine's speed drifts by 10-15% over the minutes a batch takes: batch 1 is timed again
         // after it, and the batch compared with the mean of the two.
-        let singleAfter = try await reference.measureOnce("\(name), batch 1, seed 13, after the batch\(suffix)", gflop: gflop) {
+        let singleAfter = try await reference.measureOnce(
+            "\(name), batch 1, seed 13, after the batch\(suffix)", gflop: gflop
+        ) {
             try await WorkflowBenchmark.render(workflow(seed: 13), engine: engine)
         }
         let reference = (single.seconds + singleAfter.seconds) / 2

@@ -78,7 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "The most the 3x3 convolutions keep of their Winograd-transformed weights between calls, in MiB (0: transformed every call; default 1024, as `latentflow`)."
+            "The most the 3x3 convolutions keep of their Winograd-transformed weights between calls, in MiB (default 0, as `latentflow`: transformed every call)."
     )
     var winogradCacheMb: Int?
 
@@ -142,10 +142,17 @@ struct BenchCommand: AsyncParsableCommand {
                 ] as [String: Any]
             }
             let data = try JSONSerialization.data(
-                withJSONObject: ["threads": Threads.count, "results": rows], options: [.prettyPrinted, .sortedKeys])
+                withJSONObject: [
+                    "threads": Threads.count, "results": rows, "winograd_cache_peak_bytes": WinogradWeightCache.peakBytes,
+                ], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("threads: \(Threads.count)")
+            print(
+                String(
+                    format: "Winograd transforms kept: at most %.0f MiB at once, of a %.0f MiB budget",
+                    Double(WinogradWeightCache.peakBytes) / 1_048_576,
+                    Double(WinogradWeightCache.budgetBytes) / 1_048_576))
             print(
                 "case".padding(toLength: 66, withPad: " ", startingAt: 0)
                     + "   time (ms)   GFLOP/s   ratio to R   peak RSS")
