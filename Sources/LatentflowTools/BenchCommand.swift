@@ -143,7 +143,8 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let data = try JSONSerialization.data(
                 withJSONObject: [
-                    "threads": Threads.count, "results": rows, "winograd_cache_peak_bytes": WinogradWeightCache.peakBytes,
+                    "threads": Threads.count, "results": rows,
+                    "winograd_cache_peak_bytes": WinogradWeightCache.peakBytes,
                 ], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {

@@ -69,9 +69,10 @@ final class BenchCommandTests: XCTestCase {
                 "SD-Turbo 1 step 64px, TAESD decode, seed 2, same process",
                 "LCM 4 steps 64px, batch 1, seed 11", "LCM 4 steps 64px, batch_size 4 in one latent, per image",
                 "LCM 4 steps 64px, 2 workflows through BatchRunner, per image",
+                "LCM 4 steps 64px, batch 1, seed 13, after the batch",
             ])
         XCTAssertTrue(rows[7].note.hasSuffix("x batch 1 per image"), rows[7].note)
-        XCTAssertTrue(rows[8].note.hasSuffix("x 2 x batch 1"), rows[8].note)
+        XCTAssertTrue(rows[8].note.contains("x 2 x batch 1 (mean of "), rows[8].note)
     }
 
     /// The SD-Turbo case alone, with the default TAESD (random 64-wide stand-ins written for the run).
