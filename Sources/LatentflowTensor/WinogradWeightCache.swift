@@ -3,18 +3,17 @@ import Synchronization
 
 /// One weight's Winograd-transformed matrices U = G·g·Gᵀ, kept between calls so that a layer
 /// that runs every sampling step transforms its weight once, not once per call (the transform
-/// writes (m+2)²/9 times the weight: 4x for F(4x4, 3x3), and on one core's share of the memory
-/// bandwidth it cost about a tenth of a 640-channel 32x32 convolution).
+/// writes (m+2)²/9 times the weight: 4x for F(4x4, 3x3), 16/9 for F(2x2, 3x3)).
 ///
 /// A model's layer owns one (through its `Parameter`, whose values never change: a patched
 /// weight is a new `Parameter` with a new cache), so a cache never holds stale values. All caches
 /// together keep at most `budgetBytes`; past that a layer transforms per call as before.
 public final class WinogradWeightCache: @unchecked Sendable {
     /// The most all caches may keep, in bytes (0: none); `latentflow --winograd-cache` sets it.
-    /// Off by default: in a whole UNet the kept transforms measured no faster (README,
-    /// "Kept Winograd transforms"): a fresh transform leaves U in the L3 cache for the GEMMs that
-    /// follow, a kept one is read back from memory, which costs about what the transform saved.
-    /// A 512 px SD1.5 UNet's transforms take 694 MiB.
+    /// Off by default: in a whole UNet the kept transforms measured no faster, though a single
+    /// layer timed in a loop did (README, "Kept Winograd transforms"; likely because a fresh
+    /// transform leaves U in the L3 cache for the GEMMs that follow, while a kept one is read back
+    /// from memory; not measured). A 512 px SD1.5 UNet's transforms take 694 MiB.
     public static var budgetBytes: Int {
         get { ledger.withLock { $0.budget } }
         set { ledger.withLock { $0.budget = max(0, newValue) } }

@@ -96,4 +96,37 @@ final class BatchSupervisionTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("c.json") && $0.contains("ok") }, summary.text)
         XCTAssertTrue(summary.text.contains("3 of 3 workflow(s) run here: 2 ok or skipped, 1 failed"), summary.text)
     }
+
+    /// `batch`'s settings reach the worker processes that render: `--memory-budget` was once dropped on
+    /// the way (workers rendered under the default budget); with 512 bytes EmptyLatentImage must fail.
+    func testWorkersGetTheMemoryBudget() throws {
+        let binary = Self.repository.appendingPathComponent(".build/debug/latentflow")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw XCTSkip("\(binary.path) is not built (swift build --build-tests builds it)")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lf-budget-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("workflows"), output = scratch.appendingPathComponent("output")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Self.repository.appendingPathComponent("workflows/lcm-tiny.json"),
+            to: folder.appendingPathComponent("a.json"))
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = [
+            "batch", folder.path, "--base-dir", Self.repository.path, "--output-dir", output.path,
+            "--memory-budget", "512",
+        ]
+        let outputPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let summary = String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1, summary)
+        XCTAssertTrue(
+            summary.split(separator: "\n").contains {
+                $0.hasPrefix("a.json") && $0.contains("failed") && $0.contains("the memory budget is 512 bytes")
+            }, summary)
+    }
 }

@@ -12,43 +12,32 @@ public enum DiffusersFolder {
         var in_channels: Int = 4
         var out_channels: Int = 4
         var block_out_channels: [Int] = [320, 640, 1280, 1280]
-        var layers_per_block: IntOrList = .int(2)
+        var layers_per_block: OneOrList<Int> = .one(2)
         var down_block_types: [String] = []
         var cross_attention_dim: Int = 768
-        var attention_head_dim: IntOrList?
+        var attention_head_dim: OneOrList<Int>?
         var use_linear_projection: Bool? = false
         var time_cond_proj_dim: Int?
         /// SDXS-512-0.9's `[true, false, false]`: those levels' attn1 attends to the text.
-        var only_cross_attention: BoolOrList?
+        var only_cross_attention: OneOrList<Bool>?
     }
 
-    enum BoolOrList: Decodable {
-        case bool(Bool), list([Bool])
+    /// A config value diffusers writes either once for every level or as a list per level.
+    enum OneOrList<Element: Decodable>: Decodable {
+        case one(Element), list([Element])
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
+            if let value = try? container.decode(Element.self) {
+                self = .one(value)
             } else {
-                self = .list(try container.decode([Bool].self))
+                self = .list(try container.decode([Element].self))
             }
         }
 
-        func levels(_ count: Int) -> [Bool] {
+        func levels(_ count: Int) -> [Element] {
             switch self {
-            case .bool(let value): return Array(repeating: value, count: count)
+            case .one(let value): return Array(repeating: value, count: count)
             case .list(let values): return values
-            }
-        }
-    }
-
-    enum IntOrList: Decodable {
-        case int(Int), list([Int])
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Int.self) {
-                self = .int(value)
-            } else {
-                self = .list(try container.decode([Int].self))
             }
         }
     }
@@ -101,7 +90,7 @@ public enum DiffusersFolder {
         config.modelChannels = base
         config.channelMultipliers = raw.block_out_channels.map { $0 / base }
         switch raw.layers_per_block {
-        case .int(let count): config.resBlocksPerLevel = count
+        case .one(let count): config.resBlocksPerLevel = count
         case .list(let counts): (config.resBlocksPerLevel, config.resBlocksByLevel) = (counts.first ?? 2, counts)
         }
         config.attentionLevels = raw.down_block_types.map { $0.contains("CrossAttn") }
@@ -109,7 +98,7 @@ public enum DiffusersFolder {
         config.linearProjection = raw.use_linear_projection ?? false
         config.guidanceEmbeddingDim = raw.time_cond_proj_dim
         config.selfAttentionDisabledLevels = raw.only_cross_attention?.levels(raw.block_out_channels.count) ?? []
-        if case .int(let heads)? = raw.attention_head_dim, config.contextDim == 768 || config.contextDim < 256 {
+        if case .one(let heads)? = raw.attention_head_dim, config.contextDim == 768 || config.contextDim < 256 {
             config.heads = heads  // SD1.x: "attention_head_dim" is the number of heads
         } else {
             config.heads = nil
