@@ -53,13 +53,15 @@ let package = Package(
         .target(name: "CImageCodecs", dependencies: ["CLibPNG", "CLibJPEG"]),
         // glibc's mallopt, which Swift's Glibc module leaves out (see AllocatorPolicy).
         .target(name: "CAllocatorPolicy"),
+        // OpenBLAS's kernel choice at run time and the CPU features it depends on (see BLASCore).
+        .target(name: "COpenBLASCore", dependencies: ["COpenBLAS"]),
 
         // Each target's comment names what it may import; nothing else (the layers only point down).
-        // The numeric layer: tensors and kernels. May import: COpenBLAS, CAllocatorPolicy.
+        // The numeric layer: tensors and kernels. May import: COpenBLAS, COpenBLASCore, CAllocatorPolicy.
         // Swift 5 mode: kernels hand raw buffers to worker threads, and the Swift 6 checker cannot
         // see that each thread writes a disjoint range.
         .target(
-            name: "LatentflowTensor", dependencies: ["COpenBLAS", "CAllocatorPolicy"],
+            name: "LatentflowTensor", dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy"],
             swiftSettings: vectorFlags + swift5Mode),
         // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.

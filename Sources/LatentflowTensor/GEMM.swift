@@ -6,7 +6,10 @@ import COpenBLAS
 /// by this module instead, so the same kernels serve both one big GEMM and the many small
 /// per-tile GEMMs of convolution and attention without two thread pools fighting over cores.
 enum BLAS {
-    static let configured: Void = { openblas_set_num_threads(1) }()
+    static let configured: Void = {
+        _ = BLASCore.replacement
+        openblas_set_num_threads(1)
+    }()
 }
 
 /// Row-major `C = alpha * op(A) * op(B) + beta * C` on the calling thread.

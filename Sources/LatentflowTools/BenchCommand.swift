@@ -143,12 +143,17 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let data = try JSONSerialization.data(
                 withJSONObject: [
-                    "threads": Threads.count, "results": rows,
+                    "threads": Threads.count, "results": rows, "openblas_core": BLASCore.name,
+                    "openblas_core_replaced": BLASCore.replacement != nil,
                     "winograd_cache_peak_bytes": WinogradWeightCache.peakBytes,
                 ], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("threads: \(Threads.count)")
+            print(
+                "OpenBLAS core: \(BLASCore.name)"
+                    + (BLASCore.replacement != nil ? " (Latentflow's choice: OpenBLAS took this CPU for Prescott)" : "")
+            )
             print(
                 String(
                     format: "Winograd transforms kept: at most %.0f MiB at once, of a %.0f MiB budget",
