@@ -5,8 +5,11 @@ import PackageDescription
 // code-generation target from the Clang importer, so -Xcc -march reaches Swift code too.
 #if arch(x86_64)
     let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+    // AVX-512 kernels, run only where the CPU has AVX-512 (LatentflowTensorAVX512's comment).
+    let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
 #else
     let vectorFlags: [SwiftSetting] = []
+    let avx512Flags: [SwiftSetting] = []
 #endif
 let swift5Mode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
@@ -57,11 +60,18 @@ let package = Package(
         .target(name: "COpenBLASCore", dependencies: ["COpenBLAS"]),
 
         // Each target's comment names what it may import; nothing else (the layers only point down).
-        // The numeric layer: tensors and kernels. May import: COpenBLAS, COpenBLASCore, CAllocatorPolicy.
+        // Kernels at AVX-512 width, compiled for x86-64-v4: LatentflowTensor calls them only after
+        // checking the CPU (Swift has no per-function target attribute). Raw pointers and SIMD
+        // values only, so none of its code is a generic specialization the linker could share with
+        // the other modules. May import: nothing.
+        .target(name: "LatentflowTensorAVX512", swiftSettings: avx512Flags + swift5Mode),
+        // The numeric layer: tensors and kernels. May import: COpenBLAS, COpenBLASCore, CAllocatorPolicy,
+        // LatentflowTensorAVX512.
         // Swift 5 mode: kernels hand raw buffers to worker threads, and the Swift 6 checker cannot
         // see that each thread writes a disjoint range.
         .target(
-            name: "LatentflowTensor", dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy"],
+            name: "LatentflowTensor",
+            dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy", "LatentflowTensorAVX512"],
             swiftSettings: vectorFlags + swift5Mode),
         // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.

@@ -1,3 +1,5 @@
+import LatentflowTensorAVX512
+
 /// Scaled dot-product attention, computed in tiles of query rows.
 ///
 /// Kᵀ is packed once per head; then each task takes one (batch, head, tile of 64 query rows)
@@ -32,18 +34,10 @@ extension Tensor {
             "attention widths \(qWidth), \(vWidth) do not split into \(heads) heads")
         let d = qWidth / heads, dv = vWidth / heads
         let softmaxScale = scale ?? 1 / Float(d).squareRoot()
-        let tile = min(nq, 64)
-        let tilesPerHead = (nq + tile - 1) / tile
-
         var result = Tensor(shape: [batch, nq, vWidth])
-        let packedPerHead = AttentionTileWorkspace.packedKeysCount(keys: nk, d: d)
-        let keysT = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * packedPerHead)
-        // V of each head contiguous ([nk, dv]): the output kernel streams its rows.
-        let values = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * nk * dv)
-        defer {
-            keysT.deallocate()
-            values.deallocate()
-        }
+        let dims = AttentionDimensions(
+            batch: batch, heads: heads, nq: nq, nk: nk, d: d, dv: dv, qWidth: qWidth, vWidth: vWidth,
+            scale: softmaxScale, causal: causal)
         withUnsafeBufferPointer { q in
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
@@ -51,29 +45,10 @@ extension Tensor {
                         let (qBase, kBase, vBase, oBase) = (
                             q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!
                         )
-                        parallelFor(batch * heads) { bh in
-                            AttentionTileWorkspace.packKeys(
-                                kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
-                                keys: nk, d: d, into: keysT + bh * packedPerHead)
-                            let source = vBase + (bh / heads) * nk * vWidth + (bh % heads) * dv,
-                                target = values + bh * nk * dv
-                            for j in 0..<nk { (target + j * dv).update(from: source + j * vWidth, count: dv) }
-                        }
-                        parallelChunks(batch * heads * tilesPerHead, chunksPerThread: 16) { tasks, _ in
-                            let workspace = AttentionTileWorkspace(d: d, dv: dv, rows: tile)
-                            defer { workspace.deallocate() }
-                            for task in tasks {
-                                let b = task / (heads * tilesPerHead)
-                                let head = (task / tilesPerHead) % heads
-                                let row0 = (task % tilesPerHead) * tile, rows = min(tile, nq - row0)
-                                workspace.attend(
-                                    q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows,
-                                    firstRow: row0,
-                                    keysT: keysT + (b * heads + head) * packedPerHead,
-                                    v: values + (b * heads + head) * nk * dv, ldv: dv, keys: nk,
-                                    scale: softmaxScale, causal: causal,
-                                    out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
-                            }
+                        if AttentionSettings.runsAVX512 {
+                            attend(AttentionTile16.self, dims, q: qBase, k: kBase, v: vBase, out: oBase)
+                        } else {
+                            attend(AttentionTileWorkspace.self, dims, q: qBase, k: kBase, v: vBase, out: oBase)
                         }
                     }
                 }
@@ -81,4 +56,84 @@ extension Tensor {
         }
         return result
     }
+}
+
+/// The shapes of one `attention` call.
+struct AttentionDimensions {
+    let batch: Int, heads: Int, nq: Int, nk: Int, d: Int, dv: Int, qWidth: Int, vWidth: Int
+    let scale: Float, causal: Bool
+}
+
+/// Packs Kᵀ and V per head, then runs the query tiles on `Tiles`' kernels.
+private func attend<Tiles: AttentionTiles>(
+    _: Tiles.Type, _ s: AttentionDimensions, q qBase: UnsafePointer<Float>, k kBase: UnsafePointer<Float>,
+    v vBase: UnsafePointer<Float>, out oBase: UnsafeMutablePointer<Float>
+) {
+    let (batch, heads, nq, nk, d, dv, qWidth, vWidth) = (s.batch, s.heads, s.nq, s.nk, s.d, s.dv, s.qWidth, s.vWidth)
+    let tile = min(nq, 64)
+    let tilesPerHead = (nq + tile - 1) / tile
+    let packedPerHead = Tiles.packedKeysCount(keys: nk, d: d)
+    let keysT = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * packedPerHead)
+    // V of each head contiguous ([nk, dv]): the output kernel streams its rows.
+    let values = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * nk * dv)
+    defer {
+        keysT.deallocate()
+        values.deallocate()
+    }
+    parallelFor(batch * heads) { bh in
+        Tiles.packKeys(
+            kBase + (bh / heads) * nk * qWidth + (bh % heads) * d, ldk: qWidth,
+            keys: nk, d: d, into: keysT + bh * packedPerHead)
+        let source = vBase + (bh / heads) * nk * vWidth + (bh % heads) * dv,
+            target = values + bh * nk * dv
+        for j in 0..<nk { (target + j * dv).update(from: source + j * vWidth, count: dv) }
+    }
+    parallelChunks(batch * heads * tilesPerHead, chunksPerThread: 16) { tasks, _ in
+        let workspace = Tiles(d: d, dv: dv, rows: tile)
+        defer { workspace.deallocate() }
+        for task in tasks {
+            let b = task / (heads * tilesPerHead)
+            let head = (task / tilesPerHead) % heads
+            let row0 = (task % tilesPerHead) * tile, rows = min(tile, nq - row0)
+            workspace.attend(
+                q: qBase + (b * nq + row0) * qWidth + head * d, ldq: qWidth, rows: rows,
+                firstRow: row0,
+                keysT: keysT + (b * heads + head) * packedPerHead,
+                v: values + (b * heads + head) * nk * dv, ldv: dv, keys: nk,
+                scale: s.scale, causal: s.causal,
+                out: oBase + (b * nq + row0) * vWidth + head * dv, ldo: vWidth)
+        }
+    }
+}
+
+/// The tile kernels `attention` runs: `AttentionTileWorkspace` (8 lanes, AVX2) or
+/// `AttentionTile16` (16 lanes, AVX-512), the same algorithm.
+protocol AttentionTiles {
+    init(d: Int, dv: Int, rows: Int)
+    func deallocate()
+    static func packedKeysCount(keys: Int, d: Int) -> Int
+    static func packKeys(
+        _ k: UnsafePointer<Float>, ldk: Int, keys: Int, d: Int, into target: UnsafeMutablePointer<Float>)
+    func attend(
+        q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRow: Int,
+        keysT: UnsafePointer<Float>, v: UnsafePointer<Float>, ldv: Int, keys: Int,
+        scale: Float, causal: Bool, out: UnsafeMutablePointer<Float>, ldo: Int)
+}
+
+extension AttentionTileWorkspace: AttentionTiles {}
+extension AttentionTile16: AttentionTiles {}
+
+/// Which lane width attention's kernels use: by default AVX-512's where the CPU has it; tests and
+/// benchmarks pin AVX2's to compare. AVX-512 is never chosen on a CPU without it.
+public enum AttentionKernelWidth: String, Sendable, CaseIterable {
+    case automatic, avx2, avx512
+}
+
+public enum AttentionSettings {
+    nonisolated(unsafe) public static var width: AttentionKernelWidth = .automatic
+
+    /// Whether this CPU has the AVX-512 kernels' instructions (F, BW, DQ, VL).
+    public static var avx512Available: Bool { BLASCore.cpuHasAVX512 }
+
+    static var runsAVX512: Bool { width != .avx2 && avx512Available }
 }

@@ -14,6 +14,7 @@ extension Tensor {
         guard let rows = Int32(exactly: n), let cols = Int32(exactly: m) else {
             throw TensorError.shapeMismatch("matrix \(shape) is too large for LAPACK")
         }
+        _ = BLAS.configured
         var a = scalars
         var s = [Float](repeating: 0, count: k)
         var vhBuffer = [Float](repeating: 0, count: n * k)  // LAPACK's U of the transpose

@@ -78,6 +78,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help:
+            "Which lane width attention's kernels use: automatic (AVX-512 where the CPU has it), avx2 or avx512, to compare them run by run."
+    )
+    var attentionKernels: AttentionKernelWidth = .automatic
+
+    @Option(
+        help:
             "The most the 3x3 convolutions keep of their Winograd-transformed weights between calls, in MiB (default 0, as `latentflow`: transformed every call)."
     )
     var winogradCacheMb: Int?
@@ -113,6 +119,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         if let threads { Threads.count = max(1, threads) }
         ConvolutionSettings.winograd = winograd
+        AttentionSettings.width = attentionKernels
         if let winogradCacheMb { WinogradWeightCache.budgetBytes = max(0, winogradCacheMb) << 20 }
         let reference = ReferenceRate()
         var results = skipKernels ? [] : try KernelBenchmark.runAll(repeats: repeats, reference: reference)
@@ -174,3 +181,4 @@ struct BenchCommand: AsyncParsableCommand {
 }
 
 extension WinogradTiles: ExpressibleByArgument {}
+extension AttentionKernelWidth: ExpressibleByArgument {}
