@@ -3,7 +3,7 @@
 Run by hand (never by CI), after `swift build -c release --product latentflow`:
     pip install torch diffusers transformers
     python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
-        [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]]
+        [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]] [--rounds 3]
 PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
 SD1.5's configuration with random weights, float32 on the CPU; Latentflow runs
 `latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
@@ -32,6 +32,10 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--only", action="append", default=[])
 parser.add_argument("--workflow-checkpoint")
 parser.add_argument("--sizes", type=int, action="append")
+# This VM's speed drifts (PyTorch's 512 px image took 46.5 s and 32.2 s in two runs 35 minutes apart):
+# rounds alternate the two sides, so that a drift shows as rounds that disagree instead of biasing one ratio.
+parser.add_argument("--rounds", type=int, default=1,
+                    help="alternate PyTorch's pass and Latentflow's this many times; report each round's ratio")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -86,8 +90,6 @@ if args.workflow_checkpoint:
 # After the workflow cases: the benchmark's --only picks among its model and workflow cases alike.
 if args.only:
     cases = {k: v for k, v in cases.items() if any(o.lower() in k.lower() for o in args.only)}
-pytorch = {name: median_time(fn) for name, fn in cases.items()}
-
 binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "latentflow")
 command = [binary, "bench", "--models", "--json", "--repeats", str(args.repeats * 3), "--threads", str(args.threads)]
 for o in args.only:
@@ -96,9 +98,17 @@ if args.workflow_checkpoint:
     command += ["--workflow-checkpoint", args.workflow_checkpoint]
     for size in args.sizes or [256, 512]:
         command += ["--sizes", str(size)]
-ours = {r["name"]: r for r in json.loads(subprocess.check_output(command))["results"]}
+
+rounds = []
+for _ in range(max(1, args.rounds)):
+    pytorch = {name: median_time(fn) for name, fn in cases.items()}
+    ours = {r["name"]: r["seconds"] for r in json.loads(subprocess.check_output(command))["results"]}
+    rounds.append((pytorch, ours))
 
 print(f"{'component':44} {'PyTorch':>10} {'Latentflow':>11} {'ratio':>7}")
-for name, seconds in pytorch.items():
-    mine = ours[name]["seconds"]
-    print(f"{name:44} {seconds:9.2f}s {mine:10.2f}s {mine / seconds:7.2f}")
+for name in cases:
+    for pytorch, ours in rounds:
+        print(f"{name:44} {pytorch[name]:9.2f}s {ours[name]:10.2f}s {ours[name] / pytorch[name]:7.2f}")
+    if len(rounds) > 1:
+        ratio = statistics.median(ours[name] / pytorch[name] for pytorch, ours in rounds)
+        print(f"{name + ', median of ' + str(len(rounds)) + ' rounds':44} {'':10} {'':11} {ratio:7.2f}")

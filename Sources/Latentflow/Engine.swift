@@ -32,13 +32,15 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Applies `AllocatorPolicy.keepFreedBlocksForReuse()` (large tensors reused warm; 15-20%
-    /// faster images); calling it first thing in `main` also covers threads started before.
+    /// faster images) and `BLASCore.replacement` (OpenBLAS's kernels on CPUs it does not know);
+    /// calling them first thing in `main` also covers threads started before.
     public init(
         paths: ModelPaths, packs: [any NodePack.Type] = [],
         cacheBudgetBytes: Int = EngineConfiguration.defaultCacheBudgetBytes,
         settings: BuiltinNodeSettings = BuiltinNodeSettings()
     ) throws {
         AllocatorPolicy.keepFreedBlocksForReuse()
+        _ = BLASCore.replacement
         self.paths = paths
         registry = try NodeRegistry(packs: [BuiltinNodes.self] + packs)
         let environment = ExecutionEnvironment(

@@ -14,6 +14,8 @@ struct LatentflowCommand: AsyncParsableCommand {
     static func main() async {
         // Before any other thread allocates: threads that already have a malloc arena keep it.
         AllocatorPolicy.keepFreedBlocksForReuse()
+        // OpenBLAS's kernel choice, corrected while no other thread reads the environment.
+        _ = BLASCore.replacement
         await main(nil)
     }
 }

@@ -16,7 +16,8 @@ public enum BLASCore {
     public static var name: String { String(cString: lf_openblas_core_name()) }
 
     /// The core chosen in place of OpenBLAS's own choice, or nil where it stood. Evaluated once,
-    /// before the first product.
+    /// before the first product; the executables evaluate it at the top of `main`, since the
+    /// switch sets and unsets an environment variable, which other threads must not be reading.
     public static let replacement: String? = {
         let choice = replacement(
             for: name, userSetting: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],

@@ -13,6 +13,8 @@ struct LatentflowTools: AsyncParsableCommand {
     static func main() async {
         // Before any other thread allocates: threads that already have a malloc arena keep it.
         AllocatorPolicy.keepFreedBlocksForReuse()
+        // OpenBLAS's kernel choice, corrected while no other thread reads the environment.
+        _ = BLASCore.replacement
         await main(nil)
     }
 }
