@@ -21,7 +21,8 @@ Writes:
   - Tests/LatentflowModelsTests/Fixtures/tiny_sdxs_diffusers_not_sd.safetensors: an SDXL-style
     diffusers UNet (text_time add_embedding, two transformers per block) no SD entry matches.
   - Tests/LatentflowModelsTests/Fixtures/tiny_sdxs_diffusers_autoencoder_tiny.safetensors: a diffusers
-    AutoencoderTiny (8 channels), as SDXS's vae/ holds one, for VAELoader's refusal.
+    AutoencoderTiny (8 channels) with one block per level, not TAESD's layout, which VAELoader refuses by name
+    (scripts/make_autoencoder_tiny_fixtures.py writes the TAESD-shaped one it reads).
   - Tests/LatentflowModelsTests/Fixtures/tiny_sdxs_diffusers_reference.safetensors: per UNet
     `<case>.x`, `<case>.t`, `<case>.context` and diffusers' `<case>.out` (float32, on the
     float16-rounded weights); `text.tokens` and `text.hidden` (the last layer with the final
@@ -109,8 +110,8 @@ with torch.no_grad():
     reference["text.hidden"] = final_norm(hidden).contiguous()
 write(reference, os.path.join(MODEL_FIXTURES, "tiny_sdxs_diffusers_reference.safetensors"))
 
-# SDXS's vae/: a diffusers AutoencoderTiny (encoder.layers.*, decoder.layers.*), which ComfyUI's
-# VAELoader does not recognise ("No VAE weights detected"); only its key names matter here.
+# A diffusers AutoencoderTiny (encoder.layers.*, decoder.layers.*) whose block counts are not TAESD's:
+# only its key names matter here (VAELoader refuses it by name).
 tiny_vae = AutoencoderTiny(encoder_block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,
                            num_encoder_blocks=(1,) * 4, num_decoder_blocks=(1,) * 4)
 write({k: v.half().contiguous() for k, v in tiny_vae.state_dict().items()},

@@ -58,4 +58,10 @@ final class FewStepWorkflowTests: XCTestCase {
     func testSDXSWorkflowRuns() async throws {
         try await run("workflows/sdxs-tiny.json", latentNode: "6")
     }
+
+    /// DiffusersLoader on SDXS's whole folder (models/diffusers/latentflow-tiny-sdxs-512-0.9), its
+    /// AutoencoderTiny decoding.
+    func testSDXSDiffusersFolderWorkflowRuns() async throws {
+        try await run("workflows/sdxs-diffusers-tiny.json", latentNode: "6")
+    }
 }

@@ -19,7 +19,7 @@ final class ModelParityTests: XCTestCase {
         XCTAssertEqual([unet.modelChannels, unet.resBlocksPerLevel, unet.contextDim], [32, 1, 32])
         XCTAssertEqual(unet.channelMultipliers, [1, 2])
         XCTAssertEqual(unet.attentionLevels, [true, false])
-        XCTAssertEqual(Self.models.vae.config.channelMultipliers, [1, 2])
+        XCTAssertEqual((Self.models.vae as? AutoencoderKL)?.config.channelMultipliers, [1, 2])
         XCTAssertEqual(Self.models.textModel?.config.layers, 3)
     }
 

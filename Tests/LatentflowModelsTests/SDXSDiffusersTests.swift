@@ -124,15 +124,112 @@ final class SDXSDiffusersTests: XCTestCase {
             ["SD15", "SD21", "SD21_uncliph", "SD15_diffusers_inpaint", "SD09_XS", "SD_XS", "Segmind_Vega"])
     }
 
-    /// SDXS's vae/ holds a diffusers AutoencoderTiny, which ComfyUI's VAELoader does not recognise;
-    /// VAELoader's path refuses it and names what covers it (TAESD from models/vae_approx).
-    func testVAELoaderRefusesTheDiffusersAutoencoderTiny() throws {
+    static let autoencoderTinyFolder = Bundle.module.url(
+        forResource: "tiny_autoencoder_tiny", withExtension: nil, subdirectory: "Fixtures")!
+    static let autoencoderTiny = autoencoderTinyFolder.appendingPathComponent("diffusion_pytorch_model.safetensors")
+        .path
+
+    /// Our TAESD's encode and decode of an AutoencoderTiny against diffusers': encode maps to
+    /// ComfyUI's unscaled latents (diffusers' are model space, `vae_scale` times those), decode
+    /// takes them.
+    func assertMatchesDiffusers(_ autoencoder: any ImageAutoencoder, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
+        let taesd = try XCTUnwrap(autoencoder as? TAESD, "\(type(of: autoencoder))", file: file, line: line)
+        XCTAssertEqual([taesd.width, taesd.latentChannels], [8, 4], file: file, line: line)
+        XCTAssertEqual(taesd.vaeScale, 0.18215, file: file, line: line)
+        let r = try SafeTensorsFile(path: ModelParityTests.fixture("tiny_autoencoder_tiny_reference"))
+        let scale = Tensor(shape: [], repeating: taesd.vaeScale)
+        let latents = try taesd.encode(r.tensor("image")).multiplying(scale)
+        let decoded = try taesd.decode(r.tensor("latent").dividing(scale))
+        for (name, out, expected) in [
+            ("encode", latents, try r.tensor("latents")), ("decode", decoded, try r.tensor("decoded")),
+        ] {
+            let (db, error) = (psnr(out, expected), relativeError(out, expected))
+            print("AutoencoderTiny as TAESD, \(name): \(db) dB, relative error \(error) against diffusers")
+            XCTAssertGreaterThan(db, 60, name, file: file, line: line)
+            XCTAssertLessThan(error, 1e-5, name, file: file, line: line)
+        }
+    }
+
+    /// SDXS's vae/ holds a diffusers AutoencoderTiny, which ComfyUI's VAELoader leaves empty ("No
+    /// VAE weights detected"); VAELoader's path reads it as the TAESD it is.
+    func testVAELoaderReadsTheDiffusersAutoencoderTinyAsTAESD() throws {
+        let (vae, bytes, nonFinite) = try StandaloneVAE.load(path: Self.autoencoderTiny)
+        XCTAssertEqual(nonFinite, [])
+        XCTAssertGreaterThan(bytes, 0)
+        try assertMatchesDiffusers(vae)
+    }
+
+    /// Keys TAESD lacks or does not read are named as the diffusers file has them.
+    func testAutoencoderTinyKeyErrorsNameTheFilesKeys() throws {
+        let file = try SafeTensorsFile(path: Self.autoencoderTiny)
+        var tensors: [String: Tensor] = [:]
+        for key in file.keys where key != "decoder.layers.17.conv.2.weight" { tensors[key] = try file.tensor(key) }
+        tensors["encoder.layers.15.weight"] = Tensor(shape: [1])
+        XCTAssertThrowsError(try TAESDFiles.load(diffusersAutoencoderTiny: tensors, source: "vae.safetensors")) {
+            error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("vae.safetensors"), message)
+            XCTAssertTrue(
+                message.contains("decoder.layers.17.conv.2.weight") || message.contains("encoder.layers.15.weight"),
+                message)
+            XCTAssertFalse(message.contains(" 18.conv.2.weight"), message)
+        }
+        tensors["decoder.layers.17.conv.2.weight"] = try file.tensor("decoder.layers.17.conv.2.weight")
+        tensors["vae.extra"] = Tensor(shape: [1])
+        XCTAssertThrowsError(try TAESDFiles.load(diffusersAutoencoderTiny: tensors, source: "vae.safetensors")) {
+            error in
+            XCTAssertTrue("\(error)".contains("vae.extra"), "\(error)")
+        }
+    }
+
+    /// An AutoencoderTiny with other block counts than TAESD's (1 block per level) is refused by
+    /// name, not read wrongly.
+    func testAnAutoencoderTinyNotShapedAsTAESDIsRefused() throws {
         let path = ModelParityTests.fixture("tiny_sdxs_diffusers_autoencoder_tiny")
         XCTAssertThrowsError(try StandaloneVAE.load(path: path)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.contains("tiny_sdxs_diffusers_autoencoder_tiny.safetensors"), message)
-            XCTAssertTrue(message.contains("AutoencoderTiny") && message.contains("models/vae_approx"), message)
+            XCTAssertTrue(message.contains("TAESD"), message)
         }
+    }
+
+    /// DiffusersLoader on a whole SDXS-512-0.9-shaped folder: the pruned UNet, the 23-layer GELU
+    /// text encoder and the AutoencoderTiny vae/, each against its reference.
+    func testDiffusersLoaderReadsAnSDXSFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sdxs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func link(_ part: String, config: String, weights: String, as name: String) throws {
+            let dir = folder.appendingPathComponent(part)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                at: dir.appendingPathComponent("config.json"), withDestinationURL: URL(fileURLWithPath: config))
+            try FileManager.default.createSymbolicLink(
+                at: dir.appendingPathComponent(name), withDestinationURL: URL(fileURLWithPath: weights))
+        }
+        let fixtures = Self.autoencoderTinyFolder.deletingLastPathComponent()
+        try link(
+            "unet", config: fixtures.appendingPathComponent("tiny_sdxs_09_unet_config.json").path,
+            weights: Self.sd09Path, as: "diffusion_pytorch_model.safetensors")
+        try link(
+            "text_encoder", config: fixtures.appendingPathComponent("tiny_sdxs_09_text_encoder_config.json").path,
+            weights: Self.textEncoderPath, as: "model.safetensors")
+        try link(
+            "vae", config: fixtures.appendingPathComponent("tiny_autoencoder_tiny/config.json").path,
+            weights: Self.autoencoderTiny, as: "diffusion_pytorch_model.safetensors")
+        let models = try DiffusersFolder.load(folder, roundCLIPToFloat16: false)
+        try assertMatchesDiffusers(models.vae)
+        try compare(
+            StableDiffusionModels.UNetPart(
+                unet: models.unet, weights: models.unetWeights, bytes: 0, prediction: models.prediction),
+            case: "sd09_xs")
+        let text = try XCTUnwrap(models.textModel)
+        let tokens = try Self.reference.tensor("text.tokens").scalars.map { Int($0) }
+        let out = try text.encode(
+            [Array(tokens[0..<77]), Array(tokens[77..<154])], lastLayer: text.config.defaultLastLayer)
+        XCTAssertLessThan(relativeError(out, try Self.reference.tensor("text.hidden")), 1e-5)
+        XCTAssertTrue(models.vaeWeights.keys.allSatisfy { $0.hasPrefix("taesd_") || $0.hasPrefix("vae_") })
     }
 
     /// CLIPLoader's path takes transformers' `text_model.*` file as SDXS-512-0.9's text_encoder/

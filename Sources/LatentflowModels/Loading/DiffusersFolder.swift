@@ -5,7 +5,8 @@ import LatentflowTensor
 /// Diffusers pipeline folders: `unet/`, `vae/`, `text_encoder/`, each with a `config.json` and
 /// `diffusion_pytorch_model[.fp16].safetensors` / `model[.fp16].safetensors` (or the pickled
 /// `diffusion_pytorch_model[.fp16].bin` / `pytorch_model[.fp16].bin` of older exports),
-/// converted to the canonical LDM keys through `DiffusersUNetKeyMap` and `DiffusersVAEKeyMap`.
+/// converted to the canonical LDM keys through `DiffusersUNetKeyMap` and `DiffusersVAEKeyMap`;
+/// a `vae/` holding an AutoencoderTiny (SDXS) loads as TAESD (`StandaloneVAE.autoencoder`).
 public enum DiffusersFolder {
     /// The parts of diffusers' `UNet2DConditionModel` config that shape an SD-family UNet.
     struct UNetConfig: Decodable {
@@ -136,10 +137,7 @@ public enum DiffusersFolder {
         -> StableDiffusionModels
     {
         let (vaePath, vaeRaw) = try weights(folder.appendingPathComponent("vae"), names: unetOrVAEWeightNames)
-        let vaeTensors = try DiffusersVAEKeyMap.toLDM(vaeRaw, file: vaePath)
-        let vaeStore = WeightStore(vaeTensors, source: vaePath)
-        let vae = AutoencoderKL(vaeStore.root, config: try VAEConfiguration.detect(vaeStore.root))
-        try vaeStore.verify()
+        let (vae, vaeWeights) = try StandaloneVAE.autoencoder(vaeRaw, source: vaePath)
 
         var textModel: CLIPTextModel?
         var textTensors: [String: Tensor] = [:]
@@ -166,12 +164,12 @@ public enum DiffusersFolder {
         let unetWeights = unetTensors.mapValues { Parameter($0) }
         var models = StableDiffusionModels(
             unet: unet, vae: vae, textModel: textModel, source: folder.path,
-            unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeTensors), textBytes: bytes(textTensors),
+            unetBytes: bytes(unetTensors), vaeBytes: bytes(vaeRaw), textBytes: bytes(textTensors),
             unetWeights: unetWeights, textWeights: textTensors.mapValues { Parameter($0) },
             textWeightsAreFloat16: roundCLIPToFloat16,
             prediction: .guess(unet.config, weights: unetWeights))
-        models.vaeWeights = vaeTensors.mapValues { Parameter($0) }
-        models.nonFiniteTensors = [("unet: ", unetTensors), ("vae: ", vaeTensors), ("text_encoder: ", textTensors)]
+        models.vaeWeights = vaeWeights
+        models.nonFiniteTensors = [("unet: ", unetTensors), ("vae: ", vaeRaw), ("text_encoder: ", textTensors)]
             .flatMap { part, tensors in tensors.filter { $0.value.hasNonFiniteValues }.keys.map { part + $0 } }.sorted()
         return models
     }

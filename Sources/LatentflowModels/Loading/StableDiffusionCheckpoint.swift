@@ -5,7 +5,8 @@ import LatentflowTensor
 /// The three models of an SD1.x-family checkpoint.
 public struct StableDiffusionModels: Sendable {
     public let unet: UNet
-    public let vae: AutoencoderKL
+    /// AutoencoderKL, or TAESD where a diffusers folder's `vae/` is an AutoencoderTiny (SDXS).
+    public let vae: any ImageAutoencoder
     public let textModel: CLIPTextModel?
     public let source: String
     /// Bytes each model keeps in memory, for cache budgets.

@@ -16,15 +16,50 @@ public enum TAESDFiles {
     public static func load(encoderPath: String, decoderPath: String, vaeScale: Float = sd15Scale, vaeShift: Float = 0)
         throws -> (TAESD, bytes: Int, weights: [String: Parameter])
     {
-        let encoder = try WeightStore(readTensors(encoderPath), source: encoderPath)
-        let decoder = try WeightStore(readTensors(decoderPath), source: decoderPath)
+        try load(
+            encoder: WeightStore(readTensors(encoderPath), source: encoderPath),
+            decoder: WeightStore(readTensors(decoderPath), source: decoderPath), vaeScale: vaeScale,
+            vaeShift: vaeShift)
+    }
+
+    /// The TAESD a diffusers `AutoencoderTiny` file holds (SDXS's `vae/`), read through
+    /// `DiffusersTinyVAEKeyMap`, with SD1.x's `vae_scale` as `taesd` has it: diffusers runs it on
+    /// the model-space latents ComfyUI's `taesd` reaches by that scale.
+    public static func load(diffusersAutoencoderTiny tensors: [String: Tensor], source: String) throws -> (
+        TAESD, bytes: Int, weights: [String: Parameter]
+    ) {
+        let (encoder, decoder) = try DiffusersTinyVAEKeyMap.toTAESD(tensors, file: source)
+        let encoderStore = WeightStore(encoder, source: source + " (encoder)")
+        do {
+            return try load(
+                encoder: encoderStore, decoder: WeightStore(decoder, source: source + " (decoder)"),
+                vaeScale: sd15Scale, vaeShift: 0)
+        } catch ModelLoadError.keys(let file, let missing, let unexpected, let mismatched) {
+            // Name the keys as the file has them, not as TAESD numbers them.
+            let part = file == encoderStore.source ? "encoder" : "decoder"
+            func named(_ key: String) -> String { DiffusersTinyVAEKeyMap.diffusersName(key, part: part) }
+            throw ModelLoadError.keys(
+                file: source, missing: missing.map(named), unexpected: unexpected.map(named),
+                mismatched: mismatched.map(named))
+        } catch ModelLoadError.unrecognized(_, let reason) {
+            throw ModelLoadError.unrecognized(
+                file: source,
+                reason:
+                    "a diffusers AutoencoderTiny not laid out as TAESD (encoder blocks 1, 3, 3, 3; decoder blocks 3, 3, 3, 1): \(reason), in TAESD's numbering"
+            )
+        }
+    }
+
+    static func load(encoder: WeightStore, decoder: WeightStore, vaeScale: Float, vaeShift: Float) throws -> (
+        TAESD, bytes: Int, weights: [String: Parameter]
+    ) {
         let (width, latentChannels) = try decoderShape(decoder.root)
         let encoderChannels = try encoderShape(encoder.root)
         guard encoderChannels.width == width, encoderChannels.latentChannels == latentChannels else {
             throw ModelLoadError.unrecognized(
-                file: encoderPath,
+                file: encoder.source,
                 reason:
-                    "this TAESD encoder is \(encoderChannels.width) wide with \(encoderChannels.latentChannels) latent channels, but its decoder (\(decoderPath)) is \(width) wide with \(latentChannels)"
+                    "this TAESD encoder is \(encoderChannels.width) wide with \(encoderChannels.latentChannels) latent channels, but its decoder (\(decoder.source)) is \(width) wide with \(latentChannels)"
             )
         }
         let taesd = TAESD(

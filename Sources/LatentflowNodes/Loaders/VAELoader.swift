@@ -2,7 +2,8 @@ import LatentflowGraph
 import LatentflowModels
 import LatentflowTensor
 
-/// Loads a standalone VAE from `models/vae` (LDM or diffusers layout), TAESD from
+/// Loads a standalone VAE from `models/vae` (LDM or diffusers layout; a diffusers AutoencoderTiny
+/// as TAESD, which ComfyUI leaves empty), TAESD from
 /// `models/vae_approx` (`taesd`), or the pixel-space identity (`pixel_space`).
 ///
 /// Matches: ComfyUI `nodes.py` `VAELoader` (`vae_list`, `load_taesd`, `load_vae`).

@@ -52,7 +52,7 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
         self.init(
             unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes,
             weights: models.unetWeights)
-        latentScale = models.vae.config.scaleFactor
+        latentScale = models.vae.latentFormat.scaleFactor
     }
 }
 
