@@ -4,6 +4,7 @@ Run by hand (never by CI), after `swift build -c release --product latentflow`:
     pip install torch diffusers transformers
     python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
         [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]] [--rounds 3]
+        [--winograd-cache-mb 1024]
 PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
 SD1.5's configuration with random weights, float32 on the CPU; Latentflow runs
 `latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
@@ -32,6 +33,8 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--only", action="append", default=[])
 parser.add_argument("--workflow-checkpoint")
 parser.add_argument("--sizes", type=int, action="append")
+parser.add_argument("--winograd-cache-mb", type=int,
+                    help="Latentflow's side keeps this much of its Winograd-transformed weights (bench --winograd-cache-mb)")
 # This VM's speed drifts (PyTorch's 512 px image took 46.5 s and 32.2 s in two runs 35 minutes apart):
 # rounds alternate the two sides, so that a drift shows as rounds that disagree instead of biasing one ratio.
 parser.add_argument("--rounds", type=int, default=1,
@@ -94,6 +97,8 @@ binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build"
 command = [binary, "bench", "--models", "--json", "--repeats", str(args.repeats * 3), "--threads", str(args.threads)]
 for o in args.only:
     command += ["--only", o]
+if args.winograd_cache_mb is not None:
+    command += ["--winograd-cache-mb", str(args.winograd_cache_mb)]
 if args.workflow_checkpoint:
     command += ["--workflow-checkpoint", args.workflow_checkpoint]
     for size in args.sizes or [256, 512]:

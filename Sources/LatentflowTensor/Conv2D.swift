@@ -1,7 +1,9 @@
 // 2-D convolution as PyTorch's `F.conv2d` (NCHW input, `[Cout, Cin, kH, kW]` weight), on GEMM.
 //
 // A 1x1 stride-1 convolution is one GEMM per image; 3x3 "same" convolutions on maps at least
-// 32 wide go through Winograd F(4x4, 3x3) or F(2x2, 3x3) (`WinogradConvolution`). Anything
+// 32 wide go through Winograd F(4x4, 3x3) or F(2x2, 3x3) (`WinogradConvolution`); 16-wide
+// maps with large weights too, through F(2x2), when the layer keeps its transformed weight
+// (`WinogradConvolution.appliesWhenKept`). Anything
 // else goes through im2col: on small maps (im2col matrix up to 32 MB) one matrix for the image
 // and one GEMM split by output channel (`weightProduct`: on SD's deepest maps, 64 pixels or
 // fewer, a kernel that reads the weight in place); on large ones band by band, each band's im2col matrix
@@ -51,6 +53,15 @@ extension Tensor {
             weight.withUnsafeBufferPointer { wt in
                 result.withUnsafeMutableBufferPointer { out in
                     let input = x.baseAddress!, output = out.baseAddress!
+                    if let winogradCache,
+                        WinogradConvolution.appliesWhenKept(
+                            cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding),
+                        WinogradConvolution.runKept(
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            bias: bias?.scalars, output: output, cache: winogradCache)
+                    {
+                        return
+                    }
                     if WinogradConvolution.applies(
                         cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
                     {

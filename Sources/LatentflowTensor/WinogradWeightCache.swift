@@ -13,7 +13,9 @@ public final class WinogradWeightCache: @unchecked Sendable {
     /// Off by default: in a whole UNet the kept transforms measured no faster, though a single
     /// layer timed in a loop did (README, "Kept Winograd transforms"; likely because a fresh
     /// transform leaves U in the L3 cache for the GEMMs that follow, while a kept one is read back
-    /// from memory; not measured). A 512 px SD1.5 UNet's transforms take 694 MiB.
+    /// from memory; not measured). A 512 px SD1.5 UNet's transforms take 694 MiB. With a budget,
+    /// 16-wide maps also take F(2x2) (`WinogradConvolution.appliesWhenKept`), which did measure
+    /// faster in a whole UNet.
     public static var budgetBytes: Int {
         get { ledger.withLock { $0.budget } }
         set { ledger.withLock { $0.budget = max(0, newValue) } }

@@ -80,6 +80,39 @@ final class Conv2DTests: XCTestCase {
         XCTAssertEqual(WinogradWeightCache.usedBytes - start, 16 * 16 * 16 * 4, "now the second layer keeps its own")
     }
 
+    /// Maps under 32 wide whose F(2x2) planes are thin products (a 1 MB weight, at most 64
+    /// tiles) take Winograd when the layer's transform is kept, and match im2col (itself matched
+    /// to PyTorch above); with no room in the budget they run im2col itself.
+    func testNarrowMapsTakeWinogradWhenTheTransformIsKept() throws {
+        let budget = WinogradWeightCache.budgetBytes
+        defer { WinogradWeightCache.budgetBytes = budget }
+        let channels = 512
+        // Two images; 13x17 leaves partial tiles on both edges (7 x 9 = 63 tiles).
+        let x = unitVarianceNoise([2, channels, 13, 17], seed: 5)
+        let weight = unitVarianceNoise([channels, channels, 3, 3], seed: 6).scaled(
+            by: 1 / (Float(channels * 9)).squareRoot())
+        let bias = unitVarianceNoise([channels], seed: 7)
+        func convolved(_ cache: WinogradWeightCache?) throws -> Tensor {
+            try x.conv2d(weight: weight, bias: bias, stride: 1, padding: .uniform(1), winogradCache: cache)
+        }
+        ConvolutionSettings.winograd = .off
+        let reference = try convolved(nil)
+        ConvolutionSettings.winograd = .automatic
+        let start = WinogradWeightCache.usedBytes
+        WinogradWeightCache.budgetBytes = start
+        let cache = WinogradWeightCache()
+        XCTAssertEqual(try convolved(cache).scalars, reference.scalars, "no room: im2col")
+        XCTAssertEqual(WinogradWeightCache.usedBytes, start)
+        WinogradWeightCache.budgetBytes = start + 16 * channels * channels * 4
+        for call in 1...2 {
+            let result = try convolved(cache)
+            assertClose(result, reference, tolerance: 5e-6, "kept F(2x2), call \(call)")
+            XCTAssertNotEqual(result.scalars, reference.scalars, "call \(call) took im2col")
+        }
+        XCTAssertEqual(
+            WinogradWeightCache.usedBytes - start, 16 * channels * channels * 4, "the kept transform's bytes")
+    }
+
     private func compareFixtures(_ label: String) throws {
         for name in [
             "conv3x3", "conv3x3_stride2", "conv1x1", "conv3x3_wide", "conv3x3_winograd_odd", "conv_vae_down",
