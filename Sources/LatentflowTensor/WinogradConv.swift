@@ -34,9 +34,9 @@ enum WinogradConvolution {
     static func appliesWhenKept(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int, padding: Padding2D)
         -> Bool
     {
-        kh == 3 && kw == 3 && stride == 1 && padding == .uniform(1) && w >= 16 && w < minimumWidth && h >= 4
-            && ((h + 1) / 2) * ((w + 1) / 2) <= WeightStationaryGEMM.maximumWidth
-            && WeightStationaryGEMM.applies(n: cout, s: ((h + 1) / 2) * ((w + 1) / 2), k: cin)
+        let tiles = ((h + 1) / 2) * ((w + 1) / 2)
+        return kh == 3 && kw == 3 && stride == 1 && padding == .uniform(1) && w >= 16 && w < minimumWidth && h >= 4
+            && tiles <= WeightStationaryGEMM.maximumWidth && WeightStationaryGEMM.applies(n: cout, s: tiles, k: cin)
             && ConvolutionSettings.winograd == .automatic
     }
 

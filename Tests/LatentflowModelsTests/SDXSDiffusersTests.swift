@@ -164,24 +164,28 @@ final class SDXSDiffusersTests: XCTestCase {
     /// Keys TAESD lacks or does not read are named as the diffusers file has them.
     func testAutoencoderTinyKeyErrorsNameTheFilesKeys() throws {
         let file = try SafeTensorsFile(path: Self.autoencoderTiny)
-        var tensors: [String: Tensor] = [:]
-        for key in file.keys where key != "decoder.layers.17.conv.2.weight" { tensors[key] = try file.tensor(key) }
+        var complete: [String: Tensor] = [:]
+        for key in file.keys { complete[key] = try file.tensor(key) }
+        func assertRefused(_ tensors: [String: Tensor], naming key: String, notNaming taesdKey: String? = nil) {
+            XCTAssertThrowsError(try TAESDFiles.load(diffusersAutoencoderTiny: tensors, source: "vae.safetensors")) {
+                error in
+                let message = "\(error)"
+                XCTAssertTrue(message.contains("vae.safetensors") && message.contains(key), message)
+                if let taesdKey { XCTAssertFalse(message.contains(" " + taesdKey), message) }
+            }
+        }
+        // A decoder key missing: diffusers' index 17 is TAESD's decoder 18.
+        var tensors = complete
+        tensors["decoder.layers.17.conv.2.weight"] = nil
+        assertRefused(tensors, naming: "decoder.layers.17.conv.2.weight", notNaming: "18.conv.2.weight")
+        // An encoder key no layer reads.
+        tensors = complete
         tensors["encoder.layers.15.weight"] = Tensor(shape: [1])
-        XCTAssertThrowsError(try TAESDFiles.load(diffusersAutoencoderTiny: tensors, source: "vae.safetensors")) {
-            error in
-            let message = "\(error)"
-            XCTAssertTrue(message.contains("vae.safetensors"), message)
-            XCTAssertTrue(
-                message.contains("decoder.layers.17.conv.2.weight") || message.contains("encoder.layers.15.weight"),
-                message)
-            XCTAssertFalse(message.contains(" 18.conv.2.weight"), message)
-        }
-        tensors["decoder.layers.17.conv.2.weight"] = try file.tensor("decoder.layers.17.conv.2.weight")
+        assertRefused(tensors, naming: "encoder.layers.15.weight", notNaming: "15.weight")
+        // A key of neither part.
+        tensors = complete
         tensors["vae.extra"] = Tensor(shape: [1])
-        XCTAssertThrowsError(try TAESDFiles.load(diffusersAutoencoderTiny: tensors, source: "vae.safetensors")) {
-            error in
-            XCTAssertTrue("\(error)".contains("vae.extra"), "\(error)")
-        }
+        assertRefused(tensors, naming: "vae.extra")
     }
 
     /// An AutoencoderTiny with other block counts than TAESD's (1 block per level) is refused by
