@@ -11,10 +11,14 @@ struct KernelBenchmark {
     var note: String?
 
     static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
-        [
-            try conv(channels: 320, size: 64, repeats: repeats, reference: reference),
+        let conv320 = try conv(channels: 320, size: 64, repeats: repeats, reference: reference)
+        return [
+            conv320,
+            try groupNormSiLU(channels: 320, size: 64, feeding: conv320, repeats: repeats, reference: reference),
             try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
             try conv(channels: 512, size: 128, repeats: repeats, reference: reference),  // the VAE decoder at 512 px
+            try conv(channels: 64, size: 512, repeats: repeats, reference: reference),  // TAESD's last level at 512 px
+            try conv(channels: 64, size: 128, repeats: repeats, reference: reference),  // TAESD's second level
             try attention(tokens: 4096, heads: 8, headDim: 40, repeats: repeats, reference: reference),
         ]
     }
@@ -29,6 +33,23 @@ struct KernelBenchmark {
         ) {
             _ = try x.conv2d(weight: w, bias: b, stride: 1, padding: .uniform(1), winogradCache: layer)
         }
+    }
+
+    /// The GroupNorm→SiLU pass that opens a ResNet block, timed against the convolution it feeds:
+    /// what fusing it into that convolution's input transform could save at most (the pass
+    /// would shrink to its statistics, the transform would compute the SiLU instead).
+    static func groupNormSiLU(
+        channels: Int, size: Int, feeding conv: KernelBenchmark, repeats: Int, reference: ReferenceRate
+    ) throws -> KernelBenchmark {
+        let x = random([1, channels, size, size]), gamma = random([channels]), beta = random([channels])
+        // Counted as 0 GFLOP: the pass is memory- and exp-bound; its row reports time only.
+        var result = try reference.measure(
+            "group norm 32 + SiLU, \(channels) ch at \(size)x\(size)", gflop: 0, repeats: repeats
+        ) {
+            _ = try x.groupNorm(groups: 32, weight: gamma, bias: beta, epsilon: 1e-5, fuseSiLU: true)
+        }
+        result.note = String(format: "%.1f%% of the conv it feeds", 100 * result.seconds / conv.seconds)
+        return result
     }
 
     static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int, reference: ReferenceRate) throws
