@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "CAllocatorPolicy"),
         // OpenBLAS's kernel choice at run time and the CPU features it depends on (see BLASCore).
         .target(name: "COpenBLASCore", dependencies: ["COpenBLAS"]),
+        // bfloat16 products on AVX512-BF16, compiled per function for that target (see BFloat16GEMM).
+        .target(name: "CBFloat16GEMM"),
 
         // Each target's comment names what it may import; nothing else (the layers only point down).
         // Kernels at AVX-512 width, compiled for x86-64-v4: LatentflowTensor calls them only after
@@ -66,12 +68,12 @@ let package = Package(
         // the other modules. May import: nothing.
         .target(name: "LatentflowTensorAVX512", swiftSettings: avx512Flags + swift5Mode),
         // The numeric layer: tensors and kernels. May import: COpenBLAS, COpenBLASCore, CAllocatorPolicy,
-        // LatentflowTensorAVX512.
+        // CBFloat16GEMM, LatentflowTensorAVX512.
         // Swift 5 mode: kernels hand raw buffers to worker threads, and the Swift 6 checker cannot
         // see that each thread writes a disjoint range.
         .target(
             name: "LatentflowTensor",
-            dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy", "LatentflowTensorAVX512"],
+            dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy", "CBFloat16GEMM", "LatentflowTensorAVX512"],
             swiftSettings: vectorFlags + swift5Mode),
         // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.

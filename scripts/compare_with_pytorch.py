@@ -4,9 +4,11 @@ Run by hand (never by CI), after `swift build -c release --product latentflow`:
     pip install torch diffusers transformers
     python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
         [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]] [--rounds 3]
-        [--winograd-cache-mb 1024]
+        [--winograd-cache-mb 1024] [--pytorch-dtype bfloat16]
 PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
-SD1.5's configuration with random weights, float32 on the CPU; Latentflow runs
+SD1.5's configuration with random weights, float32 on the CPU (--pytorch-dtype bfloat16: PyTorch's
+side in bfloat16, which its CPU kernels run on AVX512-BF16 or AMX hosts; Latentflow's stays float32,
+so the ratio shows what reduced precision gives a peer, not a like-for-like comparison); Latentflow runs
 `latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
 Latentflow is faster.
 
@@ -39,7 +41,9 @@ parser.add_argument("--winograd-cache-mb", type=int,
 # rounds alternate the two sides, so that a drift shows as rounds that disagree instead of biasing one ratio.
 parser.add_argument("--rounds", type=int, default=1,
                     help="alternate PyTorch's pass and Latentflow's this many times; report each round's ratio")
+parser.add_argument("--pytorch-dtype", choices=["float32", "bfloat16"], default="float32")
 args = parser.parse_args()
+dtype = getattr(torch, args.pytorch_dtype)
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
@@ -49,7 +53,14 @@ vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("
 # ViT-L/14's text tower (CLIPTextConfig's defaults are the smaller ViT-B's: width 512, 8 heads).
 clip = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_attention_heads=12,
                                     num_hidden_layers=12, projection_dim=768, hidden_act="quick_gelu")).eval()
-context = torch.randn(1, 77, 768)
+unet.to(dtype)
+vae.to(dtype)
+clip.to(dtype)
+context = torch.randn(1, 77, 768, dtype=dtype)
+
+
+def noise(*shape):
+    return torch.randn(*shape, dtype=dtype)
 
 
 def median_time(fn):
@@ -65,11 +76,11 @@ def median_time(fn):
 
 cases = {
     "CLIP text encoder (77 tokens)": lambda: clip(torch.full((1, 77), 320)),
-    "UNet forward 32x32 latent": lambda: unet(torch.randn(1, 4, 32, 32), 999, encoder_hidden_states=context),
-    "UNet forward 64x64 latent": lambda: unet(torch.randn(1, 4, 64, 64), 999, encoder_hidden_states=context),
-    "VAE decode 256x256": lambda: vae.decode(torch.randn(1, 4, 32, 32)),
-    "VAE decode 512x512": lambda: vae.decode(torch.randn(1, 4, 64, 64)),
-    "VAE encode 512x512": lambda: vae.encode(torch.randn(1, 3, 512, 512)),
+    "UNet forward 32x32 latent": lambda: unet(noise(1, 4, 32, 32), 999, encoder_hidden_states=context),
+    "UNet forward 64x64 latent": lambda: unet(noise(1, 4, 64, 64), 999, encoder_hidden_states=context),
+    "VAE decode 256x256": lambda: vae.decode(noise(1, 4, 32, 32)),
+    "VAE decode 512x512": lambda: vae.decode(noise(1, 4, 64, 64)),
+    "VAE encode 512x512": lambda: vae.encode(noise(1, 3, 512, 512)),
 }
 if args.workflow_checkpoint:
     import tempfile

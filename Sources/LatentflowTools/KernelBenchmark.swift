@@ -13,6 +13,7 @@ struct KernelBenchmark {
     static func runAll(repeats: Int, reference: ReferenceRate) throws -> [KernelBenchmark] {
         let conv320 = try conv(channels: 320, size: 64, repeats: repeats, reference: reference)
         return [
+            try bfloat16Product(repeats: repeats, reference: reference),
             conv320,
             try groupNormSiLU(channels: 320, size: 64, feeding: conv320, repeats: repeats, reference: reference),
             try conv(channels: 640, size: 32, repeats: repeats, reference: reference),
@@ -50,6 +51,27 @@ struct KernelBenchmark {
         }
         result.note = String(format: "%.1f%% of the conv it feeds", 100 * result.seconds / conv.seconds)
         return result
+    }
+
+    /// R's product with bfloat16 inputs (`BFloat16GEMM`, float32 sums): AVX512-BF16 where the CPU
+    /// has it, else the float32 emulation (which the row's name says).
+    static func bfloat16Product(repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
+        let (m, k, n) = (320, 2880, 4096)
+        let w = random([m, k]), x = random([k, n])
+        var c = Tensor(shape: [m, n])
+        let weight = BFloat16GEMM.Weight(w)
+        let path = BFloat16GEMM.useNativeKernel ? "AVX512-BF16" : "emulated in float32"
+        return try x.withUnsafeBufferPointer { xs in
+            try c.withUnsafeMutableBufferPointer { cs in
+                try reference.measure(
+                    "bfloat16 GEMM \(m)x\(k) · \(k)x\(n) (\(path))", gflop: 2.0 * Double(m * n * k) / 1e9,
+                    repeats: repeats
+                ) {
+                    BFloat16GEMM.multiply(
+                        weight, columns: n, x: xs.baseAddress!, ldx: n, accumulate: false, c: cs.baseAddress!, ldc: n)
+                }
+            }
+        }
     }
 
     static func attention(tokens: Int, heads: Int, headDim: Int, repeats: Int, reference: ReferenceRate) throws

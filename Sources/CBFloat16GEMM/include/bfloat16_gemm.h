@@ -1,0 +1,33 @@
+#ifndef LATENTFLOW_BFLOAT16_GEMM_H
+#define LATENTFLOW_BFLOAT16_GEMM_H
+
+#include <stdint.h>
+
+/* Products with bfloat16 inputs and float32 accumulation, on AVX512-BF16's dot-product
+   instruction (VDPBF16PS: per float32 lane, acc += a0*b0 + a1*b1 of two bfloat16 pairs). */
+
+/* 1 when the CPU runs AVX512-BF16 (and AVX-512 F). */
+int lf_cpu_has_avx512_bf16(void);
+
+/* Rows of the weight per register tile; a packed weight has its row count rounded up to it. */
+enum { LF_BF16_TILE_ROWS = 12, LF_BF16_TILE_COLUMNS = 32 };
+
+/* Words a packed weight [m, k] takes: m rounded up to 12 rows, k rounded up to pairs. */
+long lf_bf16_packed_weight_words(int m, int k);
+
+/* Packs row-major float32 `w` [m, k] (row stride `ldw`) as bfloat16, rounded to nearest even:
+   tiles of 12 rows, each [k/2][12] words holding the pair (w[r][2p] low, w[r][2p+1] high); zero
+   past the last row and column. */
+void lf_bf16_pack_weight(const float *w, int m, int k, int ldw, uint32_t *packed);
+
+/* c[m, n0..<n1] (row stride ldc) = W · x[k, n0..<n1] (row stride ldx), or += when `accumulate`;
+   x is float32, rounded to bfloat16 as it is packed, 32 columns at a time, into `scratch`
+   (lf_bf16_scratch_words(k) words). Only on a CPU where lf_cpu_has_avx512_bf16() is 1. */
+void lf_bf16_gemm_columns(
+    int m, int k, const uint32_t *packed, const float *x, int ldx, int n0, int n1, float *c, int ldc,
+    int accumulate, uint32_t *scratch);
+
+/* Scratch words lf_bf16_gemm_columns needs for depth k. */
+long lf_bf16_scratch_words(int k);
+
+#endif
