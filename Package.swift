@@ -73,7 +73,9 @@ let package = Package(
         // see that each thread writes a disjoint range.
         .target(
             name: "LatentflowTensor",
-            dependencies: ["COpenBLAS", "COpenBLASCore", "CAllocatorPolicy", "CBFloat16GEMM", "LatentflowTensorAVX512"],
+            dependencies: [
+                "COpenBLAS", "COpenBLASCore", "CAllocatorPolicy", "CBFloat16GEMM", "LatentflowTensorAVX512",
+            ],
             swiftSettings: vectorFlags + swift5Mode),
         // The workflow engine: formats, typed ports and nodes, validation, cached execution; the
         // IMAGE and MASK port values every pack shares. No model code. May import: LatentflowTensor.

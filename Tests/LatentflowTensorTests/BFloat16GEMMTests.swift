@@ -9,7 +9,8 @@ import XCTest
 /// has it and through the float32 emulation on every host.
 final class BFloat16GEMMTests: XCTestCase {
     static let fixtures: SafeTensorsFile = {
-        let url = Bundle.module.url(forResource: "bfloat16_gemm", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let url = Bundle.module.url(
+            forResource: "bfloat16_gemm", withExtension: "safetensors", subdirectory: "Fixtures")!
         return try! SafeTensorsFile(path: url.path)
     }()
 
@@ -23,7 +24,8 @@ final class BFloat16GEMMTests: XCTestCase {
         let expected = try Self.fixtures.tensor("rounding.expected").scalars
         for (value, reference) in zip(input, expected) {
             XCTAssertEqual(
-                roundedToBFloat16(value).bitPattern, reference.bitPattern, "bfloat16 of \(value) should be \(reference)")
+                roundedToBFloat16(value).bitPattern, reference.bitPattern, "bfloat16 of \(value) should be \(reference)"
+            )
         }
     }
 
@@ -49,7 +51,8 @@ final class BFloat16GEMMTests: XCTestCase {
                     // float32 sums of up to 1283 exact products: far below bfloat16's own 4e-3.
                     assertClose(
                         c, expected, tolerance: 2e-6 * Float(k).squareRoot(),
-                        "\(name) \(m)x\(n)x\(k)\(accumulate ? " accumulated" : "") \(native ? "AVX512-BF16" : "emulated")")
+                        "\(name) \(m)x\(n)x\(k)\(accumulate ? " accumulated" : "") \(native ? "AVX512-BF16" : "emulated")"
+                    )
                 }
             }
         }
