@@ -53,9 +53,10 @@ vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("
 # ViT-L/14's text tower (CLIPTextConfig's defaults are the smaller ViT-B's: width 512, 8 heads).
 clip = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_attention_heads=12,
                                     num_hidden_layers=12, projection_dim=768, hidden_act="quick_gelu")).eval()
-unet.to(dtype)
-vae.to(dtype)
-clip.to(dtype)
+if dtype != torch.float32:  # (diffusers warns about any .to() cast, even to the dtype a model has)
+    unet.to(dtype)
+    vae.to(dtype)
+    clip.to(dtype)
 context = torch.randn(1, 77, 768, dtype=dtype)
 
 
