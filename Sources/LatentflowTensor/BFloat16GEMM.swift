@@ -14,30 +14,40 @@ public enum BFloat16GEMM {
     /// Whether this CPU runs the AVX512-BF16 kernel (else the float32 emulation runs).
     public static let hasNativeKernel = lf_cpu_has_avx512_bf16() == 1
 
-    /// Forces the float32 emulation, for tests that compare the two paths.
+    /// Whether weights made from now on take the kernel's path; false forces the float32
+    /// emulation, for tests that compare the two paths.
     nonisolated(unsafe) public static var useNativeKernel = hasNativeKernel
 
-    /// A weight `[m, k]` rounded to bfloat16 once and packed for the kernel (about half the
-    /// float32 weight's memory); the emulation keeps the rounded values as float32 instead.
+    /// A weight `[m, k]` rounded to bfloat16 once: packed for the kernel (half the float32 weight's
+    /// memory) when it runs, else kept as the rounded float32 values the emulation multiplies.
+    /// Which of the two is fixed when the weight is made (`useNativeKernel` at that time).
     public final class Weight: @unchecked Sendable {
         public let rows: Int, depth: Int
-        let packed: [UInt32]
-        let rounded: [Float]
+        /// The kernel's tiles (`lf_bf16_pack_weight`), or nil where the emulation runs.
+        let packed: [UInt32]?
+        /// The rounded values `[rows, depth]` for the emulation, or nil where the kernel runs.
+        let rounded: [Float]?
 
         public init(_ weight: UnsafePointer<Float>, rows: Int, depth: Int, rowStride: Int? = nil) {
             precondition(rows > 0 && depth > 0, "a bfloat16 weight needs rows and depth")
             (self.rows, self.depth) = (rows, depth)
             let ldw = rowStride ?? depth
-            var packed = [UInt32](repeating: 0, count: Int(lf_bf16_packed_weight_words(Int32(rows), Int32(depth))))
-            packed.withUnsafeMutableBufferPointer {
-                lf_bf16_pack_weight(weight, Int32(rows), Int32(depth), Int32(ldw), $0.baseAddress!)
+            if useNativeKernel {
+                let words = Int(lf_bf16_packed_weight_words(Int32(rows), Int32(depth)))
+                packed = [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
+                    lf_bf16_pack_weight(weight, Int32(rows), Int32(depth), Int32(ldw), buffer.baseAddress!)
+                    count = words
+                }
+                rounded = nil
+            } else {
+                rounded = [Float](unsafeUninitializedCapacity: rows * depth) { buffer, count in
+                    for r in 0..<rows {
+                        for c in 0..<depth { buffer[r * depth + c] = roundedToBFloat16(weight[r * ldw + c]) }
+                    }
+                    count = rows * depth
+                }
+                packed = nil
             }
-            self.packed = packed
-            var rounded = [Float](repeating: 0, count: rows * depth)
-            for r in 0..<rows {
-                for c in 0..<depth { rounded[r * depth + c] = roundedToBFloat16(weight[r * ldw + c]) }
-            }
-            self.rounded = rounded
         }
 
         public convenience init(_ weight: Tensor) {
@@ -55,13 +65,13 @@ public enum BFloat16GEMM {
     ) {
         let (m, k) = (weight.rows, weight.depth)
         guard n > 0 else { return }
-        guard useNativeKernel else {
+        guard let packed = weight.packed else {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
             defer { rounded.deallocate() }
             for row in 0..<k {
                 for column in 0..<n { rounded[row * n + column] = roundedToBFloat16(x[row * ldx + column]) }
             }
-            weight.rounded.withUnsafeBufferPointer { w in
+            weight.rounded!.withUnsafeBufferPointer { w in
                 sgemm(
                     transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
                     beta: accumulate ? 1 : 0, c: c, ldc: ldc)
@@ -73,7 +83,7 @@ public enum BFloat16GEMM {
         let scratchWords = Int(lf_bf16_scratch_words(Int32(k)))
         let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: Threads.count * scratchWords)
         defer { scratch.deallocate() }
-        weight.packed.withUnsafeBufferPointer { packed in
+        packed.withUnsafeBufferPointer { packed in
             parallelChunks(strips, chunksPerThread: 4) { range, thread in
                 lf_bf16_gemm_columns(
                     Int32(m), Int32(k), packed.baseAddress!, x, Int32(ldx), Int32(range.lowerBound * strip),
