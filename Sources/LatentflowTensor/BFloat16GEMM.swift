@@ -96,9 +96,7 @@ public enum BFloat16GEMM {
 
 /// The float32 value nearest to `value` in bfloat16 (ties to even), as PyTorch's
 /// `tensor.to(torch.bfloat16)` rounds; NaN stays NaN.
+@inline(__always)
 public func roundedToBFloat16(_ value: Float) -> Float {
-    if value.isNaN { return value }
-    let bits = value.bitPattern
-    let rounded = (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000
-    return Float(bitPattern: rounded)
+    Float(bitPattern: UInt32(HalfPrecision.bfloat16Bits(value)) << 16)
 }

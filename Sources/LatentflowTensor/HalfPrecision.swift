@@ -37,12 +37,16 @@ public enum HalfPrecision {
 
     /// float32 to bfloat16 bits, rounding to nearest even (as `tensor.bfloat16()`); NaN stays NaN.
     public static func narrowToBFloat16(_ values: UnsafeBufferPointer<Float>) -> [UInt16] {
-        values.map { value in
-            let bits = value.bitPattern
-            if value.isNaN { return 0x7FC0 }
-            let roundingBias = UInt32(0x7FFF) + ((bits >> 16) & 1)
-            return UInt16((bits &+ roundingBias) >> 16)
-        }
+        values.map(bfloat16Bits)
+    }
+
+    /// One value's bfloat16 bits, rounded to nearest even; NaN becomes the canonical quiet NaN.
+    @inline(__always)
+    public static func bfloat16Bits(_ value: Float) -> UInt16 {
+        if value.isNaN { return 0x7FC0 }
+        let bits = value.bitPattern
+        let roundingBias = UInt32(0x7FFF) + ((bits >> 16) & 1)
+        return UInt16((bits &+ roundingBias) >> 16)
     }
 }
 
