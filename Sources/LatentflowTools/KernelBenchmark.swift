@@ -56,7 +56,7 @@ struct KernelBenchmark {
     /// R's product with bfloat16 inputs (`BFloat16GEMM`, float32 sums): AVX512-BF16 where the CPU
     /// has it, else the float32 emulation (which the row's name says).
     static func bfloat16Product(repeats: Int, reference: ReferenceRate) throws -> KernelBenchmark {
-        let (m, k, n) = (320, 2880, 4096)
+        let (m, k, n) = (reference.m, reference.k, reference.n)
         let w = random([m, k]), x = random([k, n])
         var c = Tensor(shape: [m, n])
         let weight = BFloat16GEMM.Weight(w)
@@ -64,8 +64,7 @@ struct KernelBenchmark {
         return try x.withUnsafeBufferPointer { xs in
             try c.withUnsafeMutableBufferPointer { cs in
                 try reference.measure(
-                    "bfloat16 GEMM \(m)x\(k) · \(k)x\(n) (\(path))", gflop: 2.0 * Double(m * n * k) / 1e9,
-                    repeats: repeats
+                    "bfloat16 GEMM \(m)x\(k) · \(k)x\(n) (\(path))", gflop: reference.gflop, repeats: repeats
                 ) {
                     BFloat16GEMM.multiply(
                         weight, columns: n, x: xs.baseAddress!, ldx: n, accumulate: false, c: cs.baseAddress!, ldc: n)
