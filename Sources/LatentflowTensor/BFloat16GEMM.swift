@@ -2,9 +2,10 @@ import CBFloat16GEMM
 
 /// `C[m, n] = W[m, k] · X[k, n]` (or `C += W · X`) with both inputs rounded to bfloat16 and
 /// float32 accumulation: the products of PyTorch's bfloat16 matmul on CPUs with AVX512-BF16,
-/// whose dot-product instruction does two multiply-adds per float32 lane. On a Zen 4 core the
-/// kernel measured 153-185 GFLOP/s against OpenBLAS sgemm's 82 on the same 320x4096x2880
-/// product (`latentflow-tools bench` reports it as a ratio to R). Elsewhere the same rounded
+/// whose dot-product instruction does two multiply-adds per float32 lane. On one Zen 4 core the
+/// kernel measured 153 GFLOP/s against OpenBLAS sgemm's 82 on a 320x4096x2880 product, and
+/// 1.7-2.5x sgemm's rate on the UNet's other product shapes (`latentflow-tools bench` reports it
+/// on two threads as a ratio to R: 1.73-2.00 R there). Elsewhere the same rounded
 /// inputs go through OpenBLAS in float32: the same result up to the order of the float32 sums,
 /// which is what the tests check on every host.
 ///
