@@ -27,11 +27,12 @@ long lf_bf16_packed_weight_words(int m, int k) { return (long)((m + MR - 1) / MR
 
 long lf_bf16_scratch_words(int k) { return (long)pairs(k) * NR; }
 
-/* float32 to bfloat16, rounded to nearest even (NaN stays NaN: its quiet bit survives). */
+/* float32 to bfloat16, rounded to nearest even; NaN becomes the canonical quiet NaN 0x7fc0, as
+   in HalfPrecision.bfloat16Bits, so the kernel and the float32 emulation round alike. */
 static inline uint32_t bf16_bits(float value) {
     uint32_t bits;
     memcpy(&bits, &value, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40u;
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
     return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
 }
 
@@ -61,10 +62,9 @@ BF16_TARGET static inline __m512i round_to_bf16(__m512 v) {
     __m512i bits = _mm512_castps_si512(v);
     __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
     __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-    // NaN lanes: keep the top half with the quiet bit set, as bf16_bits does.
+    // NaN lanes: the canonical quiet NaN, as bf16_bits.
     __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
-    return _mm512_mask_mov_epi32(rounded, nan, quiet);
+    return _mm512_mask_mov_epi32(rounded, nan, _mm512_set1_epi32(0x7fc0));
 }
 
 /* x[k, col0..<col0+count] to [k/2][32] pairs (row 2p low, 2p+1 high), zero past count and k. */
@@ -137,5 +137,6 @@ void lf_bf16_gemm_columns(
     int accumulate, uint32_t *scratch) {
     (void)m; (void)k; (void)packed; (void)x; (void)ldx; (void)n0; (void)n1; (void)c; (void)ldc;
     (void)accumulate; (void)scratch;
+    __builtin_trap(); /* no such kernel here: callers check lf_cpu_has_avx512_bf16() first */
 }
 #endif
