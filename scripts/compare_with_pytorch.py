@@ -4,11 +4,12 @@ Run by hand (never by CI), after `swift build -c release --product latentflow`:
     pip install torch diffusers transformers
     python3 scripts/compare_with_pytorch.py [--threads 2] [--repeats 3] [--only unet]
         [--workflow-checkpoint FILE.safetensors [--sizes 256 --sizes 512]] [--rounds 3]
-        [--winograd-cache-mb 1024] [--pytorch-dtype bfloat16]
+        [--winograd-cache-mb 1024] [--pytorch-dtype bfloat16] [--latentflow-bf16-unet]
 PyTorch runs diffusers' UNet2DConditionModel / AutoencoderKL and transformers' CLIPTextModel in
 SD1.5's configuration with random weights, float32 on the CPU (--pytorch-dtype bfloat16: PyTorch's
 side in bfloat16, which its CPU kernels run on AVX512-BF16 or AMX hosts; Latentflow's stays float32,
-so the ratio shows what reduced precision gives a peer, not a like-for-like comparison); Latentflow runs
+so the ratio shows what reduced precision gives a peer, not a like-for-like comparison, unless
+--latentflow-bf16-unet puts Latentflow's UNet in bfloat16 too: `bench --bf16-unet`); Latentflow runs
 `latentflow bench --models --json` on the same machine right after. Ratios below 1 mean
 Latentflow is faster.
 
@@ -42,6 +43,8 @@ parser.add_argument("--winograd-cache-mb", type=int,
 parser.add_argument("--rounds", type=int, default=1,
                     help="alternate PyTorch's pass and Latentflow's this many times; report each round's ratio")
 parser.add_argument("--pytorch-dtype", choices=["float32", "bfloat16"], default="float32")
+parser.add_argument("--latentflow-bf16-unet", action="store_true",
+                    help="Latentflow's side runs its UNet with bfloat16 products (bench --bf16-unet)")
 args = parser.parse_args()
 dtype = getattr(torch, args.pytorch_dtype)
 torch.set_num_threads(args.threads)
@@ -111,6 +114,8 @@ for o in args.only:
     command += ["--only", o]
 if args.winograd_cache_mb is not None:
     command += ["--winograd-cache-mb", str(args.winograd_cache_mb)]
+if args.latentflow_bf16_unet:
+    command.append("--bf16-unet")
 if args.workflow_checkpoint:
     command += ["--workflow-checkpoint", args.workflow_checkpoint]
     for size in args.sizes or [256, 512]:
@@ -119,7 +124,9 @@ if args.workflow_checkpoint:
 rounds = []
 for _ in range(max(1, args.rounds)):
     pytorch = {name: median_time(fn) for name, fn in cases.items()}
-    ours = {r["name"]: r["seconds"] for r in json.loads(subprocess.check_output(command))["results"]}
+    # (bench names its bfloat16 cases so; the cases are the same)
+    ours = {r["name"].replace(", bf16 UNet", "").replace(", bf16", ""): r["seconds"]
+            for r in json.loads(subprocess.check_output(command))["results"]}
     rounds.append((pytorch, ours))
 
 print(f"{'component':44} {'PyTorch':>10} {'Latentflow':>11} {'ratio':>7}")

@@ -36,6 +36,38 @@ for name, (m, n, k) in {"ragged": (37, 75, 31), "tiled": (24, 64, 256), "deep": 
     tensors[f"{name}.accumulated"] = (c.double() + product).float()
     cases[name] = {"m": m, "n": n, "k": k}
 
+# Layers in bfloat16 (the `--bf16-unet` mode): convolutions and a linear layer of random weights,
+# with, per case, the float64 result of the bfloat16-rounded input and weight (what a bfloat16
+# product with exact sums gives; the bias stays float32, as Latentflow adds it), the float64
+# result of the float32 values (exact), and PyTorch's own bfloat16 layer (`.to(torch.bfloat16)`
+# on input, weight and bias; its output is bfloat16 too) for the size of error it accepts.
+import torch.nn.functional as F
+
+
+def rounded(t):
+    return t.to(torch.bfloat16).double()
+
+
+layers = {
+    # name: (input shape, weight shape, stride, padding)
+    "conv1x1": ((2, 24, 9, 11), (40, 24, 1, 1), 1, 0),
+    "conv3x3_stride2": ((2, 16, 17, 20), (24, 16, 3, 3), 2, 1),
+    "conv3x3_same": ((1, 16, 40, 36), (24, 16, 3, 3), 1, 1),
+}
+for name, (xs, ws, stride, padding) in layers.items():
+    x, w, b = torch.randn(xs), torch.randn(ws) / (ws[1] * ws[2] * ws[3]) ** 0.5, torch.randn(ws[0])
+    tensors[f"{name}.x"], tensors[f"{name}.w"], tensors[f"{name}.b"] = x, w, b
+    tensors[f"{name}.rounded"] = F.conv2d(rounded(x), rounded(w), b.double(), stride, padding).float()
+    tensors[f"{name}.exact"] = F.conv2d(x.double(), w.double(), b.double(), stride, padding).float()
+    tensors[f"{name}.pytorch_bfloat16"] = F.conv2d(
+        x.to(torch.bfloat16), w.to(torch.bfloat16), b.to(torch.bfloat16), stride, padding).float()
+    cases[name] = {"stride": stride, "padding": padding}
+x, w, b = torch.randn(2, 50, 96), torch.randn(72, 96) / 96 ** 0.5, torch.randn(72)
+tensors["linear.x"], tensors["linear.w"], tensors["linear.b"] = x, w, b
+tensors["linear.rounded"] = F.linear(rounded(x), rounded(w), b.double()).float()
+tensors["linear.exact"] = F.linear(x.double(), w.double(), b.double()).float()
+tensors["linear.pytorch_bfloat16"] = F.linear(x.to(torch.bfloat16), w.to(torch.bfloat16), b.to(torch.bfloat16)).float()
+
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "LatentflowTensorTests", "Fixtures",
                    "bfloat16_gemm.safetensors")
 save_file({k: v.contiguous() for k, v in tensors.items()}, out, metadata={"cases": json.dumps(cases)})

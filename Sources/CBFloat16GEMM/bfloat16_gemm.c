@@ -54,6 +54,26 @@ void lf_bf16_pack_weight(const float *w, int m, int k, int ldw, uint32_t *packed
     }
 }
 
+long lf_bf16_packed_columns_words(int k, int n) { return (long)((n + NR - 1) / NR) * NR * pairs(k); }
+
+void lf_bf16_pack_transposed_columns(const float *w, int n, int k, int ldw, uint32_t *strips) {
+    int count = (n + NR - 1) / NR, depth = pairs(k);
+    for (int strip = 0; strip < count; strip++) {
+        uint32_t *out = strips + (long)strip * depth * NR;
+        for (int p = 0; p < depth; p++) {
+            for (int lane = 0; lane < NR; lane++) {
+                int row = strip * NR + lane;
+                uint32_t low = 0, high = 0;
+                if (row < n) {
+                    low = bf16_bits(w[(long)row * ldw + 2 * p]);
+                    if (2 * p + 1 < k) high = bf16_bits(w[(long)row * ldw + 2 * p + 1]);
+                }
+                out[p * NR + lane] = low | (high << 16);
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
@@ -114,6 +134,57 @@ BF16_TARGET static void tile_kernel(
     }
 }
 
+/* lf_bf16_pack_weight's layout, 16 pairs of a row at a time: a row's 32 floats split into even
+   and odd lanes, rounded, and scattered to their tile positions (a stride of 12 words). */
+BF16_TARGET static void pack_rows_avx512(const float *x, int m, int k, int ldx, uint32_t *packed) {
+    int tiles = (m + MR - 1) / MR, depth = pairs(k);
+    __m512i index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(MR));
+    __m512i evenIndex = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i oddIndex = _mm512_add_epi32(evenIndex, _mm512_set1_epi32(1));
+    for (int tile = 0; tile < tiles; tile++) {
+        uint32_t *out = packed + (long)tile * depth * MR;
+        for (int r = 0; r < MR; r++) {
+            int row = tile * MR + r;
+            for (int p0 = 0; p0 < depth; p0 += 16) {
+                int count = depth - p0 < 16 ? depth - p0 : 16;
+                __mmask16 mask = (__mmask16)((1u << count) - 1);
+                __m512i pair = _mm512_setzero_si512();
+                if (row < m) {
+                    const float *source = x + (long)row * ldx + 2 * p0;
+                    int floats = k - 2 * p0 < 32 ? k - 2 * p0 : 32;
+                    __mmask16 low = floats >= 16 ? 0xffff : (__mmask16)((1u << floats) - 1);
+                    __mmask16 high = floats >= 32 ? 0xffff : floats <= 16 ? 0 : (__mmask16)((1u << (floats - 16)) - 1);
+                    __m512 a = _mm512_maskz_loadu_ps(low, source), b = _mm512_maskz_loadu_ps(high, source + 16);
+                    __m512 even = _mm512_permutex2var_ps(a, evenIndex, b), odd = _mm512_permutex2var_ps(a, oddIndex, b);
+                    pair = _mm512_or_si512(round_to_bf16(even), _mm512_slli_epi32(round_to_bf16(odd), 16));
+                }
+                _mm512_mask_i32scatter_epi32(out + p0 * MR + r, mask, index, pair, 4);
+            }
+        }
+    }
+}
+
+void lf_bf16_pack_rows(const float *x, int m, int k, int ldx, uint32_t *packed) {
+    pack_rows_avx512(x, m, k, ldx, packed);
+}
+
+BF16_TARGET void lf_bf16_gemm_packed(
+    int m, int k, const uint32_t *packed, const uint32_t *strips, int n, int strip0, int strip1, float *c, int ldc,
+    int accumulate) {
+    int depth = pairs(k), tiles = (m + MR - 1) / MR;
+    for (int strip = strip0; strip < strip1; strip++) {
+        int col = strip * NR, count = n - col < NR ? n - col : NR;
+        const uint32_t *xs = strips + (long)strip * depth * NR;
+        for (int tile = 0; tile < tiles; tile++) {
+            int rows = m - tile * MR < MR ? m - tile * MR : MR;
+            tile_kernel(
+                packed + (long)tile * depth * MR, xs, depth, c + (long)tile * MR * ldc + col, ldc, rows, count,
+                accumulate);
+        }
+    }
+}
+
 BF16_TARGET void lf_bf16_gemm_columns(
     int m, int k, const uint32_t *packed, const float *x, int ldx, int n0, int n1, float *c, int ldc,
     int accumulate, uint32_t *scratch) {
@@ -132,6 +203,19 @@ BF16_TARGET void lf_bf16_gemm_columns(
     }
 }
 #else
+void lf_bf16_pack_rows(const float *x, int m, int k, int ldx, uint32_t *packed) {
+    (void)x; (void)m; (void)k; (void)ldx; (void)packed;
+    __builtin_trap(); /* no such kernel here: callers check lf_cpu_has_avx512_bf16() first */
+}
+
+void lf_bf16_gemm_packed(
+    int m, int k, const uint32_t *packed, const uint32_t *strips, int n, int strip0, int strip1, float *c, int ldc,
+    int accumulate) {
+    (void)m; (void)k; (void)packed; (void)strips; (void)n; (void)strip0; (void)strip1; (void)c; (void)ldc;
+    (void)accumulate;
+    __builtin_trap(); /* no such kernel here: callers check lf_cpu_has_avx512_bf16() first */
+}
+
 void lf_bf16_gemm_columns(
     int m, int k, const uint32_t *packed, const float *x, int ldx, int n0, int n1, float *c, int ldc,
     int accumulate, uint32_t *scratch) {

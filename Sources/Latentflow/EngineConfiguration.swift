@@ -1,6 +1,7 @@
 import Foundation
 import LatentflowIO
 import LatentflowNodes
+import LatentflowTensor
 
 /// Every setting of an engine, and the one place that reads `LATENTFLOW_*` environment
 /// variables: each setting comes from a flag, else its environment variable, else a default.
@@ -30,6 +31,9 @@ public struct EngineConfiguration: Sendable {
     /// The most the 3x3 convolutions keep of their Winograd-transformed weights between calls
     /// (`WinogradWeightCache`); nil leaves the process's setting as it is.
     public var winogradCacheBytes: Int?
+    /// What loaded UNets compute in: bfloat16 with `--bf16-unet` (ComfyUI's flag; fast on CPUs
+    /// with AVX512-BF16), else float32.
+    public var unetPrecision: ProductPrecision = .float32
 
     public static let defaultCacheBudgetBytes = 12 << 30
 
@@ -47,6 +51,7 @@ public struct EngineConfiguration: Sendable {
         public var memoryBudget: String?
         public var winogradCache: String?
         public var lowMemory = false
+        public var bf16UNet = false
 
         public init() {}
     }
@@ -54,7 +59,7 @@ public struct EngineConfiguration: Sendable {
     /// Flags, then the environment (`LATENTFLOW_BASE_DIR`, `LATENTFLOW_MODELS_DIR`,
     /// `LATENTFLOW_OUTPUT_DIR`, `LATENTFLOW_EXTRA_MODEL_PATHS` (colon-separated, added to the
     /// flags'), `LATENTFLOW_CACHE_BUDGET`, `LATENTFLOW_LOW_MEMORY=1`,
-    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`, `LATENTFLOW_MEMORY_BUDGET`, `LATENTFLOW_WINOGRAD_CACHE`), then
+    /// `LATENTFLOW_STEP_NOISE_SEED_OFFSET`, `LATENTFLOW_MEMORY_BUDGET`, `LATENTFLOW_WINOGRAD_CACHE`, `LATENTFLOW_BF16_UNET=1`), then
     /// defaults (the current folder).
     public static func resolve(
         _ flags: Flags = Flags(),
@@ -85,6 +90,7 @@ public struct EngineConfiguration: Sendable {
             configuration.winogradCacheBytes = try parseByteCount(budget, setting: "Winograd cache budget")
         }
         configuration.lowMemory = flags.lowMemory || environment["LATENTFLOW_LOW_MEMORY"] == "1"
+        if flags.bf16UNet || environment["LATENTFLOW_BF16_UNET"] == "1" { configuration.unetPrecision = .bfloat16 }
         if let offset = environment["LATENTFLOW_STEP_NOISE_SEED_OFFSET"] {
             guard let value = UInt64(offset) else {
                 throw ConfigurationError(
@@ -110,7 +116,7 @@ public struct EngineConfiguration: Sendable {
     public var nodeSettings: BuiltinNodeSettings {
         BuiltinNodeSettings(
             lowMemory: lowMemory, stepNoiseSeedOffset: stepNoiseSeedOffset, memoryBudgetBytes: memoryBudgetBytes,
-            preview: preview)
+            preview: preview, unetPrecision: unetPrecision)
     }
 
     /// `8589934592`, `8G`, `512M`, `64K` (binary units).

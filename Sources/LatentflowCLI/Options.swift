@@ -60,6 +60,13 @@ struct FolderOptions: ParsableArguments {
     )
     var lowMemory = false
 
+    @Flag(
+        name: .customLong("bf16-unet"),
+        help:
+            "Compute the UNet's convolutions and linear layers on bfloat16 inputs with float32 sums, as ComfyUI's --bf16-unet: about 1.3x faster on CPUs with AVX512-BF16, emulated (slower) elsewhere; images differ from float32 at bfloat16's rounding (also $LATENTFLOW_BF16_UNET=1)."
+    )
+    var bf16UNet = false
+
     var flags: EngineConfiguration.Flags {
         var flags = EngineConfiguration.Flags()
         flags.baseDirectory = baseDirectory
@@ -72,6 +79,7 @@ struct FolderOptions: ParsableArguments {
         flags.memoryBudget = memoryBudget
         flags.winogradCache = winogradCache
         flags.lowMemory = lowMemory
+        flags.bf16UNet = bf16UNet
         return flags
     }
 
@@ -88,6 +96,7 @@ struct FolderOptions: ParsableArguments {
         if let memoryBudget { arguments += ["--memory-budget", memoryBudget] }
         if let winogradCache { arguments += ["--winograd-cache", winogradCache] }
         if lowMemory { arguments.append("--low-memory") }
+        if bf16UNet { arguments.append("--bf16-unet") }
         return arguments
     }
 

@@ -1,4 +1,5 @@
 import LatentflowGraph
+import LatentflowTensor
 
 /// The built-in pack's settings, one value handed to the engine's environment by whoever builds
 /// it (the facade's `EngineConfiguration`); nodes read it with `environment.builtinSettings`.
@@ -15,11 +16,15 @@ public final class BuiltinNodeSettings: Sendable {
     public let memoryBudgetBytes: Int
     /// How samplers preview their steps (ComfyUI's `--preview-method`, `--preview-size`); none by default.
     public let preview: PreviewSettings
+    /// What loaded UNets compute in (ComfyUI's `--bf16-unet` gives bfloat16); ModelComputeDtype
+    /// overrides it per MODEL.
+    public let unetPrecision: ProductPrecision
 
     public init(
         lowMemory: Bool = false, stepNoiseSeedOffset: UInt64 = 0, memoryBudgetBytes: Int = MemoryBudget.defaultBytes,
-        preview: PreviewSettings = PreviewSettings()
+        preview: PreviewSettings = PreviewSettings(), unetPrecision: ProductPrecision = .float32
     ) {
+        self.unetPrecision = unetPrecision
         self.lowMemory = lowMemory
         self.stepNoiseSeedOffset = stepNoiseSeedOffset
         self.memoryBudgetBytes = memoryBudgetBytes

@@ -9,8 +9,8 @@ import CBFloat16GEMM
 /// inputs go through OpenBLAS in float32: the same result up to the order of the float32 sums,
 /// which is what the tests check on every host.
 ///
-/// A building block for a bfloat16 compute mode (ComfyUI's `--bf16-unet`), not yet called by
-/// the models: a UNet in bfloat16 measured 2.0x faster than in float32 in PyTorch on that host.
+/// The products of the bfloat16 compute mode (`ProductPrecision`, ComfyUI's `--bf16-unet`):
+/// a UNet in bfloat16 measured 2.0x faster than in float32 in PyTorch on that host.
 public enum BFloat16GEMM {
     /// Whether this CPU runs the AVX512-BF16 kernel (else the float32 emulation runs).
     public static let hasNativeKernel = lf_cpu_has_avx512_bf16() == 1
@@ -50,6 +50,9 @@ public enum BFloat16GEMM {
                 packed = nil
             }
         }
+
+        /// Bytes this weight keeps.
+        public var byteCount: Int { (packed?.count ?? 0) * 4 + (rounded?.count ?? 0) * 4 }
 
         public convenience init(_ weight: Tensor) {
             precondition(weight.rank == 2, "a bfloat16 weight is a matrix, got \(weight.shape)")
@@ -91,6 +94,125 @@ public enum BFloat16GEMM {
                     Int32(min(n, range.upperBound * strip)), c, Int32(ldc), accumulate ? 1 : 0,
                     scratch + thread * scratchWords)
             }
+        }
+    }
+}
+
+extension BFloat16GEMM {
+    /// The column operand `Wᵀ [k, n]` of a product `X · Wᵀ` (a linear layer's weight `W [n, k]`),
+    /// rounded to bfloat16 once: packed as the kernel's 32-column strips when it runs (half the
+    /// float32 weight's memory), else kept as the rounded float32 `Wᵀ` the emulation multiplies.
+    public final class Columns: @unchecked Sendable {
+        public let columns: Int, depth: Int
+        let strips: [UInt32]?
+        let roundedTransposed: [Float]?
+
+        /// From `weight` `[n, k]` (row stride `rowStride`, default k).
+        public init(transposing weight: UnsafePointer<Float>, columns n: Int, depth k: Int, rowStride: Int? = nil) {
+            precondition(n > 0 && k > 0, "a bfloat16 column operand needs columns and depth")
+            (columns, depth) = (n, k)
+            let ldw = rowStride ?? k
+            if useNativeKernel {
+                let words = Int(lf_bf16_packed_columns_words(Int32(k), Int32(n)))
+                strips = [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
+                    lf_bf16_pack_transposed_columns(weight, Int32(n), Int32(k), Int32(ldw), buffer.baseAddress!)
+                    count = words
+                }
+                roundedTransposed = nil
+            } else {
+                roundedTransposed = [Float](unsafeUninitializedCapacity: k * n) { buffer, count in
+                    for row in 0..<n {
+                        for i in 0..<k { buffer[i * n + row] = roundedToBFloat16(weight[row * ldw + i]) }
+                    }
+                    count = k * n
+                }
+                strips = nil
+            }
+        }
+
+        /// Bytes this operand keeps.
+        public var byteCount: Int { (strips?.count ?? 0) * 4 + (roundedTransposed?.count ?? 0) * 4 }
+    }
+
+    /// Row-major `C[m, n] = X[m, k] · Wᵀ`, or `C += X · Wᵀ` when `accumulate` (a linear layer):
+    /// X is rounded and packed as the kernel's broadcast operand, once per call, and the kept
+    /// strips of `Wᵀ` are its column operand, so nothing is transposed. Split over threads by
+    /// strips of 32 output columns.
+    public static func multiply(
+        rows x: UnsafePointer<Float>, count m: Int, ldx: Int, by w: Columns, accumulate: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let (n, k) = (w.columns, w.depth)
+        guard m > 0 else { return }
+        guard let strips = w.strips else {
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+            defer { rounded.deallocate() }
+            for row in 0..<m {
+                for i in 0..<k { rounded[row * k + i] = roundedToBFloat16(x[row * ldx + i]) }
+            }
+            w.roundedTransposed!.withUnsafeBufferPointer { wt in
+                sgemm(
+                    transA: false, transB: false, m: m, n: n, k: k, a: rounded, lda: k, b: wt.baseAddress!, ldb: n,
+                    beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            }
+            return
+        }
+        let tileRows = Int(LF_BF16_TILE_ROWS), stripWidth = Int(LF_BF16_TILE_COLUMNS)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(
+            capacity: Int(lf_bf16_packed_weight_words(Int32(m), Int32(k))))
+        defer { packed.deallocate() }
+        let tiles = (m + tileRows - 1) / tileRows, tileWords = tileRows * ((k + 1) / 2)
+        parallelChunks(tiles) { range, _ in
+            let row0 = range.lowerBound * tileRows, row1 = min(m, range.upperBound * tileRows)
+            lf_bf16_pack_rows(
+                x + row0 * ldx, Int32(row1 - row0), Int32(k), Int32(ldx), packed + range.lowerBound * tileWords)
+        }
+        strips.withUnsafeBufferPointer { strips in
+            parallelChunks((n + stripWidth - 1) / stripWidth, chunksPerThread: 4) { range, _ in
+                lf_bf16_gemm_packed(
+                    Int32(m), Int32(k), packed, strips.baseAddress!, Int32(n), Int32(range.lowerBound),
+                    Int32(range.upperBound), c, Int32(ldc), accumulate ? 1 : 0)
+            }
+        }
+    }
+
+    /// `multiply(_:columns:…)` on the calling thread, for callers that split the work themselves
+    /// (a Winograd convolution's planes); `scratch` holds `scratchCount(depth:)` words.
+    static func multiplySerial(
+        _ weight: Weight, columns n: Int, x: UnsafePointer<Float>, ldx: Int, accumulate: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<UInt32>
+    ) {
+        let (m, k) = (weight.rows, weight.depth)
+        guard n > 0 else { return }
+        guard let packed = weight.packed else {
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            defer { rounded.deallocate() }
+            for row in 0..<k {
+                for column in 0..<n { rounded[row * n + column] = roundedToBFloat16(x[row * ldx + column]) }
+            }
+            weight.rounded!.withUnsafeBufferPointer { w in
+                sgemmSerial(
+                    transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
+                    beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            }
+            return
+        }
+        packed.withUnsafeBufferPointer { packed in
+            lf_bf16_gemm_columns(
+                Int32(m), Int32(k), packed.baseAddress!, x, Int32(ldx), 0, Int32(n), c, Int32(ldc), accumulate ? 1 : 0,
+                scratch)
+        }
+    }
+
+    /// Scratch words `multiplySerial` needs for depth `k`.
+    static func scratchCount(depth k: Int) -> Int { Int(lf_bf16_scratch_words(Int32(k))) }
+
+    /// `lf_bf16_pack_weight`'s layout by the vectorised packing of activations (tests compare the two).
+    static func packRows(_ x: UnsafePointer<Float>, rows m: Int, depth k: Int) -> [UInt32] {
+        let words = Int(lf_bf16_packed_weight_words(Int32(m), Int32(k)))
+        return [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
+            lf_bf16_pack_rows(x, Int32(m), Int32(k), Int32(k), buffer.baseAddress!)
+            count = words
         }
     }
 }

@@ -30,8 +30,12 @@ extension Tensor {
 
     /// - Parameter winogradCache: where a layer keeps its transformed weight between calls (see
     ///   `WinogradWeightCache`); only for a weight whose values never change.
+    /// - Parameter bfloat16: the weight's bfloat16 forms, to compute in bfloat16 (`ProductPrecision`):
+    ///   every path below but the banded im2col of large maps (VAE-sized, never a UNet's) takes
+    ///   them; only for a weight whose values never change.
     public func conv2d(
-        weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, winogradCache: WinogradWeightCache? = nil
+        weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, winogradCache: WinogradWeightCache? = nil,
+        bfloat16: BFloat16WeightCache? = nil
     ) throws -> Tensor {
         try requireShape(
             rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
@@ -53,7 +57,17 @@ extension Tensor {
             weight.withUnsafeBufferPointer { wt in
                 result.withUnsafeMutableBufferPointer { out in
                     let input = x.baseAddress!, output = out.baseAddress!
-                    if let winogradCache,
+                    if let bfloat16,
+                        WinogradConvolution.appliesWhenKept(
+                            cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
+                    {
+                        // bfloat16 planes are always kept, so the narrow maps' F(2x2) pays as with a budget.
+                        WinogradConvolution.run(
+                            WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input,
+                            weight: wt.baseAddress!, bias: bias?.scalars, output: output, bfloat16: bfloat16)
+                        return
+                    }
+                    if bfloat16 == nil, let winogradCache,
                         WinogradConvolution.appliesWhenKept(
                             cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding),
                         WinogradConvolution.runKept(
@@ -67,7 +81,7 @@ extension Tensor {
                     {
                         WinogradConvolution.run(
                             images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
-                            bias: bias?.scalars, output: output, cache: winogradCache)
+                            bias: bias?.scalars, output: output, cache: winogradCache, bfloat16: bfloat16)
                         return
                     }
                     if let bias { fillChannels(output, bias.scalars, images: n, spatial: ho * wo) }
@@ -77,11 +91,13 @@ extension Tensor {
                             weightProduct(
                                 n: cout, s: h * w, k: cin, w: wt.baseAddress!, ldw: cin, b: input + image * cin * h * w,
                                 ldb: h * w,
-                                accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w)
+                                accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w,
+                                bfloat16: bfloat16)
                         }
                     } else {
                         geometry.run(
-                            images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta)
+                            images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta,
+                            bfloat16: bfloat16)
                     }
                 }
             }
@@ -108,9 +124,11 @@ private struct ConvGeometry {
     /// Output rows per band: about 1.5 MB of im2col scratch, at least one row.
     var rowsPerBand: Int { max(1, min(ho, (1_572_864 / 4) / max(1, patchSize * wo))) }
 
+    /// With `bfloat16`, maps whose im2col matrix fits the small-map limit multiply in bfloat16;
+    /// larger ones (only a VAE's) stay on the float32 bands.
     func run(
         images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, beta: Float
+        output: UnsafeMutablePointer<Float>, beta: Float, bfloat16: BFloat16WeightCache? = nil
     ) {
         // Small maps: one im2col matrix for the whole image and one GEMM split by output channel,
         // so OpenBLAS packs the weight once instead of once per band. Up to 32 MB: SD's deep
@@ -140,12 +158,12 @@ private struct ConvGeometry {
                 guard let product else {
                     weightProduct(
                         n: cout, s: columns, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: columns,
-                        accumulate: beta != 0, c: output + first * cout * columns, ldc: columns)
+                        accumulate: beta != 0, c: output + first * cout * columns, ldc: columns, bfloat16: bfloat16)
                     continue
                 }
                 weightProduct(
                     n: cout, s: ld, k: patchSize, w: weight, ldw: patchSize, b: col, ldb: ld,
-                    accumulate: false, c: product, ldc: ld)
+                    accumulate: false, c: product, ldc: ld, bfloat16: bfloat16)
                 // [cout, images·columns] back to [images, cout, columns], onto the bias if any.
                 parallelFor(group * cout) { task in
                     let (image, channel) = (task / cout, task % cout)

@@ -65,13 +65,17 @@ func sgemm(
 }
 
 /// `C[n, s] = W[n, k] · B[k, s]`, or `C += W · B` when `accumulate`, for a layer's weight W and
-/// its activations B: thin products on large weights go to `WeightStationaryGEMM`, which reads W
-/// in place; the rest to OpenBLAS.
+/// its activations B: with `bfloat16` (W's bfloat16 form) on the bfloat16 kernel; else thin
+/// products on large weights go to `WeightStationaryGEMM`, which reads W in place; the rest to
+/// OpenBLAS.
 func weightProduct(
     n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
-    accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, bfloat16: BFloat16WeightCache? = nil
 ) {
-    if WeightStationaryGEMM.applies(n: n, s: s, k: k) {
+    if let bfloat16 {
+        BFloat16GEMM.multiply(
+            bfloat16.matrix(w, rows: n, depth: k), columns: s, x: b, ldx: ldb, accumulate: accumulate, c: c, ldc: ldc)
+    } else if WeightStationaryGEMM.applies(n: n, s: s, k: k) {
         WeightStationaryGEMM.multiply(
             n: n, s: s, k: k, w: w, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
     } else {
@@ -116,7 +120,9 @@ extension Tensor {
     }
 
     /// A fully connected layer as PyTorch's `nn.Linear`: `x[..., in] -> x W^T + b`, weight `[out, in]`.
-    public func linear(weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+    /// - Parameter bfloat16: the weight's bfloat16 forms, to compute in bfloat16 (`ProductPrecision`);
+    ///   only for a weight whose values never change.
+    public func linear(weight: Tensor, bias: Tensor? = nil, bfloat16: BFloat16WeightCache? = nil) throws -> Tensor {
         try requireShape(
             weight.rank == 2 && weight.dim(1) == dim(-1),
             "linear weight \(weight.shape) does not fit input \(shape)")
@@ -126,6 +132,24 @@ extension Tensor {
         }
         let rows = count / dim(-1), inFeatures = dim(-1)
         var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
+        if let bfloat16 {
+            let columns = weight.withUnsafeBufferPointer {
+                bfloat16.transposed($0.baseAddress!, columns: outFeatures, depth: inFeatures)
+            }
+            result.withUnsafeMutableBufferPointer { c in
+                if let bias {
+                    for row in 0..<rows {
+                        (c.baseAddress! + row * outFeatures).update(from: bias.scalars, count: outFeatures)
+                    }
+                }
+                withUnsafeBufferPointer { a in
+                    BFloat16GEMM.multiply(
+                        rows: a.baseAddress!, count: rows, ldx: inFeatures, by: columns, accumulate: bias != nil,
+                        c: c.baseAddress!, ldc: outFeatures)
+                }
+            }
+            return result
+        }
         if WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
             // Cᵀ = W · Aᵀ, then transposed back onto the bias.
             let product = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures * rows)

@@ -75,32 +75,57 @@ enum WinogradConvolution {
     static func run(
         images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
-        cache: WinogradWeightCache? = nil
+        cache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
     ) {
+        // In bfloat16, F(4x4)'s transformed tiles lose too much when rounded: its error measured 7x
+        // PyTorch's own bfloat16 convolution's, F(2x2)'s 1.1x (`BFloat16LayerTests`); and F(2x2)
+        // in bfloat16 ran the 64x64 UNet in 3.3 s against F(4x4)'s 2.9-3.0 s and float32's 4.5-5.2 s.
+        if let bfloat16, ConvolutionSettings.winograd != .f4x4 {
+            run(
+                WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
+                bias: bias, output: output, bfloat16: bfloat16)
+            return
+        }
         if usesLargeTiles(cin: cin, cout: cout, h: h, w: w) {
             run(
                 WinogradF4x4.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
-                bias: bias, output: output, cache: cache)
+                bias: bias, output: output, cache: cache, bfloat16: bfloat16)
         } else {
             run(
                 WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
-                bias: bias, output: output, cache: cache)
+                bias: bias, output: output, cache: cache, bfloat16: bfloat16)
         }
     }
 
+    /// With `bfloat16`, the planes' products take bfloat16 inputs: the transformed weights U_k and
+    /// the transformed input tiles V_k are what is rounded (the weights' planes made once per
+    /// layer, `BFloat16WeightCache`), and the float32 cache is not used.
     static func run<Tiling: WinogradTiling>(
         _: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
-        output: UnsafeMutablePointer<Float>, cache: WinogradWeightCache? = nil
+        output: UnsafeMutablePointer<Float>, cache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
     ) {
         let planes = (Tiling.tile + 2) * (Tiling.tile + 2)
-        let kept = cache?.matrices(tile: Tiling.tile, count: planes * cout * cin) {
+        let bfloat16Planes = bfloat16?.winogradPlanes(tile: Tiling.tile, planes: planes, cout: cout, cin: cin) {
             Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0)
         }
-        let scratchMatrices = kept == nil ? UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin) : nil
+        let kept =
+            bfloat16Planes != nil
+            ? nil
+            : cache?.matrices(tile: Tiling.tile, count: planes * cout * cin) {
+                Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0)
+            }
+        let scratchMatrices =
+            kept == nil && bfloat16Planes == nil
+            ? UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin) : nil
         defer { scratchMatrices?.deallocate() }
         if let scratchMatrices { Tiling.transformWeights(weight, cout: cout, cin: cin, into: scratchMatrices) }
-        let transformed = kept ?? UnsafePointer(scratchMatrices!)
+        let transformed = kept ?? scratchMatrices.map { UnsafePointer($0) }
+        let productScratchWords = BFloat16GEMM.scratchCount(depth: cin)
+        let productScratch =
+            bfloat16Planes != nil
+            ? UnsafeMutablePointer<UInt32>.allocate(capacity: Threads.count * productScratchWords) : nil
+        defer { productScratch?.deallocate() }
 
         let tilesX = (w + Tiling.tile - 1) / Tiling.tile, tilesY = (h + Tiling.tile - 1) / Tiling.tile
         // Bands of whole tile rows with a bounded amount of transformed input or output, shared
@@ -140,14 +165,24 @@ enum WinogradConvolution {
                         }
                     }
                 }
-                if w < minimumWidth {
+                if let bfloat16Planes, let productScratch {
+                    parallelChunks(planes, chunksPerThread: 8) { products, thread in
+                        for k in products {
+                            BFloat16GEMM.multiplySerial(
+                                bfloat16Planes[k], columns: tiles, x: v + k * cin * tiles, ldx: tiles,
+                                accumulate: false,
+                                c: m + k * cout * tiles, ldc: tiles,
+                                scratch: productScratch + thread * productScratchWords)
+                        }
+                    }
+                } else if let transformed, w < minimumWidth {
                     // The narrow maps of `appliesWhenKept`: each plane a thin product, on both cores.
                     for k in 0..<planes {
                         WeightStationaryGEMM.multiply(
                             n: cout, s: tiles, k: cin, w: transformed + k * cout * cin, ldw: cin,
                             b: v + k * cin * tiles, ldb: tiles, accumulate: false, c: m + k * cout * tiles, ldc: tiles)
                     }
-                } else {
+                } else if let transformed {
                     parallelChunks(planes, chunksPerThread: 8) { products, _ in
                         for k in products {
                             sgemmSerial(

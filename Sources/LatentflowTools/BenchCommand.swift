@@ -94,6 +94,13 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var lowMemory = false
 
+    @Flag(
+        name: .customLong("bf16-unet"),
+        help:
+            "Run the UNet (the --models UNet cases and the workflows' UNets) with bfloat16 products, as `latentflow --bf16-unet`; the case names say so."
+    )
+    var bf16UNet = false
+
     func validate() throws {
         if batchCases, workflowCheckpoint == nil {
             throw ValidationError("--batch-cases runs the LCM workflow: give its checkpoint with --workflow-checkpoint")
@@ -126,6 +133,7 @@ struct BenchCommand: AsyncParsableCommand {
         if models {
             ModelBenchmark.upscaleSize = upscaleSize
             ModelBenchmark.taesdSize = taesdSize
+            ModelBenchmark.unetPrecision = bf16UNet ? .bfloat16 : .float32
             for c in ModelBenchmark.cases(include: Set(only)) {
                 var r = try reference.measure(c.name, gflop: c.gflop, repeats: max(1, repeats / 3), c.run)
                 r.peakBytes = ModelBenchmark.peakResidentBytes()
@@ -138,6 +146,7 @@ struct BenchCommand: AsyncParsableCommand {
                 checkpoint: file(workflowCheckpoint), turboCheckpoint: file(turboCheckpoint), taesd: file(taesd))
             (settings.sizes, settings.lowMemory, settings.include) = (sizes, lowMemory, Set(only))
             (settings.batchCases, settings.batchWorkflows) = (batchCases, max(1, batchWorkflows))
+            settings.unetPrecision = bf16UNet ? .bfloat16 : .float32
             results += try await WorkflowBenchmark.run(settings, reference: reference)
         }
         results.insert(reference.summary, at: 0)

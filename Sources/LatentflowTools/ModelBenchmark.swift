@@ -15,6 +15,8 @@ enum ModelBenchmark {
     nonisolated(unsafe) static var upscaleSize = 512
     /// The image side of the TAESD cases (`--taesd-size`).
     nonisolated(unsafe) static var taesdSize = 512
+    /// What the UNet cases compute in (`bench --bf16-unet`).
+    nonisolated(unsafe) static var unetPrecision = ProductPrecision.float32
 
     /// The cases whose name contains one of `include` (all of them when it is empty). Each network
     /// is built (seeded random weights, its own seed) only when a chosen case first runs, so a
@@ -38,15 +40,19 @@ enum ModelBenchmark {
         ]
         for (size, gflop) in [(32, 180.0), (64, 803.0)] {
             for batch in [1, 2] {
-                let name = "UNet forward \(size)x\(size) latent" + (batch == 1 ? "" : ", batch 2")
+                let name =
+                    "UNet forward \(size)x\(size) latent" + (batch == 1 ? "" : ", batch 2")
+                    + (unetPrecision == .bfloat16 ? ", bf16" : "")
                 let batchContext = batch == 1 ? context : try! Tensor.concat([context, context], axis: 0)
                 all.append(
                     Case(name: name, gflop: gflop * Double(batch)) {
-                        try check(
-                            unet.value(
-                                KernelBenchmark.random([batch, 4, size, size]),
-                                timesteps: Array(repeating: 999, count: batch),
-                                context: batchContext), [batch, 4, size, size], name)
+                        try ProductPrecision.$current.withValue(unetPrecision) {
+                            try check(
+                                unet.value(
+                                    KernelBenchmark.random([batch, 4, size, size]),
+                                    timesteps: Array(repeating: 999, count: batch),
+                                    context: batchContext), [batch, 4, size, size], name)
+                        }
                     })
             }
         }

@@ -17,6 +17,8 @@ enum WorkflowBenchmark {
         var taesd: URL?
         var sizes: [Int] = [256, 512]
         var lowMemory = false
+        /// What the workflows' UNets compute in (`--bf16-unet`).
+        var unetPrecision = ProductPrecision.float32
         /// Also the batch cases (needs `checkpoint`), with this many workflows for BatchRunner.
         var batchCases = false
         var batchWorkflows = 20
@@ -46,7 +48,8 @@ enum WorkflowBenchmark {
             "latentflow-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
         let engine = try makeEngine(base: base, settings: settings)
-        let suffix = settings.lowMemory ? ", low memory" : ""
+        let suffix =
+            (settings.lowMemory ? ", low memory" : "") + (settings.unetPrecision == .bfloat16 ? ", bf16 UNet" : "")
         func wanted(_ name: String) -> Bool {
             settings.include.isEmpty || settings.include.contains { name.lowercased().contains($0.lowercased()) }
         }
@@ -114,7 +117,7 @@ enum WorkflowBenchmark {
         }
         return try Engine(
             paths: ModelPaths(baseDirectory: base, outputDirectory: base.appendingPathComponent("output")),
-            lowMemory: settings.lowMemory)
+            settings: BuiltinNodeSettings(lowMemory: settings.lowMemory, unetPrecision: settings.unetPrecision))
     }
 
     /// Runs a workflow; it must save `images` images (the smoke check of each timed run).

@@ -80,17 +80,39 @@ final class AttentionMultiplyNodeTests: XCTestCase {
         XCTAssertNotEqual(try result.model.encode(tokens).scalars, try clip.model.encode(tokens).scalars)
     }
 
-    func testModelComputeDtypePassesTheModelThrough() async throws {
+    /// bf16 sets the MODEL's precision and sampling then runs the UNet's products in bfloat16:
+    /// the latent moves off float32's by bfloat16's rounding, no more; fp32 and fp16 compute in
+    /// float32 (fp16 with a warning), and "default" takes the engine's setting (`--bf16-unet`).
+    func testModelComputeDtypeSetsWhatTheUNetComputesIn() async throws {
         let warnings = ModelMergeNodeTests.Warnings()
-        let context = ExecutionContext(
-            nodeId: "1", classType: "ModelComputeDtype", environment: ExecutionEnvironment(),
-            events: { event in if case .warning(_, let message) = event { warnings.messages.append(message) } })
-        for dtype in ["default", "fp32", "fp16", "bf16"] {
-            let inputs: [String: any Sendable] = ["model": UNetPatchNodeTests.model, "dtype": dtype]
-            let result = try await ModelComputeDtype().execute(NodeInputs(inputs), context: context).values[0]
-            XCTAssertTrue(result is DiffusionModel)
+        func context(_ settings: BuiltinNodeSettings) -> ExecutionContext {
+            ExecutionContext(
+                nodeId: "1", classType: "ModelComputeDtype", environment: ExecutionEnvironment(services: [settings]),
+                events: { event in if case .warning(_, let message) = event { warnings.messages.append(message) } })
         }
-        XCTAssertEqual(warnings.messages.count, 2, "\(warnings.messages)")
+        func precision(_ dtype: String, _ settings: BuiltinNodeSettings = BuiltinNodeSettings()) async throws
+            -> DiffusionModel
+        {
+            let inputs: [String: any Sendable] = ["model": UNetPatchNodeTests.model, "dtype": dtype]
+            return try await ModelComputeDtype().execute(NodeInputs(inputs), context: context(settings)).values[0]
+                as! DiffusionModel
+        }
+        for dtype in ["default", "fp32", "fp16"] {
+            let model = try await precision(dtype)
+            XCTAssertEqual(model.computePrecision, .float32, dtype)
+        }
+        let bf16 = try await precision("bf16")
+        XCTAssertEqual(bf16.computePrecision, .bfloat16)
+        let engineDefault = try await precision("default", BuiltinNodeSettings(unetPrecision: .bfloat16))
+        XCTAssertEqual(engineDefault.computePrecision, .bfloat16, "default takes --bf16-unet")
+        XCTAssertEqual(warnings.messages.count, BFloat16GEMM.hasNativeKernel ? 1 : 2, "\(warnings.messages)")
+
+        let float32 = try await sample(UNetPatchNodeTests.model), bfloat16 = try await sample(bf16)
+        let scale = float32.scalars.map(abs).max()!
+        let difference = zip(float32.scalars, bfloat16.scalars).map { abs($0 - $1) }.max()! / scale
+        print("ModelComputeDtype bf16: largest difference from float32 \(difference) of the latent's range")
+        XCTAssertGreaterThan(difference, 1e-5, "bf16 did not change the products")
+        XCTAssertLessThan(difference, 3e-2, "bf16 is off by more than bfloat16's rounding")
     }
 
     /// euler / normal, 2 steps, cfg 3, seed 7 on an 8x8 latent.

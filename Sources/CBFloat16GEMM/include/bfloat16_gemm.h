@@ -30,4 +30,23 @@ void lf_bf16_gemm_columns(
 /* Scratch words lf_bf16_gemm_columns needs for depth k. */
 long lf_bf16_scratch_words(int k);
 
+/* lf_bf16_pack_weight for activations: the same layout, vectorised (AVX512-BF16 CPUs only), for
+   an operand packed once per product instead of once per model. */
+void lf_bf16_pack_rows(const float *x, int m, int k, int ldx, uint32_t *packed);
+
+/* Words the column operand of a product with depth k and n columns takes once packed: strips of
+   32 columns, each [k/2][32] pairs (the layout lf_bf16_gemm_columns packs x into per strip). */
+long lf_bf16_packed_columns_words(int k, int n);
+
+/* The column operand Wᵀ [k, n] of a product X · Wᵀ, packed from row-major `w` [n, k] (row stride
+   ldw): strip s holds W's rows 32s..<32s+32 as its columns, zero past n and k. */
+void lf_bf16_pack_transposed_columns(const float *w, int n, int k, int ldw, uint32_t *strips);
+
+/* c[m, 32·strip0 ..< min(n, 32·strip1)] = A · B, or += when `accumulate`, with A packed as by
+   lf_bf16_pack_weight / lf_bf16_pack_rows and B as by lf_bf16_pack_transposed_columns (n columns).
+   Only on a CPU where lf_cpu_has_avx512_bf16() is 1. */
+void lf_bf16_gemm_packed(
+    int m, int k, const uint32_t *packed, const uint32_t *strips, int n, int strip0, int strip1, float *c, int ldc,
+    int accumulate);
+
 #endif

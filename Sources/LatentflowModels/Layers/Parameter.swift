@@ -24,6 +24,9 @@ public struct Parameter: Sendable {
     /// Where a 3x3 convolution keeps this weight's Winograd transform between calls: only for
     /// float32 values in memory (a low-memory model's weights stay in their file).
     public private(set) var winogradCache: WinogradWeightCache?
+    /// Where the layer keeps this weight's bfloat16 forms for the bfloat16 mode (`ProductPrecision`):
+    /// only for float32 values in memory, as `winogradCache`.
+    public private(set) var bfloat16Cache: BFloat16WeightCache?
 
     private enum Storage: Sendable {
         case resident(Tensor)
@@ -32,7 +35,8 @@ public struct Parameter: Sendable {
     }
 
     public init(_ tensor: Tensor) {
-        (shape, storage, winogradCache) = (tensor.shape, .resident(tensor), WinogradWeightCache())
+        (shape, storage) = (tensor.shape, .resident(tensor))
+        (winogradCache, bfloat16Cache) = (WinogradWeightCache(), BFloat16WeightCache())
     }
 
     /// One tensor of a safetensors file, read when used; `roundToFloat16` rounds each widened value to
@@ -89,8 +93,16 @@ public struct Parameter: Sendable {
         guard newShape.reduce(1, *) == shape.reduce(1, *) else { return nil }
         var copy = self
         copy.shape = newShape
-        if winogradCache != nil { copy.winogradCache = WinogradWeightCache() }  // a transform is of one shape
+        // A transform or a packed form is of one shape.
+        if winogradCache != nil { copy.winogradCache = WinogradWeightCache() }
+        if bfloat16Cache != nil { copy.bfloat16Cache = BFloat16WeightCache() }
         return copy
+    }
+
+    /// The bfloat16 forms for layers to use now: the cache while the calling model computes in
+    /// bfloat16 (`ProductPrecision.current`), else nil.
+    public var bfloat16ForCurrentPrecision: BFloat16WeightCache? {
+        ProductPrecision.current == .bfloat16 ? bfloat16Cache : nil
     }
 
     /// Whether the float32 values sit in memory (not left in a file, nor as float16).

@@ -30,7 +30,7 @@ public struct CheckpointLoader: Node {
         guard let text = models.textModel else {
             throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*)")
         }
-        var model = DiffusionModel(models)
+        var model = DiffusionModel(models, computePrecision: context.environment.builtinSettings.unetPrecision)
         if config.parameterization == "v" { model.sampling = ModelSampling(parameterization: .vPrediction) }
         var clip = TextEncoder(
             model: text, byteCount: models.textBytes, weights: models.textWeights,

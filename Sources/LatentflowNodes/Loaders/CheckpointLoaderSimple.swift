@@ -29,7 +29,7 @@ public struct CheckpointLoaderSimple: Node {
             throw NodeError(
                 "\(url.lastPathComponent) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
         }
-        return .checkpoint(models, text: text)
+        return .checkpoint(models, text: text, precision: context.environment.builtinSettings.unetPrecision)
     }
 
     /// A changed file (size or time) is loaded again; an unchanged one comes from the cache.

@@ -19,6 +19,6 @@ public struct DiffusersLoader: Node {
         let models = try DiffusersFolder.load(url)
         if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else { throw NodeError("\(url.lastPathComponent) has no text_encoder/") }
-        return .checkpoint(models, text: text)
+        return .checkpoint(models, text: text, precision: context.environment.builtinSettings.unetPrecision)
     }
 }

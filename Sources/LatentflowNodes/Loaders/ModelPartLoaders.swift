@@ -33,10 +33,11 @@ public struct UNETLoader: Node {
                     + part.nonFiniteTensors.prefix(8).joined(separator: ", "))
         }
         let parameterization: Parameterization = part.prediction == .vPrediction ? .vPrediction : .eps
-        return NodeOutputs(
-            DiffusionModel(
-                unet: part.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: part.bytes,
-                weights: part.weights))
+        var model = DiffusionModel(
+            unet: part.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: part.bytes,
+            weights: part.weights)
+        model.computePrecision = context.environment.builtinSettings.unetPrecision
+        return NodeOutputs(model)
     }
 
     public static func fingerprint(_ constants: NodeConstants, environment: ExecutionEnvironment) -> Fingerprint {

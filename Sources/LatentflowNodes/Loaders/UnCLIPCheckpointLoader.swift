@@ -43,7 +43,8 @@ public struct UnCLIPCheckpointLoader: Node {
                     + "read unCLIP conditioning")
         }
         let (vision, bytes) = try CheckpointCLIPVision.load(archive)
-        var outputs = NodeOutputs.checkpoint(models, text: text)
+        var outputs = NodeOutputs.checkpoint(
+            models, text: text, precision: context.environment.builtinSettings.unetPrecision)
         outputs.values.append(CLIPVision(model: vision, byteCount: bytes))
         return outputs
     }

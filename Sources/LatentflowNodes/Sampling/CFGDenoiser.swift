@@ -150,11 +150,13 @@ struct CFGDenoiser {
         }
         let y = try y.map(perSample)
         func unet(_ input: Tensor) throws -> Tensor {
-            try model.unet(
-                input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
-                context: context, y: y, guidance: model.lcmGuidance, control: residuals,
-                controlMismatch: controls?.mismatch,
-                patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
+            try ProductPrecision.$current.withValue(model.computePrecision) {
+                try model.unet(
+                    input, timesteps: Array(repeating: sampling.timestep(sigma), count: n),
+                    context: context, y: y, guidance: model.lcmGuidance, control: residuals,
+                    controlMismatch: controls?.mismatch,
+                    patch: patch, patches: model.patches, sigma: sigma, middleSelfAttention: middleSelfAttention)
+            }
         }
         // EasyCache wraps the UNet itself (a `DIFFUSION_MODEL` wrapper): its input and raw output.
         let output =

@@ -37,6 +37,9 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     public var predictionWrappers: [PredictionWrapper] = []
     /// EasyCache's settings (ComfyUI's `transformer_options["easycache"]`); nil: none.
     public var easyCache: EasyCacheSettings?
+    /// What the UNet's products compute in (ModelComputeDtype, `--bf16-unet`); float32 by default.
+    /// A LoRA or merge keeps it: it belongs to the MODEL, not to the weights.
+    public var computePrecision: ProductPrecision = .float32
 
     public init(
         unet: UNet, sampling: ModelSampling = ModelSampling(), byteCount: Int, weights: [String: Parameter] = [:]
@@ -47,12 +50,13 @@ public struct DiffusionModel: PortValue, MemoryFootprint {
     }
 
     /// A loaded checkpoint's UNet, read as eps or v-prediction as ComfyUI guesses from its weights.
-    public init(_ models: StableDiffusionModels) {
+    public init(_ models: StableDiffusionModels, computePrecision: ProductPrecision = .float32) {
         let parameterization: Parameterization = models.prediction == .vPrediction ? .vPrediction : .eps
         self.init(
             unet: models.unet, sampling: ModelSampling(parameterization: parameterization), byteCount: models.unetBytes,
             weights: models.unetWeights)
         latentScale = models.vae.latentFormat.scaleFactor
+        self.computePrecision = computePrecision
     }
 }
 
