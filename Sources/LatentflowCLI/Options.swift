@@ -63,7 +63,7 @@ struct FolderOptions: ParsableArguments {
     @Flag(
         name: .customLong("bf16-unet"),
         help:
-            "Compute the UNet's convolutions and linear layers on bfloat16 inputs with float32 sums, as ComfyUI's --bf16-unet: about 1.3x faster on CPUs with AVX512-BF16, emulated (slower) elsewhere; images differ from float32 at bfloat16's rounding (also $LATENTFLOW_BF16_UNET=1)."
+            "Compute the UNet's convolutions and linear layers on bfloat16 inputs with float32 sums, as ComfyUI's --bf16-unet: about 1.3x faster on CPUs with AVX512-BF16, emulated (slower) elsewhere; images differ from float32 at bfloat16's rounding; the first image packs the weights (2 GiB more memory for SD1.5); no effect with --low-memory, whose weights stay in their file (also $LATENTFLOW_BF16_UNET=1)."
     )
     var bf16UNet = false
 

@@ -54,6 +54,11 @@ public enum BFloat16GEMM {
         /// Bytes this weight keeps.
         public var byteCount: Int { (packed?.count ?? 0) * 4 + (rounded?.count ?? 0) * 4 }
 
+        /// Bytes a weight `[rows, depth]` made now keeps.
+        static func byteCount(rows: Int, depth: Int) -> Int {
+            useNativeKernel ? Int(lf_bf16_packed_weight_words(Int32(rows), Int32(depth))) * 4 : rows * depth * 4
+        }
+
         public convenience init(_ weight: Tensor) {
             precondition(weight.rank == 2, "a bfloat16 weight is a matrix, got \(weight.shape)")
             let (rows, depth) = (weight.shape[0], weight.shape[1])

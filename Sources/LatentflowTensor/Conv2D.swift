@@ -59,12 +59,11 @@ extension Tensor {
                     let input = x.baseAddress!, output = out.baseAddress!
                     if let bfloat16,
                         WinogradConvolution.appliesWhenKept(
-                            cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
+                            cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding),
+                        WinogradConvolution.runKept(
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            bias: bias?.scalars, output: output, cache: winogradCache, bfloat16: bfloat16)
                     {
-                        // bfloat16 planes are always kept, so the narrow maps' F(2x2) pays as with a budget.
-                        WinogradConvolution.run(
-                            WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input,
-                            weight: wt.baseAddress!, bias: bias?.scalars, output: output, bfloat16: bfloat16)
                         return
                     }
                     if bfloat16 == nil, let winogradCache,

@@ -14,18 +14,23 @@ public enum ProductPrecision: String, Sendable, CaseIterable {
 
 /// A layer weight's bfloat16 forms, each made the first time a product needs it and kept, so
 /// the rounding and packing happen once per model, not once per call: the weight as a matrix
-/// `[out, in·kh·kw]` (1x1 and im2col convolutions), its Winograd planes by tile edge, and a
-/// linear layer's transpose as the kernel's column operand. Only for a weight whose values never
+/// `[out, in·kh·kw]` (1x1 and im2col convolutions) and a linear layer's transpose as the
+/// kernel's column operand; its Winograd planes by tile edge only within the Winograd budget. Only for a weight whose values never
 /// change (a patched weight is a new parameter with a new cache).
 ///
-/// Not bounded by the Winograd cache's budget: the bfloat16 mode keeps them all, as a model cast
-/// to bfloat16 keeps its weights (they add half the float32 weights' size, since the float32
-/// weights stay for everything else the model may be asked to do).
+/// The matrices and transposes are not bounded by a budget: the bfloat16 mode keeps them all, as
+/// a model cast to bfloat16 keeps its weights (they add up to half the float32 weights' size,
+/// since the float32 weights stay for everything else the model may be asked to do).
 public final class BFloat16WeightCache: @unchecked Sendable {
     private let lock = NSLock()
     private var matrix: BFloat16GEMM.Weight?
     private var planes: [Int: [BFloat16GEMM.Weight]] = [:]
     private var transposed: BFloat16GEMM.Columns?
+
+    /// The float32 planes a layer's bfloat16 planes are packed from, one buffer for all layers:
+    /// a fresh one per layer faulted in new pages each time (the kept forms take the freed ones),
+    /// a third of a first call's packing time.
+    private static let planeScratch = Mutex<[Float]>([])
 
     /// Bytes all caches keep now.
     public static var usedBytes: Int { ledger.withLock { $0 } }
@@ -46,20 +51,41 @@ public final class BFloat16WeightCache: @unchecked Sendable {
         kept(\.transposed) { BFloat16GEMM.Columns(transposing: weight, columns: columns, depth: depth) }
     }
 
-    /// The Winograd planes `U_k [cout, cin]` for tile edge `tile`, each rounded and packed from
-    /// the float32 planes `transform` writes (into scratch it is given), on first use.
+    /// The Winograd planes `U_k [cout, cin]` for tile edge `tile`, each rounded and packed (on all
+    /// cores) from the float32 planes `transform` writes into scratch. Kept between calls only when
+    /// `budget` (the layer's `WinogradWeightCache`) has room under the Winograd budget, as float32
+    /// transforms are; otherwise made per call, which costs about what the float32 path's own
+    /// per-call transform does, where keeping them would fault in new memory on the first call
+    /// (16/9 of the layer's weight in bfloat16) and hold it. With `onlyIfKept`, nil when they
+    /// would not be kept (narrow maps, where a per-call transform costs more than it saves).
     func winogradPlanes(
-        tile: Int, planes count: Int, cout: Int, cin: Int, transform: (UnsafeMutablePointer<Float>) -> Void
-    ) -> [BFloat16GEMM.Weight] {
+        tile: Int, planes count: Int, cout: Int, cin: Int, budget: WinogradWeightCache?, onlyIfKept: Bool = false,
+        transform: (UnsafeMutablePointer<Float>) -> Void
+    ) -> [BFloat16GEMM.Weight]? {
         lock.lock()
         defer { lock.unlock() }
         if let kept = planes[tile] { return kept }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * cout * cin)
-        defer { scratch.deallocate() }
-        transform(scratch)
-        let made = (0..<count).map { BFloat16GEMM.Weight(scratch + $0 * cout * cin, rows: cout, depth: cin) }
-        planes[tile] = made
-        record(made.reduce(0) { $0 + $1.byteCount })
+        let size = count * BFloat16GEMM.Weight.byteCount(rows: cout, depth: cin)
+        let keep = budget?.reserve(bytes: size) ?? false
+        if onlyIfKept && !keep { return nil }
+        let made = Self.planeScratch.withLock { scratch in
+            if scratch.count < count * cout * cin { scratch = [Float](repeating: 0, count: count * cout * cin) }
+            return scratch.withUnsafeMutableBufferPointer { buffer in
+                let source = buffer.baseAddress!
+                transform(source)
+                var slots = [BFloat16GEMM.Weight?](repeating: nil, count: count)
+                slots.withUnsafeMutableBufferPointer { slots in
+                    parallelFor(count) { k in
+                        slots[k] = BFloat16GEMM.Weight(source + k * cout * cin, rows: cout, depth: cin)
+                    }
+                }
+                return slots.map { $0! }
+            }
+        }
+        if keep {
+            planes[tile] = made
+            record(size)
+        }
         return made
     }
 

@@ -57,6 +57,23 @@ enum WinogradConvolution {
         return true
     }
 
+    /// F(2x2) in bfloat16 for a narrow map (`appliesWhenKept`) when its bfloat16 planes are kept
+    /// (or fit `cache`'s budget now); false, having done nothing, when they are not.
+    static func runKept(
+        images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
+        cache: WinogradWeightCache?, bfloat16: BFloat16WeightCache
+    ) -> Bool {
+        let kept = bfloat16.winogradPlanes(
+            tile: WinogradF2x2.tile, planes: 16, cout: cout, cin: cin, budget: cache, onlyIfKept: true
+        ) { WinogradF2x2.transformWeights(weight, cout: cout, cin: cin, into: $0) }
+        guard kept != nil else { return false }
+        run(
+            WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
+            bias: bias, output: output, cache: cache, bfloat16: bfloat16)
+        return true
+    }
+
     /// F(4x4, 3x3) unless its 36 transformed weight matrices are large for the image's few
     /// tiles: OpenBLAS packs each per band, and beyond about 48 MB they no longer stay in the
     /// 32 MB L3 between the transform and the GEMMs. Measured in one process, alternating,
@@ -83,7 +100,7 @@ enum WinogradConvolution {
         if let bfloat16, ConvolutionSettings.winograd != .f4x4 {
             run(
                 WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
-                bias: bias, output: output, bfloat16: bfloat16)
+                bias: bias, output: output, cache: cache, bfloat16: bfloat16)
             return
         }
         if usesLargeTiles(cin: cin, cout: cout, h: h, w: w) {
@@ -98,17 +115,17 @@ enum WinogradConvolution {
     }
 
     /// With `bfloat16`, the planes' products take bfloat16 inputs: the transformed weights U_k and
-    /// the transformed input tiles V_k are what is rounded (the weights' planes made once per
-    /// layer, `BFloat16WeightCache`), and the float32 cache is not used.
+    /// the transformed input tiles V_k are what is rounded (the weights' planes made by
+    /// `BFloat16WeightCache`, kept within `cache`'s budget), and no float32 transform is kept.
     static func run<Tiling: WinogradTiling>(
         _: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
         output: UnsafeMutablePointer<Float>, cache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
     ) {
         let planes = (Tiling.tile + 2) * (Tiling.tile + 2)
-        let bfloat16Planes = bfloat16?.winogradPlanes(tile: Tiling.tile, planes: planes, cout: cout, cin: cin) {
-            Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0)
-        }
+        let bfloat16Planes = bfloat16?.winogradPlanes(
+            tile: Tiling.tile, planes: planes, cout: cout, cin: cin, budget: cache
+        ) { Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0) }
         let kept =
             bfloat16Planes != nil
             ? nil

@@ -46,6 +46,21 @@ public final class WinogradWeightCache: @unchecked Sendable {
         if bytes > 0 { Self.ledger.withLock { $0.used -= bytes } }
     }
 
+    /// Charges `size` bytes that another cache keeps for this layer (its bfloat16 Winograd planes,
+    /// `BFloat16WeightCache`) to the budget, released with this cache; false when there is no room.
+    func reserve(bytes size: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let granted = Self.ledger.withLock { ledger -> Bool in
+            guard ledger.used + size <= ledger.budget else { return false }
+            ledger.used += size
+            ledger.peak = max(ledger.peak, ledger.used)
+            return true
+        }
+        if granted { bytes += size }
+        return granted
+    }
+
     /// The matrices for tile edge `tile`: kept ones, else `transform` writes them into kept memory
     /// when the budget allows (nil when it does not: the caller transforms into scratch).
     func matrices(tile: Int, count: Int, transform: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float>? {

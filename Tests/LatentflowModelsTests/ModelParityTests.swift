@@ -32,6 +32,24 @@ final class ModelParityTests: XCTestCase {
         print("UNet relative error vs diffusers: \(error)")
     }
 
+    /// The UNet with bfloat16 products (`--bf16-unet`) strays from diffusers' float32 output about
+    /// as far as diffusers' own UNet cast to bfloat16 does (scripts/make_bfloat16_unet_fixture.py):
+    /// at most 1.5x that error, and at least a tenth of it (so the mode was on).
+    func testBFloat16UNetStraysNoFurtherThanPyTorchsBFloat16UNet() throws {
+        let r = Self.reference
+        let expected = try r.tensor("unet.out")
+        let pytorch = try SafeTensorsFile(path: Self.fixture("bfloat16_unet")).tensor("unet.out_bfloat16")
+        let pytorchError = relativeError(pytorch, expected)
+        let out = try ProductPrecision.$current.withValue(.bfloat16) {
+            try Self.models.unet(
+                r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        }
+        let error = relativeError(out, expected)
+        print("bfloat16 UNet relative error vs diffusers float32: \(error); diffusers in bfloat16: \(pytorchError)")
+        XCTAssertLessThan(error, 1.5 * pytorchError)
+        XCTAssertGreaterThan(error, 0.1 * pytorchError)
+    }
+
     func testVAEMatchesDiffusers() throws {
         let r = Self.reference
         let mean = try Self.models.vae.encode(r.tensor("vae.image"))

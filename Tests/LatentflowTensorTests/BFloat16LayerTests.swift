@@ -98,6 +98,33 @@ final class BFloat16LayerTests: XCTestCase {
         }
     }
 
+    /// Winograd's bfloat16 planes are made per call unless the Winograd budget has room for them,
+    /// as float32 transforms are kept; kept or not, they are the same planes and the same result.
+    func testWinogradPlanesAreKeptOnlyWithinTheBudget() throws {
+        let x = try tensor("conv3x3_same.x"), w = try tensor("conv3x3_same.w"), b = try tensor("conv3x3_same.b")
+        let budget = WinogradWeightCache.budgetBytes
+        defer { WinogradWeightCache.budgetBytes = budget }
+        func convolve(_ cache: WinogradWeightCache, _ bfloat16: BFloat16WeightCache) throws -> Tensor {
+            try x.conv2d(weight: w, bias: b, stride: 1, padding: .uniform(1), winogradCache: cache, bfloat16: bfloat16)
+        }
+        for native in paths {
+            BFloat16GEMM.useNativeKernel = native
+            let used = BFloat16WeightCache.usedBytes
+            WinogradWeightCache.budgetBytes = 0
+            let perCall = try convolve(WinogradWeightCache(), BFloat16WeightCache())
+            XCTAssertEqual(BFloat16WeightCache.usedBytes, used, "planes kept without a budget")
+            WinogradWeightCache.budgetBytes = 1 << 30
+            let (cache, bfloat16) = (WinogradWeightCache(), BFloat16WeightCache())
+            let kept = try convolve(cache, bfloat16)
+            XCTAssertEqual(
+                BFloat16WeightCache.usedBytes - used, 16 * BFloat16GEMM.Weight.byteCount(rows: 24, depth: 16),
+                "F(2x2)'s 16 planes of 24x16 kept")
+            XCTAssertEqual(kept.scalars, perCall.scalars, "native \(native)")
+            XCTAssertEqual(
+                try convolve(cache, bfloat16).scalars, kept.scalars, "native \(native), from the kept planes")
+        }
+    }
+
     /// Winograd in bfloat16 rounds the transformed weights and tiles, whose sums of up to 36
     /// terms carry more relative error than the raw values. F(2x2), which the mode uses, must
     /// stay within 1.25x the error of PyTorch's own bfloat16 convolution against the exact one
