@@ -42,9 +42,7 @@ public enum BFloat16GEMM {
                 rounded = nil
             } else {
                 rounded = [Float](unsafeUninitializedCapacity: rows * depth) { buffer, count in
-                    for r in 0..<rows {
-                        for c in 0..<depth { buffer[r * depth + c] = roundedToBFloat16(weight[r * ldw + c]) }
-                    }
+                    roundToBFloat16(weight, rows: rows, columns: depth, stride: ldw, into: buffer.baseAddress!)
                     count = rows * depth
                 }
                 packed = nil
@@ -77,9 +75,7 @@ public enum BFloat16GEMM {
         guard let packed = weight.packed else {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
             defer { rounded.deallocate() }
-            for row in 0..<k {
-                for column in 0..<n { rounded[row * n + column] = roundedToBFloat16(x[row * ldx + column]) }
-            }
+            roundToBFloat16(x, rows: k, columns: n, stride: ldx, into: rounded)
             weight.rounded!.withUnsafeBufferPointer { w in
                 sgemm(
                     transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
@@ -126,9 +122,8 @@ extension BFloat16GEMM {
                 roundedTransposed = nil
             } else {
                 roundedTransposed = [Float](unsafeUninitializedCapacity: k * n) { buffer, count in
-                    for row in 0..<n {
-                        for i in 0..<k { buffer[i * n + row] = roundedToBFloat16(weight[row * ldw + i]) }
-                    }
+                    roundToBFloat16(
+                        weight, rows: n, columns: k, stride: ldw, transposed: true, into: buffer.baseAddress!)
                     count = k * n
                 }
                 strips = nil
@@ -152,9 +147,7 @@ extension BFloat16GEMM {
         guard let strips = w.strips else {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
             defer { rounded.deallocate() }
-            for row in 0..<m {
-                for i in 0..<k { rounded[row * k + i] = roundedToBFloat16(x[row * ldx + i]) }
-            }
+            roundToBFloat16(x, rows: m, columns: k, stride: ldx, into: rounded)
             w.roundedTransposed!.withUnsafeBufferPointer { wt in
                 sgemm(
                     transA: false, transB: false, m: m, n: n, k: k, a: rounded, lda: k, b: wt.baseAddress!, ldb: n,
@@ -192,9 +185,7 @@ extension BFloat16GEMM {
         guard let packed = weight.packed else {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
             defer { rounded.deallocate() }
-            for row in 0..<k {
-                for column in 0..<n { rounded[row * n + column] = roundedToBFloat16(x[row * ldx + column]) }
-            }
+            roundToBFloat16(x, rows: k, columns: n, stride: ldx, into: rounded)
             weight.rounded!.withUnsafeBufferPointer { w in
                 sgemmSerial(
                     transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
@@ -218,6 +209,20 @@ extension BFloat16GEMM {
         return [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
             lf_bf16_pack_rows(x, Int32(m), Int32(k), Int32(k), buffer.baseAddress!)
             count = words
+        }
+    }
+}
+
+/// `source` `[rows, columns]` (row stride `stride`) rounded to bfloat16, into `target` as a
+/// contiguous `[rows, columns]`, or `[columns, rows]` when `transposed`: the emulation's operands.
+func roundToBFloat16(
+    _ source: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, transposed: Bool = false,
+    into target: UnsafeMutablePointer<Float>
+) {
+    for row in 0..<rows {
+        for column in 0..<columns {
+            let value = roundedToBFloat16(source[row * stride + column])
+            if transposed { target[column * rows + row] = value } else { target[row * columns + column] = value }
         }
     }
 }

@@ -97,7 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(
         name: .customLong("bf16-unet"),
         help:
-            "Run the UNet (the --models UNet cases and the workflows' UNets) with bfloat16 products, as `latentflow --bf16-unet`; the case names say so."
+            "Run the UNet (the --models UNet cases and the workflows' UNets) with bfloat16 products, as `latentflow --bf16-unet` (with its 2 GiB Winograd budget unless --winograd-cache-mb is given); the case names say so."
     )
     var bf16UNet = false
 
@@ -127,7 +127,12 @@ struct BenchCommand: AsyncParsableCommand {
         if let threads { Threads.count = max(1, threads) }
         ConvolutionSettings.winograd = winograd
         AttentionSettings.width = attentionKernels
-        if let winogradCacheMb { WinogradWeightCache.budgetBytes = max(0, winogradCacheMb) << 20 }
+        if let winogradCacheMb {
+            WinogradWeightCache.budgetBytes = max(0, winogradCacheMb) << 20
+        } else if bf16UNet {
+            // As `latentflow --bf16-unet`.
+            WinogradWeightCache.budgetBytes = EngineConfiguration.bfloat16WinogradCacheBytes
+        }
         let reference = ReferenceRate()
         var results = skipKernels ? [] : try KernelBenchmark.runAll(repeats: repeats, reference: reference)
         if models {

@@ -26,4 +26,23 @@ final class WinogradCacheSettingTests: XCTestCase {
         flags.winogradCache = "lots"
         XCTAssertThrowsError(try EngineConfiguration.resolve(flags, environment: [:]))
     }
+
+    /// `--bf16-unet` (or its variable) sets what UNets compute in and brings a 2 GiB Winograd budget
+    /// for its planes, unless a budget is given; the engine hands the precision to the loaders.
+    func testBFloat16UNetIsASettingWithItsOwnDefaultBudget() throws {
+        var flags = EngineConfiguration.Flags()
+        flags.baseDirectory = FileManager.default.temporaryDirectory.path
+        let plain = try EngineConfiguration.resolve(flags, environment: [:])
+        XCTAssertEqual(plain.unetPrecision, .float32)
+        XCTAssertEqual(plain.nodeSettings.unetPrecision, .float32)
+        let fromVariable = try EngineConfiguration.resolve(flags, environment: ["LATENTFLOW_BF16_UNET": "1"])
+        XCTAssertEqual(fromVariable.unetPrecision, .bfloat16)
+        flags.bf16UNet = true
+        let configuration = try EngineConfiguration.resolve(flags, environment: [:])
+        XCTAssertEqual(configuration.unetPrecision, .bfloat16)
+        XCTAssertEqual(configuration.nodeSettings.unetPrecision, .bfloat16)
+        XCTAssertEqual(configuration.winogradCacheBytes, 2 << 30)
+        flags.winogradCache = "0"
+        XCTAssertEqual(try EngineConfiguration.resolve(flags, environment: [:]).winogradCacheBytes, 0)
+    }
 }
