@@ -36,42 +36,33 @@ static inline uint32_t bf16_bits(float value) {
     return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
 }
 
-void lf_bf16_pack_weight(const float *w, int m, int k, int ldw, uint32_t *packed) {
-    int tiles = (m + MR - 1) / MR, depth = pairs(k);
-    for (int tile = 0; tile < tiles; tile++) {
-        uint32_t *out = packed + (long)tile * depth * MR;
+/* Rows of w [m, k] in groups of `width` (zero rows past m), each group as [k/2][width] words of
+   the pair (row's 2p low, 2p+1 high): the weight's 12-row tiles and Wᵀ's 32-column strips alike. */
+static void pack_row_pairs(const float *w, int m, int k, int ldw, int width, uint32_t *out) {
+    int groups = (m + width - 1) / width, depth = pairs(k);
+    for (int group = 0; group < groups; group++, out += (long)depth * width) {
         for (int p = 0; p < depth; p++) {
-            for (int r = 0; r < MR; r++) {
-                int row = tile * MR + r;
+            for (int lane = 0; lane < width; lane++) {
+                int row = group * width + lane;
                 uint32_t low = 0, high = 0;
                 if (row < m) {
                     low = bf16_bits(w[(long)row * ldw + 2 * p]);
                     if (2 * p + 1 < k) high = bf16_bits(w[(long)row * ldw + 2 * p + 1]);
                 }
-                out[p * MR + r] = low | (high << 16);
+                out[p * width + lane] = low | (high << 16);
             }
         }
     }
 }
 
+void lf_bf16_pack_weight(const float *w, int m, int k, int ldw, uint32_t *packed) {
+    pack_row_pairs(w, m, k, ldw, MR, packed);
+}
+
 long lf_bf16_packed_columns_words(int k, int n) { return (long)((n + NR - 1) / NR) * NR * pairs(k); }
 
 void lf_bf16_pack_transposed_columns(const float *w, int n, int k, int ldw, uint32_t *strips) {
-    int count = (n + NR - 1) / NR, depth = pairs(k);
-    for (int strip = 0; strip < count; strip++) {
-        uint32_t *out = strips + (long)strip * depth * NR;
-        for (int p = 0; p < depth; p++) {
-            for (int lane = 0; lane < NR; lane++) {
-                int row = strip * NR + lane;
-                uint32_t low = 0, high = 0;
-                if (row < n) {
-                    low = bf16_bits(w[(long)row * ldw + 2 * p]);
-                    if (2 * p + 1 < k) high = bf16_bits(w[(long)row * ldw + 2 * p + 1]);
-                }
-                out[p * NR + lane] = low | (high << 16);
-            }
-        }
-    }
+    pack_row_pairs(w, n, k, ldw, NR, strips);
 }
 
 #if defined(__x86_64__)

@@ -73,14 +73,7 @@ public enum BFloat16GEMM {
         let (m, k) = (weight.rows, weight.depth)
         guard n > 0 else { return }
         guard let packed = weight.packed else {
-            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
-            defer { rounded.deallocate() }
-            roundToBFloat16(x, rows: k, columns: n, stride: ldx, into: rounded)
-            weight.rounded!.withUnsafeBufferPointer { w in
-                sgemm(
-                    transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
-                    beta: accumulate ? 1 : 0, c: c, ldc: ldc)
-            }
+            emulated(weight, columns: n, x: x, ldx: ldx, accumulate: accumulate, c: c, ldc: ldc, threaded: true)
             return
         }
         let strip = Int(LF_BF16_TILE_COLUMNS)
@@ -183,20 +176,29 @@ extension BFloat16GEMM {
         let (m, k) = (weight.rows, weight.depth)
         guard n > 0 else { return }
         guard let packed = weight.packed else {
-            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
-            defer { rounded.deallocate() }
-            roundToBFloat16(x, rows: k, columns: n, stride: ldx, into: rounded)
-            weight.rounded!.withUnsafeBufferPointer { w in
-                sgemmSerial(
-                    transA: false, transB: false, m: m, n: n, k: k, a: w.baseAddress!, lda: k, b: rounded, ldb: n,
-                    beta: accumulate ? 1 : 0, c: c, ldc: ldc)
-            }
+            emulated(weight, columns: n, x: x, ldx: ldx, accumulate: accumulate, c: c, ldc: ldc, threaded: false)
             return
         }
         packed.withUnsafeBufferPointer { packed in
             lf_bf16_gemm_columns(
                 Int32(m), Int32(k), packed.baseAddress!, x, Int32(ldx), 0, Int32(n), c, Int32(ldc), accumulate ? 1 : 0,
                 scratch)
+        }
+    }
+
+    /// The emulation of `multiply`: X rounded to bfloat16, times the rounded weight on OpenBLAS
+    /// (split over threads, or on the calling thread).
+    private static func emulated(
+        _ weight: Weight, columns n: Int, x: UnsafePointer<Float>, ldx: Int, accumulate: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool
+    ) {
+        let (m, k) = (weight.rows, weight.depth)
+        let rounded = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        defer { rounded.deallocate() }
+        roundToBFloat16(x, rows: k, columns: n, stride: ldx, into: rounded)
+        weight.rounded!.withUnsafeBufferPointer { w in
+            let product = threaded ? sgemm : sgemmSerial
+            product(false, false, m, n, k, 1, w.baseAddress!, k, rounded, n, accumulate ? 1 : 0, c, ldc)
         }
     }
 

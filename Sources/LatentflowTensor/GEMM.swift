@@ -132,25 +132,7 @@ extension Tensor {
         }
         let rows = count / dim(-1), inFeatures = dim(-1)
         var result = Tensor(shape: Array(shape.dropLast()) + [outFeatures])
-        if let bfloat16 {
-            let columns = weight.withUnsafeBufferPointer {
-                bfloat16.transposed($0.baseAddress!, columns: outFeatures, depth: inFeatures)
-            }
-            result.withUnsafeMutableBufferPointer { c in
-                if let bias {
-                    for row in 0..<rows {
-                        (c.baseAddress! + row * outFeatures).update(from: bias.scalars, count: outFeatures)
-                    }
-                }
-                withUnsafeBufferPointer { a in
-                    BFloat16GEMM.multiply(
-                        rows: a.baseAddress!, count: rows, ldx: inFeatures, by: columns, accumulate: bias != nil,
-                        c: c.baseAddress!, ldc: outFeatures)
-                }
-            }
-            return result
-        }
-        if WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
+        if bfloat16 == nil, WeightStationaryGEMM.applies(n: outFeatures, s: rows, k: inFeatures) {
             // Cᵀ = W · Aᵀ, then transposed back onto the bias.
             let product = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures * rows)
             defer { product.deallocate() }
@@ -177,6 +159,13 @@ extension Tensor {
             }
             withUnsafeBufferPointer { a in
                 weight.withUnsafeBufferPointer { w in
+                    if let bfloat16 {
+                        BFloat16GEMM.multiply(
+                            rows: a.baseAddress!, count: rows, ldx: inFeatures,
+                            by: bfloat16.transposed(w.baseAddress!, columns: outFeatures, depth: inFeatures),
+                            accumulate: bias != nil, c: c.baseAddress!, ldc: outFeatures)
+                        return
+                    }
                     sgemm(
                         transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
                         a: a.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,

@@ -15,8 +15,9 @@ public enum ProductPrecision: String, Sendable, CaseIterable {
 /// A layer weight's bfloat16 forms, each made the first time a product needs it and kept, so
 /// the rounding and packing happen once per model, not once per call: the weight as a matrix
 /// `[out, in·kh·kw]` (1x1 and im2col convolutions) and a linear layer's transpose as the
-/// kernel's column operand; its Winograd planes by tile edge only within the Winograd budget. Only for a weight whose values never
-/// change (a patched weight is a new parameter with a new cache).
+/// kernel's column operand; its Winograd planes by tile edge only within the Winograd budget.
+/// Only for a weight whose values never change (a patched weight is a new parameter with a new
+/// cache).
 ///
 /// The matrices and transposes are not bounded by a budget: the bfloat16 mode keeps them all, as
 /// a model cast to bfloat16 keeps its weights (they add up to half the float32 weights' size,
@@ -28,8 +29,8 @@ public final class BFloat16WeightCache: @unchecked Sendable {
     private var transposed: BFloat16GEMM.Columns?
 
     /// The float32 planes a layer's bfloat16 planes are packed from, one buffer for all layers:
-    /// a fresh one per layer faulted in new pages each time (the kept forms take the freed ones),
-    /// a third of a first call's packing time.
+    /// a fresh one per layer faulted in new pages each time (the kept forms take the freed ones):
+    /// `perf` put about a quarter of a first call's packing time there.
     private static let planeScratch = Mutex<[Float]>([])
 
     /// Bytes all caches keep now.
