@@ -22,6 +22,7 @@ saved as PNG; against `latentflow bench --workflow-checkpoint`'s "seed 2, same p
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -136,3 +137,8 @@ for name in cases:
     if len(rounds) > 1:
         ratio = statistics.median(ours[name] / pytorch[name] for pytorch, ours in rounds)
         print(f"{name + ', median of ' + str(len(rounds)) + ' rounds':44} {'':10} {'':11} {ratio:7.2f}")
+# Linux reports ru_maxrss in KiB: the PyTorch process's peak over its models and every case above.
+# (Latentflow's peak is bench's own column when run alone: a child forked from this process starts
+# its ru_maxrss at this process's size.)
+pytorch_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(f"peak RSS of the PyTorch process: {pytorch_peak / 2**30:.2f} GiB")

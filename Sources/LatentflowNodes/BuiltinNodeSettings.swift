@@ -1,4 +1,5 @@
 import LatentflowGraph
+import LatentflowModels
 import LatentflowTensor
 
 /// The built-in pack's settings, one value handed to the engine's environment by whoever builds
@@ -29,6 +30,16 @@ public final class BuiltinNodeSettings: Sendable {
         self.stepNoiseSeedOffset = stepNoiseSeedOffset
         self.memoryBudgetBytes = memoryBudgetBytes
         self.preview = preview
+    }
+
+    /// How loaders keep checkpoint weights: in their file in low-memory mode, else in float32.
+    public var weightResidency: WeightResidency { lowMemory ? .streamed : .float32 }
+
+    /// How loaders keep a UNet's weights: as `weightResidency`, but in bfloat16 when UNets compute in
+    /// bfloat16 (`--bf16-unet`, which stores the UNet in bfloat16 as ComfyUI's flag does: half the
+    /// memory, and the products' bfloat16 forms are made from these values).
+    public var unetResidency: WeightResidency {
+        lowMemory ? .streamed : unetPrecision == .bfloat16 ? .bfloat16 : .float32
     }
 }
 

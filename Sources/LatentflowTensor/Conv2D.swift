@@ -37,6 +37,17 @@ extension Tensor {
         weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, winogradCache: WinogradWeightCache? = nil,
         bfloat16: BFloat16WeightCache? = nil
     ) throws -> Tensor {
+        try conv2d(
+            weight: .float32(weight), bias: bias, stride: stride, padding: padding, winogradCache: winogradCache,
+            bfloat16: bfloat16)
+    }
+
+    /// `conv2d` with the weight as a layer holds it (float32, or bfloat16 values that are widened
+    /// only when no kept bfloat16 form serves the product).
+    public func conv2d(
+        weight: WeightOperand, bias: Tensor?, stride: Int, padding: Padding2D,
+        winogradCache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
+    ) throws -> Tensor {
         try requireShape(
             rank == 4 && weight.rank == 4, "conv2d needs NCHW input and a 4-D weight, got \(shape) and \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -54,14 +65,14 @@ extension Tensor {
 
         var result = Tensor(shape: [n, cout, ho, wo])
         withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { wt in
+            weight.withValues { wt in
                 result.withUnsafeMutableBufferPointer { out in
                     let input = x.baseAddress!, output = out.baseAddress!
                     if let bfloat16,
                         WinogradConvolution.appliesWhenKept(
                             cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding),
                         WinogradConvolution.runKept(
-                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt,
                             bias: bias?.scalars, output: output, cache: winogradCache, bfloat16: bfloat16)
                     {
                         return
@@ -70,7 +81,7 @@ extension Tensor {
                         WinogradConvolution.appliesWhenKept(
                             cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding),
                         WinogradConvolution.runKept(
-                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt,
                             bias: bias?.scalars, output: output, cache: winogradCache)
                     {
                         return
@@ -79,7 +90,7 @@ extension Tensor {
                         cin: cin, cout: cout, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
                     {
                         WinogradConvolution.run(
-                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt.baseAddress!,
+                            images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: wt,
                             bias: bias?.scalars, output: output, cache: winogradCache, bfloat16: bfloat16)
                         return
                     }
@@ -88,14 +99,14 @@ extension Tensor {
                     if kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0) {
                         for image in 0..<n {
                             weightProduct(
-                                n: cout, s: h * w, k: cin, w: wt.baseAddress!, ldw: cin, b: input + image * cin * h * w,
+                                n: cout, s: h * w, k: cin, w: wt, ldw: cin, b: input + image * cin * h * w,
                                 ldb: h * w,
                                 accumulate: bias != nil, c: output + image * cout * h * w, ldc: h * w,
                                 bfloat16: bfloat16)
                         }
                     } else {
                         geometry.run(
-                            images: n, cout: cout, input: input, weight: wt.baseAddress!, output: output, beta: beta,
+                            images: n, cout: cout, input: input, weight: wt, output: output, beta: beta,
                             bfloat16: bfloat16)
                     }
                 }
@@ -126,7 +137,7 @@ private struct ConvGeometry {
     /// With `bfloat16`, maps whose im2col matrix fits the small-map limit multiply in bfloat16;
     /// larger ones (only a VAE's) stay on the float32 bands.
     func run(
-        images: Int, cout: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        images: Int, cout: Int, input: UnsafePointer<Float>, weight: WeightValues,
         output: UnsafeMutablePointer<Float>, beta: Float, bfloat16: BFloat16WeightCache? = nil
     ) {
         // Small maps: one im2col matrix for the whole image and one GEMM split by output channel,
@@ -183,6 +194,7 @@ private struct ConvGeometry {
         let bandSize = patchSize * rows * wo
         let scratchBands = UnsafeMutablePointer<Float>.allocate(capacity: Threads.count * bandSize)
         defer { scratchBands.deallocate() }
+        let weight = weight.pointer  // widened here, before the threads share it
         parallelChunks(images * bandsPerImage, chunksPerThread: 4) { tasks, thread in
             let scratch = scratchBands + thread * bandSize
             for task in tasks {

@@ -69,7 +69,7 @@ func sgemm(
 /// products on large weights go to `WeightStationaryGEMM`, which reads W in place; the rest to
 /// OpenBLAS.
 func weightProduct(
-    n: Int, s: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
+    n: Int, s: Int, k: Int, w: WeightValues, ldw: Int, b: UnsafePointer<Float>, ldb: Int,
     accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, bfloat16: BFloat16WeightCache? = nil
 ) {
     if let bfloat16 {
@@ -77,10 +77,10 @@ func weightProduct(
             bfloat16.matrix(w, rows: n, depth: k), columns: s, x: b, ldx: ldb, accumulate: accumulate, c: c, ldc: ldc)
     } else if WeightStationaryGEMM.applies(n: n, s: s, k: k) {
         WeightStationaryGEMM.multiply(
-            n: n, s: s, k: k, w: w, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+            n: n, s: s, k: k, w: w.pointer, ldw: ldw, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
     } else {
         sgemm(
-            transA: false, transB: false, m: n, n: s, k: k, a: w, lda: ldw, b: b, ldb: ldb,
+            transA: false, transB: false, m: n, n: s, k: k, a: w.pointer, lda: ldw, b: b, ldb: ldb,
             beta: accumulate ? 1 : 0, c: c, ldc: ldc)
     }
 }
@@ -123,10 +123,18 @@ extension Tensor {
     /// - Parameter bfloat16: the weight's bfloat16 forms, to compute in bfloat16 (`ProductPrecision`);
     ///   only for a weight whose values never change.
     public func linear(weight: Tensor, bias: Tensor? = nil, bfloat16: BFloat16WeightCache? = nil) throws -> Tensor {
+        try linear(weight: .float32(weight), bias: bias, bfloat16: bfloat16)
+    }
+
+    /// `linear` with the weight as a layer holds it (float32, or bfloat16 values that are widened
+    /// only when no kept bfloat16 form serves the product).
+    public func linear(weight: WeightOperand, bias: Tensor? = nil, bfloat16: BFloat16WeightCache? = nil) throws
+        -> Tensor
+    {
         try requireShape(
-            weight.rank == 2 && weight.dim(1) == dim(-1),
+            weight.rank == 2 && weight.shape[1] == dim(-1),
             "linear weight \(weight.shape) does not fit input \(shape)")
-        let outFeatures = weight.dim(0)
+        let outFeatures = weight.shape[0]
         if let bias {
             try requireShape(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs")
         }
@@ -137,9 +145,9 @@ extension Tensor {
             let product = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures * rows)
             defer { product.deallocate() }
             withUnsafeBufferPointer { a in
-                weight.withUnsafeBufferPointer { w in
+                weight.withValues { w in
                     WeightStationaryGEMM.multiply(
-                        n: outFeatures, s: rows, k: inFeatures, w: w.baseAddress!, ldw: inFeatures,
+                        n: outFeatures, s: rows, k: inFeatures, w: w.pointer, ldw: inFeatures,
                         b: a.baseAddress!, ldb: inFeatures, bTransposed: true,
                         accumulate: false, c: product, ldc: rows)
                 }
@@ -158,17 +166,17 @@ extension Tensor {
                 }
             }
             withUnsafeBufferPointer { a in
-                weight.withUnsafeBufferPointer { w in
+                weight.withValues { w in
                     if let bfloat16 {
                         BFloat16GEMM.multiply(
                             rows: a.baseAddress!, count: rows, ldx: inFeatures,
-                            by: bfloat16.transposed(w.baseAddress!, columns: outFeatures, depth: inFeatures),
+                            by: bfloat16.transposed(w, columns: outFeatures, depth: inFeatures),
                             accumulate: bias != nil, c: c.baseAddress!, ldc: outFeatures)
                         return
                     }
                     sgemm(
                         transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-                        a: a.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                        a: a.baseAddress!, lda: inFeatures, b: w.pointer, ldb: inFeatures,
                         beta: bias == nil ? 0 : 1, c: c.baseAddress!, ldc: outFeatures)
                 }
             }

@@ -43,13 +43,13 @@ public final class BFloat16WeightCache: @unchecked Sendable {
     deinit { if bytes > 0 { Self.ledger.withLock { $0 -= bytes } } }
 
     /// The weight `[rows, depth]` at `weight`, rounded and packed on first use.
-    func matrix(_ weight: UnsafePointer<Float>, rows: Int, depth: Int) -> BFloat16GEMM.Weight {
-        kept(\.matrix) { BFloat16GEMM.Weight(weight, rows: rows, depth: depth) }
+    func matrix(_ weight: WeightValues, rows: Int, depth: Int) -> BFloat16GEMM.Weight {
+        kept(\.matrix) { BFloat16GEMM.Weight(weight.pointer, rows: rows, depth: depth) }
     }
 
     /// A linear weight `[columns, depth]`'s transpose as a column operand, packed on first use.
-    func transposed(_ weight: UnsafePointer<Float>, columns: Int, depth: Int) -> BFloat16GEMM.Columns {
-        kept(\.transposed) { BFloat16GEMM.Columns(transposing: weight, columns: columns, depth: depth) }
+    func transposed(_ weight: WeightValues, columns: Int, depth: Int) -> BFloat16GEMM.Columns {
+        kept(\.transposed) { BFloat16GEMM.Columns(transposing: weight.pointer, columns: columns, depth: depth) }
     }
 
     /// The Winograd planes `U_k [cout, cin]` for tile edge `tile`, each rounded and packed (on all

@@ -44,11 +44,11 @@ enum WinogradConvolution {
     /// when the cache's budget has no room for it.
     static func runKept(
         images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
+        weight: WeightValues, bias: [Float]?, output: UnsafeMutablePointer<Float>,
         cache: WinogradWeightCache
     ) -> Bool {
         let kept = cache.matrices(tile: WinogradF2x2.tile, count: 16 * cout * cin) {
-            WinogradF2x2.transformWeights(weight, cout: cout, cin: cin, into: $0)
+            WinogradF2x2.transformWeights(weight.pointer, cout: cout, cin: cin, into: $0)
         }
         guard kept != nil else { return false }
         run(
@@ -61,12 +61,12 @@ enum WinogradConvolution {
     /// (or fit `cache`'s budget now); false, having done nothing, when they are not.
     static func runKept(
         images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
+        weight: WeightValues, bias: [Float]?, output: UnsafeMutablePointer<Float>,
         cache: WinogradWeightCache?, bfloat16: BFloat16WeightCache
     ) -> Bool {
         let kept = bfloat16.winogradPlanes(
             tile: WinogradF2x2.tile, planes: 16, cout: cout, cin: cin, budget: cache, onlyIfKept: true
-        ) { WinogradF2x2.transformWeights(weight, cout: cout, cin: cin, into: $0) }
+        ) { WinogradF2x2.transformWeights(weight.pointer, cout: cout, cin: cin, into: $0) }
         guard kept != nil else { return false }
         run(
             WinogradF2x2.self, images: n, cin: cin, cout: cout, h: h, w: w, input: input, weight: weight,
@@ -91,7 +91,7 @@ enum WinogradConvolution {
     /// `output` is `[n, cout, h, w]`; bias, if any, is added by the output transform.
     static func run(
         images n: Int, cin: Int, cout: Int, h: Int, w: Int, input: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, bias: [Float]?, output: UnsafeMutablePointer<Float>,
+        weight: WeightValues, bias: [Float]?, output: UnsafeMutablePointer<Float>,
         cache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
     ) {
         // In bfloat16, F(4x4)'s transformed tiles lose too much when rounded: its error measured 7x
@@ -119,24 +119,24 @@ enum WinogradConvolution {
     /// `BFloat16WeightCache`, kept within `cache`'s budget), and no float32 transform is kept.
     static func run<Tiling: WinogradTiling>(
         _: Tiling.Type, images n: Int, cin: Int, cout: Int, h: Int, w: Int,
-        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
+        input: UnsafePointer<Float>, weight: WeightValues, bias: [Float]?,
         output: UnsafeMutablePointer<Float>, cache: WinogradWeightCache? = nil, bfloat16: BFloat16WeightCache? = nil
     ) {
         let planes = (Tiling.tile + 2) * (Tiling.tile + 2)
         let bfloat16Planes = bfloat16?.winogradPlanes(
             tile: Tiling.tile, planes: planes, cout: cout, cin: cin, budget: cache
-        ) { Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0) }
+        ) { Tiling.transformWeights(weight.pointer, cout: cout, cin: cin, into: $0) }
         let kept =
             bfloat16Planes != nil
             ? nil
             : cache?.matrices(tile: Tiling.tile, count: planes * cout * cin) {
-                Tiling.transformWeights(weight, cout: cout, cin: cin, into: $0)
+                Tiling.transformWeights(weight.pointer, cout: cout, cin: cin, into: $0)
             }
         let scratchMatrices =
             kept == nil && bfloat16Planes == nil
             ? UnsafeMutablePointer<Float>.allocate(capacity: planes * cout * cin) : nil
         defer { scratchMatrices?.deallocate() }
-        if let scratchMatrices { Tiling.transformWeights(weight, cout: cout, cin: cin, into: scratchMatrices) }
+        if let scratchMatrices { Tiling.transformWeights(weight.pointer, cout: cout, cin: cin, into: scratchMatrices) }
         let transformed = kept ?? scratchMatrices.map { UnsafePointer($0) }
         let productScratchWords = BFloat16GEMM.scratchCount(depth: cin)
         let productScratch =

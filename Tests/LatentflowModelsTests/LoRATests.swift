@@ -62,6 +62,38 @@ final class LoRATests: XCTestCase {
         XCTAssertLessThan(relativeError(out, try Self.reference.tensor("unet.kohya_out")), 2e-3)
     }
 
+    /// On a UNet stored in bfloat16 (`--bf16-unet`) a patched weight stays bfloat16: the patch is
+    /// added in float32 to the bfloat16 weight and the sum rounded once, as ComfyUI patches a
+    /// bfloat16 weight (`calculate_weight` in float32, `stochastic_rounding` to the weight's dtype,
+    /// which for bfloat16 is `.to(torch.bfloat16)`).
+    func testLoRAOnABFloat16UNetIsKeptInBFloat16() throws {
+        let stored = try StableDiffusionCheckpoint.load(
+            path: ModelParityTests.fixture("tiny_ldm"), roundCLIPToFloat16: false, unetResidency: .bfloat16)
+        XCTAssertEqual(stored.unetWeights.residentBytes * 2, Self.models.unetWeights.residentBytes)
+        let lora = try LoRAFile(path: ModelParityTests.fixture("lora_kohya"))
+        let keyMap = LoRAKeyMap.unet(Array(stored.unetWeights.keys), config: stored.unet.config)
+        let result = try LoRAPatcher.apply(lora, to: stored.unetWeights, keyMap: keyMap, strength: 0.8)
+        // The same patch on float32 weights holding the bfloat16 values: the float32 sums.
+        let widened = stored.unetWeights.mapValues { Parameter($0.tensor()) }
+        let sums = try LoRAPatcher.apply(lora, to: widened, keyMap: keyMap, strength: 0.8)
+        XCTAssertEqual(result.patchedKeys, 7)
+        for (key, parameter) in result.weights {
+            let sum = try XCTUnwrap(sums.weights[key]).tensor()
+            XCTAssertEqual(parameter.residentBytes, sum.count * 2, key)
+            XCTAssertEqual(parameter.tensor(), try Tensor(shape: sum.shape, bfloat16Bits: sum.bfloat16Bits), key)
+        }
+        // Against diffusers' float32 patch: every weight rounded to bfloat16 (relative error up to
+        // 2^-8, 8x float16's 2^-11 in the test above) moves the output by under 8x that test's 2e-3
+        // (measured 7.8e-3).
+        let unet = UNet(WeightStore(result.weights, source: "lora").root, config: stored.unet.config)
+        let r = Self.inputs
+        let out = try unet(r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        let error = relativeError(out, try Self.reference.tensor("unet.kohya_out"))
+        print("bfloat16-stored UNet with a kohya LoRA: relative error \(error) against diffusers' float32")
+        XCTAssertLessThan(error, 1.6e-2)
+        XCTAssertGreaterThan(error, 1e-4, "the weights were not rounded?")
+    }
+
     func testPEFTLoRA() throws {
         let (unet, result) = try patchedUNet("lora_peft", strength: 1.0)
         XCTAssertEqual(result.patchedKeys, 1)

@@ -50,6 +50,26 @@ final class ModelParityTests: XCTestCase {
         XCTAssertGreaterThan(error, 0.1 * pytorchError)
     }
 
+    /// `--bf16-unet` also stores the UNet in bfloat16, as diffusers' `unet.to(torch.bfloat16)` does:
+    /// half the weights' memory, and the same bound against that model as above.
+    func testBFloat16StoredUNetStraysNoFurtherThanPyTorchsBFloat16UNet() throws {
+        let stored = try StableDiffusionCheckpoint.load(
+            path: Self.fixture("tiny_ldm"), roundCLIPToFloat16: false, unetResidency: .bfloat16)
+        XCTAssertEqual(stored.unetBytes * 2, Self.models.unetBytes)
+        let r = Self.reference
+        let expected = try r.tensor("unet.out")
+        let pytorch = try SafeTensorsFile(path: Self.fixture("bfloat16_unet")).tensor("unet.out_bfloat16")
+        let pytorchError = relativeError(pytorch, expected)
+        let out = try ProductPrecision.$current.withValue(.bfloat16) {
+            try stored.unet(
+                r.tensor("unet.x"), timesteps: r.tensor("unet.t").scalars, context: r.tensor("unet.context"))
+        }
+        let error = relativeError(out, expected)
+        print("bfloat16-stored UNet relative error vs diffusers float32: \(error); in bfloat16: \(pytorchError)")
+        XCTAssertLessThan(error, 1.5 * pytorchError)
+        XCTAssertGreaterThan(error, 0.1 * pytorchError)
+    }
+
     func testVAEMatchesDiffusers() throws {
         let r = Self.reference
         let mean = try Self.models.vae.encode(r.tensor("vae.image"))

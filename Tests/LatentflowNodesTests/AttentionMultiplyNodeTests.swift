@@ -115,6 +115,34 @@ final class AttentionMultiplyNodeTests: XCTestCase {
         XCTAssertLessThan(difference, 3e-2, "bf16 is off by more than bfloat16's rounding")
     }
 
+    /// `--bf16-unet` makes the checkpoint loaders store the UNet in bfloat16 (half its float32
+    /// bytes; the text encoder and VAE as before) and compute it in bfloat16; low-memory mode keeps
+    /// the weights in their file either way.
+    func testBF16UNetLoadsTheUNetInBFloat16() async throws {
+        func load(_ settings: BuiltinNodeSettings) async throws -> NodeOutputs {
+            let paths = try ModelPaths(baseDirectory: UNetPatchNodeTests.repository)
+            let context = ExecutionContext(
+                nodeId: "1", classType: "CheckpointLoaderSimple",
+                environment: ExecutionEnvironment(files: paths, services: [settings]))
+            return try await CheckpointLoaderSimple().execute(
+                NodeInputs(["ckpt_name": "latentflow-tiny-sd15.safetensors"]), context: context)
+        }
+        let float32 = try await load(BuiltinNodeSettings())
+        let bfloat16 = try await load(BuiltinNodeSettings(unetPrecision: .bfloat16))
+        let (a, b) = (float32.values[0] as! DiffusionModel, bfloat16.values[0] as! DiffusionModel)
+        XCTAssertEqual(b.computePrecision, .bfloat16)
+        XCTAssertEqual(b.weights.residentBytes * 2, a.weights.residentBytes)
+        XCTAssertEqual(b.byteCount * 2, a.byteCount)
+        for (key, weight) in b.weights.sorted(by: { $0.key < $1.key }).prefix(20) {
+            let source = try XCTUnwrap(a.weights[key]).tensor()
+            XCTAssertEqual(weight.tensor(), try Tensor(shape: source.shape, bfloat16Bits: source.bfloat16Bits), key)
+        }
+        XCTAssertEqual(
+            (bfloat16.values[1] as! TextEncoder).byteCount, (float32.values[1] as! TextEncoder).byteCount, "CLIP")
+        let lowMemory = try await load(BuiltinNodeSettings(lowMemory: true, unetPrecision: .bfloat16))
+        XCTAssertEqual((lowMemory.values[0] as! DiffusionModel).weights.residentBytes, 0)
+    }
+
     /// euler / normal, 2 steps, cfg 3, seed 7 on an 8x8 latent.
     func sample(_ model: DiffusionModel) async throws -> Tensor {
         let encoder = WeightedPromptEncoder(

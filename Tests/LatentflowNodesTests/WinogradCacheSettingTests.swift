@@ -1,5 +1,6 @@
 import Foundation
 import Latentflow
+import LatentflowNodes
 import XCTest
 
 /// `--winograd-cache` / `LATENTFLOW_WINOGRAD_CACHE` set the process's budget for kept Winograd
@@ -41,6 +42,8 @@ final class WinogradCacheSettingTests: XCTestCase {
         let configuration = try EngineConfiguration.resolve(flags, environment: [:])
         XCTAssertEqual(configuration.unetPrecision, .bfloat16)
         XCTAssertEqual(configuration.nodeSettings.unetPrecision, .bfloat16)
+        XCTAssertEqual(configuration.nodeSettings.unetResidency, .bfloat16, "--bf16-unet stores the UNet in bfloat16")
+        XCTAssertEqual(plain.nodeSettings.unetResidency, .float32)
         XCTAssertEqual(configuration.winogradCacheBytes, 2 << 30)
         flags.winogradCache = "0"
         XCTAssertEqual(try EngineConfiguration.resolve(flags, environment: [:]).winogradCacheBytes, 0)

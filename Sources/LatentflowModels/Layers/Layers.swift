@@ -21,7 +21,7 @@ public struct Linear: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try weight.withTensor { try x.linear(weight: $0, bias: bias, bfloat16: weight.bfloat16ForCurrentPrecision) }
+        try weight.withOperand { try x.linear(weight: $0, bias: bias, bfloat16: weight.bfloat16ForCurrentPrecision) }
     }
 }
 
@@ -43,7 +43,7 @@ public struct Conv2D: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try weight.withTensor {
+        try weight.withOperand {
             try x.conv2d(
                 weight: $0, bias: bias, stride: stride, padding: padding, winogradCache: weight.winogradCache,
                 bfloat16: weight.bfloat16ForCurrentPrecision)

@@ -7,6 +7,10 @@ public enum WeightResidency: Sendable, Equatable {
     /// Widened to float32 once, at load: the fastest to compute with, and a float16 checkpoint
     /// takes twice its file size in memory.
     case float32
+    /// Rounded to bfloat16 at load, as ComfyUI's `--bf16-unet` stores the UNet: half of float32's
+    /// memory. Products in bfloat16 read their kept bfloat16 forms; products in float32 widen the
+    /// weight per call.
+    case bfloat16
     /// Left in the checkpoint file in the file's own dtype (float16 stays float16): each layer
     /// reads and widens its weight when it runs, so only the running layer's weight is in
     /// process memory (low-memory mode). Reads go through the OS page cache, so while memory
@@ -15,9 +19,10 @@ public enum WeightResidency: Sendable, Equatable {
     case streamed
 }
 
-/// A weight as a model holds it: a float32 tensor, a tensor of a model file, or
-/// float16 values (a LoRA-patched weight of a low-memory model, rounded as ComfyUI rounds
-/// patches of float16 weights). Layers ask for `tensor()` each time they run.
+/// A weight as a model holds it: a float32 tensor, a tensor of a model file, float16 values
+/// (a LoRA-patched weight of a low-memory model, rounded as ComfyUI rounds patches of float16
+/// weights), or bfloat16 values (`WeightResidency.bfloat16`). Layers ask for the values each time
+/// they run (`withTensor`, or `withOperand` for products that can use bfloat16 values as they are).
 public struct Parameter: Sendable {
     public private(set) var shape: [Int]
     private let storage: Storage
@@ -32,6 +37,7 @@ public struct Parameter: Sendable {
         case resident(Tensor)
         case file(ArchivedTensor, roundToFloat16: Bool)
         case float16([UInt16])
+        case bfloat16([UInt16])
     }
 
     public init(_ tensor: Tensor) {
@@ -54,6 +60,29 @@ public struct Parameter: Sendable {
     /// `tensor` rounded to float16 and kept so.
     public init(float16 tensor: Tensor) { (shape, storage) = (tensor.shape, .float16(tensor.float16Bits)) }
 
+    /// `tensor` rounded to bfloat16 (to nearest even, as `tensor.to(torch.bfloat16)`) and kept so,
+    /// with the caches a resident weight has: its bfloat16 forms are made from these values.
+    public init(bfloat16 tensor: Tensor) {
+        (shape, storage) = (tensor.shape, .bfloat16(tensor.bfloat16Bits))
+        (winogradCache, bfloat16Cache) = (WinogradWeightCache(), BFloat16WeightCache())
+    }
+
+    /// `values` in place of this weight, kept as this weight is kept, as ComfyUI casts a patched
+    /// weight back to the weight's dtype: bfloat16 stays bfloat16; a weight not held in float32 (left
+    /// in its file, or float16) becomes float16, so a patch does not bring back the float32 copy
+    /// low-memory mode avoids; a float32 weight stays float32, or is rounded to float16 where
+    /// `float16Weights` (the text encoder ComfyUI keeps in float16).
+    public func replaced(by values: Tensor, float16Weights: Bool = false) -> Parameter {
+        switch storage {
+        case .bfloat16: return Parameter(bfloat16: values)
+        case .file, .float16: return Parameter(float16: values)
+        case .resident:
+            guard float16Weights, let rounded = try? Tensor(shape: values.shape, float16Bits: values.float16Bits)
+            else { return Parameter(values) }
+            return Parameter(rounded)
+        }
+    }
+
     /// The weight in float32. A weight in a file is read from the file and widened each time.
     public func tensor() -> Tensor {
         switch storage {
@@ -65,7 +94,16 @@ public struct Parameter: Sendable {
             return (try? tensor.reshaped(shape)) ?? tensor
         case .float16(let bits):
             return (try? Tensor(shape: shape, float16Bits: bits)) ?? Tensor(shape: shape)
+        case .bfloat16(let bits):
+            return (try? Tensor(shape: shape, bfloat16Bits: bits)) ?? Tensor(shape: shape)
         }
+    }
+
+    /// Runs `body` with the weight as a product's operand: bfloat16 values as they are (widened only
+    /// if the product needs float32), anything else in float32 as `withTensor` gives it.
+    public func withOperand<R>(_ body: (WeightOperand) throws -> R) rethrows -> R {
+        if case .bfloat16(let bits) = storage { return try body(.bfloat16(shape: shape, bits: bits)) }
+        return try withTensor { try body(.float32($0)) }
     }
 
     /// Runs `body` with the weight in float32. A weight in a file is widened into a recycled
@@ -105,7 +143,7 @@ public struct Parameter: Sendable {
         ProductPrecision.current == .bfloat16 ? bfloat16Cache : nil
     }
 
-    /// Whether the float32 values sit in memory (not left in a file, nor as float16).
+    /// Whether the float32 values sit in memory (not left in a file, nor as float16 or bfloat16).
     public var isFloat32Resident: Bool {
         if case .resident = storage { return true }
         return false
@@ -116,7 +154,7 @@ public struct Parameter: Sendable {
         switch storage {
         case .resident(let tensor): return tensor.count * 4
         case .file: return 0
-        case .float16(let bits): return bits.count * 2
+        case .float16(let bits), .bfloat16(let bits): return bits.count * 2
         }
     }
 }

@@ -11,9 +11,10 @@ public enum LoRAPatcher {
     }
 
     /// `W' = W + strength · ΔW` for every patch whose name maps to a weight here; computed in
-    /// float32, rounded back to float16 when `float16Weights` (ComfyUI casts to the weight's dtype).
-    /// A weight not held in float32 (left in its file, low-memory mode) is kept patched as float16, so a
-    /// LoRA over the whole UNet does not bring back the float32 copy low-memory mode avoids.
+    /// float32, then kept as the weight was (`Parameter.replaced`: ComfyUI casts to the weight's
+    /// dtype): float16 when `float16Weights`, bfloat16 for a UNet stored in bfloat16, and float16 for a
+    /// weight left in its file (low-memory mode), so a LoRA over the whole UNet does not bring back
+    /// the float32 copy low-memory mode avoids.
     public static func apply(
         _ lora: LoRAFile, to weights: [String: Parameter], keyMap: [String: String],
         strength: Double, float16Weights: Bool = false
@@ -32,13 +33,7 @@ public enum LoRAPatcher {
                     file: lora.path, reason: "LoRA patch '\(base)' does not fit \(key) \(weight.shape): \(error)")
             }
             let updated = try weight.tensor().adding(delta.scaled(by: Float(strength)))
-            if !weight.isFloat32Resident {
-                patched[key] = Parameter(float16: updated)
-            } else if float16Weights {
-                patched[key] = Parameter(try Tensor(shape: updated.shape, float16Bits: updated.float16Bits))
-            } else {
-                patched[key] = Parameter(updated)
-            }
+            patched[key] = weight.replaced(by: updated, float16Weights: float16Weights)
             count += 1
         }
         return Result(weights: patched, patchedKeys: count, unmatched: unmatched)

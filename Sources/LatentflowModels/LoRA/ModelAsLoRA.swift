@@ -16,7 +16,7 @@ public enum ModelAsLoRA {
                 base.shape == weight.shape
             else { continue }
             let difference = try targetWeight.tensor().subtracting(try base.tensor())
-            patched[key] = Parameter(try weight.tensor().adding(difference.scaled(by: Float(strength))))
+            patched[key] = weight.replaced(by: try weight.tensor().adding(difference.scaled(by: Float(strength))))
         }
         return patched
     }

@@ -49,13 +49,17 @@ public enum StableDiffusionCheckpoint {
 
     /// - Parameter roundCLIPToFloat16: round text-encoder weights to float16 once, as ComfyUI does
     ///   on CPU (it keeps the text encoder in float16 and computes in float32).
-    public static func load(path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32) throws
-        -> StableDiffusionModels
-    {
+    /// - Parameter unetResidency: how the UNet's weights are kept, where not as `residency` says
+    ///   (`.bfloat16` for ComfyUI's `--bf16-unet`).
+    public static func load(
+        path: String, roundCLIPToFloat16: Bool = true, residency: WeightResidency = .float32,
+        unetResidency: WeightResidency? = nil
+    ) throws -> StableDiffusionModels {
         // Told by content, not extension: a pickle is never reported as a bad safetensors header.
         let file = try openModelFile(path: path)
         let parts = try readParts(
-            of: file, path: path, roundCLIPToFloat16: roundCLIPToFloat16, residency: residency)
+            of: file, path: path, roundCLIPToFloat16: roundCLIPToFloat16, residency: residency,
+            unetResidency: unetResidency)
         guard !parts.unet.isEmpty else {
             throw ModelLoadError.unrecognized(
                 file: path,
@@ -100,15 +104,18 @@ public enum StableDiffusionCheckpoint {
     /// nil drops the key.
     static func readParts(
         of file: any TensorArchive, path: String, roundCLIPToFloat16: Bool, residency: WeightResidency,
-        checkpointKey: (String) -> String? = { $0 }
+        unetResidency: WeightResidency? = nil, checkpointKey: (String) -> String? = { $0 }
     ) throws -> Parts {
         var parts = Parts()
         var key = ""
-        func parameter(_ entry: ArchivedTensor, roundToFloat16: Bool = false) throws -> Parameter {
+        func parameter(
+            _ entry: ArchivedTensor, roundToFloat16: Bool = false, residency: WeightResidency = residency
+        ) throws -> Parameter {
             if residency == .streamed { return Parameter(streaming: entry, roundToFloat16: roundToFloat16) }
             var tensor = try entry.tensor()
             entry.releasePages()
             if tensor.hasNonFiniteValues { parts.nonFinite.insert(key) }
+            if residency == .bfloat16 { return Parameter(bfloat16: tensor) }
             if roundToFloat16 { tensor = try Tensor(shape: tensor.shape, float16Bits: tensor.float16Bits) }
             return Parameter(tensor)
         }
@@ -116,7 +123,8 @@ public enum StableDiffusionCheckpoint {
             guard let entryKey = checkpointKey(fileKey) else { continue }
             key = fileKey
             if entryKey.hasPrefix(unetPrefix) {
-                parts.unet[String(entryKey.dropFirst(unetPrefix.count))] = try parameter(entry)
+                parts.unet[String(entryKey.dropFirst(unetPrefix.count))] = try parameter(
+                    entry, residency: unetResidency ?? residency)
             } else if entryKey.hasPrefix(vaePrefix) {
                 parts.vae[String(entryKey.dropFirst(vaePrefix.count))] = try parameter(entry)
             } else if let prefix = clipPrefixes.first(where: { entryKey.hasPrefix($0) }) {

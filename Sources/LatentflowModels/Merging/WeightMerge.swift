@@ -44,13 +44,7 @@ public enum WeightMerge {
             if strength.patch != 0 {
                 updated = try updated.adding(patch.tensor().scaled(by: Float(strength.patch)))
             }
-            if !weight.isFloat32Resident {
-                merged[key] = Parameter(float16: updated)
-            } else if float16Weights {
-                merged[key] = Parameter(try Tensor(shape: updated.shape, float16Bits: updated.float16Bits))
-            } else {
-                merged[key] = Parameter(updated)
-            }
+            merged[key] = weight.replaced(by: updated, float16Weights: float16Weights)
             count += 1
         }
         return Result(weights: merged, mergedKeys: count, shapeMismatches: mismatches)

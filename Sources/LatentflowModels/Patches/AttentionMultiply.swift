@@ -47,7 +47,7 @@ public enum AttentionMultiply {
         for (key, weight) in weights {
             guard let factor = layout.factor(for: key, factors), factor != 1 else { continue }
             let scaled = weight.tensor().scaled(by: Float(factor))
-            result[key] = float16 ? Parameter(float16: scaled) : Parameter(scaled)
+            result[key] = float16 ? Parameter(float16: scaled) : weight.replaced(by: scaled)
             count += 1
         }
         return (result, count)

@@ -25,7 +25,8 @@ public struct CheckpointLoader: Node {
         do { config = try LDMConfigFile.read(configURL) } catch { throw NodeError("config_name: \(error)") }
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
         let models = try StableDiffusionCheckpoint.load(
-            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+            path: url.path, residency: context.environment.builtinSettings.weightResidency,
+            unetResidency: context.environment.builtinSettings.unetResidency)
         if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else {
             throw NodeError("\(url.lastPathComponent) has no text encoder (cond_stage_model.*)")

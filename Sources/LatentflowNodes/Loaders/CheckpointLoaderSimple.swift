@@ -23,7 +23,8 @@ public struct CheckpointLoaderSimple: Node {
     public func execute(_ inputs: NodeInputs, context: ExecutionContext) async throws -> NodeOutputs {
         let url = try context.environment.files.locate(try inputs[Self.checkpoint], in: "checkpoints")
         let models = try StableDiffusionCheckpoint.load(
-            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+            path: url.path, residency: context.environment.builtinSettings.weightResidency,
+            unetResidency: context.environment.builtinSettings.unetResidency)
         if let warning = models.nonFiniteWarning { context.warn("\(url.lastPathComponent): " + warning) }
         guard let text = models.textModel else {
             throw NodeError(

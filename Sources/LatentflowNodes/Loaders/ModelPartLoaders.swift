@@ -25,8 +25,7 @@ public struct UNETLoader: Node {
                 "weight_dtype '\(dtype)' is not supported here (only 'default'): the weights load as stored")
         }
         let url = try context.environment.files.locate(try inputs[Self.unetName], in: "diffusion_models")
-        let part = try StandaloneUNet.load(
-            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+        let part = try StandaloneUNet.load(path: url.path, residency: context.environment.builtinSettings.unetResidency)
         if !part.nonFiniteTensors.isEmpty {
             context.warn(
                 "\(url.lastPathComponent): \(part.nonFiniteTensors.count) tensor(s) hold NaN or infinite values: "
@@ -72,7 +71,7 @@ public struct CLIPLoader: Node {
         }
         let url = try context.environment.files.locate(try inputs[Self.clipName], in: "text_encoders")
         let part = try StandaloneTextEncoder.load(
-            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+            path: url.path, residency: context.environment.builtinSettings.weightResidency)
         return NodeOutputs(
             TextEncoder(
                 model: part.model, byteCount: part.bytes, weights: part.weights,

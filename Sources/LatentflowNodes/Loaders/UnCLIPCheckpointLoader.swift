@@ -32,7 +32,8 @@ public struct UnCLIPCheckpointLoader: Node {
                     + "CheckpointLoaderSimple")
         }
         let models = try StableDiffusionCheckpoint.load(
-            path: url.path, residency: context.environment.builtinSettings.lowMemory ? .streamed : .float32)
+            path: url.path, residency: context.environment.builtinSettings.weightResidency,
+            unetResidency: context.environment.builtinSettings.unetResidency)
         if let warning = models.nonFiniteWarning { context.warn("\(name): " + warning) }
         guard let text = models.textModel else {
             throw NodeError("\(name) has no text encoder (cond_stage_model.*): CLIPTextEncode could not use it")
