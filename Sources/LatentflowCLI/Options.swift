@@ -49,7 +49,7 @@ struct FolderOptions: ParsableArguments {
     @Option(
         name: .customLong("winograd-cache"),
         help:
-            "The most the 3x3 convolutions keep of their Winograd-transformed weights between steps, e.g. 1G; 0 transforms every call (default: $LATENTFLOW_WINOGRAD_CACHE or 0, 2G with --bf16-unet; a 512 px SD1.5 UNet's take 694M, 1678M in bfloat16; nothing is kept with --low-memory)."
+            "The most the 3x3 convolutions keep of their Winograd-transformed weights between steps, e.g. 1G; 0 transforms every call (default: $LATENTFLOW_WINOGRAD_CACHE or 0, 1G with --bf16-unet; a 512 px SD1.5 UNet's take 694M, 1678M in bfloat16; nothing is kept with --low-memory)."
     )
     var winogradCache: String?
 
@@ -63,7 +63,7 @@ struct FolderOptions: ParsableArguments {
     @Flag(
         name: .customLong("bf16-unet"),
         help:
-            "Compute the UNet's convolutions and linear layers on bfloat16 inputs with float32 sums, as ComfyUI's --bf16-unet: UNet steps 1.4-1.6x faster on CPUs with AVX512-BF16, emulated (slower) elsewhere; images differ from float32 at bfloat16's rounding; the first image packs the weights (1.6-3.3 GiB more peak memory for SD1.5 at 512 px, the more with the 2G --winograd-cache it brings unless one is given); no effect with --low-memory, whose weights stay in their file (also $LATENTFLOW_BF16_UNET=1)."
+            "Compute the UNet's convolutions and linear layers on bfloat16 inputs with float32 sums, as ComfyUI's --bf16-unet: UNet steps 1.4-1.6x faster on CPUs with AVX512-BF16, emulated (slower) elsewhere; images differ from float32 at bfloat16's rounding; stores the UNet's weights in bfloat16 (half their float32 memory) and packs them on the first image (SD1.5 at 512 px: peak 4.7 GiB as in float32 with --winograd-cache 0, 5.5 GiB with the 1G --winograd-cache it brings unless one is given); no effect with --low-memory, whose weights stay in their file (also $LATENTFLOW_BF16_UNET=1)."
     )
     var bf16UNet = false
 

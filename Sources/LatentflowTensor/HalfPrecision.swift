@@ -36,8 +36,15 @@ public enum HalfPrecision {
     }
 
     /// float32 to bfloat16 bits, rounding to nearest even (as `tensor.bfloat16()`); NaN stays NaN.
+    /// Split across the cores: `--bf16-unet` rounds a whole UNet this way as it loads.
     public static func narrowToBFloat16(_ values: UnsafeBufferPointer<Float>) -> [UInt16] {
-        values.map(bfloat16Bits)
+        [UInt16](unsafeUninitializedCapacity: values.count) { out, initialized in
+            let chunk = 1 << 16
+            parallelFor((values.count + chunk - 1) / chunk) { c in
+                for i in (c * chunk)..<min(values.count, (c + 1) * chunk) { out[i] = bfloat16Bits(values[i]) }
+            }
+            initialized = values.count
+        }
     }
 
     /// One value's bfloat16 bits, rounded to nearest even; NaN becomes the canonical quiet NaN.

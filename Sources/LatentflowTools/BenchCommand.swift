@@ -97,7 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(
         name: .customLong("bf16-unet"),
         help:
-            "Run the UNet (the --models UNet cases and the workflows' UNets) with bfloat16 products, as `latentflow --bf16-unet` (with its 2 GiB Winograd budget unless --winograd-cache-mb is given); the case names say so."
+            "Run the UNet (the --models UNet cases and the workflows' UNets) with bfloat16 products, as `latentflow --bf16-unet` (with its 1 GiB Winograd budget unless --winograd-cache-mb is given); the case names say so."
     )
     var bf16UNet = false
 

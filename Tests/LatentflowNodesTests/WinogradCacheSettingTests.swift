@@ -28,7 +28,7 @@ final class WinogradCacheSettingTests: XCTestCase {
         XCTAssertThrowsError(try EngineConfiguration.resolve(flags, environment: [:]))
     }
 
-    /// `--bf16-unet` (or its variable) sets what UNets compute in and brings a 2 GiB Winograd budget
+    /// `--bf16-unet` (or its variable) sets what UNets compute in and brings a 1 GiB Winograd budget
     /// for its planes, unless a budget is given; the engine hands the precision to the loaders.
     func testBFloat16UNetIsASettingWithItsOwnDefaultBudget() throws {
         var flags = EngineConfiguration.Flags()
@@ -44,7 +44,7 @@ final class WinogradCacheSettingTests: XCTestCase {
         XCTAssertEqual(configuration.nodeSettings.unetPrecision, .bfloat16)
         XCTAssertEqual(configuration.nodeSettings.unetResidency, .bfloat16, "--bf16-unet stores the UNet in bfloat16")
         XCTAssertEqual(plain.nodeSettings.unetResidency, .float32)
-        XCTAssertEqual(configuration.winogradCacheBytes, 2 << 30)
+        XCTAssertEqual(configuration.winogradCacheBytes, 1 << 30)
         flags.winogradCache = "0"
         XCTAssertEqual(try EngineConfiguration.resolve(flags, environment: [:]).winogradCacheBytes, 0)
     }
