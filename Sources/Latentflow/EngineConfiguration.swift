@@ -37,9 +37,11 @@ public struct EngineConfiguration: Sendable {
 
     public static let defaultCacheBudgetBytes = 12 << 30
     /// The Winograd budget `--bf16-unet` brings when none is given: about half the 1678 MiB a 512 px
-    /// SD1.5 UNet's bfloat16 planes take. It measured as fast as keeping them all (the 4-step 512 px
-    /// image 19.8 / 12.2 s, full VAE / TAESD, against 19.6 / 12.8 s with 2G) at a lower peak (5.45
-    /// GiB against 6.44; PyTorch's float32 pipeline 5.89); none kept: 22.8 / 14.5 s, 4.70 GiB.
+    /// SD1.5 UNet's bfloat16 planes take. It measured within 0-5% of keeping them all (the 4-step
+    /// 512 px image, full VAE / TAESD, 22.5 / 14.3 s against 22.0 / 13.6 s with 2G back to back) at
+    /// a peak below PyTorch's float32 pipeline's (5.45 GiB against 6.41; PyTorch 5.89); none kept:
+    /// 22.8 / 14.5 s, 4.70 GiB. The budget is shared by every model of the process, first come first
+    /// kept: a process that alternates models wants more (`--winograd-cache 2G`).
     public static let bfloat16WinogradCacheBytes = 1 << 30
 
     public init(baseDirectory: URL) { self.baseDirectory = baseDirectory }
