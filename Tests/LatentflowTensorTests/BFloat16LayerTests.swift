@@ -23,12 +23,6 @@ final class BFloat16LayerTests: XCTestCase {
 
     private func tensor(_ name: String) throws -> Tensor { try Self.fixtures.tensor(name) }
 
-    /// Root mean square of `a - b`.
-    private func rmsDifference(_ a: Tensor, _ b: Tensor) -> Double {
-        let squares = zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        return (squares / Double(max(1, a.count))).squareRoot()
-    }
-
     func testActivationPackingMatchesTheWeightPacking() throws {
         try XCTSkipUnless(BFloat16GEMM.hasNativeKernel, "the vectorised packing runs on AVX512-BF16 CPUs only")
         for name in ["ragged", "tiled", "deep"] {

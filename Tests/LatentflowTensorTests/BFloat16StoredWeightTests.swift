@@ -31,12 +31,6 @@ final class BFloat16StoredWeightTests: XCTestCase {
 
     private func stored(_ w: Tensor) -> WeightOperand { .bfloat16(shape: w.shape, bits: w.bfloat16Bits) }
 
-    /// Root mean square of `a - b`.
-    private func rmsDifference(_ a: Tensor, _ b: Tensor) -> Double {
-        let squares = zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        return (squares / Double(max(1, a.count))).squareRoot()
-    }
-
     private let convolutions: [(name: String, stride: Int, padding: Int, winograd: WinogradTiles)] = [
         ("conv1x1", 1, 0, .automatic), ("conv3x3_stride2", 2, 1, .automatic), ("conv3x3_same", 1, 1, .off),
         ("conv3x3_same", 1, 1, .automatic),

@@ -40,6 +40,12 @@ func assertClose(
         "\(label): relative error \(relative) (max |diff| \(maxDifference))", file: file, line: line)
 }
 
+/// Root mean square of `a - b`.
+func rmsDifference(_ a: Tensor, _ b: Tensor) -> Double {
+    let squares = zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    return (squares / Double(max(1, a.count))).squareRoot()
+}
+
 /// Tolerances, as normwise relative error against PyTorch float32.
 enum Tolerance {
     /// Elementwise ops: a few ulps (our exp/erf approximations are within ~1-2 ulp).
